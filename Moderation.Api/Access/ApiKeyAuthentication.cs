@@ -1,0 +1,81 @@
+using System.Security.Claims;
+using System.Text.Encodings.Web;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.Extensions.Caching.Memory;
+using Microsoft.Extensions.Options;
+using Moderation.Core.Access;
+
+namespace Moderation.Api.Access;
+
+/// <summary>Authenticates the <c>X-Api-Key</c> header. A verified key is cached briefly; revocation takes effect within that time.</summary>
+public sealed class ApiKeyAuthenticationHandler(
+    IOptionsMonitor<AuthenticationSchemeOptions> options,
+    ILoggerFactory logger,
+    UrlEncoder encoder,
+    ApiKeyStore keys,
+    IMemoryCache cache) : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
+{
+    public const string SchemeName = "ApiKey";
+    public const string HeaderName = "X-Api-Key";
+    public const string ScopeClaim = "scope";
+    private static readonly TimeSpan CacheFor = TimeSpan.FromSeconds(30);
+
+    protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
+    {
+        if (!Request.Headers.TryGetValue(HeaderName, out var values) || values.Count == 0 || string.IsNullOrEmpty(values[0]))
+            return AuthenticateResult.NoResult();
+        if (values.Count > 1)
+            return AuthenticateResult.Fail("Send one X-Api-Key header.");
+
+        var presented = values[0]!;
+        var cacheKey = "api-key:" + ApiKeyStore.Hash(presented);
+        if (!cache.TryGetValue(cacheKey, out ApiKeyIdentity? identity))
+        {
+            identity = await keys.AuthenticateAsync(presented, Context.RequestAborted);
+            if (identity is null) return AuthenticateResult.Fail("The API key is not valid.");
+            cache.Set(cacheKey, identity, CacheFor);
+        }
+
+        var claims = new List<Claim> { new(ClaimTypes.NameIdentifier, identity!.KeyId), new(ClaimTypes.Name, identity.Name) };
+        claims.AddRange(identity.Scopes.Select(s => new Claim(ScopeClaim, s)));
+        var principal = new ClaimsPrincipal(new ClaimsIdentity(claims, SchemeName));
+        return AuthenticateResult.Success(new AuthenticationTicket(principal, SchemeName));
+    }
+
+    protected override async Task HandleChallengeAsync(AuthenticationProperties properties)
+    {
+        var result = await HandleAuthenticateOnceSafeAsync();
+        Response.StatusCode = StatusCodes.Status401Unauthorized;
+        Response.Headers.WWWAuthenticate = $"{SchemeName} header=\"{HeaderName}\"";
+        await Results.Problem(
+            statusCode: StatusCodes.Status401Unauthorized,
+            title: "Authentication required",
+            detail: result.Failure?.Message ?? $"Send an API key in the {HeaderName} header.").ExecuteAsync(Context);
+    }
+
+    protected override async Task HandleForbiddenAsync(AuthenticationProperties properties)
+    {
+        Response.StatusCode = StatusCodes.Status403Forbidden;
+        await Results.Problem(
+            statusCode: StatusCodes.Status403Forbidden,
+            title: "Forbidden",
+            detail: "The API key does not have the scope this endpoint requires.").ExecuteAsync(Context);
+    }
+}
+
+/// <summary>One authorisation policy per scope; an <c>admin</c> key holds every scope.</summary>
+public static class ScopePolicies
+{
+    public static void AddScopePolicies(this Microsoft.AspNetCore.Authorization.AuthorizationOptions options)
+    {
+        foreach (var scope in ApiScopes.All)
+        {
+            options.AddPolicy(scope, policy => policy
+                .AddAuthenticationSchemes(ApiKeyAuthenticationHandler.SchemeName)
+                .RequireAuthenticatedUser()
+                .RequireAssertion(context =>
+                    context.User.HasClaim(ApiKeyAuthenticationHandler.ScopeClaim, scope) ||
+                    context.User.HasClaim(ApiKeyAuthenticationHandler.ScopeClaim, ApiScopes.Admin)));
+        }
+    }
+}

@@ -1,0 +1,44 @@
+using System.Globalization;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Moderation.Core.Access;
+using Moderation.Core.Signals;
+using Moderation.Core.Storage;
+
+namespace Moderation.Api.Signals;
+
+/// <summary>A page of the risk-signal feed. Resume with <c>after=nextCursor</c>; an empty page keeps the cursor.</summary>
+public sealed record SignalPageResponse(IReadOnlyList<RiskSignal> Signals, string NextCursor);
+
+public static class SignalEndpoints
+{
+    public const int DefaultLimit = 100;
+    public const int MaxLimit = 1000;
+
+    public static RouteGroupBuilder MapSignals(this IEndpointRouteBuilder routes)
+    {
+        var group = routes.MapGroup("/v1/signals").WithTags("Signals");
+        group.MapGet("/", GetSignals)
+            .RequireAuthorization(ApiScopes.SignalsRead)
+            .WithName("GetSignals")
+            .WithSummary("The risk-signal feed in sequence order")
+            .WithDescription("Every score and decision as a signal for the recommender. Pass the previous page's nextCursor as `after`; a consumer that resumes from its stored cursor sees every signal exactly once.");
+        return group;
+    }
+
+    internal static async Task<Results<Ok<SignalPageResponse>, ValidationProblem>> GetSignals(
+        ModerationDatabase database, string? after, string? limit, CancellationToken ct)
+    {
+        long cursor = 0;
+        if (!string.IsNullOrEmpty(after) && (!long.TryParse(after, NumberStyles.None, CultureInfo.InvariantCulture, out cursor) || cursor < 0))
+            return Invalid("after", "must be a cursor returned by this feed (a non-negative integer)");
+        var size = DefaultLimit;
+        if (!string.IsNullOrEmpty(limit) && (!int.TryParse(limit, NumberStyles.None, CultureInfo.InvariantCulture, out size) || size is < 1 or > MaxLimit))
+            return Invalid("limit", $"must be an integer from 1 to {MaxLimit}");
+
+        var page = await SignalFeed.ReadAsync(database, cursor, size, ct);
+        return TypedResults.Ok(new SignalPageResponse(page.Signals, page.NextCursor.ToString(CultureInfo.InvariantCulture)));
+    }
+
+    private static ValidationProblem Invalid(string field, string reason) =>
+        TypedResults.ValidationProblem(new Dictionary<string, string[]> { [field] = [reason] }, title: "Invalid query", detail: $"{field} {reason}");
+}

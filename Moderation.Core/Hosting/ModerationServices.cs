@@ -1,0 +1,139 @@
+using Hangfire;
+using Hangfire.PostgreSql;
+using Hangfire.PostgreSql.Factories;
+using Hangfire.SqlServer;
+using Hangfire.Storage.SQLite;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Moderation.Core.Access;
+using Moderation.Core.Policies;
+using Moderation.Core.Scoring;
+using Moderation.Core.Storage;
+using Moderation.Core.Uploads;
+
+namespace Moderation.Core.Hosting;
+
+public static class ModerationServices
+{
+    /// <summary>
+    /// Storage, options, scoring pipeline and the Hangfire client, as every host needs them. Hosts add a job
+    /// server with <see cref="AddModerationJobServer"/>.
+    /// </summary>
+    public static IServiceCollection AddModerationCore(this IServiceCollection services, IConfiguration configuration, bool bootstrapAccess)
+    {
+        services.AddOptions<ModerationOptions>().Bind(configuration.GetSection(ModerationOptions.Section)).ValidateOnStart();
+        services.AddOptions<DatabaseOptions>().Bind(configuration.GetSection(DatabaseOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<UploadLimits>().Bind(configuration.GetSection(UploadLimits.Section)).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<ScoringOptions>().Bind(configuration.GetSection(ScoringOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<RoutingPolicyOptions>().Bind(configuration.GetSection(RoutingPolicyOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<BootstrapOptions>().Bind(configuration.GetSection(BootstrapOptions.Section));
+        services.AddOptions<WorkerOptions>().Bind(configuration.GetSection(WorkerOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
+
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddSingleton(sp => CreateDatabase(sp.GetRequiredService<IOptions<DatabaseOptions>>().Value, sp.GetRequiredService<IOptions<ModerationOptions>>().Value));
+        services.AddSingleton<DatabaseMigrator>();
+        services.AddSingleton<MediaStore>();
+        services.AddSingleton<UploadIntake>();
+        services.AddSingleton<UploadDetailsQuery>();
+        services.AddSingleton<ApiKeyStore>();
+        services.AddSingleton<AccessBootstrap>();
+        services.AddSingleton(sp => new RoutingPolicy(sp.GetRequiredService<IOptions<RoutingPolicyOptions>>().Value));
+        services.AddSingleton<ScoringOutcomeWriter>();
+        services.AddTransient<ScoringJob>();
+
+        var plugins = configuration.GetSection(ScoringOptions.Section).Get<ScoringOptions>()?.Plugins ?? [];
+        services.AddScorerPlugins(plugins);
+
+        // First hosted service: the schema is migrated before anything else starts.
+        services.Insert(0, ServiceDescriptor.Singleton<Microsoft.Extensions.Hosting.IHostedService>(sp =>
+            new DatabaseInitializer(sp.GetRequiredService<DatabaseMigrator>(), sp.GetRequiredService<IOptions<DatabaseOptions>>(), sp, bootstrapAccess)));
+
+        // Each host owns its JobStorage instance instead of Hangfire's static JobStorage.Current, so several hosts
+        // (tests, benchmarks) can live in one process. AddHangfire only adds what is not registered yet.
+        services.AddSingleton<JobStorage>(sp => CreateJobStorage(sp));
+        services.AddHangfire((_, config) => config
+            .SetDataCompatibilityLevel(CompatibilityLevel.Version_180)
+            .UseSimpleAssemblyNameTypeSerializer()
+            .UseRecommendedSerializerSettings());
+
+        services.AddSingleton<ScoringDispatcher>();
+        services.AddHostedService(sp => sp.GetRequiredService<ScoringDispatcher>());
+        return services;
+    }
+
+    /// <summary>A Hangfire server for the scoring queue, and the sweeper that recovers lost jobs.</summary>
+    public static IServiceCollection AddModerationJobServer(this IServiceCollection services)
+    {
+        services.AddHangfireServer((sp, server) =>
+        {
+            var worker = sp.GetRequiredService<IOptions<WorkerOptions>>().Value;
+            server.Queues = ["scoring", "default"];
+            server.WorkerCount = worker.WorkerCount > 0 ? worker.WorkerCount : Environment.ProcessorCount;
+            server.SchedulePollingInterval = TimeSpan.FromSeconds(5);
+            server.ServerName = $"{Environment.MachineName}:{Environment.ProcessId}";
+        });
+        services.AddHostedService<StalledUploadSweeper>();
+        return services;
+    }
+
+    public static ModerationDatabase CreateDatabase(DatabaseOptions options, ModerationOptions moderation)
+    {
+        var connectionString = options.ConnectionString;
+        if (string.IsNullOrWhiteSpace(connectionString))
+        {
+            if (options.Provider != DatabaseProvider.Sqlite)
+                throw new OptionsValidationException(DatabaseOptions.Section, typeof(DatabaseOptions),
+                    [$"Moderation:Database:ConnectionString is required for {options.Provider}."]);
+            Directory.CreateDirectory(moderation.FullDataDirectory);
+            connectionString = new SqliteConnectionStringBuilder
+            {
+                DataSource = Path.Combine(moderation.FullDataDirectory, "moderation.db"),
+                Pooling = true,
+                DefaultTimeout = options.CommandTimeoutSeconds,
+            }.ToString();
+        }
+        return new ModerationDatabase(SqlDialect.For(options.Provider), connectionString);
+    }
+
+    private static JobStorage CreateJobStorage(IServiceProvider sp)
+    {
+        var database = sp.GetRequiredService<ModerationDatabase>();
+        var worker = sp.GetRequiredService<IOptions<WorkerOptions>>().Value;
+        var moderation = sp.GetRequiredService<IOptions<ModerationOptions>>().Value;
+        switch (database.Provider)
+        {
+            case DatabaseProvider.Sqlite:
+                // A file of its own: job bookkeeping then never waits for the application's write lock.
+                var path = worker.SqliteStoragePath ?? Path.Combine(moderation.FullDataDirectory, "hangfire.db");
+                Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
+                return new SQLiteStorage(path, new SQLiteStorageOptions
+                {
+                    QueuePollInterval = worker.QueuePollInterval,
+                    InvisibilityTimeout = worker.InvisibilityTimeout,
+                });
+            case DatabaseProvider.Postgres:
+                return new PostgreSqlStorage(new NpgsqlConnectionFactory(database.ConnectionString, new PostgreSqlStorageOptions()),
+                    new PostgreSqlStorageOptions
+                    {
+                        SchemaName = "hangfire",
+                        QueuePollInterval = worker.QueuePollInterval,
+                        InvisibilityTimeout = worker.InvisibilityTimeout,
+                        PrepareSchemaIfNecessary = true,
+                    });
+            case DatabaseProvider.SqlServer:
+                return new SqlServerStorage(database.ConnectionString, new SqlServerStorageOptions
+                {
+                    SchemaName = "hangfire",
+                    QueuePollInterval = worker.QueuePollInterval,
+                    SlidingInvisibilityTimeout = worker.InvisibilityTimeout,
+                    PrepareSchemaIfNecessary = true,
+                });
+            default:
+                throw new InvalidOperationException($"No job storage for {database.Provider}.");
+        }
+    }
+}

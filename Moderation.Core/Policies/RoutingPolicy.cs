@@ -1,0 +1,128 @@
+using System.Globalization;
+using Moderation.Core.Scoring;
+using Moderation.Core.Signals;
+using Moderation.Core.Uploads;
+
+namespace Moderation.Core.Policies;
+
+public static class RouteOutcome
+{
+    public const string Allow = "allow";
+    public const string Review = "review";
+    public const string Action = "action";
+}
+
+/// <summary>How one category of one upload was routed, and the signal it sends.</summary>
+public sealed record CategoryRoute(
+    string Category,
+    string Outcome,
+    double Score,
+    string ModelVersion,
+    double ReviewThreshold,
+    double ActionThreshold,
+    string Reason,
+    string SignalAction,
+    double DemotionMultiplier);
+
+/// <summary>The routing of one upload under one policy version.</summary>
+public sealed record RoutingDecision(string PolicyVersion, string Status, string Reason, IReadOnlyList<CategoryRoute> Categories);
+
+/// <summary>
+/// Routes scores by threshold: allow below Review, human review from Review, automatic action from Action.
+/// The upload takes the most severe outcome of its categories. While an item waits for review the recommender
+/// gets a provisional demotion that deepens linearly from 1 at the review threshold to the floor at the action
+/// threshold, so borderline content does not spread before a person has looked at it.
+/// </summary>
+public sealed class RoutingPolicy(RoutingPolicyOptions options)
+{
+    public string Version => options.Version;
+
+    public CategoryThresholds ThresholdsFor(string category)
+    {
+        for (var name = category; ; name = name[..name.LastIndexOf('.')])
+        {
+            if (options.Categories.TryGetValue(name, out var thresholds)) return thresholds;
+            if (!name.Contains('.')) return options.Default;
+        }
+    }
+
+    public RoutingDecision Route(IReadOnlyList<CategoryScore> scores)
+    {
+        // Several model versions may score one category; the highest score decides.
+        var routes = scores
+            .GroupBy(s => s.Category, StringComparer.Ordinal)
+            .Select(g => g.MaxBy(s => s.Score)!)
+            .OrderBy(s => s.Category, StringComparer.Ordinal)
+            .Select(RouteCategory)
+            .ToList();
+
+        if (options.Mode == PolicyMode.Observe)
+        {
+            var observed = routes.Select(r => r with { SignalAction = SignalAction.None, DemotionMultiplier = 1.0 }).ToList();
+            return new RoutingDecision(Version, UploadStatus.Scored,
+                $"policy {Version} is in observe mode: scores are recorded and sent as signals without action", observed);
+        }
+
+        var worst = routes.OrderByDescending(r => Severity(r.Outcome)).ThenByDescending(r => r.Score).FirstOrDefault();
+        if (worst is null)
+            return new RoutingDecision(Version, UploadStatus.Allowed, $"no scorer produced a score for this upload (policy {Version})", routes);
+
+        var status = worst.Outcome switch
+        {
+            RouteOutcome.Action => UploadStatus.Actioned,
+            RouteOutcome.Review => UploadStatus.InReview,
+            _ => UploadStatus.Allowed,
+        };
+        var reason = worst.Outcome == RouteOutcome.Allow
+            ? $"every category is below its review threshold (policy {Version})"
+            : worst.Reason;
+        return new RoutingDecision(Version, status, reason, routes);
+    }
+
+    private CategoryRoute RouteCategory(CategoryScore score)
+    {
+        var t = ThresholdsFor(score.Category);
+        var s = score.Score;
+        string outcome, reason, action;
+        double multiplier;
+        if (s >= t.Action)
+        {
+            outcome = RouteOutcome.Action;
+            reason = $"{score.Category} scored {F(s)} >= action threshold {F(t.Action)} (policy {Version})";
+            action = t.OnAction switch
+            {
+                SignalActionSetting.Label => SignalAction.Label,
+                SignalActionSetting.Interstitial => SignalAction.Interstitial,
+                _ => SignalAction.Ineligible,
+            };
+            // A label or an interstitial informs the viewer; it does not demote by itself.
+            multiplier = action == SignalAction.Ineligible ? 0.0 : 1.0;
+        }
+        else if (s >= t.Review)
+        {
+            outcome = RouteOutcome.Review;
+            reason = $"{score.Category} scored {F(s)} >= review threshold {F(t.Review)} and < action threshold {F(t.Action)} (policy {Version})";
+            action = SignalAction.Demote;
+            var span = t.Action - t.Review;
+            var depth = span <= 0 ? 1.0 : (s - t.Review) / span;
+            multiplier = 1.0 - (1.0 - options.DemotionFloor) * depth;
+        }
+        else
+        {
+            outcome = RouteOutcome.Allow;
+            reason = $"{score.Category} scored {F(s)} < review threshold {F(t.Review)} (policy {Version})";
+            action = SignalAction.None;
+            multiplier = 1.0;
+        }
+        return new CategoryRoute(score.Category, outcome, s, score.ModelVersion, t.Review, t.Action, reason, action, Math.Round(multiplier, 6));
+    }
+
+    private static int Severity(string outcome) => outcome switch
+    {
+        RouteOutcome.Action => 2,
+        RouteOutcome.Review => 1,
+        _ => 0,
+    };
+
+    private static string F(double value) => value.ToString("0.00##", CultureInfo.InvariantCulture);
+}

@@ -1,0 +1,34 @@
+namespace Moderation.Core.Scoring;
+
+/// <summary>
+/// A model (or any other judge) that scores uploads. The pipeline hands each scorer a whole batch so that a
+/// model can run one batched inference; a scorer returns scores only for the uploads and categories it covers.
+/// Scorers are singletons: load models once, and be safe to call from several jobs at once.
+/// </summary>
+public interface IUploadScorer
+{
+    /// <summary>A stable name, stored beside every score it produces.</summary>
+    string Name { get; }
+
+    Task<IReadOnlyList<UploadScores>> ScoreAsync(IReadOnlyList<UploadContent> batch, CancellationToken ct);
+}
+
+/// <summary>What a scorer sees of an upload. Media bytes are read through <see cref="Uploads.MediaStore"/>.</summary>
+public sealed record UploadContent(
+    string Id,
+    string ExternalId,
+    string? CreatorId,
+    string? Caption,
+    IReadOnlyList<string> Hashtags,
+    string? Transcript,
+    IReadOnlyList<string> Comments,
+    string? Locale,
+    IReadOnlyList<MediaItem> Media);
+
+public sealed record MediaItem(int Ordinal, string Kind, string FileName, string ContentType, long SizeBytes, string Sha256);
+
+/// <summary>One calibrated probability for one category (e.g. <c>harm</c> or <c>harm.hate</c>).</summary>
+/// <param name="Explanations">Reasons a moderator can read: a matched claim, the window that scored highest.</param>
+public sealed record CategoryScore(string Category, double Score, string ModelVersion, IReadOnlyList<string> Explanations);
+
+public sealed record UploadScores(string UploadId, IReadOnlyList<CategoryScore> Scores);

@@ -1,0 +1,37 @@
+using System.Text.RegularExpressions;
+
+namespace Moderation.Core.Scoring;
+
+/// <summary>Checks what a scorer returned before anything is stored: a bad score must fail the batch, not route it.</summary>
+public static partial class ScorerOutput
+{
+    [GeneratedRegex(@"^[a-z][a-z0-9_]{0,30}(\.[a-z][a-z0-9_]{0,30}){0,2}$")]
+    private static partial Regex CategoryName();
+
+    public static bool IsValidCategory(string category) => CategoryName().IsMatch(category);
+
+    /// <summary>Throws <see cref="InvalidScorerOutputException"/> naming the first problem.</summary>
+    public static void Validate(string scorer, IReadOnlyList<UploadScores> output, IReadOnlySet<string> batchIds)
+    {
+        foreach (var upload in output)
+        {
+            if (!batchIds.Contains(upload.UploadId))
+                throw new InvalidScorerOutputException(scorer, $"returned scores for upload {upload.UploadId}, which is not in the batch");
+            var seen = new HashSet<(string, string)>();
+            foreach (var score in upload.Scores)
+            {
+                if (!IsValidCategory(score.Category))
+                    throw new InvalidScorerOutputException(scorer, $"category '{score.Category}' is not a dotted lower-case name");
+                if (double.IsNaN(score.Score) || score.Score is < 0 or > 1)
+                    throw new InvalidScorerOutputException(scorer, $"score {score.Score} for {score.Category} is not a probability in [0,1]");
+                if (string.IsNullOrWhiteSpace(score.ModelVersion) || score.ModelVersion.Length > 128)
+                    throw new InvalidScorerOutputException(scorer, $"model version for {score.Category} is empty or longer than 128 characters");
+                if (!seen.Add((score.Category, score.ModelVersion)))
+                    throw new InvalidScorerOutputException(scorer, $"scored {score.Category} with {score.ModelVersion} twice for upload {upload.UploadId}");
+            }
+        }
+    }
+}
+
+public sealed class InvalidScorerOutputException(string scorer, string problem)
+    : Exception($"Scorer '{scorer}' {problem}.");

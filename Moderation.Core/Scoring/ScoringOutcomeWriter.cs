@@ -1,0 +1,125 @@
+using System.Text.Json;
+using Dapper;
+using Moderation.Core.Audit;
+using Moderation.Core.Signals;
+using Moderation.Core.Storage;
+using Moderation.Core.Uploads;
+
+namespace Moderation.Core.Scoring;
+
+/// <summary>
+/// Stores what a scoring job decided, for a whole batch in one transaction: scores, per-category routing, the
+/// upload's new state, one audit event per upload and one risk signal per scored category. The state change is
+/// guarded on <c>status = 'queued'</c>: an upload that another run already routed is left untouched.
+/// </summary>
+public sealed class ScoringOutcomeWriter(ModerationDatabase database, TimeProvider time)
+{
+    public const string Actor = "system:scoring";
+
+    private static readonly DialectSql Route = DialectSql.Portable("""
+        UPDATE uploads SET status = @Status, status_detail = @Reason, policy_version = @PolicyVersion,
+               routed_at_ms = @Now, updated_at_ms = @Now, last_error = NULL
+        WHERE id = @Id AND status = 'queued'
+        """);
+
+    private static readonly DialectSql Fail = DialectSql.Portable("""
+        UPDATE uploads SET status = 'failed', status_detail = @Detail, last_error = @Error, scoring_attempts = @Attempts, updated_at_ms = @Now
+        WHERE id = @Id AND status = 'queued'
+        """);
+
+    private const string ScoreColumns = "upload_id, category, model_version, score, scorer, explanation, created_at_ms";
+    private const string ScoreValues = "@UploadId, @Category, @ModelVersion, @Score, @Scorer, @Explanation, @Now";
+
+    private static readonly DialectSql InsertScore = new(
+        sqlite: $"INSERT INTO scores ({ScoreColumns}) VALUES ({ScoreValues}) ON CONFLICT (upload_id, category, model_version) DO NOTHING",
+        postgres: $"INSERT INTO scores ({ScoreColumns}) VALUES ({ScoreValues}) ON CONFLICT (upload_id, category, model_version) DO NOTHING",
+        sqlServer: $"""
+            INSERT INTO scores ({ScoreColumns}) SELECT {ScoreValues}
+            WHERE NOT EXISTS (SELECT 1 FROM scores WITH (UPDLOCK, HOLDLOCK)
+                              WHERE upload_id = @UploadId AND category = @Category AND model_version = @ModelVersion)
+            """);
+
+    private const string RouteColumns =
+        "upload_id, category, policy_version, outcome, score, model_version, reason, review_threshold, action_threshold, decided_at_ms";
+    private const string RouteValues =
+        "@UploadId, @Category, @PolicyVersion, @Outcome, @Score, @ModelVersion, @Reason, @ReviewThreshold, @ActionThreshold, @Now";
+
+    private static readonly DialectSql InsertRoute = new(
+        sqlite: $"INSERT INTO routing_decisions ({RouteColumns}) VALUES ({RouteValues}) ON CONFLICT (upload_id, category, policy_version) DO NOTHING",
+        postgres: $"INSERT INTO routing_decisions ({RouteColumns}) VALUES ({RouteValues}) ON CONFLICT (upload_id, category, policy_version) DO NOTHING",
+        sqlServer: $"""
+            INSERT INTO routing_decisions ({RouteColumns}) SELECT {RouteValues}
+            WHERE NOT EXISTS (SELECT 1 FROM routing_decisions WITH (UPDLOCK, HOLDLOCK)
+                              WHERE upload_id = @UploadId AND category = @Category AND policy_version = @PolicyVersion)
+            """);
+
+    /// <summary>Writes the batch; returns the uploads this run routed (not those another run had already routed).</summary>
+    public async Task<IReadOnlyList<ScoredUpload>> WriteAsync(IReadOnlyList<ScoredUpload> batch, CancellationToken ct)
+    {
+        var now = time.GetUtcNow().ToUnixTimeMilliseconds();
+        return await database.InTransactionAsync<IReadOnlyList<ScoredUpload>>(async (connection, transaction) =>
+        {
+            // The append lock first: every writer that appends takes it before touching rows, so none can deadlock.
+            await TransactionLock.TakeAsync(connection, transaction, database.Dialect, TransactionLock.AppendLog, ct);
+
+            var routed = new List<ScoredUpload>(batch.Count);
+            foreach (var upload in batch.OrderBy(u => u.Content.Id, StringComparer.Ordinal))
+            {
+                var d = upload.Decision;
+                var changed = await connection.ExecuteAsync(new CommandDefinition(database.Sql(Route), new
+                {
+                    d.Status, d.Reason, d.PolicyVersion, Now = now, upload.Content.Id,
+                }, transaction, cancellationToken: ct));
+                if (changed == 0) continue;
+                routed.Add(upload);
+            }
+
+            await connection.ExecuteAsync(new CommandDefinition(database.Sql(InsertScore), routed.SelectMany(u => u.Scores.Select(a => new
+            {
+                UploadId = u.Content.Id, a.Score.Category, a.Score.ModelVersion, a.Score.Score, a.Scorer,
+                Explanation = JsonSerializer.Serialize(a.Score.Explanations), Now = now,
+            })), transaction, cancellationToken: ct));
+
+            await connection.ExecuteAsync(new CommandDefinition(database.Sql(InsertRoute), routed.SelectMany(u => u.Decision.Categories.Select(c => new
+            {
+                UploadId = u.Content.Id, c.Category, u.Decision.PolicyVersion, c.Outcome, c.Score, c.ModelVersion, c.Reason,
+                c.ReviewThreshold, c.ActionThreshold, Now = now,
+            })), transaction, cancellationToken: ct));
+
+            var signals = routed.SelectMany(u => u.Decision.Categories.Select(c => new NewRiskSignal(
+                $"model:{u.Content.Id}:{c.Category}:{c.ModelVersion}:{u.Decision.PolicyVersion}",
+                u.Content.Id, u.Content.ExternalId, c.Category, c.Score, c.SignalAction, c.DemotionMultiplier,
+                SignalSource.Model, c.ModelVersion, u.Decision.PolicyVersion))).ToList();
+            await SignalFeed.AppendAsync(connection, transaction, database.Dialect, signals, now, ct);
+
+            await AuditLog.AppendAsync(connection, transaction, database.Dialect, routed.Select(u => new AuditEntry(
+                Actor, "upload.routed", "upload", u.Content.Id, u.Decision.Reason,
+                BeforeState: JsonSerializer.Serialize(new { status = UploadStatus.Queued }),
+                AfterState: JsonSerializer.Serialize(new
+                {
+                    status = u.Decision.Status,
+                    policyVersion = u.Decision.PolicyVersion,
+                    categories = u.Decision.Categories.Select(c => new { c.Category, c.Outcome, c.Score, c.ModelVersion }),
+                }))), now, ct);
+            return routed;
+        }, ct);
+    }
+
+    /// <summary>Gives up on an upload whose scoring failed on every attempt, and records why.</summary>
+    public async Task MarkFailedAsync(string uploadId, int attempts, string error, CancellationToken ct)
+    {
+        var now = time.GetUtcNow().ToUnixTimeMilliseconds();
+        var detail = $"scoring failed after {attempts} attempts";
+        await database.InTransactionAsync(async (connection, transaction) =>
+        {
+            await TransactionLock.TakeAsync(connection, transaction, database.Dialect, TransactionLock.AppendLog, ct);
+            var changed = await connection.ExecuteAsync(new CommandDefinition(database.Sql(Fail), new
+            {
+                Detail = detail, Error = error.Length <= 2000 ? error : error[..2000], Attempts = attempts, Now = now, Id = uploadId,
+            }, transaction, cancellationToken: ct));
+            if (changed == 0) return;
+            await AuditLog.AppendAsync(connection, transaction, database.Dialect,
+                [new AuditEntry(Actor, "upload.scoring_failed", "upload", uploadId, $"{detail}: {error}")], now, ct);
+        }, ct);
+    }
+}

@@ -1,0 +1,109 @@
+using System.Data.Common;
+using Dapper;
+using Moderation.Core.Storage;
+
+namespace Moderation.Core.Signals;
+
+/// <summary>A signal to append. The idempotency key makes a retried job append it once.</summary>
+public sealed record NewRiskSignal(
+    string IdempotencyKey,
+    string UploadId,
+    string ExternalId,
+    string Category,
+    double Score,
+    string Action,
+    double DemotionMultiplier,
+    string Source,
+    string? ModelVersion,
+    string? PolicyVersion,
+    long? ExpiresAtMs = null,
+    long? RetractsSeq = null);
+
+/// <summary>A signal as the feed serves it.</summary>
+public sealed record RiskSignal(
+    long Seq,
+    string UploadId,
+    string ExternalId,
+    string Category,
+    double Score,
+    string Action,
+    double DemotionMultiplier,
+    string Source,
+    string? ModelVersion,
+    string? PolicyVersion,
+    DateTimeOffset CreatedAt,
+    DateTimeOffset? ExpiresAt,
+    long? Retracts);
+
+public sealed record SignalPage(IReadOnlyList<RiskSignal> Signals, long NextCursor);
+
+/// <summary>
+/// The risk-signal feed: append-only, read in sequence order from a cursor. Appends hold the append-log lock
+/// until commit, so sequence numbers become visible in order and a consumer resuming after its last sequence
+/// sees every signal exactly once.
+/// </summary>
+public static class SignalFeed
+{
+    private const string Columns =
+        "idempotency_key, upload_id, external_id, category, score, action, demotion_multiplier, source, model_version, policy_version, created_at_ms, expires_at_ms, retracts_seq";
+    private const string Values =
+        "@IdempotencyKey, @UploadId, @ExternalId, @Category, @Score, @Action, @DemotionMultiplier, @Source, @ModelVersion, @PolicyVersion, @CreatedAtMs, @ExpiresAtMs, @RetractsSeq";
+
+    private static readonly DialectSql Insert = new(
+        sqlite: $"INSERT INTO risk_signals ({Columns}) VALUES ({Values}) ON CONFLICT (idempotency_key) DO NOTHING",
+        postgres: $"INSERT INTO risk_signals ({Columns}) VALUES ({Values}) ON CONFLICT (idempotency_key) DO NOTHING",
+        sqlServer: $"""
+            INSERT INTO risk_signals ({Columns}) SELECT {Values}
+            WHERE NOT EXISTS (SELECT 1 FROM risk_signals WITH (UPDLOCK, HOLDLOCK) WHERE idempotency_key = @IdempotencyKey)
+            """);
+
+    private const string ReadColumns =
+        "seq, upload_id, external_id, category, score, action, demotion_multiplier, source, model_version, policy_version, created_at_ms, expires_at_ms, retracts_seq";
+
+    private static readonly DialectSql SelectPage = new(
+        sqlite: $"SELECT {ReadColumns} FROM risk_signals WHERE seq > @After ORDER BY seq LIMIT @Limit",
+        postgres: $"SELECT {ReadColumns} FROM risk_signals WHERE seq > @After ORDER BY seq LIMIT @Limit",
+        sqlServer: $"SELECT TOP (@Limit) {ReadColumns} FROM risk_signals WHERE seq > @After ORDER BY seq");
+
+    /// <summary>Appends inside the caller's transaction; returns how many were new.</summary>
+    public static async Task<int> AppendAsync(DbConnection connection, DbTransaction transaction, SqlDialect dialect,
+        IReadOnlyCollection<NewRiskSignal> signals, long createdAtMs, CancellationToken ct)
+    {
+        if (signals.Count == 0) return 0;
+        await TransactionLock.TakeAsync(connection, transaction, dialect, TransactionLock.AppendLog, ct);
+        return await connection.ExecuteAsync(new CommandDefinition(dialect.Sql(Insert), signals.Select(s => new
+        {
+            s.IdempotencyKey, s.UploadId, s.ExternalId, s.Category, s.Score, s.Action, s.DemotionMultiplier, s.Source,
+            s.ModelVersion, s.PolicyVersion, CreatedAtMs = createdAtMs, s.ExpiresAtMs, s.RetractsSeq,
+        }), transaction, cancellationToken: ct));
+    }
+
+    public static async Task<SignalPage> ReadAsync(ModerationDatabase database, long after, int limit, CancellationToken ct)
+    {
+        await using var connection = await database.OpenAsync(ct);
+        var rows = (await connection.QueryAsync<Row>(new CommandDefinition(database.Sql(SelectPage),
+            new { After = after, Limit = limit }, cancellationToken: ct))).ToList();
+        var signals = rows.Select(r => new RiskSignal(r.Seq, r.UploadId, r.ExternalId, r.Category, r.Score, r.Action,
+            r.DemotionMultiplier, r.Source, r.ModelVersion, r.PolicyVersion,
+            DateTimeOffset.FromUnixTimeMilliseconds(r.CreatedAtMs),
+            r.ExpiresAtMs is { } e ? DateTimeOffset.FromUnixTimeMilliseconds(e) : null, r.RetractsSeq)).ToList();
+        return new SignalPage(signals, signals.Count > 0 ? signals[^1].Seq : after);
+    }
+
+    private sealed class Row
+    {
+        public long Seq { get; init; }
+        public string UploadId { get; init; } = "";
+        public string ExternalId { get; init; } = "";
+        public string Category { get; init; } = "";
+        public double Score { get; init; }
+        public string Action { get; init; } = "";
+        public double DemotionMultiplier { get; init; }
+        public string Source { get; init; } = "";
+        public string? ModelVersion { get; init; }
+        public string? PolicyVersion { get; init; }
+        public long CreatedAtMs { get; init; }
+        public long? ExpiresAtMs { get; init; }
+        public long? RetractsSeq { get; init; }
+    }
+}

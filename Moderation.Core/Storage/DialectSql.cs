@@ -1,0 +1,47 @@
+using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
+
+namespace Moderation.Core.Storage;
+
+/// <summary>
+/// One statement in the three dialects. Most statements are identical everywhere and use <see cref="Portable"/>;
+/// the few that differ (upserts, paging, locks) spell each dialect out. Every instance registers itself so that
+/// a test can parse every SQL Server statement the product can send.
+/// </summary>
+public sealed class DialectSql
+{
+    private static readonly ConcurrentQueue<DialectSql> Registry = new();
+
+    public DialectSql(string sqlite, string postgres, string sqlServer,
+        [CallerFilePath] string file = "", [CallerLineNumber] int line = 0)
+    {
+        Sqlite = sqlite;
+        Postgres = postgres;
+        SqlServer = sqlServer;
+        Origin = $"{Path.GetFileName(file)}:{line}";
+        Registry.Enqueue(this);
+    }
+
+    public string Sqlite { get; }
+    public string Postgres { get; }
+    public string SqlServer { get; }
+
+    /// <summary>Where the statement is declared, for error messages in the parse-check test.</summary>
+    public string Origin { get; }
+
+    public static DialectSql Portable(string sql, [CallerFilePath] string file = "", [CallerLineNumber] int line = 0) =>
+        new(sql, sql, sql, file, line);
+
+    public string For(DatabaseProvider provider) => provider switch
+    {
+        DatabaseProvider.Sqlite => Sqlite,
+        DatabaseProvider.Postgres => Postgres,
+        DatabaseProvider.SqlServer => SqlServer,
+        _ => throw new ArgumentOutOfRangeException(nameof(provider), provider, null),
+    };
+
+    /// <summary>Every statement declared so far (static fields register when their type is first used).</summary>
+    public static IReadOnlyCollection<DialectSql> All => Registry.ToArray();
+
+    public override string ToString() => Origin;
+}

@@ -1,0 +1,125 @@
+using System.Text.Json;
+using Dapper;
+using Moderation.Core.Storage;
+
+namespace Moderation.Core.Uploads;
+
+public sealed record UploadDetails(
+    string Id,
+    string ExternalId,
+    string? CreatorId,
+    string Status,
+    string? StatusDetail,
+    DateTimeOffset ReceivedAt,
+    DateTimeOffset? RoutedAt,
+    int ScoringAttempts,
+    string? LastError,
+    IReadOnlyList<MediaDetails> Media,
+    IReadOnlyList<ScoreDetails> Scores,
+    RoutingDetails? Routing);
+
+public sealed record MediaDetails(int Ordinal, string Kind, string FileName, string ContentType, long SizeBytes, string Sha256);
+
+public sealed record ScoreDetails(string Category, double Score, string ModelVersion, string Scorer, IReadOnlyList<string> Explanations, DateTimeOffset ScoredAt);
+
+public sealed record RoutingDetails(string PolicyVersion, string Outcome, string Reason, IReadOnlyList<CategoryRoutingDetails> Categories);
+
+public sealed record CategoryRoutingDetails(string Category, string Outcome, double Score, string ModelVersion, double ReviewThreshold, double ActionThreshold, string Reason);
+
+/// <summary>Everything <c>GET /v1/uploads/{id}</c> shows about one upload.</summary>
+public sealed class UploadDetailsQuery(ModerationDatabase database)
+{
+    private static readonly DialectSql SelectUpload = DialectSql.Portable("""
+        SELECT id, external_id, creator_id, status, status_detail, policy_version, scoring_attempts, last_error,
+               received_at_ms, routed_at_ms
+        FROM uploads WHERE id = @Id
+        """);
+
+    private static readonly DialectSql SelectMedia = DialectSql.Portable("""
+        SELECT ordinal, kind, file_name, content_type, size_bytes, sha256 FROM media WHERE upload_id = @Id ORDER BY ordinal
+        """);
+
+    private static readonly DialectSql SelectScores = DialectSql.Portable("""
+        SELECT category, score, model_version, scorer, explanation, created_at_ms
+        FROM scores WHERE upload_id = @Id ORDER BY category, model_version
+        """);
+
+    private static readonly DialectSql SelectRoutes = DialectSql.Portable("""
+        SELECT category, outcome, score, model_version, review_threshold, action_threshold, reason
+        FROM routing_decisions WHERE upload_id = @Id AND policy_version = @PolicyVersion ORDER BY category
+        """);
+
+
+    public async Task<UploadDetails?> FindAsync(string id, CancellationToken ct)
+    {
+        await using var connection = await database.OpenAsync(ct);
+        var upload = await connection.QueryFirstOrDefaultAsync<UploadRow>(new CommandDefinition(database.Sql(SelectUpload), new { Id = id }, cancellationToken: ct));
+        if (upload is null) return null;
+
+        var media = (await connection.QueryAsync<MediaRow>(new CommandDefinition(database.Sql(SelectMedia), new { Id = id }, cancellationToken: ct)))
+            .Select(m => new MediaDetails((int)m.Ordinal, m.Kind, m.FileName, m.ContentType, m.SizeBytes, m.Sha256.Trim())).ToList();
+        var scores = (await connection.QueryAsync<ScoreRow>(new CommandDefinition(database.Sql(SelectScores), new { Id = id }, cancellationToken: ct)))
+            .Select(s => new ScoreDetails(s.Category, s.Score, s.ModelVersion, s.Scorer,
+                JsonSerializer.Deserialize<string[]>(s.Explanation) ?? [], DateTimeOffset.FromUnixTimeMilliseconds(s.CreatedAtMs))).ToList();
+
+        RoutingDetails? routing = null;
+        if (upload.PolicyVersion is not null && upload.RoutedAtMs is not null)
+        {
+            var routes = (await connection.QueryAsync<RouteRow>(new CommandDefinition(database.Sql(SelectRoutes),
+                    new { Id = id, upload.PolicyVersion }, cancellationToken: ct)))
+                .Select(r => new CategoryRoutingDetails(r.Category, r.Outcome, r.Score, r.ModelVersion, r.ReviewThreshold, r.ActionThreshold, r.Reason))
+                .ToList();
+            routing = new RoutingDetails(upload.PolicyVersion, upload.Status, upload.StatusDetail ?? "", routes);
+        }
+
+        return new UploadDetails(upload.Id, upload.ExternalId, upload.CreatorId, upload.Status, upload.StatusDetail,
+            DateTimeOffset.FromUnixTimeMilliseconds(upload.ReceivedAtMs),
+            upload.RoutedAtMs is { } routed ? DateTimeOffset.FromUnixTimeMilliseconds(routed) : null,
+            (int)upload.ScoringAttempts, upload.LastError, media, scores, routing);
+    }
+
+    private sealed class UploadRow
+    {
+        public string Id { get; init; } = "";
+        public string ExternalId { get; init; } = "";
+        public string? CreatorId { get; init; }
+        public string Status { get; init; } = "";
+        public string? StatusDetail { get; init; }
+        public string? PolicyVersion { get; init; }
+        public long ScoringAttempts { get; init; }
+        public string? LastError { get; init; }
+        public long ReceivedAtMs { get; init; }
+        public long? RoutedAtMs { get; init; }
+    }
+
+    private sealed class MediaRow
+    {
+        public long Ordinal { get; init; }
+        public string Kind { get; init; } = "";
+        public string FileName { get; init; } = "";
+        public string ContentType { get; init; } = "";
+        public long SizeBytes { get; init; }
+        public string Sha256 { get; init; } = "";
+    }
+
+    private sealed class ScoreRow
+    {
+        public string Category { get; init; } = "";
+        public double Score { get; init; }
+        public string ModelVersion { get; init; } = "";
+        public string Scorer { get; init; } = "";
+        public string Explanation { get; init; } = "[]";
+        public long CreatedAtMs { get; init; }
+    }
+
+    private sealed class RouteRow
+    {
+        public string Category { get; init; } = "";
+        public string Outcome { get; init; } = "";
+        public double Score { get; init; }
+        public string ModelVersion { get; init; } = "";
+        public double ReviewThreshold { get; init; }
+        public double ActionThreshold { get; init; }
+        public string Reason { get; init; } = "";
+    }
+}
