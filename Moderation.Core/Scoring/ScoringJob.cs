@@ -31,22 +31,22 @@ public sealed class ScoringJob(
 {
     public const string NoScorersDetail = "unscored: no scorers configured";
 
-    private static readonly DialectSql SelectQueued = DialectSql.Portable("""
+    private static readonly DialectSql SelectQueued = DialectSql.WithList("""
         SELECT id, external_id, creator_id, caption, hashtags, transcript, comments, locale, scoring_attempts
         FROM uploads WHERE id IN @Ids AND status = 'queued'
         """);
 
-    private static readonly DialectSql SelectMedia = DialectSql.Portable("""
+    private static readonly DialectSql SelectMedia = DialectSql.WithList("""
         SELECT upload_id, ordinal, kind, file_name, content_type, size_bytes, sha256
         FROM media WHERE upload_id IN @Ids ORDER BY upload_id, ordinal
         """);
 
-    private static readonly DialectSql CountAttempt = DialectSql.Portable("""
+    private static readonly DialectSql CountAttempt = DialectSql.WithList("""
         UPDATE uploads SET scoring_attempts = scoring_attempts + 1, updated_at_ms = @Now
         WHERE id IN @Ids AND status = 'queued'
         """);
 
-    private static readonly DialectSql MarkUnscored = DialectSql.Portable("""
+    private static readonly DialectSql MarkUnscored = DialectSql.WithList("""
         UPDATE uploads SET status_detail = @Detail, updated_at_ms = @Now WHERE id IN @Ids AND status = 'queued'
         """);
 

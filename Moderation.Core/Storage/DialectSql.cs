@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Runtime.CompilerServices;
+using System.Text.RegularExpressions;
 
 namespace Moderation.Core.Storage;
 
@@ -8,7 +9,7 @@ namespace Moderation.Core.Storage;
 /// the few that differ (upserts, paging, locks) spell each dialect out. Every instance registers itself so that
 /// a test can parse every SQL Server statement the product can send.
 /// </summary>
-public sealed class DialectSql
+public sealed partial class DialectSql
 {
     private static readonly ConcurrentQueue<DialectSql> Registry = new();
 
@@ -31,6 +32,16 @@ public sealed class DialectSql
 
     public static DialectSql Portable(string sql, [CallerFilePath] string file = "", [CallerLineNumber] int line = 0) =>
         new(sql, sql, sql, file, line);
+
+    /// <summary>
+    /// A statement with Dapper list parameters (<c>IN @Ids</c>). Dapper expands the list into parameters for
+    /// SQLite and SQL Server but sends an array to PostgreSQL, which takes it as <c>= ANY(@Ids)</c>.
+    /// </summary>
+    public static DialectSql WithList(string sql, [CallerFilePath] string file = "", [CallerLineNumber] int line = 0) =>
+        new(sql, ListParameter().Replace(sql, "= ANY($1)"), sql, file, line);
+
+    [GeneratedRegex(@"\bIN\s+(@\w+)")]
+    private static partial Regex ListParameter();
 
     public string For(DatabaseProvider provider) => provider switch
     {
