@@ -1,0 +1,76 @@
+using System.Net;
+using System.Net.Http.Json;
+using FluentAssertions;
+using Moderation.Core.Access;
+using Moderation.Tests.Infrastructure;
+
+namespace Moderation.Tests.Api;
+
+/// <summary>Walks every endpoint with every kind of caller: no key, each single scope, and admin.</summary>
+[Collection(HostCollection.Name)]
+public sealed class AuthorizationMatrixTests(SqliteApiFixture fixture) : IClassFixture<SqliteApiFixture>
+{
+    public enum Caller { Anonymous, UploadsWrite, SignalsRead, Admin }
+
+    public static TheoryData<string, string, Caller, HttpStatusCode> Matrix()
+    {
+        var data = new TheoryData<string, string, Caller, HttpStatusCode>();
+        void Row(string method, string path, HttpStatusCode anonymous, HttpStatusCode uploads, HttpStatusCode signals, HttpStatusCode admin)
+        {
+            data.Add(method, path, Caller.Anonymous, anonymous);
+            data.Add(method, path, Caller.UploadsWrite, uploads);
+            data.Add(method, path, Caller.SignalsRead, signals);
+            data.Add(method, path, Caller.Admin, admin);
+        }
+        const HttpStatusCode ok = HttpStatusCode.OK, no = HttpStatusCode.Unauthorized, forbidden = HttpStatusCode.Forbidden;
+        Row("POST", "/v1/uploads", no, HttpStatusCode.Accepted, forbidden, HttpStatusCode.Accepted);
+        Row("GET", "/v1/uploads/{known}", no, ok, forbidden, ok);
+        Row("GET", "/v1/signals", no, forbidden, ok, ok);
+        Row("GET", "/hangfire", no, forbidden, forbidden, ok);
+        Row("GET", "/healthz", ok, ok, ok, ok);
+        Row("GET", "/readyz", ok, ok, ok, ok);
+        Row("GET", "/openapi/v1.json", ok, ok, ok, ok);
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(Matrix))]
+    public async Task Each_endpoint_admits_exactly_the_callers_it_should(string method, string path, Caller caller, HttpStatusCode expected)
+    {
+        var api = fixture.Api;
+        string? key = caller switch
+        {
+            Caller.Anonymous => null,
+            Caller.UploadsWrite => await api.CreateKeyAsync(ApiScopes.UploadsWrite),
+            Caller.SignalsRead => await api.CreateKeyAsync(ApiScopes.SignalsRead),
+            _ => api.AdminKey,
+        };
+        if (path.Contains("{known}"))
+        {
+            var known = (await api.PostUploadAsync(new { externalId = $"matrix-{Guid.NewGuid():N}", caption = "x" })).GetProperty("id").GetString();
+            path = path.Replace("{known}", known);
+        }
+        using var client = api.CreateClient(key);
+        using var response = method == "POST"
+            ? await client.PostAsJsonAsync(path, new { externalId = $"matrix-{Guid.NewGuid():N}", caption = "x" })
+            : await client.GetAsync(path);
+        response.StatusCode.Should().Be(expected, $"{caller} on {method} {path}");
+    }
+
+    [Fact]
+    public async Task The_api_reference_page_is_served()
+    {
+        using var client = fixture.Api.CreateClient(null);
+        var response = await client.GetAsync("/docs");
+        response.StatusCode.Should().Be(HttpStatusCode.OK);
+        (await response.Content.ReadAsStringAsync()).Should().Contain("openapi/v1.json");
+    }
+
+    [Fact]
+    public async Task The_openapi_document_describes_the_endpoints_and_the_key_header()
+    {
+        using var client = fixture.Api.CreateClient(null);
+        var document = await client.GetStringAsync("/openapi/v1.json");
+        document.Should().Contain("/v1/uploads").And.Contain("/v1/signals").And.Contain("X-Api-Key");
+    }
+}
