@@ -13,11 +13,20 @@ using Moderation.Core.Uploads;
 namespace Moderation.Core.Scoring;
 
 /// <summary>
-/// The Hangfire job that scores a batch of uploads (argument: their ids), routes each by the live policy and
-/// stores scores, routing, audit events and risk signals in one transaction. Safe to run twice: only uploads
-/// still queued are scored, and the final update is guarded on that state, so a retried or duplicated job
-/// stores nothing twice. A scorer failure splits the batch in halves (new jobs) until the failing upload is
-/// alone; only then does it count as that upload's failed attempt.
+/// The Hangfire job that scores a batch of uploads (arguments: their ids), routes each by the live policy and
+/// stores scores, routing, audit events and risk signals in one transaction.
+/// <para>
+/// Batches: a job first claims its own uploads, then tops the batch up to <see cref="ScoringOptions.MaxBatchSize"/>
+/// with other queued uploads nobody holds, so a busy worker feeds the model full batches however the uploads
+/// arrived; the jobs those uploads came with then find nothing left to do. A claim is a lease
+/// (<see cref="ScoringOptions.ClaimLease"/>): a worker that dies mid-batch holds its uploads only until it expires.
+/// </para>
+/// <para>
+/// Idempotent: only queued uploads are scored and the final update is guarded on that state, so a retried or
+/// duplicated job stores nothing twice. A scorer failure splits the batch in halves (new jobs, without top-up)
+/// until the failing upload is alone; only then does Hangfire retry it, and after
+/// <see cref="ScoringOptions.MaxAttempts"/> it is marked failed.
+/// </para>
 /// </summary>
 public sealed class ScoringJob(
     ModerationDatabase database,
@@ -31,9 +40,31 @@ public sealed class ScoringJob(
 {
     public const string NoScorersDetail = "unscored: no scorers configured";
 
-    private static readonly DialectSql SelectQueued = DialectSql.WithList("""
-        SELECT id, external_id, creator_id, caption, hashtags, transcript, comments, locale, scoring_attempts
-        FROM uploads WHERE id IN @Ids AND status = 'queued'
+    private const string Claimable = "status = 'queued' AND (claimed_until_ms IS NULL OR claimed_until_ms < @Now)";
+    private const string ClaimSet = "claim_token = @Token, claimed_until_ms = @Until, updated_at_ms = @Now";
+
+    private static readonly DialectSql ClaimOwn = DialectSql.WithList($"UPDATE uploads SET {ClaimSet} WHERE id IN @Ids AND {Claimable}");
+
+    private static readonly DialectSql ClaimMore = new(
+        sqlite: $"""
+            UPDATE uploads SET {ClaimSet} WHERE id IN (
+                SELECT id FROM uploads WHERE {Claimable} AND scoring_attempts < @MaxAttempts ORDER BY enqueued_at_ms LIMIT @Limit)
+            """,
+        postgres: $"""
+            UPDATE uploads SET {ClaimSet} WHERE {Claimable} AND id IN (
+                SELECT id FROM uploads WHERE {Claimable} AND scoring_attempts < @MaxAttempts ORDER BY enqueued_at_ms LIMIT @Limit
+                FOR UPDATE SKIP LOCKED)
+            """,
+        sqlServer: $"""
+            WITH next AS (
+                SELECT TOP (@Limit) * FROM uploads WITH (UPDLOCK, READPAST, ROWLOCK)
+                WHERE {Claimable} AND scoring_attempts < @MaxAttempts ORDER BY enqueued_at_ms)
+            UPDATE next SET {ClaimSet}
+            """);
+
+    private static readonly DialectSql SelectClaimed = DialectSql.Portable("""
+        SELECT id, external_id, creator_id, caption, hashtags, transcript, comments, locale, scoring_attempts, enqueued_at_ms
+        FROM uploads WHERE claim_token = @Token AND status = 'queued'
         """);
 
     private static readonly DialectSql SelectMedia = DialectSql.WithList("""
@@ -41,9 +72,8 @@ public sealed class ScoringJob(
         FROM media WHERE upload_id IN @Ids ORDER BY upload_id, ordinal
         """);
 
-    private static readonly DialectSql CountAttempt = DialectSql.WithList("""
-        UPDATE uploads SET scoring_attempts = scoring_attempts + 1, updated_at_ms = @Now
-        WHERE id IN @Ids AND status = 'queued'
+    private static readonly DialectSql Release = DialectSql.Portable("""
+        UPDATE uploads SET claim_token = NULL, claimed_until_ms = NULL WHERE claim_token = @Token AND status = 'queued'
         """);
 
     private static readonly DialectSql MarkUnscored = DialectSql.WithList("""
@@ -51,31 +81,40 @@ public sealed class ScoringJob(
         """);
 
     private static readonly DialectSql RecordError = DialectSql.Portable("""
-        UPDATE uploads SET last_error = @Error, updated_at_ms = @Now WHERE id = @Id AND status = 'queued'
+        UPDATE uploads SET last_error = @Error, scoring_attempts = scoring_attempts + 1, claim_token = NULL, claimed_until_ms = NULL,
+               updated_at_ms = @Now
+        WHERE id = @Id AND status = 'queued'
         """);
 
     private readonly IUploadScorer[] scorers = scorers.ToArray();
 
+    /// <summary>Scores these uploads, and tops the batch up with other queued uploads.</summary>
     [Queue("scoring")]
     [AutomaticRetry(Attempts = 3, DelaysInSeconds = [5, 30, 120], OnAttemptsExceeded = AttemptsExceededAction.Delete)]
     [JobDisplayName("Score {0}")]
-    public async Task ScoreAsync(string[] uploadIds, CancellationToken ct)
+    public Task ScoreAsync(string[] uploadIds, CancellationToken ct) => RunAsync(uploadIds, topUp: true, ct);
+
+    /// <summary>Scores exactly these uploads (the halves of a batch that failed).</summary>
+    [Queue("scoring")]
+    [AutomaticRetry(Attempts = 3, DelaysInSeconds = [5, 30, 120], OnAttemptsExceeded = AttemptsExceededAction.Delete)]
+    [JobDisplayName("Score exactly {0}")]
+    public Task ScoreExactlyAsync(string[] uploadIds, CancellationToken ct) => RunAsync(uploadIds, topUp: false, ct);
+
+    private async Task RunAsync(string[] uploadIds, bool topUp, CancellationToken ct)
     {
         using var activity = ModerationTelemetry.Source.StartActivity("scoring.batch");
-        var batch = await LoadQueuedAsync(uploadIds, ct);
-        activity?.SetTag("scoring.batch_size", batch.Count);
-        if (batch.Count == 0) return; // already scored by an earlier run
-        var ids = batch.Select(b => b.Content.Id).ToArray();
         var now = time.GetUtcNow().ToUnixTimeMilliseconds();
 
         if (scorers.Length == 0)
         {
-            await ExecuteAsync(MarkUnscored, new { Detail = NoScorersDetail, Now = now, Ids = ids }, ct);
+            await ExecuteAsync(MarkUnscored, new { Detail = NoScorersDetail, Now = now, Ids = uploadIds }, ct);
             return;
         }
 
-        // Counted before scoring so that a worker killed mid-batch still uses up an attempt.
-        await ExecuteAsync(CountAttempt, new { Now = now, Ids = ids }, ct);
+        var token = Guid.NewGuid().ToString("N");
+        var batch = await ClaimAsync(token, uploadIds, topUp, now, ct);
+        activity?.SetTag("scoring.batch_size", batch.Count);
+        if (batch.Count == 0) return; // scored already, or held by another live job
         ModerationTelemetry.ScoringBatchSize.Record(batch.Count);
 
         Dictionary<string, List<AttributedScore>> scores;
@@ -88,13 +127,16 @@ public sealed class ScoringJob(
             ModerationTelemetry.ScoringFailures.Add(1);
             if (batch.Count > 1)
             {
-                var half = batch.Count / 2;
-                logger.LogWarning(e, "Scoring a batch of {Count} failed; splitting it to isolate the failing upload", batch.Count);
+                var ids = batch.Select(b => b.Content.Id).ToArray();
+                var half = ids.Length / 2;
                 string[] first = ids[..half], second = ids[half..];
-                jobs.Enqueue<ScoringJob>(j => j.ScoreAsync(first, CancellationToken.None));
-                jobs.Enqueue<ScoringJob>(j => j.ScoreAsync(second, CancellationToken.None));
+                logger.LogWarning(e, "Scoring a batch of {Count} failed; splitting it to isolate the failing upload", batch.Count);
+                await ExecuteAsync(Release, new { Token = token }, ct);
+                jobs.Enqueue<ScoringJob>(j => j.ScoreExactlyAsync(first, CancellationToken.None));
+                jobs.Enqueue<ScoringJob>(j => j.ScoreExactlyAsync(second, CancellationToken.None));
                 return;
             }
+            // Only a failure of the upload alone counts as its attempt: a batch that failed says nothing yet.
             var upload = batch[0];
             var attempts = upload.Attempts + 1;
             if (attempts >= options.Value.MaxAttempts)
@@ -147,18 +189,25 @@ public sealed class ScoringJob(
         return byUpload;
     }
 
-    private async Task<List<QueuedUpload>> LoadQueuedAsync(string[] uploadIds, CancellationToken ct)
+    private async Task<List<QueuedUpload>> ClaimAsync(string token, string[] uploadIds, bool topUp, long now, CancellationToken ct)
     {
+        var o = options.Value;
+        var claim = new { Token = token, Until = now + (long)o.ClaimLease.TotalMilliseconds, Now = now };
         await using var connection = await database.OpenAsync(ct);
-        var rows = (await connection.QueryAsync<QueuedRow>(new CommandDefinition(database.Sql(SelectQueued),
-            new { Ids = uploadIds }, cancellationToken: ct))).ToList();
+        var claimed = uploadIds.Length == 0 ? 0 : await connection.ExecuteAsync(new CommandDefinition(database.Sql(ClaimOwn),
+            new { claim.Token, claim.Until, claim.Now, Ids = uploadIds }, cancellationToken: ct));
+        if (topUp && claimed < o.MaxBatchSize)
+            await connection.ExecuteAsync(new CommandDefinition(database.Sql(ClaimMore),
+                new { claim.Token, claim.Until, claim.Now, MaxAttempts = o.MaxAttempts, Limit = o.MaxBatchSize - claimed }, cancellationToken: ct));
+
+        var rows = (await connection.QueryAsync<QueuedRow>(new CommandDefinition(database.Sql(SelectClaimed),
+            new { Token = token }, cancellationToken: ct))).ToList();
         if (rows.Count == 0) return [];
         var media = (await connection.QueryAsync<MediaRow>(new CommandDefinition(database.Sql(SelectMedia),
                 new { Ids = rows.Select(r => r.Id).ToArray() }, cancellationToken: ct)))
             .ToLookup(m => m.UploadId);
-        // Keep the caller's order, so that splitting a failing batch is deterministic.
-        var order = uploadIds.Select((id, i) => (id, i)).ToDictionary(p => p.id, p => p.i);
-        return rows.OrderBy(r => order[r.Id]).Select(r => new QueuedUpload(
+        // Oldest first, so that splitting a failing batch is deterministic.
+        return rows.OrderBy(r => r.EnqueuedAtMs).ThenBy(r => r.Id, StringComparer.Ordinal).Select(r => new QueuedUpload(
             new UploadContent(r.Id, r.ExternalId, r.CreatorId, r.Caption,
                 JsonSerializer.Deserialize<string[]>(r.Hashtags) ?? [], r.Transcript,
                 JsonSerializer.Deserialize<string[]>(r.Comments) ?? [], r.Locale,
@@ -187,6 +236,7 @@ public sealed class ScoringJob(
         public string Comments { get; init; } = "[]";
         public string? Locale { get; init; }
         public long ScoringAttempts { get; init; }
+        public long EnqueuedAtMs { get; init; }
     }
 
     private sealed class MediaRow

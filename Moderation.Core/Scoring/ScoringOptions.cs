@@ -22,6 +22,10 @@ public sealed class ScoringOptions
     [Range(1, 100)]
     public int MaxAttempts { get; set; } = 5;
 
+    /// <summary>How long a job's claim on its uploads lasts; longer than the slowest batch, short enough to recover from a dead worker.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00")]
+    public TimeSpan ClaimLease { get; set; } = TimeSpan.FromMinutes(10);
+
     /// <summary>An upload still queued this long after its last enqueue is enqueued again (its job was lost).</summary>
     [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00")]
     public TimeSpan StaleAfter { get; set; } = TimeSpan.FromMinutes(15);

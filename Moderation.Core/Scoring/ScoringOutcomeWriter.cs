@@ -18,12 +18,13 @@ public sealed class ScoringOutcomeWriter(ModerationDatabase database, TimeProvid
 
     private static readonly DialectSql Route = DialectSql.Portable("""
         UPDATE uploads SET status = @Status, status_detail = @Reason, policy_version = @PolicyVersion,
-               routed_at_ms = @Now, updated_at_ms = @Now, last_error = NULL
+               routed_at_ms = @Now, updated_at_ms = @Now, last_error = NULL, claim_token = NULL, claimed_until_ms = NULL
         WHERE id = @Id AND status = 'queued'
         """);
 
     private static readonly DialectSql Fail = DialectSql.Portable("""
-        UPDATE uploads SET status = 'failed', status_detail = @Detail, last_error = @Error, scoring_attempts = @Attempts, updated_at_ms = @Now
+        UPDATE uploads SET status = 'failed', status_detail = @Detail, last_error = COALESCE(@Error, last_error),
+               scoring_attempts = @Attempts, claim_token = NULL, claimed_until_ms = NULL, updated_at_ms = @Now
         WHERE id = @Id AND status = 'queued'
         """);
 
@@ -106,7 +107,7 @@ public sealed class ScoringOutcomeWriter(ModerationDatabase database, TimeProvid
     }
 
     /// <summary>Gives up on an upload whose scoring failed on every attempt, and records why.</summary>
-    public async Task MarkFailedAsync(string uploadId, int attempts, string error, CancellationToken ct)
+    public async Task MarkFailedAsync(string uploadId, int attempts, string? error, CancellationToken ct)
     {
         var now = time.GetUtcNow().ToUnixTimeMilliseconds();
         var detail = $"scoring failed after {attempts} attempts";
@@ -115,11 +116,11 @@ public sealed class ScoringOutcomeWriter(ModerationDatabase database, TimeProvid
             await TransactionLock.TakeAsync(connection, transaction, database.Dialect, TransactionLock.AppendLog, ct);
             var changed = await connection.ExecuteAsync(new CommandDefinition(database.Sql(Fail), new
             {
-                Detail = detail, Error = error.Length <= 2000 ? error : error[..2000], Attempts = attempts, Now = now, Id = uploadId,
+                Detail = detail, Error = error is { Length: > 2000 } ? error[..2000] : error, Attempts = attempts, Now = now, Id = uploadId,
             }, transaction, cancellationToken: ct));
             if (changed == 0) return;
             await AuditLog.AppendAsync(connection, transaction, database.Dialect,
-                [new AuditEntry(Actor, "upload.scoring_failed", "upload", uploadId, $"{detail}: {error}")], now, ct);
+                [new AuditEntry(Actor, "upload.scoring_failed", "upload", uploadId, error is null ? detail : $"{detail}: {error}")], now, ct);
         }, ct);
     }
 }

@@ -48,10 +48,9 @@ public sealed class UploadIntake(ModerationDatabase database, MediaStore mediaSt
     public async Task<IntakeResult> AcceptAsync(NewUpload upload, CancellationToken ct)
     {
         using var activity = ModerationTelemetry.Source.StartActivity("upload.accept");
-        var existing = await FindAsync(upload.ExternalId, ct);
-        if (existing is not null) return existing;
-
-        // Media first: content-addressed files are harmless if the row insert below loses a race or fails.
+        // No look-up first: the unique external id decides, which costs a known repeat one failed insert and
+        // saves every new upload a round trip. Media goes first: content-addressed files are harmless if the
+        // insert then loses to an earlier upload with the same external id.
         var hashes = new string[upload.Media.Count];
         for (var i = 0; i < upload.Media.Count; i++)
             hashes[i] = await mediaStore.PutAsync(upload.Media[i].Content, ct);

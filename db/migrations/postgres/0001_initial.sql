@@ -14,6 +14,8 @@ CREATE TABLE uploads (
     status_detail    text          NULL,
     policy_version   varchar(128)  NULL,
     scoring_attempts integer       NOT NULL DEFAULT 0,
+    claim_token      varchar(64)   NULL,
+    claimed_until_ms bigint        NULL,
     last_error       text          NULL,
     received_at_ms   bigint        NOT NULL,
     enqueued_at_ms   bigint        NOT NULL,

@@ -14,6 +14,8 @@ CREATE TABLE uploads (
     status_detail    TEXT    NULL,
     policy_version   TEXT    NULL,
     scoring_attempts INTEGER NOT NULL DEFAULT 0,
+    claim_token      TEXT    NULL,           -- the scoring job holding the upload
+    claimed_until_ms INTEGER NULL,           -- until when (a lease: a dead worker's claim expires)
     last_error       TEXT    NULL,
     received_at_ms   INTEGER NOT NULL,
     enqueued_at_ms   INTEGER NOT NULL,

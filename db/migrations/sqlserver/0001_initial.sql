@@ -14,6 +14,8 @@ CREATE TABLE dbo.uploads (
     status_detail    nvarchar(max)  NULL,
     policy_version   nvarchar(128)  NULL,
     scoring_attempts int            NOT NULL DEFAULT 0,
+    claim_token      varchar(64)    NULL,
+    claimed_until_ms bigint         NULL,
     last_error       nvarchar(max)  NULL,
     received_at_ms   bigint         NOT NULL,
     enqueued_at_ms   bigint         NOT NULL,

@@ -33,6 +33,7 @@ public sealed class WorkerKillTests
             ("TestScorers__StartedMarker", marker),
             ("Moderation__Worker__WorkerCount", "1"),
             ("Moderation__Scoring__StaleAfter", "00:00:02"),
+            ("Moderation__Scoring__ClaimLease", "00:00:03"),
             ("Moderation__Scoring__SweepInterval", "00:00:00.500"));
         var worker = ChildProcess.BuiltAssembly("Moderation.Worker", "Moderation.Worker.dll");
 

@@ -1,0 +1,39 @@
+using System.Globalization;
+
+namespace Moderation.Bench;
+
+public sealed record BenchOptions
+{
+    public int Uploads { get; init; } = 2000;
+    public int Clients { get; init; } = 32;
+    public int Rounds { get; init; } = 3;
+    /// <summary>Scorer cost per item, microseconds of CPU.</summary>
+    public int CostMicros { get; init; } = 2000;
+    /// <summary>Scorer cost per call (model invocation overhead), microseconds of CPU.</summary>
+    public int CallMicros { get; init; } = 16000;
+    /// <summary>Batch size of the direct loop (the ideal batching the pipeline is compared with).</summary>
+    public int Batch { get; init; } = 32;
+    public bool Keep { get; init; }
+
+    public static BenchOptions Parse(string[] args)
+    {
+        var options = new BenchOptions();
+        for (var i = 0; i < args.Length; i++)
+        {
+            int Next() => i + 1 < args.Length && int.TryParse(args[++i], NumberStyles.None, CultureInfo.InvariantCulture, out var v) && v > 0
+                ? v : throw new ArgumentException($"{args[i - 1]} needs a positive whole number");
+            options = args[i] switch
+            {
+                "--uploads" => options with { Uploads = Next() },
+                "--clients" => options with { Clients = Next() },
+                "--rounds" => options with { Rounds = Next() },
+                "--cost-us" => options with { CostMicros = Next() },
+                "--call-us" => options with { CallMicros = Next() },
+                "--batch" => options with { Batch = Next() },
+                "--keep" => options with { Keep = true },
+                _ => throw new ArgumentException($"unknown option '{args[i]}'"),
+            };
+        }
+        return options;
+    }
+}

@@ -1,0 +1,93 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+using System.Text;
+using Dapper;
+using Microsoft.Extensions.DependencyInjection;
+using Moderation.Core.Scoring;
+using Moderation.Core.Telemetry;
+
+namespace Moderation.Bench;
+
+/// <summary>
+/// End to end on the embedded default: uploads posted through the API (concurrent clients) until every one is
+/// scored and routed, per second, against the same fixed-cost scorer called directly in a loop over the same
+/// items in ideal batches. Both sides get one scoring thread (the pipeline runs one Hangfire worker), so the
+/// ratio is the pipeline's overhead, not extra parallelism. Rounds alternate the two to share the noise.
+/// </summary>
+public static class PipelineBenchmark
+{
+    public static async Task<int> RunAsync(BenchOptions o)
+    {
+        Console.WriteLine($"pipeline: {o.Uploads} uploads, {o.Clients} clients, scorer cost {o.CallMicros}us/call + {o.CostMicros}us/item, direct batch {o.Batch}, {o.Rounds} rounds");
+        Console.WriteLine($"{"round",5} {"direct/s",10} {"pipeline/s",11} {"ratio",6} {"batches",8} {"mean batch",11}");
+        // Batches actually scored, from the pipeline's own metric.
+        long batchCount = 0, batchItems = 0;
+        using var listener = new MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter.Name == ModerationTelemetry.Name && instrument.Name == "moderation.scoring.batch_size") l.EnableMeasurementEvents(instrument);
+        };
+        listener.SetMeasurementEventCallback<long>((_, value, _, _) => { Interlocked.Increment(ref batchCount); Interlocked.Add(ref batchItems, value); });
+        listener.Start();
+
+        await PipelineAsync(o with { Uploads = Math.Min(200, o.Uploads) }, 0); // warm-up: JIT and first-use costs
+        var direct = new List<double>();
+        var pipeline = new List<double>();
+        var batches = new List<double>();
+        for (var round = 1; round <= o.Rounds; round++)
+        {
+            var d = Direct(o);
+            Interlocked.Exchange(ref batchCount, 0);
+            Interlocked.Exchange(ref batchItems, 0);
+            var p = await PipelineAsync(o, round);
+            direct.Add(d);
+            pipeline.Add(p);
+            var scored = Interlocked.Read(ref batchCount);
+            batches.Add(Interlocked.Read(ref batchItems) / (double)Math.Max(scored, 1));
+            Console.WriteLine($"{round,5} {Measure.F(d, "0"),10} {Measure.F(p, "0"),11} {Measure.F(p / d, "0.00"),6} {scored,8} {Measure.F(batches[^1], "0.0"),11}");
+        }
+        var ratio = Measure.Median(pipeline) / Measure.Median(direct);
+        Console.WriteLine($"pipeline: ratio={Measure.F(ratio)} pipeline_per_s={Measure.F(Measure.Median(pipeline), "0")} direct_per_s={Measure.F(Measure.Median(direct), "0")} mean_batch={Measure.F(Measure.Median(batches), "0.0")} uploads={o.Uploads} clients={o.Clients} rounds={o.Rounds} target=0.7");
+        return 0;
+    }
+
+    private static double Direct(BenchOptions o)
+    {
+        var scorer = new FixedCostScorer(o.CallMicros, o.CostMicros);
+        var items = Enumerable.Range(0, o.Uploads).Select(i => new UploadContent(Guid.NewGuid().ToString(), $"direct-{i}", null,
+            $"Day {i} of learning to cook", ["#cooking"], "transcript", [], "en-GB", [])).ToList();
+        var started = Stopwatch.GetTimestamp();
+        foreach (var chunk in items.Chunk(o.Batch))
+            scorer.ScoreAsync(chunk, CancellationToken.None).GetAwaiter().GetResult();
+        return o.Uploads / Stopwatch.GetElapsedTime(started).TotalSeconds;
+    }
+
+    private static async Task<double> PipelineAsync(BenchOptions o, int round)
+    {
+        await using var host = await BenchHost.StartAsync(o, new Dictionary<string, string>
+            {
+                ["Moderation:Worker:WorkerCount"] = "1",
+                ["Moderation:Worker:QueuePollInterval"] = "00:00:00.050",
+            },
+            builder => builder.Services.AddSingleton<IUploadScorer>(new FixedCostScorer(o.CallMicros, o.CostMicros)));
+        using var client = host.CreateClient(o.Clients);
+
+        var started = Stopwatch.GetTimestamp();
+        await Measure.ConcurrentAsync(o.Uploads, o.Clients, async i =>
+        {
+            using var content = new StringContent(Measure.UploadJson($"pipeline-{round}-{i}", i), Encoding.UTF8, "application/json");
+            using var response = await client.PostAsync("/v1/uploads", content);
+            if ((int)response.StatusCode != 202) throw new InvalidOperationException($"upload {i}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
+        });
+        await using (var connection = await host.Database.OpenAsync())
+        {
+            while (await connection.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM uploads WHERE status = 'queued'") > 0)
+                await Task.Delay(10);
+        }
+        var elapsed = Stopwatch.GetElapsedTime(started);
+        await using var count = await host.Database.OpenAsync();
+        var routed = await count.ExecuteScalarAsync<long>("SELECT COUNT(DISTINCT subject_id) FROM audit_events WHERE action = 'upload.routed'");
+        if (routed != o.Uploads) throw new InvalidOperationException($"{routed} of {o.Uploads} uploads were routed");
+        return o.Uploads / elapsed.TotalSeconds;
+    }
+}

@@ -1,0 +1,33 @@
+using Moderation.Bench;
+
+// dotnet run -c Release --project bench/Moderation.Bench -- NAME [options]
+// Each benchmark prints its table and ends with one line "NAME: key=value ...".
+var benchmarks = new Dictionary<string, (string Description, Func<BenchOptions, Task<int>> Run)>(StringComparer.OrdinalIgnoreCase)
+{
+    ["pipeline"] = ("uploads posted through the API until scored and routed, against the same scorer called directly", PipelineBenchmark.RunAsync),
+    ["ingest"] = ("uploads accepted per second at N concurrent clients, against a bare durable-insert endpoint", IngestBenchmark.RunAsync),
+};
+
+if (args.Length == 0 || args[0] is "list" or "--help" or "-h")
+{
+    Console.WriteLine("benchmarks:");
+    foreach (var (name, (description, _)) in benchmarks) Console.WriteLine($"  {name,-10} {description}");
+    Console.WriteLine("options: --uploads N --clients N --rounds N --cost-us N --call-us N --batch N --keep");
+    return args.Length == 0 ? 2 : 0;
+}
+if (!benchmarks.TryGetValue(args[0], out var benchmark))
+{
+    Console.Error.WriteLine($"unknown benchmark '{args[0]}'; try 'list'");
+    return 2;
+}
+BenchOptions options;
+try
+{
+    options = BenchOptions.Parse(args.Skip(1).ToArray());
+}
+catch (ArgumentException e)
+{
+    Console.Error.WriteLine(e.Message);
+    return 2;
+}
+return await benchmark.Run(options);
