@@ -30,7 +30,8 @@ public static class UploadEndpoints
             .Produces<UploadAccepted>(StatusCodes.Status200OK)
             .ProducesValidationProblem()
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
-            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType);
+            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
 
         group.MapGet("/{id}", GetUpload)
             .RequireAuthorization(ApiScopes.UploadsWrite)
@@ -113,7 +114,18 @@ public static class UploadEndpoints
         if (upload is null) return TypedResults.ValidationProblem(errors, title: "The upload is not valid",
             detail: string.Join("; ", errors.Select(e => $"{e.Key} {string.Join(", ", e.Value)}")));
 
-        var result = await intake.AcceptAsync(upload, ct);
+        IntakeResult result;
+        try
+        {
+            result = await intake.AcceptAsync(upload, ct);
+        }
+        catch (ScoringNotEnqueuedException e)
+        {
+            return TypedResults.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, title: "Stored, not yet enqueued",
+                detail: $"The upload is stored as {e.UploadId} but its scoring job could not be enqueued; it will be enqueued " +
+                        "automatically. Retrying with the same externalId returns the stored upload.",
+                extensions: new Dictionary<string, object?> { ["id"] = e.UploadId });
+        }
         var answer = new UploadAccepted(result.Id, result.Status);
         return result.Created
             ? TypedResults.Accepted($"/v1/uploads/{result.Id}", answer)

@@ -96,7 +96,14 @@ public sealed class UploadIntake(ModerationDatabase database, MediaStore mediaSt
 
         ModerationTelemetry.UploadsAccepted.Add(1);
         activity?.SetTag("upload.id", id);
-        await dispatcher.DispatchAsync(id, ct);
+        try
+        {
+            await dispatcher.DispatchAsync(id, ct);
+        }
+        catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
+        {
+            throw new ScoringNotEnqueuedException(id, e);
+        }
         return new IntakeResult(id, UploadStatus.Queued, Created: true);
     }
 
@@ -113,4 +120,15 @@ public sealed class UploadIntake(ModerationDatabase database, MediaStore mediaSt
         public string Id { get; init; } = "";
         public string Status { get; init; } = "";
     }
+}
+
+/// <summary>
+/// The upload is stored but its scoring job could not be enqueued (the job store is down, or the host is stopping).
+/// Nothing is lost: the stalled-upload sweeper enqueues it later, and a retry with the same external id answers
+/// with the stored upload.
+/// </summary>
+public sealed class ScoringNotEnqueuedException(string uploadId, Exception inner)
+    : Exception($"Upload {uploadId} is stored but its scoring job could not be enqueued yet.", inner)
+{
+    public string UploadId { get; } = uploadId;
 }
