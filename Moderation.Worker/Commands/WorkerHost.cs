@@ -1,3 +1,4 @@
+using System.CommandLine;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -30,5 +31,17 @@ internal static class WorkerHost
         if (!string.IsNullOrWhiteSpace(otlp))
             telemetry.UseOtlpExporter(OpenTelemetry.Exporter.OtlpExportProtocol.Grpc, new Uri(otlp));
         return builder;
+    }
+
+    /// <summary>A command that does one thing with the configured services and exits with its code.</summary>
+    public static Command OneShot(string name, string description, Func<IServiceProvider, CancellationToken, Task<int>> action)
+    {
+        var command = new Command(name, description) { TreatUnmatchedTokensAsErrors = false };
+        command.SetAction(async (parse, ct) =>
+        {
+            using var host = CreateBuilder(parse.UnmatchedTokens.ToArray()).Build();
+            return await action(host.Services, ct);
+        });
+        return command;
     }
 }

@@ -1,0 +1,62 @@
+using System.Diagnostics;
+using Dapper;
+using FluentAssertions;
+using Moderation.Core.Audit;
+using Moderation.Core.Storage;
+using Moderation.Tests.Infrastructure;
+
+namespace Moderation.Tests.Processes;
+
+/// <summary>The worker's operator commands, run as the built program.</summary>
+[Collection(HostCollection.Name)]
+public sealed class WorkerCommandTests
+{
+    private static async Task<(int ExitCode, string Output)> RunAsync(TestDatabase database, params string[] args)
+    {
+        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        info.ArgumentList.Add(ChildProcess.BuiltAssembly("Moderation.Worker", "Moderation.Worker.dll"));
+        foreach (var a in args) info.ArgumentList.Add(a);
+        info.Environment["Moderation__DataDirectory"] = database.Directory;
+        info.Environment["Moderation__Database__Provider"] = database.Provider.ToString();
+        info.Environment["Moderation__Database__ConnectionString"] = database.ConnectionString;
+        info.Environment["Logging__LogLevel__Default"] = "Warning";
+        using var process = Process.Start(info)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync(new CancellationTokenSource(TimeSpan.FromSeconds(60)).Token);
+        return (process.ExitCode, await stdout + await stderr);
+    }
+
+    [Fact]
+    public async Task Migrate_applies_the_schema_once_and_verify_audit_finds_a_tampered_event()
+    {
+        await using var database = await TestDatabase.CreateAsync(DatabaseProvider.Sqlite);
+
+        var first = await RunAsync(database, "migrate");
+        first.ExitCode.Should().Be(0, first.Output);
+        first.Output.Should().Contain("applied 0001_initial");
+        (await RunAsync(database, "migrate")).Output.Should().Contain("the schema is current");
+
+        var db = database.Database;
+        await db.InTransactionAsync((c, t) => AuditLog.AppendAsync(c, t, db.Dialect,
+            [new AuditEntry("op", "a", "upload", "u1"), new AuditEntry("op", "b", "upload", "u2")], 1, CancellationToken.None));
+        var intact = await RunAsync(database, "verify-audit");
+        intact.ExitCode.Should().Be(0, intact.Output);
+        intact.Output.Should().Contain("intact: 2 events");
+
+        await using (var connection = await db.OpenAsync())
+            await connection.ExecuteAsync("UPDATE audit_events SET actor = 'someone else' WHERE seq = 2");
+        var broken = await RunAsync(database, "verify-audit");
+        broken.ExitCode.Should().Be(1);
+        broken.Output.Should().Contain("BROKEN at event 2");
+    }
+
+    [Fact]
+    public async Task A_mistyped_command_is_refused_instead_of_starting_a_worker()
+    {
+        await using var database = await TestDatabase.CreateAsync(DatabaseProvider.Sqlite);
+        var result = await RunAsync(database, "mirgate");
+        result.ExitCode.Should().Be(2);
+        result.Output.Should().Contain("Unknown command 'mirgate'");
+    }
+}
