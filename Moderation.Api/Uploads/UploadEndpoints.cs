@@ -126,6 +126,10 @@ public static class UploadEndpoints
                         "automatically. Retrying with the same externalId returns the stored upload.",
                 extensions: new Dictionary<string, object?> { ["id"] = e.UploadId });
         }
+        catch (IntakeUnavailableException e)
+        {
+            return TypedResults.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, title: "Not accepting uploads", detail: e.Message);
+        }
         var answer = new UploadAccepted(result.Id, result.Status);
         return result.Created
             ? TypedResults.Accepted($"/v1/uploads/{result.Id}", answer)

@@ -38,6 +38,7 @@ public static class ModerationServices
         services.AddSingleton<DatabaseMigrator>();
         services.AddSingleton<MediaStore>();
         services.AddSingleton<UploadIntake>();
+        services.AddHostedService(sp => sp.GetRequiredService<UploadIntake>());
         services.AddSingleton<UploadDetailsQuery>();
         services.AddSingleton<ApiKeyStore>();
         services.AddSingleton<AccessBootstrap>();
@@ -61,7 +62,6 @@ public static class ModerationServices
             .UseRecommendedSerializerSettings());
 
         services.AddSingleton<ScoringDispatcher>();
-        services.AddHostedService(sp => sp.GetRequiredService<ScoringDispatcher>());
         return services;
     }
 

@@ -7,16 +7,9 @@ public sealed class ScoringOptions
 {
     public const string Section = "Moderation:Scoring";
 
-    /// <summary>Most uploads one scoring job carries (one model call per scorer per job).</summary>
+    /// <summary>Most uploads one scoring job carries (one model call per scorer per job), and one intake commit stores.</summary>
     [Range(1, 10_000)]
     public int MaxBatchSize { get; set; } = 64;
-
-    /// <summary>
-    /// How long the dispatcher waits for more uploads before enqueueing a partial batch. Zero sends what has
-    /// arrived as soon as the previous enqueue is done: under load batches fill up by themselves.
-    /// </summary>
-    [Range(typeof(TimeSpan), "00:00:00", "00:00:10")]
-    public TimeSpan BatchLinger { get; set; } = TimeSpan.FromMilliseconds(5);
 
     /// <summary>After this many failed attempts an upload is marked failed instead of retried again.</summary>
     [Range(1, 100)]

@@ -1,6 +1,10 @@
 using System.Data.Common;
 using System.Text.Json;
+using System.Threading.Channels;
 using Dapper;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using Moderation.Core.Scoring;
 using Moderation.Core.Storage;
 using Moderation.Core.Telemetry;
@@ -25,93 +29,175 @@ public sealed record NewMedia(string Kind, string FileName, string ContentType, 
 public sealed record IntakeResult(string Id, string Status, bool Created);
 
 /// <summary>
-/// Stores an upload and its media durably, then hands it to the scoring dispatcher. The external id is the
-/// idempotency key: a repeat, even a concurrent one, returns the upload already stored and creates nothing.
+/// Stores uploads durably and enqueues their scoring. Uploads that arrive while a commit is in flight are
+/// stored together in the next transaction (group commit: one disk flush for many uploads) and handed to one
+/// scoring job; each caller's task completes only when its upload is committed and its job enqueued. At low
+/// traffic a group is one upload and nothing waits.
+/// <para>
+/// The external id is the idempotency key: the insert is conditional on it, so a repeat, even a concurrent one
+/// on another host, returns the upload already stored and creates nothing.
+/// </para>
 /// </summary>
-public sealed class UploadIntake(ModerationDatabase database, MediaStore mediaStore, ScoringDispatcher dispatcher, TimeProvider time)
+public sealed class UploadIntake(
+    ModerationDatabase database,
+    MediaStore mediaStore,
+    ScoringDispatcher dispatcher,
+    IOptions<ScoringOptions> options,
+    TimeProvider time,
+    ILogger<UploadIntake> logger) : BackgroundService
 {
-    private static readonly DialectSql FindByExternalId =
-        DialectSql.Portable("SELECT id, status FROM uploads WHERE external_id = @ExternalId");
+    private const string UploadColumns =
+        "id, external_id, creator_id, caption, hashtags, transcript, comments, locale, status, scoring_attempts, received_at_ms, enqueued_at_ms, updated_at_ms";
+    private const string UploadValues =
+        "@Id, @ExternalId, @CreatorId, @Caption, @Hashtags, @Transcript, @Comments, @Locale, 'queued', 0, @Now, @Now, @Now";
 
-    private static readonly DialectSql InsertUpload = DialectSql.Portable("""
-        INSERT INTO uploads (id, external_id, creator_id, caption, hashtags, transcript, comments, locale, status,
-                             scoring_attempts, received_at_ms, enqueued_at_ms, updated_at_ms)
-        VALUES (@Id, @ExternalId, @CreatorId, @Caption, @Hashtags, @Transcript, @Comments, @Locale, @Status,
-                0, @Now, @Now, @Now)
-        """);
+    private static readonly DialectSql InsertUpload = new(
+        sqlite: $"INSERT INTO uploads ({UploadColumns}) VALUES ({UploadValues}) ON CONFLICT (external_id) DO NOTHING",
+        postgres: $"INSERT INTO uploads ({UploadColumns}) VALUES ({UploadValues}) ON CONFLICT (external_id) DO NOTHING",
+        sqlServer: $"""
+            INSERT INTO uploads ({UploadColumns}) SELECT {UploadValues}
+            WHERE NOT EXISTS (SELECT 1 FROM uploads WITH (UPDLOCK, HOLDLOCK) WHERE external_id = @ExternalId)
+            """);
 
     private static readonly DialectSql InsertMedia = DialectSql.Portable("""
         INSERT INTO media (upload_id, ordinal, kind, file_name, content_type, size_bytes, sha256)
         VALUES (@UploadId, @Ordinal, @Kind, @FileName, @ContentType, @SizeBytes, @Sha256)
         """);
 
+    private static readonly DialectSql FindByExternalId =
+        DialectSql.Portable("SELECT id, status FROM uploads WHERE external_id = @ExternalId");
+
+    private readonly Channel<Pending> pending = Channel.CreateUnbounded<Pending>(new UnboundedChannelOptions { SingleReader = true });
+
+    private sealed record Pending(NewUpload Upload, string[] MediaHashes, TaskCompletionSource<IntakeResult> Done);
+
     public async Task<IntakeResult> AcceptAsync(NewUpload upload, CancellationToken ct)
     {
         using var activity = ModerationTelemetry.Source.StartActivity("upload.accept");
-        // No look-up first: the unique external id decides, which costs a known repeat one failed insert and
-        // saves every new upload a round trip. Media goes first: content-addressed files are harmless if the
-        // insert then loses to an earlier upload with the same external id.
+        // Media first, outside the group: content-addressed files are harmless if the upload turns out to be a repeat.
         var hashes = new string[upload.Media.Count];
         for (var i = 0; i < upload.Media.Count; i++)
             hashes[i] = await mediaStore.PutAsync(upload.Media[i].Content, ct);
 
-        var id = Guid.CreateVersion7().ToString();
-        var now = time.GetUtcNow().ToUnixTimeMilliseconds();
-        try
-        {
-            await database.InTransactionAsync(async (connection, transaction) =>
-            {
-                await connection.ExecuteAsync(new CommandDefinition(database.Sql(InsertUpload), new
-                {
-                    Id = id,
-                    upload.ExternalId,
-                    upload.CreatorId,
-                    upload.Caption,
-                    Hashtags = JsonSerializer.Serialize(upload.Hashtags),
-                    upload.Transcript,
-                    Comments = JsonSerializer.Serialize(upload.Comments),
-                    upload.Locale,
-                    Status = UploadStatus.Queued,
-                    Now = now,
-                }, transaction, cancellationToken: ct));
-                if (upload.Media.Count > 0)
-                    await connection.ExecuteAsync(new CommandDefinition(database.Sql(InsertMedia), upload.Media.Select((m, i) => new
-                    {
-                        UploadId = id,
-                        Ordinal = i,
-                        m.Kind,
-                        m.FileName,
-                        m.ContentType,
-                        SizeBytes = (long)m.Content.Length,
-                        Sha256 = hashes[i],
-                    }), transaction, cancellationToken: ct));
-            }, ct);
-        }
-        catch (DbException e) when (database.Dialect.IsUniqueViolation(e))
-        {
-            // A concurrent request with the same external id won the insert.
-            return await FindAsync(upload.ExternalId, ct)
-                ?? throw new InvalidOperationException($"Upload {upload.ExternalId} conflicted but cannot be found.", e);
-        }
-
-        ModerationTelemetry.UploadsAccepted.Add(1);
-        activity?.SetTag("upload.id", id);
-        try
-        {
-            await dispatcher.DispatchAsync(id, ct);
-        }
-        catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
-        {
-            throw new ScoringNotEnqueuedException(id, e);
-        }
-        return new IntakeResult(id, UploadStatus.Queued, Created: true);
+        var item = new Pending(upload, hashes, new TaskCompletionSource<IntakeResult>(TaskCreationOptions.RunContinuationsAsynchronously));
+        if (!pending.Writer.TryWrite(item))
+            throw new IntakeUnavailableException("The host is stopping; nothing was stored. Retry with the same externalId.");
+        // A caller that goes away does not undo a commit in flight; its retry finds the stored upload.
+        return await item.Done.Task.WaitAsync(ct);
     }
 
-    private async Task<IntakeResult?> FindAsync(string externalId, CancellationToken ct)
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        await using var connection = await database.OpenAsync(ct);
+        var batch = new List<Pending>();
+        try
+        {
+            while (await pending.Reader.WaitToReadAsync(stoppingToken))
+            {
+                while (batch.Count < options.Value.MaxBatchSize && pending.Reader.TryRead(out var item)) batch.Add(item);
+                await CommitAsync(batch);
+                batch.Clear();
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+        finally
+        {
+            // Stop taking uploads, and store what was already handed over before the host goes.
+            pending.Writer.TryComplete();
+            while (pending.Reader.TryRead(out var left)) batch.Add(left);
+            foreach (var chunk in batch.Chunk(options.Value.MaxBatchSize))
+                await CommitAsync(chunk);
+        }
+    }
+
+    private async Task CommitAsync(IReadOnlyList<Pending> group)
+    {
+        using var activity = ModerationTelemetry.Source.StartActivity("upload.commit");
+        activity?.SetTag("intake.group_size", group.Count);
+        Dictionary<Pending, IntakeResult> stored;
+        try
+        {
+            stored = await StoreAsync(group);
+        }
+        catch (Exception e) when (group.Count > 1)
+        {
+            // One bad row must not fail its neighbours: store each on its own.
+            logger.LogWarning(e, "Storing a group of {Count} uploads failed; storing them one by one", group.Count);
+            stored = [];
+            foreach (var item in group)
+            {
+                try { stored[item] = (await StoreAsync([item]))[item]; }
+                catch (Exception one) { item.Done.TrySetException(one); }
+            }
+        }
+        catch (Exception e)
+        {
+            group[0].Done.TrySetException(e);
+            return;
+        }
+
+        var created = stored.Where(s => s.Value.Created).Select(s => s.Value.Id).ToList();
+        Exception? notEnqueued = null;
+        if (created.Count > 0)
+        {
+            try
+            {
+                dispatcher.EnqueueBatches(created);
+            }
+            catch (Exception e)
+            {
+                // The uploads are stored; the stalled-upload sweeper enqueues them later.
+                logger.LogError(e, "Could not enqueue scoring for {Count} stored uploads; the sweeper will", created.Count);
+                notEnqueued = e;
+            }
+            ModerationTelemetry.UploadsAccepted.Add(created.Count);
+        }
+        foreach (var (item, result) in stored)
+        {
+            if (result.Created && notEnqueued is not null) item.Done.TrySetException(new ScoringNotEnqueuedException(result.Id, notEnqueued));
+            else item.Done.TrySetResult(result);
+        }
+    }
+
+    private async Task<Dictionary<Pending, IntakeResult>> StoreAsync(IReadOnlyList<Pending> group)
+    {
+        var now = time.GetUtcNow().ToUnixTimeMilliseconds();
+        return await database.InTransactionAsync(async (connection, transaction) =>
+        {
+            var results = new Dictionary<Pending, IntakeResult>(group.Count);
+            foreach (var item in group)
+            {
+                var u = item.Upload;
+                var id = Guid.CreateVersion7().ToString();
+                var inserted = await connection.ExecuteAsync(new CommandDefinition(database.Sql(InsertUpload), new
+                {
+                    Id = id, u.ExternalId, u.CreatorId, u.Caption, Hashtags = JsonSerializer.Serialize(u.Hashtags), u.Transcript,
+                    Comments = JsonSerializer.Serialize(u.Comments), u.Locale, Now = now,
+                }, transaction));
+                if (inserted == 1)
+                {
+                    if (u.Media.Count > 0)
+                        await connection.ExecuteAsync(new CommandDefinition(database.Sql(InsertMedia), u.Media.Select((m, i) => new
+                        {
+                            UploadId = id, Ordinal = i, m.Kind, m.FileName, m.ContentType, SizeBytes = (long)m.Content.Length, Sha256 = item.MediaHashes[i],
+                        }), transaction));
+                    results[item] = new IntakeResult(id, UploadStatus.Queued, Created: true);
+                }
+                else
+                {
+                    results[item] = await FindAsync(connection, transaction, u.ExternalId)
+                        ?? throw new InvalidOperationException($"Upload '{u.ExternalId}' conflicted but cannot be found.");
+                }
+            }
+            return results;
+        });
+    }
+
+    private async Task<IntakeResult?> FindAsync(DbConnection connection, DbTransaction transaction, string externalId)
+    {
         var row = await connection.QueryFirstOrDefaultAsync<IdStatusRow>(
-            new CommandDefinition(database.Sql(FindByExternalId), new { ExternalId = externalId }, cancellationToken: ct));
+            new CommandDefinition(database.Sql(FindByExternalId), new { ExternalId = externalId }, transaction));
         return row is null ? null : new IntakeResult(row.Id, row.Status, Created: false);
     }
 
@@ -123,12 +209,14 @@ public sealed class UploadIntake(ModerationDatabase database, MediaStore mediaSt
 }
 
 /// <summary>
-/// The upload is stored but its scoring job could not be enqueued (the job store is down, or the host is stopping).
-/// Nothing is lost: the stalled-upload sweeper enqueues it later, and a retry with the same external id answers
-/// with the stored upload.
+/// The upload is stored but its scoring job could not be enqueued (the job store is down). Nothing is lost: the
+/// stalled-upload sweeper enqueues it later, and a retry with the same external id answers with the stored upload.
 /// </summary>
 public sealed class ScoringNotEnqueuedException(string uploadId, Exception inner)
     : Exception($"Upload {uploadId} is stored but its scoring job could not be enqueued yet.", inner)
 {
     public string UploadId { get; } = uploadId;
 }
+
+/// <summary>The host is stopping and took nothing: the client should retry (with the same external id).</summary>
+public sealed class IntakeUnavailableException(string message) : Exception(message);

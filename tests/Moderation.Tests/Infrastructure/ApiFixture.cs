@@ -15,7 +15,6 @@ public abstract class ApiFixture(DatabaseProvider provider) : IAsyncLifetime
     {
         ["Moderation:Limits:MaxMediaBytes"] = "4096",
         ["Moderation:Limits:MaxRequestBytes"] = "65536",
-        ["Moderation:Scoring:BatchLinger"] = "00:00:00.002",
     };
 
     /// <summary>The running host; skips the calling test when the provider's server is not configured.</summary>

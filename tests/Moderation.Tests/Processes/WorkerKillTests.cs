@@ -21,7 +21,7 @@ public sealed class WorkerKillTests
         await using var database = await TestDatabase.CreateAsync(provider);
         // The API only takes uploads; the stand-alone worker does all the scoring.
         await using var api = await TestApi.StartAsync(database, withScorer: false,
-            new Dictionary<string, string?> { ["Moderation:Worker:InProcess"] = "false", ["Moderation:Scoring:BatchLinger"] = "00:00:00.200" });
+            new Dictionary<string, string?> { ["Moderation:Worker:InProcess"] = "false" });
 
         const int count = 40;
         var ids = await Task.WhenAll(Enumerable.Range(0, count).Select(async i =>
