@@ -11,8 +11,8 @@ public sealed record BenchOptions
     public int CostMicros { get; init; } = 2000;
     /// <summary>Scorer cost per call (model invocation overhead), microseconds of CPU.</summary>
     public int CallMicros { get; init; } = 16000;
-    /// <summary>Batch size of the direct loop (the ideal batching the pipeline is compared with).</summary>
-    public int Batch { get; init; } = 32;
+    /// <summary>Batch size of the direct loop: the pipeline's own maximum batch (Moderation:Scoring:MaxBatchSize), so both get the same ideal batching.</summary>
+    public int Batch { get; init; } = 64;
     public bool Keep { get; init; }
 
     public static BenchOptions Parse(string[] args)
