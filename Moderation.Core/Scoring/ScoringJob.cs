@@ -50,10 +50,12 @@ public sealed class ScoringJob(
             UPDATE uploads SET {ClaimSet} WHERE id IN (
                 SELECT id FROM uploads WHERE {Claimable} AND scoring_attempts < @MaxAttempts ORDER BY enqueued_at_ms LIMIT @Limit)
             """,
+        // A CTE runs once; as an IN sub-query the planner may re-run it per row and ignore the LIMIT.
         postgres: $"""
-            UPDATE uploads SET {ClaimSet} WHERE {Claimable} AND id IN (
+            WITH next AS (
                 SELECT id FROM uploads WHERE {Claimable} AND scoring_attempts < @MaxAttempts ORDER BY enqueued_at_ms LIMIT @Limit
                 FOR UPDATE SKIP LOCKED)
+            UPDATE uploads SET {ClaimSet} FROM next WHERE uploads.id = next.id
             """,
         sqlServer: $"""
             WITH next AS (
@@ -122,7 +124,13 @@ public sealed class ScoringJob(
         {
             scores = await RunScorersAsync(batch.Select(b => b.Content).ToList(), ct);
         }
-        catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            // The server is stopping: hand the uploads back now rather than when the lease runs out.
+            await ReleaseQuietlyAsync(token);
+            throw;
+        }
+        catch (Exception e)
         {
             ModerationTelemetry.ScoringFailures.Add(1);
             if (batch.Count > 1)
@@ -154,7 +162,16 @@ public sealed class ScoringJob(
             var uploadScores = scores.GetValueOrDefault(b.Content.Id) ?? [];
             return new ScoredUpload(b.Content, uploadScores, policy.Route(uploadScores.Select(a => a.Score).ToList()));
         }).ToList();
-        var routed = await writer.WriteAsync(decisions, ct);
+        IReadOnlyList<ScoredUpload> routed;
+        try
+        {
+            routed = await writer.WriteAsync(decisions, ct);
+        }
+        catch
+        {
+            await ReleaseQuietlyAsync(token);
+            throw;
+        }
         foreach (var group in routed.GroupBy(d => d.Decision.Status))
             ModerationTelemetry.UploadsRouted.Add(group.Count(), new KeyValuePair<string, object?>("status", group.Key));
         activity?.SetTag("scoring.routed", routed.Count);
@@ -213,6 +230,19 @@ public sealed class ScoringJob(
                 JsonSerializer.Deserialize<string[]>(r.Comments) ?? [], r.Locale,
                 media[r.Id].Select(m => new MediaItem((int)m.Ordinal, m.Kind, m.FileName, m.ContentType, m.SizeBytes, m.Sha256.Trim())).ToList()),
             (int)r.ScoringAttempts)).ToList();
+    }
+
+    /// <summary>Gives the batch's claims back so another job can take the uploads at once; a failure here only delays them to the lease's end.</summary>
+    private async Task ReleaseQuietlyAsync(string token)
+    {
+        try
+        {
+            await ExecuteAsync(Release, new { Token = token }, CancellationToken.None);
+        }
+        catch (Exception e)
+        {
+            logger.LogWarning(e, "Could not release scoring claims; they expire with their lease");
+        }
     }
 
     private async Task ExecuteAsync(DialectSql sql, object parameters, CancellationToken ct)

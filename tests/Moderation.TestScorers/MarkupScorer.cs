@@ -19,12 +19,20 @@ public sealed partial class MarkupScorer(IConfiguration configuration) : IUpload
     [GeneratedRegex(@"\[(?<category>[a-z][a-z0-9_.]*)=(?<score>[01](\.\d+)?)\]")]
     private static partial Regex Markup();
 
+    private static readonly SemaphoreSlim MarkerLock = new(1, 1);
+
     public string Name => "markup-test";
 
     public async Task<IReadOnlyList<UploadScores>> ScoreAsync(IReadOnlyList<UploadContent> batch, CancellationToken ct)
     {
         var marker = configuration["TestScorers:StartedMarker"];
-        if (!string.IsNullOrEmpty(marker)) await File.AppendAllTextAsync(marker, $"{batch.Count}\n", ct);
+        if (!string.IsNullOrEmpty(marker))
+        {
+            // Concurrent batches would collide opening the file; one writer at a time.
+            await MarkerLock.WaitAsync(ct);
+            try { await File.AppendAllTextAsync(marker, $"{batch.Count}\n", ct); }
+            finally { MarkerLock.Release(); }
+        }
         var delay = configuration.GetValue("TestScorers:DelayMsPerItem", 0);
         if (delay > 0) await Task.Delay(delay * batch.Count, ct);
 
