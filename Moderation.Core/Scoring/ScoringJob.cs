@@ -154,7 +154,7 @@ public sealed class ScoringJob(
                 return;
             }
             await ExecuteAsync(RecordError, new { Error = Truncate(e.Message, 2000), Now = now, Id = upload.Content.Id }, ct);
-            throw; // Hangfire retries this single upload later
+            throw; // Hangfire retries the job; the upload, released, is claimed again by it or by any other job
         }
 
         var decisions = batch.Select(b =>
