@@ -5,6 +5,7 @@ using Moderation.Bench;
 var benchmarks = new Dictionary<string, (string Description, Func<BenchOptions, Task<int>> Run)>(StringComparer.OrdinalIgnoreCase)
 {
     ["pipeline"] = ("uploads posted through the API until scored and routed, against the same scorer called directly", PipelineBenchmark.RunAsync),
+    ["embedding"] = ("text embedding: the pipeline's embedder (tokenise, embed, pool) against the raw ONNX session and the package's SentenceEncoder", EmbeddingBenchmark.RunAsync),
     ["ingest"] = ("uploads accepted per second at N concurrent clients, against a bare durable-insert endpoint", IngestBenchmark.RunAsync),
 };
 
@@ -12,7 +13,7 @@ if (args.Length == 0 || args[0] is "list" or "--help" or "-h")
 {
     Console.WriteLine("benchmarks:");
     foreach (var (name, (description, _)) in benchmarks) Console.WriteLine($"  {name,-10} {description}");
-    Console.WriteLine("options: --uploads N --clients N --rounds N --cost-us N --call-us N --batch N --keep");
+    Console.WriteLine("options: --uploads N (texts for embedding) --clients N --rounds N --cost-us N --call-us N --batch N --keep");
     return args.Length == 0 ? 2 : 0;
 }
 if (!benchmarks.TryGetValue(args[0], out var benchmark))
