@@ -56,6 +56,7 @@ public static class ModerationApi
         services.AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)
             .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null);
         services.AddAuthorization(options => options.AddScopePolicies());
+        services.AddUploadRateLimits(configuration);
 
         services.AddHealthChecks()
             .AddCheck<DatabaseReadyCheck>("database", tags: ["ready"])
@@ -96,6 +97,7 @@ public static class ModerationApi
         });
         app.UseAuthentication();
         app.UseAuthorization();
+        app.UseRateLimiter(); // after authentication: limits are per API key
 
         app.MapUploads();
         app.MapSignals();

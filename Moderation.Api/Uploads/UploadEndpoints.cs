@@ -22,6 +22,7 @@ public static class UploadEndpoints
 
         group.MapPost("/", PostUpload)
             .RequireAuthorization(ApiScopes.UploadsWrite)
+            .RequireRateLimiting(Access.UploadRateLimits.Policy)
             .WithName("PostUpload")
             .WithSummary("Submit an upload for scoring")
             .WithDescription("JSON (media inline as base64) or multipart/form-data (an `upload` field holding the same JSON without media, and files in parts named `image` or `video`). Answers 202 once the upload and its media are stored and its scoring job is enqueued; 200 with the existing id when the externalId is already known.")
@@ -31,6 +32,7 @@ public static class UploadEndpoints
             .ProducesValidationProblem()
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
             .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
+            .ProducesProblem(StatusCodes.Status429TooManyRequests)
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
 
         group.MapGet("/{id}", GetUpload)

@@ -40,6 +40,8 @@ public sealed class BenchHost : IAsyncDisposable
             ["Moderation:Bootstrap:ApiKey"] = AdminKey,
             ["Moderation:Bootstrap:AdminPassword"] = "bench-admin-password",
             ["Logging:LogLevel:Default"] = "Warning",
+            // The benchmarks measure throughput from one key; the per-key limit would measure itself.
+            ["Moderation:RateLimits:UploadsPerSecondPerKey"] = "0",
             ["Logging:LogLevel:Microsoft.Hosting.Lifetime"] = "Warning",
         };
         foreach (var (k, v) in settings) config[k] = v;
