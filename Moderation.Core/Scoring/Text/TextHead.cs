@@ -1,0 +1,93 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Microsoft.ML.Transforms.Text;
+
+namespace Moderation.Core.Scoring.Text;
+
+/// <summary>
+/// A calibrated binary classifier for one category over a text's sentence embedding and its word and character
+/// n-grams (which catch slurs and obfuscated spellings that embeddings blur), trained with ML.NET: L-BFGS
+/// logistic regression, whose sigmoid output is the probability.
+/// </summary>
+public sealed class TextHead
+{
+    private readonly MLContext ml;
+    private readonly ITransformer model;
+    private readonly PredictionEngine<HeadInput, HeadOutput> engine;
+    private readonly object engineLock = new();
+
+    private TextHead(MLContext ml, ITransformer model)
+    {
+        this.ml = ml;
+        this.model = model;
+        engine = ml.Model.CreatePredictionEngine<HeadInput, HeadOutput>(model);
+    }
+
+    public sealed class HeadInput
+    {
+        public string Text { get; set; } = "";
+
+        [VectorType(TextEmbedder.Dimensions)]
+        public float[] Embedding { get; set; } = [];
+
+        public bool Label { get; set; }
+    }
+
+    private sealed class HeadOutput
+    {
+        public float Probability { get; set; }
+    }
+
+    /// <summary>Trains on texts with their embeddings; <paramref name="seed"/> makes it reproducible.</summary>
+    public static TextHead Train(IReadOnlyList<string> texts, IReadOnlyList<float[]> embeddings, IReadOnlyList<bool> labels, int seed = 17, float l2 = 1f)
+    {
+        var ml = new MLContext(seed);
+        var data = ml.Data.LoadFromEnumerable(texts.Select((t, i) => new HeadInput { Text = t, Embedding = embeddings[i], Label = labels[i] }));
+        var pipeline = ml.Transforms.Text.FeaturizeText("TextFeatures", new TextFeaturizingEstimator.Options
+            {
+                CaseMode = TextNormalizingEstimator.CaseMode.Lower,
+                KeepDiacritics = false,
+                KeepPunctuations = false,
+                KeepNumbers = true,
+                WordFeatureExtractor = new WordBagEstimator.Options { NgramLength = 2, UseAllLengths = true },
+                CharFeatureExtractor = new WordBagEstimator.Options { NgramLength = 4, UseAllLengths = false },
+                Norm = TextFeaturizingEstimator.NormFunction.L2,
+            }, nameof(HeadInput.Text))
+            .Append(ml.Transforms.Concatenate("Features", nameof(HeadInput.Embedding), "TextFeatures"))
+            .Append(ml.BinaryClassification.Trainers.LbfgsLogisticRegression(new Microsoft.ML.Trainers.LbfgsLogisticRegressionBinaryTrainer.Options
+            {
+                LabelColumnName = nameof(HeadInput.Label),
+                FeatureColumnName = "Features",
+                L2Regularization = l2,
+                L1Regularization = 0,
+                OptimizationTolerance = 1e-6f,
+                NumberOfThreads = 1,
+            }));
+        return new TextHead(ml, pipeline.Fit(data));
+    }
+
+    public static TextHead Load(string path)
+    {
+        var ml = new MLContext();
+        return new TextHead(ml, ml.Model.Load(path, out _));
+    }
+
+    public void Save(string path)
+    {
+        var schema = ml.Data.LoadFromEnumerable(Array.Empty<HeadInput>()).Schema;
+        ml.Model.Save(model, schema, path);
+    }
+
+    /// <summary>Probabilities for many texts in one pass.</summary>
+    public double[] Predict(IReadOnlyList<string> texts, IReadOnlyList<float[]> embeddings)
+    {
+        var data = ml.Data.LoadFromEnumerable(texts.Select((t, i) => new HeadInput { Text = t, Embedding = embeddings[i] }));
+        var scored = model.Transform(data);
+        return scored.GetColumn<float>("Probability").Select(p => (double)p).ToArray();
+    }
+
+    public double Predict(string text, float[] embedding)
+    {
+        lock (engineLock) return engine.Predict(new HeadInput { Text = text, Embedding = embedding }).Probability;
+    }
+}
