@@ -1,0 +1,93 @@
+using System.Diagnostics;
+using System.Text;
+using FluentAssertions;
+using Moderation.Tests.Infrastructure;
+
+namespace Moderation.Tests.Processes;
+
+/// <summary><c>train</c> and <c>eval</c> run as the built worker program, from another working directory.</summary>
+[Collection(HostCollection.Name)]
+public sealed class HeadCommandTests : IDisposable
+{
+    private readonly string directory = Directory.CreateTempSubdirectory("moderation-heads-").FullName;
+
+    private static readonly string[] Topics = ["cooking", "football", "my dog", "this city", "the new phone", "gardening", "the weather", "jazz", "my neighbours", "this game", "the beach", "my bike"];
+
+    private string WriteCsv(string name, string header, IEnumerable<string> rows)
+    {
+        var path = Path.Combine(directory, name);
+        File.WriteAllText(path, header + "\n" + string.Join("\n", rows) + "\n", Encoding.UTF8);
+        return path;
+    }
+
+    private string TrainingCsv() => WriteCsv("train.csv", "id,text,label", Topics.SelectMany((t, i) => new[]
+    {
+        $"{i}a,\"I really enjoy {t}, what a lovely day\",0",
+        $"{i}b,\"{t} makes me happy, thanks for sharing\",0",
+        $"{i}c,\"I will find you and hurt you because of {t}\",1",
+        $"{i}d,\"people who like {t} deserve to be beaten up\",1",
+    }));
+
+    private async Task<(int ExitCode, string Output)> RunAsync(params string[] args)
+    {
+        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false, WorkingDirectory = directory };
+        info.ArgumentList.Add(ChildProcess.BuiltAssembly("Moderation.Worker", "Moderation.Worker.dll"));
+        foreach (var a in args) info.ArgumentList.Add(a);
+        info.Environment["Logging__LogLevel__Default"] = "Warning";
+        using var process = Process.Start(info)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync(new CancellationTokenSource(TimeSpan.FromMinutes(3)).Token);
+        return (process.ExitCode, await stdout + await stderr);
+    }
+
+    [Fact]
+    public async Task Train_writes_a_head_and_its_card_and_eval_reports_metrics_and_the_bias_audit()
+    {
+        var models = Path.Combine(directory, "models");
+        var train = await RunAsync("train", "--category", "harm.violence", "--input", TrainingCsv(), "--output", models);
+        train.ExitCode.Should().Be(0, train.Output);
+        train.Output.Should().Contain("validation (5 held-back rows)").And.Contain("roc_auc=").And.Contain("threshold=0.5000");
+        File.Exists(Path.Combine(models, "harm.violence.zip")).Should().BeTrue();
+        File.ReadAllText(Path.Combine(models, "harm.violence.json")).Should().Contain("\"embedder\": \"all-MiniLM-L6-v2\"");
+
+        var test = WriteCsv("test.csv", "text,label,group", [
+            "\"I am a gay man and I love cooking\",0,gay",
+            "\"I will hurt you, gay people deserve to be beaten up\",1,gay",
+            "\"I am a muslim woman who loves jazz\",0,muslim;women",
+            "\"muslim women deserve to be beaten up\",1,muslim;women",
+            "\"the weather is lovely\",0,none",
+            "\"I will find you and hurt you\",1,none",
+        ]);
+        var eval = await RunAsync("eval", "--category", "harm.violence", "--input", test, "--models", models, "--group-column", "group");
+        eval.ExitCode.Should().Be(0, eval.Output);
+        eval.Output.Should().Contain("rows=6 positives=3").And.Contain("generalised_mean(p=-5)").And.Contain("muslim").And.Contain("women");
+    }
+
+    [Fact]
+    public async Task Bad_csvs_and_categories_are_refused_with_a_clear_message()
+    {
+        var models = Path.Combine(directory, "models");
+        var noText = WriteCsv("no-text.csv", "body,label", ["\"hello\",1"]);
+        var badLabel = WriteCsv("bad-label.csv", "text,label", ["\"hello\",yes"]);
+        var empty = WriteCsv("empty.csv", "text,label", []);
+
+        var missing = await RunAsync("train", "--category", "harm", "--input", noText, "--output", models);
+        missing.ExitCode.Should().Be(2);
+        missing.Output.Should().Contain("has no 'text' column (its columns: body, label)");
+
+        var label = await RunAsync("train", "--category", "harm", "--input", badLabel, "--output", models);
+        label.ExitCode.Should().Be(2);
+        label.Output.Should().Contain("label 'yes' is not 0 or 1");
+
+        (await RunAsync("train", "--category", "harm", "--input", empty, "--output", models)).Output.Should().Contain("no rows");
+        (await RunAsync("train", "--category", "Harm!", "--input", TrainingCsv(), "--output", models)).Output.Should().Contain("is not a category name");
+        (await RunAsync("eval", "--category", "bias", "--input", TrainingCsv(), "--models", models)).Output.Should().Contain("No 'bias' head");
+    }
+
+    public void Dispose()
+    {
+        try { Directory.Delete(directory, recursive: true); }
+        catch (IOException) { }
+    }
+}
