@@ -8,6 +8,7 @@ root.Subcommands.Add(MigrateCommand.Create());
 root.Subcommands.Add(VerifyAuditCommand.Create());
 root.Subcommands.Add(HeadCommands.Train());
 root.Subcommands.Add(HeadCommands.Eval());
+root.Subcommands.Add(ScoreCommand.Create());
 root.TreatUnmatchedTokensAsErrors = false;
 root.SetAction((parse, ct) =>
 {
@@ -15,7 +16,7 @@ root.SetAction((parse, ct) =>
     var stray = parse.UnmatchedTokens.FirstOrDefault(t => !t.StartsWith("--", StringComparison.Ordinal));
     if (stray is not null)
     {
-        Console.Error.WriteLine($"Unknown command '{stray}'. Commands: run, migrate, verify-audit, train, eval (see --help).");
+        Console.Error.WriteLine($"Unknown command '{stray}'. Commands: run, migrate, verify-audit, train, eval, score (see --help).");
         return Task.FromResult(2);
     }
     return RunCommand.RunAsync(parse.UnmatchedTokens.ToArray(), ct);

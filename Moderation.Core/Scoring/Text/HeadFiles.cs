@@ -20,7 +20,12 @@ public sealed record HeadCard(
 /// <summary>A model directory holds <c>{category}.zip</c> (the ML.NET model) and <c>{category}.json</c> (its card).</summary>
 public static class HeadFiles
 {
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { WriteIndented = true };
+    // A validation set with one class has no AUC: NaN is written as "NaN" rather than failing the save.
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
+    {
+        WriteIndented = true,
+        NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals,
+    };
 
     public static string ModelPath(string directory, string category) => Path.Combine(directory, $"{category}.zip");
     public static string CardPath(string directory, string category) => Path.Combine(directory, $"{category}.json");

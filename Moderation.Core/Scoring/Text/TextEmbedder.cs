@@ -66,23 +66,24 @@ public sealed class TextEmbedder : IDisposable
     public string Decode(IEnumerable<int> tokenIds) => tokenizer.Decode(tokenIds) ?? "";
 
     /// <summary>
-    /// Cuts a token sequence into windows of <see cref="WindowTokens"/> that overlap by half, so a sentence that
-    /// straddles one boundary lies whole inside the next window. At most <paramref name="maxWindows"/>: beyond
-    /// that, windows are taken evenly across the text, always including the last, so the end is never lost.
+    /// Cuts a token sequence into windows of <paramref name="windowTokens"/> that overlap by half, so a sentence
+    /// that straddles one boundary lies whole inside the next window. At most <paramref name="maxWindows"/>:
+    /// beyond that, windows are taken evenly across the text, always including the last, so the end is never lost.
     /// </summary>
-    public static IReadOnlyList<TextWindow> Windows(int[] tokens, int maxWindows = 64)
+    public static IReadOnlyList<TextWindow> Windows(int[] tokens, int maxWindows = 64, int windowTokens = WindowTokens)
     {
-        if (tokens.Length <= WindowTokens) return [new TextWindow(0, 0, tokens)];
-        const int stride = WindowTokens / 2;
+        if (windowTokens is < 2 or > WindowTokens) throw new ArgumentOutOfRangeException(nameof(windowTokens));
+        if (tokens.Length <= windowTokens) return [new TextWindow(0, 0, tokens)];
+        var stride = windowTokens / 2;
         var starts = new List<int>();
         for (var start = 0; ; start += stride)
         {
-            if (start + WindowTokens >= tokens.Length) { starts.Add(Math.Max(0, tokens.Length - WindowTokens)); break; }
+            if (start + windowTokens >= tokens.Length) { starts.Add(Math.Max(0, tokens.Length - windowTokens)); break; }
             starts.Add(start);
         }
         if (starts.Count > maxWindows)
             starts = Enumerable.Range(0, maxWindows).Select(i => starts[(int)Math.Round(i * (starts.Count - 1) / (double)(maxWindows - 1))]).Distinct().ToList();
-        return starts.Select((s, i) => new TextWindow(i, s, tokens[s..Math.Min(tokens.Length, s + WindowTokens)])).ToList();
+        return starts.Select((s, i) => new TextWindow(i, s, tokens[s..Math.Min(tokens.Length, s + windowTokens)])).ToList();
     }
 
     /// <summary>Embeds texts (each cut to its first <see cref="WindowTokens"/> word pieces).</summary>

@@ -62,6 +62,16 @@ public sealed class HeadCommandTests : IDisposable
         var eval = await RunAsync("eval", "--category", "harm.violence", "--input", test, "--models", models, "--group-column", "group");
         eval.ExitCode.Should().Be(0, eval.Output);
         eval.Output.Should().Contain("rows=6 positives=3").And.Contain("generalised_mean(p=-5)").And.Contain("muslim").And.Contain("women");
+
+        var scored = Path.Combine(directory, "scored.csv");
+        var score = await RunAsync("score", "--input", test, "--output", scored, "--models", models);
+        score.ExitCode.Should().Be(0, score.Output);
+        var lines = File.ReadAllLines(scored);
+        lines[0].Should().Be("text,label,group,harm.violence");
+        lines.Should().HaveCount(7);
+        var threat = double.Parse(lines.Single(l => l.StartsWith("I will find you", StringComparison.Ordinal)).Split(',')[^1], System.Globalization.CultureInfo.InvariantCulture);
+        var calm = double.Parse(lines.Single(l => l.StartsWith("the weather", StringComparison.Ordinal)).Split(',')[^1], System.Globalization.CultureInfo.InvariantCulture);
+        threat.Should().BeGreaterThan(calm).And.BeInRange(0, 1);
     }
 
     [Fact]
@@ -83,6 +93,7 @@ public sealed class HeadCommandTests : IDisposable
         (await RunAsync("train", "--category", "harm", "--input", empty, "--output", models)).Output.Should().Contain("no rows");
         (await RunAsync("train", "--category", "Harm!", "--input", TrainingCsv(), "--output", models)).Output.Should().Contain("is not a category name");
         (await RunAsync("eval", "--category", "bias", "--input", TrainingCsv(), "--models", models)).Output.Should().Contain("No 'bias' head");
+        (await RunAsync("score", "--input", noText, "--output", Path.Combine(directory, "o.csv"), "--models", directory)).Output.Should().Contain("holds no heads");
     }
 
     public void Dispose()

@@ -1,0 +1,74 @@
+using FluentAssertions;
+using Moderation.Core.Scoring;
+using Moderation.Core.Scoring.Text;
+
+namespace Moderation.Tests.Scoring;
+
+public sealed class TextScorerTests(EmbedderFixture fixture) : IClassFixture<EmbedderFixture>, IDisposable
+{
+    private readonly string models = Directory.CreateTempSubdirectory("moderation-text-models-").FullName;
+    private static readonly string[] Topics = ["cooking", "football", "my dog", "this city", "the new phone", "gardening", "the weather", "jazz", "my neighbours", "this game"];
+
+    private TextScorer Scorer()
+    {
+        var texts = new List<string>();
+        var labels = new List<bool>();
+        foreach (var t in Topics)
+        {
+            texts.AddRange([$"I really enjoy {t}, what a lovely day", $"{t} makes me happy, thanks for sharing",
+                            $"I will find you and hurt you because of {t}", $"people who like {t} deserve to be beaten up"]);
+            labels.AddRange([false, false, true, true]);
+        }
+        var head = TextHead.Train(texts, fixture.Embedder.Embed(texts), labels);
+        HeadFiles.Save(models, head, new HeadCard("harm.violence", "harm.violence-test-1", TextEmbedder.ModelName, DateTimeOffset.UtcNow,
+            "synthetic", "none", texts.Count, 0, double.NaN, double.NaN, double.NaN));
+        return new TextScorer(fixture.Embedder, TextModels.Load(models));
+    }
+
+    private static UploadContent Upload(string id, string? caption = null, string? transcript = null) =>
+        new(id, id, null, caption, [], transcript, [], "en", []);
+
+    [Fact]
+    public async Task Each_head_scores_each_upload_with_its_model_version_and_the_passage_that_decided()
+    {
+        var scorer = Scorer();
+        var result = await scorer.ScoreAsync([Upload("calm", caption: "what a lovely day for gardening"), Upload("threat", caption: "I will find you and hurt you")], CancellationToken.None);
+        ScorerOutput.Validate(scorer.Name, result, new HashSet<string> { "calm", "threat" });
+        var calm = result.Single(r => r.UploadId == "calm").Scores.Single();
+        var threat = result.Single(r => r.UploadId == "threat").Scores.Single();
+        calm.Category.Should().Be("harm.violence");
+        calm.ModelVersion.Should().Be("harm.violence-test-1");
+        threat.Score.Should().BeGreaterThan(calm.Score + 0.3);
+        threat.Explanations.Single().Should().Contain("I will find you and hurt you");
+    }
+
+    [Fact]
+    public async Task A_threat_at_the_end_of_a_long_transcript_is_not_averaged_away()
+    {
+        var scorer = Scorer();
+        var filler = string.Join(' ', Enumerable.Repeat("today we are cooking a lovely curry with onions and garlic, it makes me happy.", 60));
+        var result = await scorer.ScoreAsync([
+            Upload("long-calm", transcript: filler),
+            Upload("long-threat", transcript: filler + " and I will find you and hurt you."),
+        ], CancellationToken.None);
+        var calm = result.Single(r => r.UploadId == "long-calm").Scores.Single().Score;
+        var threat = result.Single(r => r.UploadId == "long-threat").Scores.Single();
+        threat.Score.Should().BeGreaterThan(calm + 0.2);
+        threat.Explanations.Single().Should().Contain("hurt you");
+    }
+
+    [Fact]
+    public void A_missing_or_empty_model_directory_is_a_clear_error()
+    {
+        var act = () => TextModels.Load(Path.Combine(models, "absent"));
+        act.Should().Throw<DirectoryNotFoundException>();
+        var empty = () => TextModels.Load(models);
+        empty.Should().Throw<FileNotFoundException>().WithMessage("*holds no heads*");
+    }
+
+    public void Dispose()
+    {
+        try { Directory.Delete(models, recursive: true); }
+        catch (IOException) { }
+    }
+}
