@@ -31,28 +31,16 @@ public sealed class ScoringOutcomeWriter(ModerationDatabase database, TimeProvid
     private const string ScoreColumns = "upload_id, category, model_version, score, scorer, explanation, created_at_ms";
     private const string ScoreValues = "@UploadId, @Category, @ModelVersion, @Score, @Scorer, @Explanation, @Now";
 
-    private static readonly DialectSql InsertScore = new(
-        sqlite: $"INSERT INTO scores ({ScoreColumns}) VALUES ({ScoreValues}) ON CONFLICT (upload_id, category, model_version) DO NOTHING",
-        postgres: $"INSERT INTO scores ({ScoreColumns}) VALUES ({ScoreValues}) ON CONFLICT (upload_id, category, model_version) DO NOTHING",
-        sqlServer: $"""
-            INSERT INTO scores ({ScoreColumns}) SELECT {ScoreValues}
-            WHERE NOT EXISTS (SELECT 1 FROM scores WITH (UPDLOCK, HOLDLOCK)
-                              WHERE upload_id = @UploadId AND category = @Category AND model_version = @ModelVersion)
-            """);
+    private static readonly DialectSql InsertScore =
+        DialectSql.InsertIfAbsent("scores", ScoreColumns, ScoreValues, ["upload_id", "category", "model_version"]);
 
     private const string RouteColumns =
         "upload_id, category, policy_version, outcome, score, model_version, reason, review_threshold, action_threshold, decided_at_ms";
     private const string RouteValues =
         "@UploadId, @Category, @PolicyVersion, @Outcome, @Score, @ModelVersion, @Reason, @ReviewThreshold, @ActionThreshold, @Now";
 
-    private static readonly DialectSql InsertRoute = new(
-        sqlite: $"INSERT INTO routing_decisions ({RouteColumns}) VALUES ({RouteValues}) ON CONFLICT (upload_id, category, policy_version) DO NOTHING",
-        postgres: $"INSERT INTO routing_decisions ({RouteColumns}) VALUES ({RouteValues}) ON CONFLICT (upload_id, category, policy_version) DO NOTHING",
-        sqlServer: $"""
-            INSERT INTO routing_decisions ({RouteColumns}) SELECT {RouteValues}
-            WHERE NOT EXISTS (SELECT 1 FROM routing_decisions WITH (UPDLOCK, HOLDLOCK)
-                              WHERE upload_id = @UploadId AND category = @Category AND policy_version = @PolicyVersion)
-            """);
+    private static readonly DialectSql InsertRoute =
+        DialectSql.InsertIfAbsent("routing_decisions", RouteColumns, RouteValues, ["upload_id", "category", "policy_version"]);
 
     /// <summary>Writes the batch; returns the uploads this run routed (not those another run had already routed).</summary>
     public async Task<IReadOnlyList<ScoredUpload>> WriteAsync(IReadOnlyList<ScoredUpload> batch, CancellationToken ct)

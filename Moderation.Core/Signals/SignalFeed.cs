@@ -49,13 +49,7 @@ public static class SignalFeed
     private const string Values =
         "@IdempotencyKey, @UploadId, @ExternalId, @Category, @Score, @Action, @DemotionMultiplier, @Source, @ModelVersion, @PolicyVersion, @CreatedAtMs, @ExpiresAtMs, @RetractsSeq";
 
-    private static readonly DialectSql Insert = new(
-        sqlite: $"INSERT INTO risk_signals ({Columns}) VALUES ({Values}) ON CONFLICT (idempotency_key) DO NOTHING",
-        postgres: $"INSERT INTO risk_signals ({Columns}) VALUES ({Values}) ON CONFLICT (idempotency_key) DO NOTHING",
-        sqlServer: $"""
-            INSERT INTO risk_signals ({Columns}) SELECT {Values}
-            WHERE NOT EXISTS (SELECT 1 FROM risk_signals WITH (UPDLOCK, HOLDLOCK) WHERE idempotency_key = @IdempotencyKey)
-            """);
+    private static readonly DialectSql Insert = DialectSql.InsertIfAbsent("risk_signals", Columns, Values, ["idempotency_key"]);
 
     private const string ReadColumns =
         "seq, upload_id, external_id, category, score, action, demotion_multiplier, source, model_version, policy_version, created_at_ms, expires_at_ms, retracts_seq";

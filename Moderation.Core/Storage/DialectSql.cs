@@ -40,6 +40,20 @@ public sealed partial class DialectSql
     public static DialectSql WithList(string sql, [CallerFilePath] string file = "", [CallerLineNumber] int line = 0) =>
         new(sql, ListParameter().Replace(sql, "= ANY($1)"), sql, file, line);
 
+    /// <summary>
+    /// An insert that does nothing when a row with the same <paramref name="key"/> exists: <c>ON CONFLICT DO
+    /// NOTHING</c> on SQLite and PostgreSQL, a locked <c>NOT EXISTS</c> on SQL Server. Parameters are the key
+    /// columns in PascalCase (<c>upload_id</c> → <c>@UploadId</c>).
+    /// </summary>
+    public static DialectSql InsertIfAbsent(string table, string columns, string values, string[] key,
+        [CallerFilePath] string file = "", [CallerLineNumber] int line = 0)
+    {
+        var conflict = $"INSERT INTO {table} ({columns}) VALUES ({values}) ON CONFLICT ({string.Join(", ", key)}) DO NOTHING";
+        var match = string.Join(" AND ", key.Select(k => $"{k} = @{string.Concat(k.Split('_').Select(w => char.ToUpperInvariant(w[0]) + w[1..]))}"));
+        var sqlServer = $"INSERT INTO {table} ({columns}) SELECT {values} WHERE NOT EXISTS (SELECT 1 FROM {table} WITH (UPDLOCK, HOLDLOCK) WHERE {match})";
+        return new DialectSql(conflict, conflict, sqlServer, file, line);
+    }
+
     [GeneratedRegex(@"\bIN\s+(@\w+)")]
     private static partial Regex ListParameter();
 

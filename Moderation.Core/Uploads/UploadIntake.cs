@@ -51,13 +51,7 @@ public sealed class UploadIntake(
     private const string UploadValues =
         "@Id, @ExternalId, @CreatorId, @Caption, @Hashtags, @Transcript, @Comments, @Locale, 'queued', 0, @Now, @Now, @Now";
 
-    private static readonly DialectSql InsertUpload = new(
-        sqlite: $"INSERT INTO uploads ({UploadColumns}) VALUES ({UploadValues}) ON CONFLICT (external_id) DO NOTHING",
-        postgres: $"INSERT INTO uploads ({UploadColumns}) VALUES ({UploadValues}) ON CONFLICT (external_id) DO NOTHING",
-        sqlServer: $"""
-            INSERT INTO uploads ({UploadColumns}) SELECT {UploadValues}
-            WHERE NOT EXISTS (SELECT 1 FROM uploads WITH (UPDLOCK, HOLDLOCK) WHERE external_id = @ExternalId)
-            """);
+    private static readonly DialectSql InsertUpload = DialectSql.InsertIfAbsent("uploads", UploadColumns, UploadValues, ["external_id"]);
 
     private static readonly DialectSql InsertMedia = DialectSql.Portable("""
         INSERT INTO media (upload_id, ordinal, kind, file_name, content_type, size_bytes, sha256)

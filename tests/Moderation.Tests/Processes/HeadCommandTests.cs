@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text;
 using FluentAssertions;
 using Moderation.Tests.Infrastructure;
@@ -28,18 +27,8 @@ public sealed class HeadCommandTests : IDisposable
         $"{i}d,\"people who like {t} deserve to be beaten up\",1",
     }));
 
-    private async Task<(int ExitCode, string Output)> RunAsync(params string[] args)
-    {
-        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false, WorkingDirectory = directory };
-        info.ArgumentList.Add(ChildProcess.BuiltAssembly("Moderation.Worker", "Moderation.Worker.dll"));
-        foreach (var a in args) info.ArgumentList.Add(a);
-        info.Environment["Logging__LogLevel__Default"] = "Warning";
-        using var process = Process.Start(info)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync(new CancellationTokenSource(TimeSpan.FromMinutes(3)).Token);
-        return (process.ExitCode, await stdout + await stderr);
-    }
+    private Task<(int ExitCode, string Output)> RunAsync(params string[] args) =>
+        ChildProcess.RunToEndAsync(ChildProcess.BuiltAssembly("Moderation.Worker", "Moderation.Worker.dll"), args, workingDirectory: directory);
 
     [Fact]
     public async Task Train_writes_a_head_and_its_card_and_eval_reports_metrics_and_the_bias_audit()

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Dapper;
 using FluentAssertions;
 using Moderation.Core.Audit;
@@ -11,21 +10,13 @@ namespace Moderation.Tests.Processes;
 [Collection(HostCollection.Name)]
 public sealed class WorkerCommandTests
 {
-    private static async Task<(int ExitCode, string Output)> RunAsync(TestDatabase database, params string[] args)
-    {
-        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        info.ArgumentList.Add(ChildProcess.BuiltAssembly("Moderation.Worker", "Moderation.Worker.dll"));
-        foreach (var a in args) info.ArgumentList.Add(a);
-        info.Environment["Moderation__DataDirectory"] = database.Directory;
-        info.Environment["Moderation__Database__Provider"] = database.Provider.ToString();
-        info.Environment["Moderation__Database__ConnectionString"] = database.ConnectionString;
-        info.Environment["Logging__LogLevel__Default"] = "Warning";
-        using var process = Process.Start(info)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync(new CancellationTokenSource(TimeSpan.FromSeconds(60)).Token);
-        return (process.ExitCode, await stdout + await stderr);
-    }
+    private static Task<(int ExitCode, string Output)> RunAsync(TestDatabase database, params string[] args) =>
+        ChildProcess.RunToEndAsync(ChildProcess.BuiltAssembly("Moderation.Worker", "Moderation.Worker.dll"), args, new Dictionary<string, string>
+        {
+            ["Moderation__DataDirectory"] = database.Directory,
+            ["Moderation__Database__Provider"] = database.Provider.ToString(),
+            ["Moderation__Database__ConnectionString"] = database.ConnectionString,
+        });
 
     [Fact]
     public async Task Migrate_applies_the_schema_once_and_verify_audit_finds_a_tampered_event()
