@@ -7,20 +7,16 @@ namespace Moderation.Core.Hosting;
 
 /// <summary>
 /// Registered before every other hosted service, so the schema is current before a job or request touches it.
-/// The API host also creates the first credentials here.
+/// The API host also creates the first credentials here (<paramref name="bootstrap"/>); workers do not.
 /// </summary>
-public sealed class DatabaseInitializer(
-    DatabaseMigrator migrator,
-    IOptions<DatabaseOptions> options,
-    IServiceProvider services,
-    bool bootstrapAccess) : IHostedService
+public sealed class DatabaseInitializer(DatabaseMigrator migrator, IOptions<DatabaseOptions> options, AccessBootstrap? bootstrap) : IHostedService
 {
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         if (options.Value.MigrateOnStartup)
             await migrator.MigrateAsync(cancellationToken);
-        if (bootstrapAccess)
-            await ((AccessBootstrap)services.GetService(typeof(AccessBootstrap))!).EnsureAsync(cancellationToken);
+        if (bootstrap is not null)
+            await bootstrap.EnsureAsync(cancellationToken);
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;

@@ -51,7 +51,8 @@ public static class ModerationServices
 
         // First hosted service: the schema is migrated before anything else starts.
         services.Insert(0, ServiceDescriptor.Singleton<Microsoft.Extensions.Hosting.IHostedService>(sp =>
-            new DatabaseInitializer(sp.GetRequiredService<DatabaseMigrator>(), sp.GetRequiredService<IOptions<DatabaseOptions>>(), sp, bootstrapAccess)));
+            new DatabaseInitializer(sp.GetRequiredService<DatabaseMigrator>(), sp.GetRequiredService<IOptions<DatabaseOptions>>(),
+                bootstrapAccess ? sp.GetRequiredService<AccessBootstrap>() : null)));
 
         // Each host owns its JobStorage instance instead of Hangfire's static JobStorage.Current, so several hosts
         // (tests, benchmarks) can live in one process. AddHangfire only adds what is not registered yet.
