@@ -43,16 +43,15 @@ public sealed class TextHead
     {
         var ml = new MLContext(seed);
         var data = ml.Data.LoadFromEnumerable(texts.Select((t, i) => new HeadInput { Text = t, Embedding = embeddings[i], Label = labels[i] }));
-        var pipeline = ml.Transforms.Text.FeaturizeText("TextFeatures", new TextFeaturizingEstimator.Options
-            {
-                CaseMode = TextNormalizingEstimator.CaseMode.Lower,
-                KeepDiacritics = false,
-                KeepPunctuations = false,
-                KeepNumbers = true,
-                WordFeatureExtractor = new WordBagEstimator.Options { NgramLength = 2, UseAllLengths = true },
-                CharFeatureExtractor = new WordBagEstimator.Options { NgramLength = 4, UseAllLengths = false },
-                Norm = TextFeaturizingEstimator.NormFunction.L2,
-            }, nameof(HeadInput.Text))
+        // Hashed n-grams: the model stores weights, not a vocabulary, so its file stays small whatever the corpus.
+        var pipeline = ml.Transforms.Text.NormalizeText("Normalized", nameof(HeadInput.Text),
+                TextNormalizingEstimator.CaseMode.Lower, keepDiacritics: false, keepPunctuations: false, keepNumbers: true)
+            .Append(ml.Transforms.Text.ProduceHashedWordBags("WordGrams", "Normalized", numberOfBits: 18, ngramLength: 2, useAllLengths: true))
+            .Append(ml.Transforms.NormalizeLpNorm("WordGrams"))
+            .Append(ml.Transforms.Text.TokenizeIntoCharactersAsKeys("Characters", "Normalized"))
+            .Append(ml.Transforms.Text.ProduceHashedNgrams("CharGrams", "Characters", numberOfBits: 18, ngramLength: 4, useAllLengths: false))
+            .Append(ml.Transforms.NormalizeLpNorm("CharGrams"))
+            .Append(ml.Transforms.Concatenate("TextFeatures", "WordGrams", "CharGrams"))
             .Append(ml.Transforms.Concatenate("Features", nameof(HeadInput.Embedding), "TextFeatures"))
             .Append(ml.BinaryClassification.Trainers.LbfgsLogisticRegression(new Microsoft.ML.Trainers.LbfgsLogisticRegressionBinaryTrainer.Options
             {
