@@ -109,13 +109,16 @@ public sealed class TestApi : IAsyncDisposable
     }
 
     /// <summary>Reads the whole signal feed from the start, page by page, as a consumer would.</summary>
-    public async Task<List<JsonElement>> ReadAllSignalsAsync(int pageSize = 100)
+    public Task<List<JsonElement>> ReadAllSignalsAsync(int pageSize = 100) => ReadAllSignalsAsync(Client, pageSize);
+
+    /// <summary>Follows <c>GET /v1/signals</c> from cursor 0 until an empty page, with any client (in-process host or child process).</summary>
+    public static async Task<List<JsonElement>> ReadAllSignalsAsync(HttpClient client, int pageSize)
     {
         var all = new List<JsonElement>();
         var cursor = "0";
         while (true)
         {
-            var page = await Client.GetFromJsonAsync<JsonElement>($"/v1/signals?after={cursor}&limit={pageSize}");
+            var page = await client.GetFromJsonAsync<JsonElement>($"/v1/signals?after={cursor}&limit={pageSize}");
             var signals = page.GetProperty("signals").EnumerateArray().Select(s => s.Clone()).ToList();
             if (signals.Count == 0) return all;
             all.AddRange(signals);

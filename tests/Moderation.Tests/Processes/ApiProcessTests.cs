@@ -55,16 +55,7 @@ public sealed class ApiProcessTests
             status.Should().BeOneOf(["actioned", "allowed"], api.Output);
         }
 
-        var signals = new List<JsonElement>();
-        var cursor = "0";
-        while (true)
-        {
-            var page = await client.GetFromJsonAsync<JsonElement>($"/v1/signals?after={cursor}&limit=250");
-            var batch = page.GetProperty("signals").EnumerateArray().ToList();
-            if (batch.Count == 0) break;
-            signals.AddRange(batch);
-            cursor = page.GetProperty("nextCursor").GetString()!;
-        }
+        var signals = await TestApi.ReadAllSignalsAsync(client, pageSize: 250);
         signals.Should().HaveCount(count * MarkupScorer.Categories.Length);
         signals.Select(s => (s.GetProperty("uploadId").GetString(), s.GetProperty("category").GetString())).Should().OnlyHaveUniqueItems();
         signals.Select(s => s.GetProperty("uploadId").GetString()).Distinct().Should().BeEquivalentTo(ids);
