@@ -59,9 +59,12 @@ public sealed class TextEmbedder : IDisposable
     /// <summary>The batch size that measured best on two cores; larger batches pad more without running faster.</summary>
     public int BatchSize { get; init; } = 32;
 
-    /// <summary>Word pieces of <paramref name="text"/> (no special tokens), normalised as the model expects.</summary>
+    /// <summary>
+    /// Word pieces of <paramref name="text"/> (no special tokens), after <see cref="TextNormalizer"/> undoes
+    /// obfuscated spellings, normalised as the model expects.
+    /// </summary>
     public int[] Tokenize(string text) =>
-        tokenizer.EncodeToIds(text, addSpecialTokens: false, considerPreTokenization: true, considerNormalization: true).ToArray();
+        tokenizer.EncodeToIds(TextNormalizer.Normalize(text), addSpecialTokens: false, considerPreTokenization: true, considerNormalization: true).ToArray();
 
     public string Decode(IEnumerable<int> tokenIds) => tokenizer.Decode(tokenIds) ?? "";
 

@@ -42,7 +42,7 @@ public sealed class TextHead
     public static TextHead Train(IReadOnlyList<string> texts, IReadOnlyList<float[]> embeddings, IReadOnlyList<bool> labels, int seed = 17, float l2 = 1f)
     {
         var ml = new MLContext(seed);
-        var data = ml.Data.LoadFromEnumerable(texts.Select((t, i) => new HeadInput { Text = t, Embedding = embeddings[i], Label = labels[i] }));
+        var data = ml.Data.LoadFromEnumerable(texts.Select((t, i) => new HeadInput { Text = TextNormalizer.Normalize(t), Embedding = embeddings[i], Label = labels[i] }));
         // Hashed n-grams: the model stores weights, not a vocabulary, so its file stays small whatever the corpus.
         var pipeline = ml.Transforms.Text.NormalizeText("Normalized", nameof(HeadInput.Text),
                 TextNormalizingEstimator.CaseMode.Lower, keepDiacritics: false, keepPunctuations: false, keepNumbers: true)
@@ -65,6 +65,26 @@ public sealed class TextHead
         return new TextHead(ml, pipeline.Fit(data));
     }
 
+    /// <summary>
+    /// Trains one head per L2 strength in <paramref name="grid"/> and keeps the one with the lowest log loss on
+    /// the validation rows: regularisation chosen on held-back data, never on the test set.
+    /// </summary>
+    public static (TextHead Head, float L2) TrainSelected(
+        IReadOnlyList<string> texts, IReadOnlyList<float[]> embeddings, IReadOnlyList<bool> labels,
+        IReadOnlyList<string> validationTexts, IReadOnlyList<float[]> validationEmbeddings, IReadOnlyList<bool> validationLabels,
+        IReadOnlyList<float> grid, int seed = 17)
+    {
+        (TextHead Head, float L2, double Loss)? best = null;
+        foreach (var l2 in grid)
+        {
+            var head = Train(texts, embeddings, labels, seed, l2);
+            var p = head.Predict(validationTexts, validationEmbeddings);
+            var loss = -p.Select((q, i) => Math.Log(Math.Clamp(validationLabels[i] ? q : 1 - q, 1e-7, 1))).Average();
+            if (best is null || loss < best.Value.Loss) best = (head, l2, loss);
+        }
+        return best is { } b ? (b.Head, b.L2) : throw new ArgumentException("The L2 grid is empty.", nameof(grid));
+    }
+
     public static TextHead Load(string path)
     {
         var ml = new MLContext();
@@ -80,13 +100,13 @@ public sealed class TextHead
     /// <summary>Probabilities for many texts in one pass.</summary>
     public double[] Predict(IReadOnlyList<string> texts, IReadOnlyList<float[]> embeddings)
     {
-        var data = ml.Data.LoadFromEnumerable(texts.Select((t, i) => new HeadInput { Text = t, Embedding = embeddings[i] }));
+        var data = ml.Data.LoadFromEnumerable(texts.Select((t, i) => new HeadInput { Text = TextNormalizer.Normalize(t), Embedding = embeddings[i] }));
         var scored = model.Transform(data);
         return scored.GetColumn<float>("Probability").Select(p => (double)p).ToArray();
     }
 
     public double Predict(string text, float[] embedding)
     {
-        lock (engineLock) return engine.Predict(new HeadInput { Text = text, Embedding = embedding }).Probability;
+        lock (engineLock) return engine.Predict(new HeadInput { Text = TextNormalizer.Normalize(text), Embedding = embedding }).Probability;
     }
 }
