@@ -48,8 +48,9 @@ public sealed class RoutingPolicy(RoutingPolicyOptions options)
 
     public RoutingDecision Route(IReadOnlyList<CategoryScore> scores)
     {
-        // Several model versions may score one category; the highest score decides.
+        // Several model versions may score one category; the highest score decides. Shadow scores never route.
         var routes = scores
+            .Where(s => !s.Shadow)
             .GroupBy(s => s.Category, StringComparer.Ordinal)
             .Select(g => g.MaxBy(s => s.Score)!)
             .OrderBy(s => s.Category, StringComparer.Ordinal)

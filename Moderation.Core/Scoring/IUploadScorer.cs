@@ -29,6 +29,10 @@ public sealed record MediaItem(int Ordinal, string Kind, string FileName, string
 
 /// <summary>One calibrated probability for one category (e.g. <c>harm</c> or <c>harm.hate</c>).</summary>
 /// <param name="Explanations">Reasons a moderator can read: a matched claim, the window that scored highest.</param>
-public sealed record CategoryScore(string Category, double Score, string ModelVersion, IReadOnlyList<string> Explanations);
+/// <param name="Shadow">
+/// From a model in the registry's <c>shadow</c> state: stored beside the live model's score for comparison, never
+/// routed on and never sent as a signal.
+/// </param>
+public sealed record CategoryScore(string Category, double Score, string ModelVersion, IReadOnlyList<string> Explanations, bool Shadow = false);
 
 public sealed record UploadScores(string UploadId, IReadOnlyList<CategoryScore> Scores);

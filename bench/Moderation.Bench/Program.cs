@@ -6,6 +6,7 @@ var benchmarks = new Dictionary<string, (string Description, Func<BenchOptions, 
 {
     ["pipeline"] = ("uploads posted through the API until scored and routed, against the same scorer called directly", PipelineBenchmark.RunAsync),
     ["embedding"] = ("text embedding: the pipeline's embedder (tokenise, embed, pool) against the raw ONNX session and the package's SentenceEncoder", EmbeddingBenchmark.RunAsync),
+    ["scoring"] = ("text scoring: the full text scorer with the shipped heads against the raw ONNX session and the package's SentenceEncoder", ScoringBenchmark.RunAsync),
     ["ingest"] = ("uploads accepted per second at N concurrent clients, against a bare durable-insert endpoint", IngestBenchmark.RunAsync),
 };
 

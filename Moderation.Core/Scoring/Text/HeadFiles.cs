@@ -15,7 +15,9 @@ public sealed record HeadCard(
     int ValidationRows,
     double ValidationRocAuc,
     double ValidationPrAuc,
-    double ValidationCalibrationError);
+    double ValidationCalibrationError,
+    double L2Regularization = 0,
+    IReadOnlyList<string>? Sources = null);
 
 /// <summary>A model directory holds <c>{category}.zip</c> (the ML.NET model) and <c>{category}.json</c> (its card).</summary>
 public static class HeadFiles

@@ -1,7 +1,7 @@
 namespace Moderation.Core.Scoring.Text;
 
 /// <summary>The heads of one model directory (every <c>{category}.zip</c> with its card), loaded once.</summary>
-public sealed class TextModels
+public sealed class TextModels : ITextHeadSource
 {
     private TextModels(string directory, IReadOnlyList<(HeadCard Card, TextHead Head)> heads)
     {
@@ -11,6 +11,11 @@ public sealed class TextModels
 
     public string Directory { get; }
     public IReadOnlyList<(HeadCard Card, TextHead Head)> Heads { get; }
+
+    private IReadOnlyList<LoadedHead>? loaded;
+
+    public ValueTask<IReadOnlyList<LoadedHead>> CurrentAsync(CancellationToken ct) =>
+        ValueTask.FromResult(loaded ??= Heads.Select(h => new LoadedHead(h.Card, h.Head)).ToList());
 
     public static TextModels Load(string directory)
     {

@@ -9,7 +9,8 @@ namespace Moderation.Core.Scoring.Text;
 /// sentence at the end of a long transcript is not averaged away; the explanation quotes that passage. All
 /// passages of a batch go through the embedder in one batched call.
 /// </summary>
-public sealed partial class TextScorer(TextEmbedder embedder, TextModels models) : IUploadScorer
+public sealed partial class TextScorer(TextEmbedder embedder, ITextHeadSource heads, IClaimSource? claims = null, ClaimMatchOptions? claimMatch = null)
+    : IUploadScorer
 {
     /// <summary>Windows per upload; beyond it windows are sampled evenly, always keeping the first and the last.</summary>
     public const int MaxWindows = 64;
@@ -20,18 +21,31 @@ public sealed partial class TextScorer(TextEmbedder embedder, TextModels models)
     /// </summary>
     public const int ScoringWindowTokens = 64;
 
+    /// <summary>The category a claim-bank match raises.</summary>
+    public const string Misinformation = "misinformation";
+
+    /// <summary>The model version of a misinformation score that only the claim bank produced (no head is live).</summary>
+    public const string ClaimBankVersion = "claim-bank";
+
+    private readonly ClaimMatchOptions match = claimMatch ?? new ClaimMatchOptions();
+
     public string Name => "text";
 
-    public Task<IReadOnlyList<UploadScores>> ScoreAsync(IReadOnlyList<UploadContent> batch, CancellationToken ct)
+    public async Task<IReadOnlyList<UploadScores>> ScoreAsync(IReadOnlyList<UploadContent> batch, CancellationToken ct)
     {
-        var texts = batch.Select(Compose).ToList();
-        var scores = ScoreTexts(texts, ct);
-        IReadOnlyList<UploadScores> result = batch.Select((u, i) => new UploadScores(u.Id, scores[i])).ToList();
-        return Task.FromResult(result);
+        var scores = await ScoreTextsAsync(batch.Select(Compose).ToList(), ct);
+        return batch.Select((u, i) => new UploadScores(u.Id, scores[i])).ToList();
     }
 
-    /// <summary>Scores plain texts: for each text, one score per head.</summary>
-    public IReadOnlyList<IReadOnlyList<CategoryScore>> ScoreTexts(IReadOnlyList<string> texts, CancellationToken ct = default)
+    /// <summary>Scores plain texts: for each text, one score per head (and the claim bank's verdict).</summary>
+    public async Task<IReadOnlyList<IReadOnlyList<CategoryScore>>> ScoreTextsAsync(IReadOnlyList<string> texts, CancellationToken ct = default)
+    {
+        var current = await heads.CurrentAsync(ct);
+        var known = claims is null ? [] : await claims.CurrentAsync(ct);
+        return ScoreTexts(texts, current, known, ct);
+    }
+
+    private List<IReadOnlyList<CategoryScore>> ScoreTexts(IReadOnlyList<string> texts, IReadOnlyList<LoadedHead> current, IReadOnlyList<KnownClaim> known, CancellationToken ct)
     {
         var passages = new List<(int Text, string Passage, int[] Tokens)>();
         for (var i = 0; i < texts.Count; i++)
@@ -39,24 +53,66 @@ public sealed partial class TextScorer(TextEmbedder embedder, TextModels models)
                 passages.Add((i, passage, tokens));
         var embeddings = embedder.EmbedTokens(passages.Select(p => p.Tokens).ToList(), ct);
         var passageTexts = passages.Select(p => p.Passage).ToList();
+        // Passages are in text order and every text has at least one: text i owns [first[i], first[i + 1]).
+        var first = new int[texts.Count + 1];
+        for (var p = passages.Count - 1; p >= 0; p--) first[passages[p].Text] = p;
+        first[texts.Count] = passages.Count;
 
+        var claimMatches = MatchClaims(texts.Count, passages.Select(p => p.Text).ToList(), embeddings, known);
         var results = texts.Select(_ => new List<CategoryScore>()).ToList();
-        foreach (var (card, head) in models.Heads)
+        foreach (var (card, head, shadow) in current)
         {
             ct.ThrowIfCancellationRequested();
             var probabilities = head.Predict(passageTexts, embeddings);
             for (var i = 0; i < texts.Count; i++)
             {
-                var best = -1;
-                for (var p = 0; p < passages.Count; p++)
-                    if (passages[p].Text == i && (best < 0 || probabilities[p] > probabilities[best])) best = p;
-                var excerpt = passageTexts[best].Length <= 200 ? passageTexts[best] : passageTexts[best][..200] + "…";
-                results[i].Add(new CategoryScore(card.Category, Math.Clamp(probabilities[best], 0, 1), card.ModelVersion,
-                    [$"highest-scoring passage: \"{excerpt.Trim()}\""]));
+                var best = first[i];
+                for (var p = first[i] + 1; p < first[i + 1]; p++)
+                    if (probabilities[p] > probabilities[best]) best = p;
+                var score = Math.Clamp(probabilities[best], 0, 1);
+                List<string> reasons = [$"highest-scoring passage: \"{Excerpt(passageTexts[best])}\""];
+                if (card.Category == Misinformation && claimMatches[i] is { } claim)
+                {
+                    reasons.Insert(0, claim.Reason);
+                    score = Math.Max(score, claim.Score);
+                }
+                results[i].Add(new CategoryScore(card.Category, score, card.ModelVersion, reasons, shadow));
             }
         }
-        return results;
+        // With claims but no live misinformation head, the claim bank still speaks for the category.
+        if (!current.Any(h => h.Card.Category == Misinformation && !h.Shadow))
+            for (var i = 0; i < texts.Count; i++)
+                if (claimMatches[i] is { } claim)
+                    results[i].Add(new CategoryScore(Misinformation, claim.Score, ClaimBankVersion, [claim.Reason]));
+        return results.Select(r => (IReadOnlyList<CategoryScore>)r).ToList();
     }
+
+    /// <summary>The closest known claim per text, if any passage is at least as similar as the threshold.</summary>
+    private (double Score, string Reason)?[] MatchClaims(int textCount, IReadOnlyList<int> passageText, float[][] embeddings, IReadOnlyList<KnownClaim> known)
+    {
+        var matches = new (double Score, string Reason)?[textCount];
+        if (known.Count == 0) return matches;
+        var best = new (double Similarity, int Passage, KnownClaim? Claim)[textCount];
+        for (var p = 0; p < embeddings.Length; p++)
+            foreach (var claim in known)
+            {
+                // Both are unit vectors: the dot product is the cosine similarity.
+                double similarity = System.Numerics.Tensors.TensorPrimitives.Dot(embeddings[p], claim.Embedding);
+                if (similarity > best[passageText[p]].Similarity) best[passageText[p]] = (similarity, p, claim);
+            }
+        for (var i = 0; i < textCount; i++)
+        {
+            var (similarity, _, claim) = best[i];
+            if (claim is null || similarity < match.Threshold) continue;
+            var span = 1 - match.Threshold;
+            var score = span <= 0 ? 1 : match.ScoreAtThreshold + (1 - match.ScoreAtThreshold) * (similarity - match.Threshold) / span;
+            matches[i] = (Math.Clamp(score, 0, 1), string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                $"matches known false claim {claim.Id} \"{Excerpt(claim.Text)}\" (similarity {similarity:0.00}; source: {claim.SourceUrl})"));
+        }
+        return matches;
+    }
+
+    private static string Excerpt(string text) => (text.Length <= 200 ? text : text[..200] + "…").Trim();
 
     /// <summary>
     /// What is scored: a short text whole; a longer one sentence by sentence (a sentence over

@@ -1,0 +1,27 @@
+namespace Moderation.Core.Scoring.Text;
+
+/// <summary>Bound from <c>Moderation:Scoring:Text</c>: the built-in text scorer.</summary>
+public sealed class TextScoringOptions
+{
+    public const string Section = "Moderation:Scoring:Text";
+
+    /// <summary>Score uploads' words with the text models. On by default; off leaves scoring to plug-ins.</summary>
+    public bool Enabled { get; set; } = true;
+
+    /// <summary>
+    /// The heads registered at start-up as the live models of categories that have none yet (default: the
+    /// shipped ones, <c>models/text</c> beside the program). After that the model registry decides what is live.
+    /// </summary>
+    public string? ModelsDirectory { get; set; }
+
+    /// <summary>How a claim-bank match raises <c>misinformation</c>.</summary>
+    public ClaimMatchOptions ClaimMatch { get; set; } = new();
+
+    /// <summary>How often a scorer re-reads the registry and the claim bank for changes (one cheap query).</summary>
+    public TimeSpan RefreshInterval { get; set; } = TimeSpan.FromSeconds(2);
+
+    public string FullModelsDirectory => Path.GetFullPath(ModelsDirectory ?? ShippedModelsDirectory);
+
+    /// <summary>The shipped default heads, beside the program.</summary>
+    public static string ShippedModelsDirectory => Path.Combine(AppContext.BaseDirectory, "models", "text");
+}

