@@ -9,6 +9,7 @@ root.Subcommands.Add(VerifyAuditCommand.Create());
 root.Subcommands.Add(HeadCommands.Train());
 root.Subcommands.Add(HeadCommands.Eval());
 root.Subcommands.Add(ScoreCommand.Create());
+root.Subcommands.Add(ModelCommands.Create());
 root.TreatUnmatchedTokensAsErrors = false;
 root.SetAction((parse, ct) =>
 {
@@ -16,7 +17,7 @@ root.SetAction((parse, ct) =>
     var stray = parse.UnmatchedTokens.FirstOrDefault(t => !t.StartsWith("--", StringComparison.Ordinal));
     if (stray is not null)
     {
-        Console.Error.WriteLine($"Unknown command '{stray}'. Commands: run, migrate, verify-audit, train, eval, score (see --help).");
+        Console.Error.WriteLine($"Unknown command '{stray}'. Commands: run, migrate, verify-audit, train, eval, score, models (see --help).");
         return Task.FromResult(2);
     }
     return RunCommand.RunAsync(parse.UnmatchedTokens.ToArray(), ct);
