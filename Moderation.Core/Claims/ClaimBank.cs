@@ -1,5 +1,4 @@
 using System.Data.Common;
-using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
@@ -200,20 +199,22 @@ public sealed class ClaimBank(ModerationDatabase database, TimeProvider time)
     }
 
     /// <summary>
-    /// The form two texts are compared in for duplicates: Unicode compatibility-normalised (NFKC), lower-cased,
-    /// runs of white space collapsed to one space, trimmed.
+    /// The form two texts are compared in for duplicates: lower-cased (invariant culture), full-width ASCII folded
+    /// to ASCII, zero-width characters dropped, runs of white space (any Unicode space) collapsed to one, trimmed.
+    /// (The hosts run with invariant globalization, so Unicode normalisation forms are not available.)
     /// </summary>
     public static string Normalise(string text)
     {
-        var folded = text.Normalize(NormalizationForm.FormKC).ToLower(CultureInfo.InvariantCulture);
-        var builder = new StringBuilder(folded.Length);
+        var builder = new StringBuilder(text.Length);
         var space = false;
-        foreach (var c in folded)
+        foreach (var raw in text)
         {
-            if (char.IsWhiteSpace(c)) { space = builder.Length > 0; continue; }
+            if (char.IsWhiteSpace(raw)) { space = builder.Length > 0; continue; }
+            if (raw is '\u200B' or '\u200C' or '\u200D' or '\u2060' or '\uFEFF' or '\u00AD') continue;
+            var c = raw is >= '\uFF01' and <= '\uFF5E' ? (char)(raw - 0xFEE0) : raw;
             if (space) builder.Append(' ');
             space = false;
-            builder.Append(c);
+            builder.Append(char.ToLowerInvariant(c));
         }
         return builder.ToString();
     }
