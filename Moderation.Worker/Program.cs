@@ -23,4 +23,15 @@ root.SetAction((parse, ct) =>
     return RunCommand.RunAsync(parse.UnmatchedTokens.ToArray(), ct);
 });
 
-return await root.Parse(args).InvokeAsync(cancellationToken: CancellationToken.None);
+var parsed = root.Parse(args);
+if (parsed.Errors.Count > 0)
+{
+    // Bad input (a missing or invalid option) is a clear message and exit code 2, as for every other input error.
+    foreach (var error in parsed.Errors) Console.Error.WriteLine($"error: {error.Message}");
+    var path = new List<string>();
+    for (var command = parsed.CommandResult; command.Parent is System.CommandLine.Parsing.CommandResult parent; command = parent)
+        path.Insert(0, command.Command.Name);
+    Console.Error.WriteLine($"See '{string.Join(' ', path.Append("--help"))}'.");
+    return 2;
+}
+return await parsed.InvokeAsync(cancellationToken: CancellationToken.None);
