@@ -37,7 +37,7 @@ public static class PolicyEndpoints
             .RequireAuthorization(ApiScopes.PolicyWrite)
             .WithName("PostClaim")
             .WithSummary("Add a known false claim")
-            .WithDescription("The text (10 to 1,000 characters, one line) and an absolute http(s) link to the fact-check. An active claim with the same text (compared case-, width- and white-space-insensitively) is a 409 naming it.")
+            .WithDescription("The text (10 to 1,000 characters, one line) and an absolute http(s) link to the fact-check. An active claim with the same text (ignoring case, full-width forms, zero-width characters and white space) is a 409 naming it.")
             .Accepts<ClaimRequest>("application/json")
             .Produces<Claim>(StatusCodes.Status201Created)
             .ProducesValidationProblem()
