@@ -10,6 +10,7 @@ root.Subcommands.Add(HeadCommands.Train());
 root.Subcommands.Add(HeadCommands.Eval());
 root.Subcommands.Add(ScoreCommand.Create());
 root.Subcommands.Add(TrainDefaultsCommand.Create());
+root.Subcommands.Add(ModelCommands.Create());
 root.TreatUnmatchedTokensAsErrors = false;
 root.SetAction((parse, ct) =>
 {
@@ -17,10 +18,21 @@ root.SetAction((parse, ct) =>
     var stray = parse.UnmatchedTokens.FirstOrDefault(t => !t.StartsWith("--", StringComparison.Ordinal));
     if (stray is not null)
     {
-        Console.Error.WriteLine($"Unknown command '{stray}'. Commands: run, migrate, verify-audit, train, eval, score, train-defaults (see --help).");
+        Console.Error.WriteLine($"Unknown command '{stray}'. Commands: run, migrate, verify-audit, train, eval, score, train-defaults, models (see --help).");
         return Task.FromResult(2);
     }
     return RunCommand.RunAsync(parse.UnmatchedTokens.ToArray(), ct);
 });
 
-return await root.Parse(args).InvokeAsync(cancellationToken: CancellationToken.None);
+var parsed = root.Parse(args);
+if (parsed.Errors.Count > 0)
+{
+    // Bad input (a missing or invalid option) is a clear message and exit code 2, as for every other input error.
+    foreach (var error in parsed.Errors) Console.Error.WriteLine($"error: {error.Message}");
+    var path = new List<string>();
+    for (var command = parsed.CommandResult; command.Parent is System.CommandLine.Parsing.CommandResult parent; command = parent)
+        path.Insert(0, command.Command.Name);
+    Console.Error.WriteLine($"See '{string.Join(' ', path.Append("--help"))}'.");
+    return 2;
+}
+return await parsed.InvokeAsync(cancellationToken: CancellationToken.None);

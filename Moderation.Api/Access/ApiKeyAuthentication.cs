@@ -63,7 +63,7 @@ public sealed class ApiKeyAuthenticationHandler(
     }
 }
 
-/// <summary>One authorisation policy per scope; an <c>admin</c> key holds every scope.</summary>
+/// <summary>One authorisation policy per scope; an <c>admin</c> key holds every scope, <c>policy:write</c> implies <c>policy:read</c>.</summary>
 public static class ScopePolicies
 {
     public static void AddScopePolicies(this Microsoft.AspNetCore.Authorization.AuthorizationOptions options)
@@ -73,9 +73,8 @@ public static class ScopePolicies
             options.AddPolicy(scope, policy => policy
                 .AddAuthenticationSchemes(ApiKeyAuthenticationHandler.SchemeName)
                 .RequireAuthenticatedUser()
-                .RequireAssertion(context =>
-                    context.User.HasClaim(ApiKeyAuthenticationHandler.ScopeClaim, scope) ||
-                    context.User.HasClaim(ApiKeyAuthenticationHandler.ScopeClaim, ApiScopes.Admin)));
+                .RequireAssertion(context => ApiScopes.Grants(
+                    context.User.FindAll(ApiKeyAuthenticationHandler.ScopeClaim).Select(c => c.Value).ToHashSet(), scope)));
         }
     }
 }

@@ -8,6 +8,7 @@ using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.OpenApi;
 using Moderation.Api.Access;
 using Moderation.Api.Health;
+using Moderation.Api.Policy;
 using Moderation.Api.Signals;
 using Moderation.Api.Uploads;
 using Moderation.Core.Access;
@@ -66,7 +67,7 @@ public static class ModerationApi
         services.AddOpenApi(options => options.AddDocumentTransformer((document, _, _) =>
         {
             document.Info.Title = "Moderation workbench API";
-            document.Info.Description = "Ingest uploads for scoring, read their routing, and follow the risk-signal feed.";
+            document.Info.Description = "Ingest uploads for scoring, read their routing, follow the risk-signal feed, and curate the claim bank and model versions.";
             document.Components ??= new OpenApiComponents();
             document.Components.SecuritySchemes ??= new Dictionary<string, IOpenApiSecurityScheme>();
             document.Components.SecuritySchemes[ApiKeyAuthenticationHandler.SchemeName] = new OpenApiSecurityScheme
@@ -74,7 +75,7 @@ public static class ModerationApi
                 Type = SecuritySchemeType.ApiKey,
                 In = ParameterLocation.Header,
                 Name = ApiKeyAuthenticationHandler.HeaderName,
-                Description = "An API key with the scope the endpoint names (uploads:write, signals:read or admin).",
+                Description = "An API key with the scope the endpoint names (uploads:write, signals:read, policy:read, policy:write or admin).",
             };
             document.Security ??= [];
             document.Security.Add(new OpenApiSecurityRequirement { [new OpenApiSecuritySchemeReference(ApiKeyAuthenticationHandler.SchemeName, document)] = [] });
@@ -101,6 +102,7 @@ public static class ModerationApi
 
         app.MapUploads();
         app.MapSignals();
+        app.MapPolicy();
 
         app.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = _ => false });
         app.MapHealthChecks("/readyz", new HealthCheckOptions

@@ -11,9 +11,20 @@ public static class ApiScopes
 {
     public const string UploadsWrite = "uploads:write";
     public const string SignalsRead = "signals:read";
+    /// <summary>Read the claim bank and the model registry.</summary>
+    public const string PolicyRead = "policy:read";
+    /// <summary>Curate the claim bank and move model versions between live, shadow and retired; implies <see cref="PolicyRead"/>.</summary>
+    public const string PolicyWrite = "policy:write";
     public const string Admin = "admin";
 
-    public static readonly IReadOnlyList<string> All = [UploadsWrite, SignalsRead, Admin];
+    public static readonly IReadOnlyList<string> All = [UploadsWrite, SignalsRead, PolicyRead, PolicyWrite, Admin];
+
+    /// <summary>
+    /// Whether a key holding <paramref name="held"/> may use an endpoint that requires <paramref name="required"/>:
+    /// it holds the scope, or admin, or policy:write where policy:read is required.
+    /// </summary>
+    public static bool Grants(IReadOnlySet<string> held, string required) =>
+        held.Contains(required) || held.Contains(Admin) || (required == PolicyRead && held.Contains(PolicyWrite));
 }
 
 /// <summary>An authenticated key.</summary>

@@ -10,6 +10,8 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Moderation.Core.Access;
+using Moderation.Core.Claims;
+using Moderation.Core.Models;
 using Moderation.Core.Policies;
 using Moderation.Core.Scoring;
 using Moderation.Core.Storage;
@@ -42,6 +44,8 @@ public static class ModerationServices
         services.AddSingleton<UploadDetailsQuery>();
         services.AddSingleton<ApiKeyStore>();
         services.AddSingleton<AccessBootstrap>();
+        services.AddSingleton<ModelRegistry>();
+        services.AddSingleton<ClaimBank>();
         services.AddSingleton(sp => new RoutingPolicy(sp.GetRequiredService<IOptions<RoutingPolicyOptions>>().Value));
         services.AddSingleton<ScoringOutcomeWriter>();
         services.AddTransient<ScoringJob>();

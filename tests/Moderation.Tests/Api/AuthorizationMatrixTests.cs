@@ -10,26 +10,35 @@ namespace Moderation.Tests.Api;
 [Collection(HostCollection.Name)]
 public sealed class AuthorizationMatrixTests(SqliteApiFixture fixture) : IClassFixture<SqliteApiFixture>
 {
-    public enum Caller { Anonymous, UploadsWrite, SignalsRead, Admin }
+    public enum Caller { Anonymous, UploadsWrite, SignalsRead, PolicyRead, PolicyWrite, Admin }
 
     public static TheoryData<string, string, Caller, HttpStatusCode> Matrix()
     {
         var data = new TheoryData<string, string, Caller, HttpStatusCode>();
-        void Row(string method, string path, HttpStatusCode anonymous, HttpStatusCode uploads, HttpStatusCode signals, HttpStatusCode admin)
+        void Row(string method, string path, HttpStatusCode anonymous, HttpStatusCode uploads, HttpStatusCode signals,
+            HttpStatusCode policyRead, HttpStatusCode policyWrite, HttpStatusCode admin)
         {
             data.Add(method, path, Caller.Anonymous, anonymous);
             data.Add(method, path, Caller.UploadsWrite, uploads);
             data.Add(method, path, Caller.SignalsRead, signals);
+            data.Add(method, path, Caller.PolicyRead, policyRead);
+            data.Add(method, path, Caller.PolicyWrite, policyWrite);
             data.Add(method, path, Caller.Admin, admin);
         }
-        const HttpStatusCode ok = HttpStatusCode.OK, no = HttpStatusCode.Unauthorized, forbidden = HttpStatusCode.Forbidden;
-        Row("POST", "/v1/uploads", no, HttpStatusCode.Accepted, forbidden, HttpStatusCode.Accepted);
-        Row("GET", "/v1/uploads/{known}", no, ok, forbidden, ok);
-        Row("GET", "/v1/signals", no, forbidden, ok, ok);
-        Row("GET", "/hangfire", no, forbidden, forbidden, ok);
-        Row("GET", "/healthz", ok, ok, ok, ok);
-        Row("GET", "/readyz", ok, ok, ok, ok);
-        Row("GET", "/openapi/v1.json", ok, ok, ok, ok);
+        const HttpStatusCode ok = HttpStatusCode.OK, no = HttpStatusCode.Unauthorized, forbidden = HttpStatusCode.Forbidden,
+            created = HttpStatusCode.Created, accepted = HttpStatusCode.Accepted, notFound = HttpStatusCode.NotFound;
+        Row("POST", "/v1/uploads", no, accepted, forbidden, forbidden, forbidden, accepted);
+        Row("GET", "/v1/uploads/{known}", no, ok, forbidden, forbidden, forbidden, ok);
+        Row("GET", "/v1/signals", no, forbidden, ok, forbidden, forbidden, ok);
+        Row("GET", "/v1/claims", no, forbidden, forbidden, ok, ok, ok);
+        Row("POST", "/v1/claims", no, forbidden, forbidden, forbidden, created, created);
+        Row("POST", "/v1/claims/{unknown}/retire", no, forbidden, forbidden, forbidden, notFound, notFound);
+        Row("GET", "/v1/models", no, forbidden, forbidden, ok, ok, ok);
+        Row("POST", "/v1/models/harm/{unknown}/state", no, forbidden, forbidden, forbidden, notFound, notFound);
+        Row("GET", "/hangfire", no, forbidden, forbidden, forbidden, forbidden, ok);
+        Row("GET", "/healthz", ok, ok, ok, ok, ok, ok);
+        Row("GET", "/readyz", ok, ok, ok, ok, ok, ok);
+        Row("GET", "/openapi/v1.json", ok, ok, ok, ok, ok, ok);
         return data;
     }
 
@@ -43,6 +52,8 @@ public sealed class AuthorizationMatrixTests(SqliteApiFixture fixture) : IClassF
             Caller.Anonymous => null,
             Caller.UploadsWrite => await api.CreateKeyAsync(ApiScopes.UploadsWrite),
             Caller.SignalsRead => await api.CreateKeyAsync(ApiScopes.SignalsRead),
+            Caller.PolicyRead => await api.CreateKeyAsync(ApiScopes.PolicyRead),
+            Caller.PolicyWrite => await api.CreateKeyAsync(ApiScopes.PolicyWrite),
             _ => api.AdminKey,
         };
         if (path.Contains("{known}"))
@@ -50,9 +61,17 @@ public sealed class AuthorizationMatrixTests(SqliteApiFixture fixture) : IClassF
             var known = (await api.PostUploadAsync(new { externalId = $"matrix-{Guid.NewGuid():N}", caption = "x" })).GetProperty("id").GetString();
             path = path.Replace("{known}", known);
         }
+        path = path.Replace("{unknown}", $"unknown-{Guid.NewGuid():N}");
+        object body = path switch
+        {
+            "/v1/uploads" => new { externalId = $"matrix-{Guid.NewGuid():N}", caption = "x" },
+            "/v1/claims" => new { text = $"A matrix claim {Guid.NewGuid():N}", sourceUrl = "https://factcheck.example.org/m" },
+            _ when path.EndsWith("/retire", StringComparison.Ordinal) => new { reason = "matrix" },
+            _ => new { state = "live" },
+        };
         using var client = api.CreateClient(key);
         using var response = method == "POST"
-            ? await client.PostAsJsonAsync(path, new { externalId = $"matrix-{Guid.NewGuid():N}", caption = "x" })
+            ? await client.PostAsJsonAsync(path, body)
             : await client.GetAsync(path);
         response.StatusCode.Should().Be(expected, $"{caller} on {method} {path}");
     }

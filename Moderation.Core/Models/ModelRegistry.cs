@@ -1,0 +1,324 @@
+using System.Data.Common;
+using System.Security.Cryptography;
+using System.Text.Json;
+using Dapper;
+using Moderation.Core.Audit;
+using Moderation.Core.Scoring;
+using Moderation.Core.Storage;
+
+namespace Moderation.Core.Models;
+
+/// <summary>A registered model version, without its artifact bytes (read those with <see cref="ModelRegistry.ArtifactAsync"/>).</summary>
+public sealed record ModelVersionInfo(
+    string Category,
+    string Version,
+    string Scorer,
+    string State,
+    string Card,
+    string Metrics,
+    string ArtifactSha256,
+    string RegisteredBy,
+    DateTimeOffset RegisteredAt,
+    DateTimeOffset StateChangedAt);
+
+/// <summary>The states of a model version. At most one version per category is <see cref="Live"/>.</summary>
+public static class ModelStates
+{
+    /// <summary>Scores decide routing.</summary>
+    public const string Live = "live";
+
+    /// <summary>Scored alongside the live version for comparison; never routes.</summary>
+    public const string Shadow = "shadow";
+
+    /// <summary>Kept for the record; not loaded.</summary>
+    public const string Retired = "retired";
+
+    public static readonly IReadOnlyList<string> All = [Live, Shadow, Retired];
+
+    public static bool IsKnown(string? state) => state is Live or Shadow or Retired;
+}
+
+/// <summary>Why the registry refused a request. Subclasses say whether the input, the version or the stored state is at fault.</summary>
+public abstract class ModelRegistryException(string message) : Exception(message);
+
+/// <summary>An argument is not acceptable; <see cref="Field"/> names it.</summary>
+public sealed class ModelValidationException(string field, string message) : ModelRegistryException(message)
+{
+    public string Field { get; } = field;
+}
+
+/// <summary>No such category and version is registered.</summary>
+public sealed class ModelVersionNotFoundException(string category, string version)
+    : ModelRegistryException($"No model version '{version}' is registered for category '{category}'.")
+{
+    public string Category { get; } = category;
+    public string Version { get; } = version;
+}
+
+/// <summary>The request contradicts what is stored (the same version registered with different bytes).</summary>
+public sealed class ModelConflictException(string message) : ModelRegistryException(message);
+
+/// <summary>
+/// The model registry: every trained model version with its card, validation metrics and artifact bytes, and
+/// which version of each category is live, shadow or retired. Workers on any machine load models from here.
+/// Every registration and state change appends an audit event in the same transaction, under the append-log
+/// lock, which also serialises promotions: two concurrent promotions in one category cannot both win.
+/// </summary>
+public sealed class ModelRegistry(ModerationDatabase database, TimeProvider time)
+{
+    public const string SubjectType = "model";
+    public const int MaxCategoryLength = 64;
+    public const int MaxVersionLength = 128;
+    public const int MaxScorerLength = 64;
+    public const int MaxActorLength = 256;
+    public const int MaxReasonLength = 1000;
+
+    private const string InfoColumns =
+        "category, version, scorer, state, card, metrics, artifact_sha256, registered_by, registered_at_ms, state_changed_at_ms";
+
+    private static readonly DialectSql SelectOne = DialectSql.Portable(
+        $"SELECT {InfoColumns} FROM model_versions WHERE category = @Category AND version = @Version");
+
+    private static readonly DialectSql SelectAll = DialectSql.Portable(
+        $"SELECT {InfoColumns} FROM model_versions ORDER BY category, registered_at_ms DESC, version");
+
+    private static readonly DialectSql SelectByCategory = DialectSql.Portable(
+        $"SELECT {InfoColumns} FROM model_versions WHERE category = @Category ORDER BY registered_at_ms DESC, version");
+
+    private static readonly DialectSql SelectActive = DialectSql.Portable(
+        $"SELECT {InfoColumns} FROM model_versions WHERE state IN ('live', 'shadow') ORDER BY category, state, version");
+
+    private static readonly DialectSql SelectLive = DialectSql.Portable(
+        "SELECT version FROM model_versions WHERE category = @Category AND state = 'live'");
+
+    private static readonly DialectSql SelectArtifact = DialectSql.Portable(
+        "SELECT artifact FROM model_versions WHERE category = @Category AND version = @Version");
+
+    private static readonly DialectSql Insert = DialectSql.InsertIfAbsent("model_versions",
+        "category, version, scorer, state, card, metrics, artifact, artifact_sha256, registered_by, registered_at_ms, state_changed_at_ms",
+        "@Category, @Version, @Scorer, @State, @Card, @Metrics, @Artifact, @ArtifactSha256, @RegisteredBy, @Now, @Now",
+        ["category", "version"]);
+
+    private static readonly DialectSql UpdateState = DialectSql.Portable(
+        "UPDATE model_versions SET state = @State, state_changed_at_ms = @Now WHERE category = @Category AND version = @Version");
+
+    /// <summary>The sequence number of the latest model audit event: every change appends one, in its transaction.</summary>
+    private static readonly DialectSql SelectStamp = DialectSql.Portable(
+        "SELECT COALESCE(MAX(seq), 0) FROM audit_events WHERE subject_type = 'model'");
+
+    /// <summary>
+    /// Registers a version. Returns false, changing nothing, when the same version is already registered with the
+    /// same artifact bytes (whatever its state now; change that with <see cref="SetStateAsync"/>). Registering as
+    /// live retires the category's previous live version in the same transaction.
+    /// </summary>
+    /// <exception cref="ModelValidationException">An argument is empty, too long or malformed.</exception>
+    /// <exception cref="ModelConflictException">The version is registered with different bytes.</exception>
+    public async Task<bool> RegisterAsync(string category, string version, string scorer, string card, string metrics,
+        byte[] artifact, string state, string actor, CancellationToken ct)
+    {
+        CheckCategory(category);
+        CheckName("version", version, MaxVersionLength);
+        CheckName("scorer", scorer, MaxScorerLength);
+        CheckJson("card", card);
+        CheckJson("metrics", metrics);
+        if (artifact is null || artifact.Length == 0) throw new ModelValidationException("artifact", "The model artifact is empty.");
+        CheckState(state);
+        CheckName("actor", actor, MaxActorLength);
+        var sha = Convert.ToHexStringLower(SHA256.HashData(artifact));
+
+        return await database.InTransactionAsync(async (connection, transaction) =>
+        {
+            await TransactionLock.TakeAsync(connection, transaction, database.Dialect, TransactionLock.AppendLog, ct);
+            var existing = await FindAsync(connection, transaction, category, version, ct);
+            if (existing is not null) return SameBytesOrThrow(existing, sha);
+
+            var now = time.GetUtcNow().ToUnixTimeMilliseconds();
+            var audit = new List<AuditEntry>();
+            if (state == ModelStates.Live)
+                audit.AddRange(await RetireLiveAsync(connection, transaction, category, except: version, actor, $"superseded by {version}", now, ct));
+
+            var inserted = await connection.ExecuteAsync(new CommandDefinition(database.Sql(Insert), new
+            {
+                Category = category, Version = version, Scorer = scorer, State = state, Card = card, Metrics = metrics,
+                Artifact = artifact, ArtifactSha256 = sha, RegisteredBy = actor, Now = now,
+            }, transaction, cancellationToken: ct));
+            if (inserted == 0)
+            {
+                // Unreachable while every writer takes the append-log lock; kept so that a writer that does not
+                // still gets the same answer instead of a silent no-op.
+                var raced = await FindAsync(connection, transaction, category, version, ct)
+                    ?? throw new InvalidOperationException($"{category}@{version} was neither inserted nor found.");
+                return SameBytesOrThrow(raced, sha);
+            }
+
+            audit.Add(new AuditEntry(actor, "model.registered", SubjectType, SubjectId(category, version), null, null,
+                JsonSerializer.Serialize(new { state, scorer, artifactSha256 = sha, artifactBytes = artifact.Length })));
+            await AuditLog.AppendAsync(connection, transaction, database.Dialect, audit, now, ct);
+            return true;
+        }, ct);
+    }
+
+    /// <summary>Every registered version, or those of one category, newest registration first.</summary>
+    public async Task<IReadOnlyList<ModelVersionInfo>> ListAsync(string? category, CancellationToken ct)
+    {
+        if (category is not null) CheckCategory(category);
+        await using var connection = await database.OpenAsync(ct);
+        var rows = await connection.QueryAsync<Row>(new CommandDefinition(
+            database.Sql(category is null ? SelectAll : SelectByCategory), new { Category = category }, cancellationToken: ct));
+        return rows.Select(r => r.ToInfo()).ToList();
+    }
+
+    /// <summary>The versions a scorer should load: live and shadow.</summary>
+    public async Task<IReadOnlyList<ModelVersionInfo>> ActiveAsync(CancellationToken ct)
+    {
+        await using var connection = await database.OpenAsync(ct);
+        var rows = await connection.QueryAsync<Row>(new CommandDefinition(database.Sql(SelectActive), cancellationToken: ct));
+        return rows.Select(r => r.ToInfo()).ToList();
+    }
+
+    /// <summary>One version, or null when it is not registered.</summary>
+    public async Task<ModelVersionInfo?> FindAsync(string category, string version, CancellationToken ct)
+    {
+        await using var connection = await database.OpenAsync(ct);
+        return await FindAsync(connection, null, category, version, ct);
+    }
+
+    /// <summary>The artifact bytes of a version, or null when it is not registered.</summary>
+    public async Task<byte[]?> ArtifactAsync(string category, string version, CancellationToken ct)
+    {
+        await using var connection = await database.OpenAsync(ct);
+        return await connection.QueryFirstOrDefaultAsync<byte[]>(new CommandDefinition(database.Sql(SelectArtifact),
+            new { Category = category, Version = version }, cancellationToken: ct));
+    }
+
+    /// <summary>
+    /// Moves a version to <paramref name="state"/> and returns it as stored afterwards. Promoting to live retires
+    /// the category's previous live version in the same transaction; retiring the live version leaves the category
+    /// without one. Setting the state a version already has changes nothing and appends no event.
+    /// </summary>
+    /// <exception cref="ModelVersionNotFoundException">The version is not registered.</exception>
+    /// <exception cref="ModelValidationException">The state, actor or reason is not acceptable.</exception>
+    public async Task<ModelVersionInfo> SetStateAsync(string category, string version, string state, string actor, string? reason, CancellationToken ct)
+    {
+        CheckState(state);
+        CheckName("actor", actor, MaxActorLength);
+        if (reason is not null)
+        {
+            if (reason.Length > MaxReasonLength) throw new ModelValidationException("reason", $"The reason is {reason.Length} characters long; the limit is {MaxReasonLength}.");
+            if (reason.Contains('\0')) throw new ModelValidationException("reason", "The reason contains a NUL character.");
+            if (reason.Trim().Length == 0) reason = null;
+        }
+
+        return await database.InTransactionAsync(async (connection, transaction) =>
+        {
+            await TransactionLock.TakeAsync(connection, transaction, database.Dialect, TransactionLock.AppendLog, ct);
+            var current = await FindAsync(connection, transaction, category, version, ct)
+                ?? throw new ModelVersionNotFoundException(category, version);
+            if (current.State == state) return current;
+
+            var now = time.GetUtcNow().ToUnixTimeMilliseconds();
+            var audit = new List<AuditEntry>();
+            if (state == ModelStates.Live)
+                audit.AddRange(await RetireLiveAsync(connection, transaction, category, except: version, actor, $"superseded by {version}", now, ct));
+            await connection.ExecuteAsync(new CommandDefinition(database.Sql(UpdateState),
+                new { Category = category, Version = version, State = state, Now = now }, transaction, cancellationToken: ct));
+            audit.Add(StateChanged(actor, category, version, current.State, state, reason));
+            await AuditLog.AppendAsync(connection, transaction, database.Dialect, audit, now, ct);
+            return current with { State = state, StateChangedAt = DateTimeOffset.FromUnixTimeMilliseconds(now) };
+        }, ct);
+    }
+
+    /// <summary>
+    /// A value that changes whenever any version is registered or changes state (the sequence number of the latest
+    /// model audit event). Cheap enough for a scorer to poll once per batch and reload when it moves.
+    /// </summary>
+    public async Task<long> ChangeStampAsync(CancellationToken ct)
+    {
+        await using var connection = await database.OpenAsync(ct);
+        return await connection.ExecuteScalarAsync<long>(new CommandDefinition(database.Sql(SelectStamp), cancellationToken: ct));
+    }
+
+    public static string SubjectId(string category, string version) => $"{category}@{version}";
+
+    private async Task<IReadOnlyList<AuditEntry>> RetireLiveAsync(DbConnection connection, DbTransaction transaction, string category,
+        string except, string actor, string reason, long now, CancellationToken ct)
+    {
+        var live = await connection.QueryFirstOrDefaultAsync<string>(new CommandDefinition(database.Sql(SelectLive),
+            new { Category = category }, transaction, cancellationToken: ct));
+        if (live is null || live == except) return [];
+        await connection.ExecuteAsync(new CommandDefinition(database.Sql(UpdateState),
+            new { Category = category, Version = live, State = ModelStates.Retired, Now = now }, transaction, cancellationToken: ct));
+        return [StateChanged(actor, category, live, ModelStates.Live, ModelStates.Retired, reason)];
+    }
+
+    private static AuditEntry StateChanged(string actor, string category, string version, string before, string after, string? reason) =>
+        new(actor, "model.state_changed", SubjectType, SubjectId(category, version), reason,
+            JsonSerializer.Serialize(new { state = before }), JsonSerializer.Serialize(new { state = after }));
+
+    private static bool SameBytesOrThrow(ModelVersionInfo existing, string sha) =>
+        existing.ArtifactSha256 == sha
+            ? false
+            : throw new ModelConflictException(
+                $"{existing.Category}@{existing.Version} is already registered with different bytes (sha256 {existing.ArtifactSha256}, " +
+                $"this artifact {sha}). A version is immutable: give the new model a new version.");
+
+    private async Task<ModelVersionInfo?> FindAsync(DbConnection connection, DbTransaction? transaction, string category, string version, CancellationToken ct)
+    {
+        var row = await connection.QueryFirstOrDefaultAsync<Row>(new CommandDefinition(database.Sql(SelectOne),
+            new { Category = category, Version = version }, transaction, cancellationToken: ct));
+        return row?.ToInfo();
+    }
+
+    private static void CheckCategory(string? category)
+    {
+        if (string.IsNullOrEmpty(category) || category.Length > MaxCategoryLength || !ScorerOutput.IsValidCategory(category))
+            throw new ModelValidationException("category",
+                $"'{category}' is not a category name (lower-case, dotted, at most {MaxCategoryLength} characters: harm, harm.hate, misinformation, bias).");
+    }
+
+    private static void CheckName(string field, string? value, int max)
+    {
+        if (string.IsNullOrWhiteSpace(value)) throw new ModelValidationException(field, $"The {field} is required.");
+        if (value.Length > max) throw new ModelValidationException(field, $"The {field} is {value.Length} characters long; the limit is {max}.");
+        if (value.Any(char.IsControl)) throw new ModelValidationException(field, $"The {field} contains control characters.");
+        if (value.Trim().Length != value.Length) throw new ModelValidationException(field, $"The {field} '{value}' has leading or trailing white space.");
+    }
+
+    private static void CheckState(string? state)
+    {
+        if (!ModelStates.IsKnown(state))
+            throw new ModelValidationException("state", $"'{state}' is not a model state; use {string.Join(", ", ModelStates.All)}.");
+    }
+
+    private static void CheckJson(string field, string? json)
+    {
+        if (string.IsNullOrWhiteSpace(json)) throw new ModelValidationException(field, $"The {field} is required (a JSON object).");
+        try
+        {
+            using var document = JsonDocument.Parse(json);
+            if (document.RootElement.ValueKind != JsonValueKind.Object)
+                throw new ModelValidationException(field, $"The {field} must be a JSON object, not {document.RootElement.ValueKind}.");
+        }
+        catch (JsonException e)
+        {
+            throw new ModelValidationException(field, $"The {field} is not valid JSON: {e.Message}");
+        }
+    }
+
+    private sealed class Row
+    {
+        public string Category { get; init; } = "";
+        public string Version { get; init; } = "";
+        public string Scorer { get; init; } = "";
+        public string State { get; init; } = "";
+        public string Card { get; init; } = "";
+        public string Metrics { get; init; } = "";
+        public string ArtifactSha256 { get; init; } = "";
+        public string RegisteredBy { get; init; } = "";
+        public long RegisteredAtMs { get; init; }
+        public long StateChangedAtMs { get; init; }
+
+        public ModelVersionInfo ToInfo() => new(Category, Version, Scorer, State, Card, Metrics, ArtifactSha256.Trim(), RegisteredBy,
+            DateTimeOffset.FromUnixTimeMilliseconds(RegisteredAtMs), DateTimeOffset.FromUnixTimeMilliseconds(StateChangedAtMs));
+    }
+}

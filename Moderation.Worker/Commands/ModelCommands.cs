@@ -1,0 +1,186 @@
+using System.CommandLine;
+using System.Globalization;
+using System.IO.Compression;
+using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
+using Moderation.Core.Models;
+using Moderation.Core.Scoring;
+using Moderation.Core.Scoring.Text;
+
+namespace Moderation.Worker.Commands;
+
+/// <summary>
+/// <c>models list|register|set-state</c>: the model registry in the configured database, from the command line.
+/// Changes are audited with <c>cli:{user}@{machine}</c> as the actor.
+/// </summary>
+internal static class ModelCommands
+{
+    private static readonly JsonSerializerOptions CardJson = new(JsonSerializerDefaults.Web)
+    {
+        NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals,
+    };
+
+    public static Command Create()
+    {
+        var command = new Command("models", "The model registry: list versions, register a trained head, make a version live, shadow or retired.")
+        {
+            List(), Register(), SetState(),
+        };
+        return command;
+    }
+
+    /// <summary>Who the audit trail names for a change made here.</summary>
+    public static string Actor => $"cli:{Environment.UserName}@{Environment.MachineName}";
+
+    private static Command List()
+    {
+        var category = CategoryOption(required: false);
+        var command = new Command("list", "List registered model versions (newest first) with their state and artifact hash.") { category };
+        return WithRegistry(command, async (parse, registry, ct) =>
+        {
+            var versions = await registry.ListAsync(parse.GetValue(category), ct);
+            if (versions.Count == 0)
+            {
+                Console.WriteLine("no model versions registered");
+                return 0;
+            }
+            Console.WriteLine($"{"category",-24} {"version",-40} {"state",-8} {"scorer",-8} {"sha256",-12} {"registered (UTC)",-20} by");
+            foreach (var v in versions)
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"{v.Category,-24} {v.Version,-40} {v.State,-8} {v.Scorer,-8} {v.ArtifactSha256[..12],-12} {v.RegisteredAt.UtcDateTime,-20:yyyy-MM-dd HH:mm:ss} {v.RegisteredBy}"));
+            return 0;
+        });
+    }
+
+    private static Command Register()
+    {
+        var models = new Option<DirectoryInfo>("--models") { Required = true, Description = "Model directory holding <category>.zip and <category>.json (what train writes)." };
+        var category = CategoryOption(required: true);
+        var state = new Option<string>("--state") { DefaultValueFactory = _ => ModelStates.Shadow, Description = "shadow (default) or live; live retires the category's previous live version." };
+        var command = new Command("register", "Store a trained head (its zip, card and validation metrics) in the registry, as shadow or live.")
+        {
+            models, category, state,
+        };
+        return WithRegistry(command, async (parse, registry, ct) =>
+        {
+            var name = parse.GetValue(category)!;
+            var target = parse.GetValue(state)!;
+            if (target is not (ModelStates.Shadow or ModelStates.Live))
+                throw new ModelValidationException("state", $"--state must be shadow or live to register, not '{target}'.");
+            var directory = parse.GetValue(models)!.FullName;
+            var (card, cardJson, artifact) = ReadHead(directory, name);
+            var metrics = JsonSerializer.Serialize(new
+            {
+                validationRows = card.ValidationRows,
+                validationRocAuc = card.ValidationRocAuc,
+                validationPrAuc = card.ValidationPrAuc,
+                validationCalibrationError = card.ValidationCalibrationError,
+            }, CardJson);
+            var created = await registry.RegisterAsync(name, card.ModelVersion, "text", cardJson, metrics, artifact, target, Actor, ct);
+            Console.WriteLine(created
+                ? $"registered {name}@{card.ModelVersion} as {target} ({artifact.Length} bytes)"
+                : $"{name}@{card.ModelVersion} is already registered with these bytes; nothing changed (use set-state to change its state)");
+            return 0;
+        });
+    }
+
+    private static Command SetState()
+    {
+        var category = CategoryOption(required: true);
+        var version = new Option<string>("--version") { Required = true, Description = "The model version (models list shows them)." };
+        var state = new Option<string>("--state") { Required = true, Description = "live, shadow or retired." };
+        var reason = new Option<string?>("--reason") { Description = "Why; recorded in the audit trail." };
+        var command = new Command("set-state", "Make a version live (retiring the previous live one), shadow or retired.")
+        {
+            category, version, state, reason,
+        };
+        return WithRegistry(command, async (parse, registry, ct) =>
+        {
+            var name = parse.GetValue(category)!;
+            var v = parse.GetValue(version)!;
+            var before = (await registry.FindAsync(name, v, ct))?.State;
+            var after = await registry.SetStateAsync(name, v, parse.GetValue(state)!, Actor, parse.GetValue(reason), ct);
+            Console.WriteLine(before == after.State
+                ? $"{name}@{v} is already {after.State}; nothing changed"
+                : $"{name}@{v}: {before} -> {after.State}");
+            return 0;
+        });
+    }
+
+    /// <summary>Reads <c>{category}.json</c> and <c>{category}.zip</c>, checking they belong together and the zip is a zip.</summary>
+    private static (HeadCard Card, string CardJson, byte[] Artifact) ReadHead(string directory, string category)
+    {
+        var modelPath = HeadFiles.ModelPath(directory, category);
+        var cardPath = HeadFiles.CardPath(directory, category);
+        if (!File.Exists(modelPath) || !File.Exists(cardPath))
+            throw new FileNotFoundException($"No '{category}' head in {directory} (expected {Path.GetFileName(modelPath)} and {Path.GetFileName(cardPath)}).");
+
+        var cardJson = File.ReadAllText(cardPath);
+        HeadCard? card;
+        try
+        {
+            card = JsonSerializer.Deserialize<HeadCard>(cardJson, CardJson);
+        }
+        catch (JsonException e)
+        {
+            throw new InvalidDataException($"{cardPath} is not a head card: {e.Message}");
+        }
+        if (card is null || string.IsNullOrWhiteSpace(card.ModelVersion) || string.IsNullOrWhiteSpace(card.Category))
+            throw new InvalidDataException($"{cardPath} is not a head card (it needs category and modelVersion).");
+        if (card.Category != category)
+            throw new InvalidDataException($"{cardPath} is the card of '{card.Category}', not '{category}'.");
+
+        var artifact = File.ReadAllBytes(modelPath);
+        try
+        {
+            using var zip = new ZipArchive(new MemoryStream(artifact), ZipArchiveMode.Read);
+            if (zip.Entries.Count == 0) throw new InvalidDataException("it is empty");
+        }
+        catch (InvalidDataException e)
+        {
+            throw new InvalidDataException($"{modelPath} is not a model archive: {e.Message}");
+        }
+        return (card, cardJson, artifact);
+    }
+
+    private static Option<string> CategoryOption(bool required)
+    {
+        var option = new Option<string>("--category") { Required = required, Description = "harm, misinformation, bias, or a sub-category such as harm.hate." };
+        option.Validators.Add(result =>
+        {
+            var value = result.GetValueOrDefault<string>();
+            if (value is null || value.Length > ModelRegistry.MaxCategoryLength || !ScorerOutput.IsValidCategory(value))
+                result.AddError($"'{value}' is not a category name (lower-case, dotted: harm, harm.hate, misinformation, bias).");
+        });
+        return option;
+    }
+
+    /// <summary>
+    /// Runs <paramref name="action"/> with the registry of the configured database (configuration as --Key=Value
+    /// after the options, like the other commands). Bad input is a clear message and exit code 2.
+    /// </summary>
+    private static Command WithRegistry(Command command, Func<ParseResult, ModelRegistry, CancellationToken, Task<int>> action)
+    {
+        command.TreatUnmatchedTokensAsErrors = false;
+        command.SetAction(async (parse, ct) =>
+        {
+            var stray = parse.UnmatchedTokens.FirstOrDefault(t => !t.StartsWith("--", StringComparison.Ordinal) || !t.Contains('=', StringComparison.Ordinal));
+            if (stray is not null)
+            {
+                Console.Error.WriteLine($"error: unexpected '{stray}' (configuration is given as --Section:Key=Value).");
+                return 2;
+            }
+            try
+            {
+                using var host = WorkerHost.CreateBuilder(parse.UnmatchedTokens.ToArray()).Build();
+                return await action(parse, host.Services.GetRequiredService<ModelRegistry>(), ct);
+            }
+            catch (Exception e) when (e is ModelRegistryException or FileNotFoundException or DirectoryNotFoundException or InvalidDataException)
+            {
+                Console.Error.WriteLine($"error: {e.Message}");
+                return 2;
+            }
+        });
+        return command;
+    }
+}
