@@ -14,6 +14,7 @@ using Moderation.Core.Claims;
 using Moderation.Core.Models;
 using Moderation.Core.Policies;
 using Moderation.Core.Scoring;
+using Moderation.Core.Scoring.Text;
 using Moderation.Core.Storage;
 using Moderation.Core.Uploads;
 
@@ -52,6 +53,7 @@ public static class ModerationServices
 
         var plugins = configuration.GetSection(ScoringOptions.Section).Get<ScoringOptions>()?.Plugins ?? [];
         services.AddScorerPlugins(plugins);
+        services.AddTextScoring(configuration);
 
         // First hosted service: the schema is migrated before anything else starts.
         services.Insert(0, ServiceDescriptor.Singleton<Microsoft.Extensions.Hosting.IHostedService>(sp =>

@@ -28,8 +28,8 @@ public sealed class ScoringOutcomeWriter(ModerationDatabase database, TimeProvid
         WHERE id = @Id AND status = 'queued'
         """);
 
-    private const string ScoreColumns = "upload_id, category, model_version, score, scorer, explanation, created_at_ms";
-    private const string ScoreValues = "@UploadId, @Category, @ModelVersion, @Score, @Scorer, @Explanation, @Now";
+    private const string ScoreColumns = "upload_id, category, model_version, score, scorer, explanation, shadow, created_at_ms";
+    private const string ScoreValues = "@UploadId, @Category, @ModelVersion, @Score, @Scorer, @Explanation, @Shadow, @Now";
 
     private static readonly DialectSql InsertScore =
         DialectSql.InsertIfAbsent("scores", ScoreColumns, ScoreValues, ["upload_id", "category", "model_version"]);
@@ -66,7 +66,7 @@ public sealed class ScoringOutcomeWriter(ModerationDatabase database, TimeProvid
             await connection.ExecuteAsync(new CommandDefinition(database.Sql(InsertScore), routed.SelectMany(u => u.Scores.Select(a => new
             {
                 UploadId = u.Content.Id, a.Score.Category, a.Score.ModelVersion, a.Score.Score, a.Scorer,
-                Explanation = JsonSerializer.Serialize(a.Score.Explanations), Now = now,
+                Explanation = JsonSerializer.Serialize(a.Score.Explanations), a.Score.Shadow, Now = now,
             })), transaction, cancellationToken: ct));
 
             await connection.ExecuteAsync(new CommandDefinition(database.Sql(InsertRoute), routed.SelectMany(u => u.Decision.Categories.Select(c => new

@@ -20,7 +20,8 @@ public sealed record UploadDetails(
 
 public sealed record MediaDetails(int Ordinal, string Kind, string FileName, string ContentType, long SizeBytes, string Sha256);
 
-public sealed record ScoreDetails(string Category, double Score, string ModelVersion, string Scorer, IReadOnlyList<string> Explanations, DateTimeOffset ScoredAt);
+/// <param name="Shadow">From a shadow model: recorded for comparison, not routed on.</param>
+public sealed record ScoreDetails(string Category, double Score, string ModelVersion, string Scorer, IReadOnlyList<string> Explanations, DateTimeOffset ScoredAt, bool Shadow);
 
 public sealed record RoutingDetails(string PolicyVersion, string Outcome, string Reason, IReadOnlyList<CategoryRoutingDetails> Categories);
 
@@ -40,7 +41,7 @@ public sealed class UploadDetailsQuery(ModerationDatabase database)
         """);
 
     private static readonly DialectSql SelectScores = DialectSql.Portable("""
-        SELECT category, score, model_version, scorer, explanation, created_at_ms
+        SELECT category, score, model_version, scorer, explanation, shadow, created_at_ms
         FROM scores WHERE upload_id = @Id ORDER BY category, model_version
         """);
 
@@ -60,7 +61,7 @@ public sealed class UploadDetailsQuery(ModerationDatabase database)
             .Select(m => new MediaDetails((int)m.Ordinal, m.Kind, m.FileName, m.ContentType, m.SizeBytes, m.Sha256.Trim())).ToList();
         var scores = (await connection.QueryAsync<ScoreRow>(new CommandDefinition(database.Sql(SelectScores), new { Id = id }, cancellationToken: ct)))
             .Select(s => new ScoreDetails(s.Category, s.Score, s.ModelVersion, s.Scorer,
-                JsonSerializer.Deserialize<string[]>(s.Explanation) ?? [], DateTimeOffset.FromUnixTimeMilliseconds(s.CreatedAtMs))).ToList();
+                JsonSerializer.Deserialize<string[]>(s.Explanation) ?? [], DateTimeOffset.FromUnixTimeMilliseconds(s.CreatedAtMs), s.Shadow)).ToList();
 
         RoutingDetails? routing = null;
         if (upload.PolicyVersion is not null && upload.RoutedAtMs is not null)
@@ -109,6 +110,7 @@ public sealed class UploadDetailsQuery(ModerationDatabase database)
         public string ModelVersion { get; init; } = "";
         public string Scorer { get; init; } = "";
         public string Explanation { get; init; } = "[]";
+        public bool Shadow { get; init; }
         public long CreatedAtMs { get; init; }
     }
 

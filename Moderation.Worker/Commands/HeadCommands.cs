@@ -53,23 +53,25 @@ internal static class HeadCommands
     {
         var category = CategoryOption();
         var input = new Option<FileInfo>("--input") { Required = true, Description = "CSV with a text column and a 0/1 label column." };
-        var models = new Option<DirectoryInfo>("--models") { Required = true, Description = "Model directory holding <category>.zip and <category>.json." };
+        var models = new Option<DirectoryInfo?>("--models") { Description = $"Model directory holding <category>.zip and <category>.json (default: the shipped heads, {ScoreCommand.DefaultModels})." };
         var textColumn = new Option<string>("--text-column") { DefaultValueFactory = _ => "text" };
         var labelColumn = new Option<string>("--label-column") { DefaultValueFactory = _ => "label" };
         var groupColumn = new Option<string?>("--group-column") { Description = "Identity groups per row (';'-separated) for the fairness audit." };
+        var heldBack = new Option<bool>("--held-back") { Description = "Measure only the rows 'train' holds back (every tenth, from the first): the validation part of a training file." };
         var command = new Command("eval", "Measure a head on labelled texts: ROC-AUC, PR-AUC, F1 at the policy thresholds, calibration error, and with --group-column the unintended-bias audit.")
         {
-            category, input, models, textColumn, labelColumn, groupColumn,
+            category, input, models, textColumn, labelColumn, groupColumn, heldBack,
         };
         command.SetAction((parse, ct) => Guard(() =>
         {
             var name = parse.GetValue(category)!;
             var group = parse.GetValue(groupColumn);
             var rows = LabelledTexts.Read(parse.GetValue(input)!.FullName, parse.GetValue(textColumn)!, parse.GetValue(labelColumn)!, group);
-            var (head, card) = HeadFiles.Load(parse.GetValue(models)!.FullName, name);
+            if (parse.GetValue(heldBack)) rows = LabelledTexts.Split(rows).Validation;
+            var (head, card) = HeadFiles.Load((parse.GetValue(models)?.FullName) ?? ScoreCommand.DefaultModels, name);
             using var embedder = new TextEmbedder();
             var scores = head.Predict(rows.Select(r => r.Text).ToList(), EmbedWithProgress(embedder, rows, "eval"));
-            Console.WriteLine($"{name} {card.ModelVersion} on {parse.GetValue(input)!.Name}:");
+            Console.WriteLine($"{name} {card.ModelVersion} on {parse.GetValue(input)!.Name}{(parse.GetValue(heldBack) ? " (held-back rows)" : "")}:");
             Console.Write(HeadEvaluation.Measure(scores, rows, ThresholdsFor(name), withBias: group is not null).Format());
             return 0;
         }));

@@ -68,15 +68,8 @@ internal static class ModelCommands
             if (target is not (ModelStates.Shadow or ModelStates.Live))
                 throw new ModelValidationException("state", $"--state must be shadow or live to register, not '{target}'.");
             var directory = parse.GetValue(models)!.FullName;
-            var (card, cardJson, artifact) = ReadHead(directory, name);
-            var metrics = JsonSerializer.Serialize(new
-            {
-                validationRows = card.ValidationRows,
-                validationRocAuc = card.ValidationRocAuc,
-                validationPrAuc = card.ValidationPrAuc,
-                validationCalibrationError = card.ValidationCalibrationError,
-            }, CardJson);
-            var created = await registry.RegisterAsync(name, card.ModelVersion, "text", cardJson, metrics, artifact, target, Actor, ct);
+            var (card, cardJson, metrics, artifact) = HeadFiles.ReadPackage(directory, name);
+            var created = await registry.RegisterAsync(name, card.ModelVersion, TextScorer.ScorerName, cardJson, metrics, artifact, target, Actor, ct);
             Console.WriteLine(created
                 ? $"registered {name}@{card.ModelVersion} as {target} ({artifact.Length} bytes)"
                 : $"{name}@{card.ModelVersion} is already registered with these bytes; nothing changed (use set-state to change its state)");
@@ -105,42 +98,6 @@ internal static class ModelCommands
                 : $"{name}@{v}: {before} -> {after.State}");
             return 0;
         });
-    }
-
-    /// <summary>Reads <c>{category}.json</c> and <c>{category}.zip</c>, checking they belong together and the zip is a zip.</summary>
-    private static (HeadCard Card, string CardJson, byte[] Artifact) ReadHead(string directory, string category)
-    {
-        var modelPath = HeadFiles.ModelPath(directory, category);
-        var cardPath = HeadFiles.CardPath(directory, category);
-        if (!File.Exists(modelPath) || !File.Exists(cardPath))
-            throw new FileNotFoundException($"No '{category}' head in {directory} (expected {Path.GetFileName(modelPath)} and {Path.GetFileName(cardPath)}).");
-
-        var cardJson = File.ReadAllText(cardPath);
-        HeadCard? card;
-        try
-        {
-            card = JsonSerializer.Deserialize<HeadCard>(cardJson, CardJson);
-        }
-        catch (JsonException e)
-        {
-            throw new InvalidDataException($"{cardPath} is not a head card: {e.Message}");
-        }
-        if (card is null || string.IsNullOrWhiteSpace(card.ModelVersion) || string.IsNullOrWhiteSpace(card.Category))
-            throw new InvalidDataException($"{cardPath} is not a head card (it needs category and modelVersion).");
-        if (card.Category != category)
-            throw new InvalidDataException($"{cardPath} is the card of '{card.Category}', not '{category}'.");
-
-        var artifact = File.ReadAllBytes(modelPath);
-        try
-        {
-            using var zip = new ZipArchive(new MemoryStream(artifact), ZipArchiveMode.Read);
-            if (zip.Entries.Count == 0) throw new InvalidDataException("it is empty");
-        }
-        catch (InvalidDataException e)
-        {
-            throw new InvalidDataException($"{modelPath} is not a model archive: {e.Message}");
-        }
-        return (card, cardJson, artifact);
     }
 
     private static Option<string> CategoryOption(bool required)

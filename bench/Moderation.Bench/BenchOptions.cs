@@ -14,6 +14,8 @@ public sealed record BenchOptions
     /// <summary>Batch size of the direct loop: the pipeline's own maximum batch (Moderation:Scoring:MaxBatchSize), so both get the same ideal batching.</summary>
     public int Batch { get; init; } = 64;
     public bool Keep { get; init; }
+    /// <summary>Score with the built-in text scorer and the shipped heads instead of the fixed-cost scorer.</summary>
+    public bool Text { get; init; }
 
     public static BenchOptions Parse(string[] args)
     {
@@ -31,6 +33,7 @@ public sealed record BenchOptions
                 "--call-us" => options with { CallMicros = Next() },
                 "--batch" => options with { Batch = Next() },
                 "--keep" => options with { Keep = true },
+                "--text" => options with { Text = true },
                 _ => throw new ArgumentException($"unknown option '{args[i]}'"),
             };
         }

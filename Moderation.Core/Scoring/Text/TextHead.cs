@@ -16,11 +16,30 @@ public sealed class TextHead
     private readonly PredictionEngine<HeadInput, HeadOutput> engine;
     private readonly object engineLock = new();
 
-    private TextHead(MLContext ml, ITransformer model)
+    private TextHead(MLContext ml, ITransformer model, TextHead? gate = null, double gateExponent = 1)
     {
         this.ml = ml;
         this.model = model;
+        Gate = gate;
+        GateExponent = gateExponent;
         engine = ml.Model.CreatePredictionEngine<HeadInput, HeadOutput>(model);
+    }
+
+    /// <summary>
+    /// An optional domain gate: the probability that a text is of the kind the head was trained on. The head's
+    /// probability is multiplied by the gate's raised to <see cref="GateExponent"/> (below 1: a soft gate), so a
+    /// head that only knows one domain (COVID-19 posts) does not call everything outside it positive.
+    /// </summary>
+    public TextHead? Gate { get; }
+
+    public double GateExponent { get; }
+
+    /// <summary>This head behind a domain gate.</summary>
+    public TextHead WithGate(TextHead gate, double exponent)
+    {
+        if (gate.Gate is not null) throw new ArgumentException("A gate cannot have a gate of its own.", nameof(gate));
+        if (exponent is <= 0 or > 1) throw new ArgumentOutOfRangeException(nameof(exponent), "The gate exponent is in (0, 1].");
+        return new TextHead(ml, model, gate, exponent);
     }
 
     public sealed class HeadInput
@@ -87,14 +106,71 @@ public sealed class TextHead
 
     public static TextHead Load(string path)
     {
+        using var stream = File.OpenRead(path);
+        return Load(stream);
+    }
+
+    private const string GatedHeadEntry = "head.zip", GateEntry = "gate.zip", GateCardEntry = "gate.json";
+
+    /// <summary>
+    /// Loads a head from its zip (as files and the model registry hold it): an ML.NET model, or for a gated head an
+    /// archive of the head's model, the gate's model and the gate's exponent.
+    /// </summary>
+    public static TextHead Load(Stream stream)
+    {
+        var bytes = new MemoryStream();
+        stream.CopyTo(bytes);
+        bytes.Position = 0;
+        using (var archive = new System.IO.Compression.ZipArchive(bytes, System.IO.Compression.ZipArchiveMode.Read, leaveOpen: true))
+        {
+            if (archive.GetEntry(GateCardEntry) is { } gateCard)
+            {
+                using var reader = new StreamReader(gateCard.Open());
+                var exponent = System.Text.Json.JsonDocument.Parse(reader.ReadToEnd()).RootElement.GetProperty("exponent").GetDouble();
+                var head = LoadModel(archive.GetEntry(GatedHeadEntry) ?? throw new InvalidDataException($"A gated head lacks {GatedHeadEntry}."));
+                var gate = LoadModel(archive.GetEntry(GateEntry) ?? throw new InvalidDataException($"A gated head lacks {GateEntry}."));
+                return head.WithGate(gate, exponent);
+            }
+        }
+        bytes.Position = 0;
         var ml = new MLContext();
-        return new TextHead(ml, ml.Model.Load(path, out _));
+        return new TextHead(ml, ml.Model.Load(bytes, out _));
+
+        static TextHead LoadModel(System.IO.Compression.ZipArchiveEntry entry)
+        {
+            using var entryStream = entry.Open();
+            var copy = new MemoryStream();
+            entryStream.CopyTo(copy);
+            copy.Position = 0;
+            var ml = new MLContext();
+            return new TextHead(ml, ml.Model.Load(copy, out _));
+        }
     }
 
     public void Save(string path)
     {
+        using var file = File.Create(path);
+        Save(file);
+    }
+
+    public void Save(Stream stream)
+    {
+        if (Gate is null)
+        {
+            SaveModel(stream);
+            return;
+        }
+        using var archive = new System.IO.Compression.ZipArchive(stream, System.IO.Compression.ZipArchiveMode.Create, leaveOpen: true);
+        using (var head = archive.CreateEntry(GatedHeadEntry).Open()) SaveModel(head);
+        using (var gate = archive.CreateEntry(GateEntry).Open()) Gate.SaveModel(gate);
+        using var card = new StreamWriter(archive.CreateEntry(GateCardEntry).Open());
+        card.Write(System.Text.Json.JsonSerializer.Serialize(new { exponent = GateExponent }));
+    }
+
+    private void SaveModel(Stream stream)
+    {
         var schema = ml.Data.LoadFromEnumerable(Array.Empty<HeadInput>()).Schema;
-        ml.Model.Save(model, schema, path);
+        ml.Model.Save(model, schema, stream);
     }
 
     /// <summary>Probabilities for many texts in one pass.</summary>
@@ -102,11 +178,19 @@ public sealed class TextHead
     {
         var data = ml.Data.LoadFromEnumerable(texts.Select((t, i) => new HeadInput { Text = TextNormalizer.Normalize(t), Embedding = embeddings[i] }));
         var scored = model.Transform(data);
-        return scored.GetColumn<float>("Probability").Select(p => (double)p).ToArray();
+        var probabilities = scored.GetColumn<float>("Probability").Select(p => (double)p).ToArray();
+        if (Gate is not null)
+        {
+            var gate = Gate.Predict(texts, embeddings);
+            for (var i = 0; i < probabilities.Length; i++) probabilities[i] *= Math.Pow(gate[i], GateExponent);
+        }
+        return probabilities;
     }
 
     public double Predict(string text, float[] embedding)
     {
-        lock (engineLock) return engine.Predict(new HeadInput { Text = TextNormalizer.Normalize(text), Embedding = embedding }).Probability;
+        double probability;
+        lock (engineLock) probability = engine.Predict(new HeadInput { Text = TextNormalizer.Normalize(text), Embedding = embedding }).Probability;
+        return Gate is null ? probability : probability * Math.Pow(Gate.Predict(text, embedding), GateExponent);
     }
 }

@@ -29,7 +29,10 @@ public sealed partial class TextScorer(TextEmbedder embedder, ITextHeadSource he
 
     private readonly ClaimMatchOptions match = claimMatch ?? new ClaimMatchOptions();
 
-    public string Name => "text";
+    /// <summary>The scorer's name, stored beside its scores and in the model registry.</summary>
+    public const string ScorerName = "text";
+
+    public string Name => ScorerName;
 
     public async Task<IReadOnlyList<UploadScores>> ScoreAsync(IReadOnlyList<UploadContent> batch, CancellationToken ct)
     {

@@ -52,4 +52,36 @@ public sealed class TextHeadTests(EmbedderFixture fixture) : IClassFixture<Embed
         var (held, heldLabels) = Corpus(3);
         ClassificationMetrics.RocAuc(head.Predict(held, fixture.Embedder.Embed(held)), heldLabels).Should().BeGreaterThan(0.95);
     }
+
+    [Fact]
+    public void A_gate_holds_a_head_to_its_domain_and_survives_a_save_and_load()
+    {
+        var (texts, labels) = Corpus(0);
+        var embeddings = fixture.Embedder.Embed(texts);
+        var head = TextHead.Train(texts, embeddings, labels);
+        // In domain: the corpus above; outside it: posts about other things entirely.
+        List<string> outside = ["the stock market fell two percent today", "new train timetable starts in May", "quarterly earnings beat forecasts",
+            "the council approved the budget", "interest rates stay unchanged", "the ferry is delayed by fog"];
+        var gateTexts = texts.Concat(outside).ToList();
+        var gate = TextHead.Train(gateTexts, fixture.Embedder.Embed(gateTexts), texts.Select(_ => true).Concat(outside.Select(_ => false)).ToList());
+        var gated = head.WithGate(gate, 0.5);
+
+        List<string> probe = ["I will hurt you because of jazz", "central bank raises rates again"];
+        var probeEmbeddings = fixture.Embedder.Embed(probe);
+        var plain = head.Predict(probe, probeEmbeddings);
+        var scores = gated.Predict(probe, probeEmbeddings);
+        scores[0].Should().BeGreaterThan(0.5);
+        scores[1].Should().BeLessThan(plain[1]);
+        scores[0].Should().BeApproximately(gated.Predict(probe[0], probeEmbeddings[0]), 1e-6);
+
+        using var stream = new MemoryStream();
+        gated.Save(stream);
+        stream.Position = 0;
+        var loaded = TextHead.Load(stream);
+        loaded.Gate.Should().NotBeNull();
+        loaded.GateExponent.Should().Be(0.5);
+        loaded.Predict(probe, probeEmbeddings).Should().Equal(scores, (a, b) => Math.Abs(a - b) < 1e-6);
+        var invalid = () => gated.WithGate(gate, 0);
+        invalid.Should().Throw<ArgumentOutOfRangeException>();
+    }
 }

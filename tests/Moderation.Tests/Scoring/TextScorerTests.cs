@@ -58,6 +58,50 @@ public sealed class TextScorerTests(EmbedderFixture fixture) : IClassFixture<Emb
     }
 
     [Fact]
+    public async Task Hostile_text_gets_a_score_not_a_crash()
+    {
+        var scorer = Scorer();
+        var megabyte = string.Concat(Enumerable.Repeat("blah blah. ", 100_000));
+        var result = await scorer.ScoreAsync([
+            Upload("empty", caption: ""),
+            Upload("nothing"),
+            Upload("megabyte", transcript: megabyte + "I will find you and hurt you."),
+            Upload("surrogates", caption: "bad \uD800 half \uDC00 pairs \uD83D"),
+            Upload("controls", caption: "\u0000\u0007\u202Eevil\u200B\uFEFF"),
+            Upload("mixed", caption: "Привет 你好 مرحبا I will find you and hurt you"),
+        ], CancellationToken.None);
+        result.Should().HaveCount(6).And.OnlyContain(r => r.Scores.Count == 1);
+        ScorerOutput.Validate(scorer.Name, result, result.Select(r => r.UploadId).ToHashSet());
+        result.Single(r => r.UploadId == "megabyte").Scores.Single().Explanations.Single().Should().Contain("hurt you");
+        scorer.Passages(megabyte).Count.Should().BeLessThanOrEqualTo(TextScorer.MaxWindows);
+    }
+
+    [Fact]
+    public async Task A_close_claim_raises_misinformation_names_the_claim_and_a_distant_one_does_not()
+    {
+        var claimText = "drinking bleach cures covid";
+        var claims = new FixedClaims([new KnownClaim("claim-1", claimText, "https://example.org/fact-check", fixture.Embedder.Embed([claimText])[0])]);
+        var scorer = new TextScorer(fixture.Embedder, new FixedHeads([]), claims);
+        var result = await scorer.ScoreTextsAsync(["Drinking bleach will cure covid, try it", "I made pancakes for breakfast"]);
+        var matched = result[0].Single();
+        matched.Category.Should().Be("misinformation");
+        matched.ModelVersion.Should().Be(TextScorer.ClaimBankVersion);
+        matched.Score.Should().BeInRange(0.6, 1.0);
+        matched.Explanations.Single().Should().Contain("claim-1").And.Contain("https://example.org/fact-check");
+        result[1].Should().BeEmpty();
+    }
+
+    private sealed class FixedHeads(IReadOnlyList<LoadedHead> heads) : ITextHeadSource
+    {
+        public ValueTask<IReadOnlyList<LoadedHead>> CurrentAsync(CancellationToken ct) => ValueTask.FromResult(heads);
+    }
+
+    private sealed class FixedClaims(IReadOnlyList<KnownClaim> claims) : IClaimSource
+    {
+        public ValueTask<IReadOnlyList<KnownClaim>> CurrentAsync(CancellationToken ct) => ValueTask.FromResult(claims);
+    }
+
+    [Fact]
     public void A_missing_or_empty_model_directory_is_a_clear_error()
     {
         var act = () => TextModels.Load(Path.Combine(models, "absent"));

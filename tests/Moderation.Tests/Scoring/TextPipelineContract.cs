@@ -1,0 +1,171 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using FluentAssertions;
+using Microsoft.Extensions.DependencyInjection;
+using Moderation.Core.Models;
+using Moderation.Core.Storage;
+using Moderation.Tests.Infrastructure;
+
+namespace Moderation.Tests.Scoring;
+
+/// <summary>A host with the built-in text scorer on: the shipped heads, registered live at start-up, score real uploads.</summary>
+public abstract class TextPipelineFixture(DatabaseProvider provider) : IAsyncLifetime
+{
+    private TestDatabase? database;
+    private TestApi? api;
+
+    public TestApi Api
+    {
+        get
+        {
+            var skip = TestDatabase.SkipReason(provider);
+            Assert.SkipWhen(skip is not null, skip ?? "");
+            return api ?? throw new InvalidOperationException("The API host did not start.");
+        }
+    }
+
+    public async ValueTask InitializeAsync()
+    {
+        if (TestDatabase.SkipReason(provider) is not null) return;
+        database = await TestDatabase.CreateAsync(provider);
+        api = await TestApi.StartAsync(database, withScorer: false, new Dictionary<string, string?>
+        {
+            ["Moderation:Scoring:Text:Enabled"] = "true",
+            ["Moderation:Scoring:Text:RefreshInterval"] = "00:00:00.100",
+        });
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (api is not null) await api.DisposeAsync();
+        if (database is not null) await database.DisposeAsync();
+    }
+}
+
+public sealed class SqliteTextPipelineFixture() : TextPipelineFixture(DatabaseProvider.Sqlite);
+public sealed class PostgresTextPipelineFixture() : TextPipelineFixture(DatabaseProvider.Postgres);
+
+public abstract class TextPipelineContract<TFixture>(TFixture fixture) where TFixture : TextPipelineFixture
+{
+    private static readonly string[] ShippedCategories =
+        ["bias", "harm", "harm.harassment", "harm.hate", "harm.self_harm", "harm.sexual", "harm.violence", "misinformation"];
+
+    private TestApi Api => fixture.Api;
+
+    private async Task<JsonElement> ScoreAsync(string caption, string? transcript = null)
+    {
+        var id = (await Api.PostUploadAsync(new { externalId = $"text-{Guid.NewGuid():N}", caption, transcript }))
+            .GetProperty("id").GetString()!;
+        var upload = await Api.WaitUntilRoutedAsync(id, TimeSpan.FromSeconds(120));
+        upload.GetProperty("status").GetString().Should().NotBe("queued");
+        return upload;
+    }
+
+    private static JsonElement Score(JsonElement upload, string category, bool shadow = false) =>
+        upload.GetProperty("scores").EnumerateArray()
+            .Single(s => s.GetProperty("category").GetString() == category && s.GetProperty("shadow").GetBoolean() == shadow);
+
+    private async Task<List<JsonElement>> LiveModelsAsync() =>
+        (await Api.Client.GetFromJsonAsync<JsonElement>("/v1/models")).GetProperty("models").EnumerateArray()
+            .Where(m => m.GetProperty("state").GetString() == "live").Select(m => m.Clone()).ToList();
+
+    [Fact]
+    public async Task The_shipped_heads_are_registered_live_and_score_real_uploads()
+    {
+        var live = await LiveModelsAsync();
+        live.Select(m => m.GetProperty("category").GetString()).Should().BeEquivalentTo(ShippedCategories);
+        var all = (await Api.Client.GetFromJsonAsync<JsonElement>("/v1/models")).GetProperty("models").EnumerateArray();
+        all.Where(m => m.GetProperty("registeredBy").GetString() == "system:shipped-models")
+            .Select(m => m.GetProperty("category").GetString()).Should().BeEquivalentTo(ShippedCategories);
+
+        var calm = await ScoreAsync("Lovely morning walk with my dog in the park, the sun is out");
+        var threat = await ScoreAsync("I know where you live and I am going to stab you tonight");
+
+        calm.GetProperty("status").GetString().Should().Be("allowed");
+        foreach (var category in ShippedCategories)
+        {
+            var score = Score(calm, category);
+            score.GetProperty("score").GetDouble().Should().BeLessThan(0.5, category);
+            score.GetProperty("scorer").GetString().Should().Be("text");
+            score.GetProperty("modelVersion").GetString().Should()
+                .Be(live.Single(m => m.GetProperty("category").GetString() == category).GetProperty("version").GetString());
+        }
+        threat.GetProperty("status").GetString().Should().BeOneOf("in_review", "actioned");
+        Score(threat, "harm.violence").GetProperty("score").GetDouble().Should().BeGreaterThan(0.5);
+        Score(threat, "harm.violence").GetProperty("explanations")[0].GetString().Should().Contain("stab you tonight");
+        Score(threat, "harm.sexual").GetProperty("score").GetDouble().Should().BeLessThan(0.5);
+    }
+
+    [Fact]
+    public async Task A_harmful_sentence_at_the_end_of_a_long_transcript_is_not_averaged_away()
+    {
+        var filler = string.Join(" ", Enumerable.Range(0, 40).Select(i => $"Step {i}: stir the sauce gently and add a pinch of salt."));
+        var upload = await ScoreAsync("cooking tutorial", filler + " And you, the guy in the comments, I will find you and stab you.");
+        var violence = Score(upload, "harm.violence");
+        violence.GetProperty("score").GetDouble().Should().BeGreaterThan(0.5);
+        violence.GetProperty("explanations")[0].GetString().Should().Contain("stab you");
+    }
+
+    [Fact]
+    public async Task A_claim_in_the_bank_raises_misinformation_and_is_named_until_it_is_retired()
+    {
+        var post = await Api.Client.PostAsJsonAsync("/v1/claims", new
+        {
+            text = "5G mobile networks spread the coronavirus",
+            sourceUrl = "https://www.who.int/emergencies/diseases/novel-coronavirus-2019/advice-for-public/myth-busters",
+        });
+        post.StatusCode.Should().Be(HttpStatusCode.Created);
+        var claimId = (await post.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!;
+        await Task.Delay(300); // the scorer re-reads the bank every 100 ms here
+
+        const string caption = "wake up people, the coronavirus is being spread by the 5G masts they put up everywhere";
+        var matched = Score(await ScoreAsync(caption), "misinformation");
+        matched.GetProperty("score").GetDouble().Should().BeGreaterThanOrEqualTo(0.6);
+        matched.GetProperty("explanations")[0].GetString().Should().Contain(claimId).And.Contain("who.int");
+
+        var retire = await Api.Client.PostAsJsonAsync($"/v1/claims/{claimId}/retire", new { reason = "test over" });
+        retire.StatusCode.Should().Be(HttpStatusCode.OK);
+        await Task.Delay(300);
+        var after = Score(await ScoreAsync(caption), "misinformation");
+        after.GetProperty("explanations").EnumerateArray().Should().NotContain(e => e.GetString()!.Contains(claimId));
+    }
+
+    [Fact]
+    public async Task A_shadow_model_is_scored_and_stored_but_not_routed_on_until_it_is_promoted()
+    {
+        var registry = Api.Services.GetRequiredService<ModelRegistry>();
+        var live = (await registry.ActiveAsync(CancellationToken.None)).Single(m => m.Category == "harm.sexual" && m.State == ModelStates.Live);
+        var artifact = await registry.ArtifactAsync(live.Category, live.Version, CancellationToken.None);
+        var candidate = $"harm.sexual-candidate-{Guid.NewGuid():N}"[..40];
+        await registry.RegisterAsync("harm.sexual", candidate, "text", live.Card, live.Metrics, artifact!, ModelStates.Shadow, "test", CancellationToken.None);
+        await Task.Delay(300);
+
+        var upload = await ScoreAsync("selling my spicy pics, dm me for nudes");
+        var liveScore = Score(upload, "harm.sexual");
+        var shadowScore = Score(upload, "harm.sexual", shadow: true);
+        liveScore.GetProperty("modelVersion").GetString().Should().Be(live.Version);
+        shadowScore.GetProperty("modelVersion").GetString().Should().Be(candidate);
+        shadowScore.GetProperty("score").GetDouble().Should().BeApproximately(liveScore.GetProperty("score").GetDouble(), 1e-9);
+        upload.GetProperty("routing").GetProperty("categories").EnumerateArray()
+            .Single(c => c.GetProperty("category").GetString() == "harm.sexual").GetProperty("modelVersion").GetString().Should().Be(live.Version);
+        var signals = await Api.ReadAllSignalsAsync();
+        signals.Should().NotContain(s => s.GetProperty("modelVersion").GetString() == candidate);
+
+        var promote = await Api.Client.PostAsJsonAsync($"/v1/models/harm.sexual/{candidate}/state", new { state = "live", reason = "candidate agrees" });
+        promote.StatusCode.Should().Be(HttpStatusCode.OK);
+        await Task.Delay(300);
+        var later = await ScoreAsync("selling my spicy pics, dm me for nudes");
+        Score(later, "harm.sexual").GetProperty("modelVersion").GetString().Should().Be(candidate);
+        later.GetProperty("scores").EnumerateArray().Should().NotContain(s => s.GetProperty("modelVersion").GetString() == live.Version);
+        (await registry.FindAsync("harm.sexual", live.Version, CancellationToken.None))!.State.Should().Be(ModelStates.Retired);
+    }
+}
+
+[Collection(HostCollection.Name)]
+public sealed class SqliteTextPipelineTests(SqliteTextPipelineFixture fixture)
+    : TextPipelineContract<SqliteTextPipelineFixture>(fixture), IClassFixture<SqliteTextPipelineFixture>;
+
+[Collection(HostCollection.Name)]
+public sealed class PostgresTextPipelineTests(PostgresTextPipelineFixture fixture)
+    : TextPipelineContract<PostgresTextPipelineFixture>(fixture), IClassFixture<PostgresTextPipelineFixture>;
