@@ -174,14 +174,18 @@ public sealed class TextHead
     }
 
     /// <summary>Probabilities for many texts in one pass.</summary>
-    public double[] Predict(IReadOnlyList<string> texts, IReadOnlyList<float[]> embeddings)
+    public double[] Predict(IReadOnlyList<string> texts, IReadOnlyList<float[]> embeddings) =>
+        PredictNormalized(texts.Select(TextNormalizer.Normalize).ToList(), embeddings);
+
+    /// <summary>As <see cref="Predict(IReadOnlyList{string}, IReadOnlyList{float[]})"/> for texts already through <see cref="TextNormalizer"/> (a scorer normalises once for every head).</summary>
+    public double[] PredictNormalized(IReadOnlyList<string> normalizedTexts, IReadOnlyList<float[]> embeddings)
     {
-        var data = ml.Data.LoadFromEnumerable(texts.Select((t, i) => new HeadInput { Text = TextNormalizer.Normalize(t), Embedding = embeddings[i] }));
+        var data = ml.Data.LoadFromEnumerable(normalizedTexts.Select((t, i) => new HeadInput { Text = t, Embedding = embeddings[i] }));
         var scored = model.Transform(data);
         var probabilities = scored.GetColumn<float>("Probability").Select(p => (double)p).ToArray();
         if (Gate is not null)
         {
-            var gate = Gate.Predict(texts, embeddings);
+            var gate = Gate.PredictNormalized(normalizedTexts, embeddings);
             for (var i = 0; i < probabilities.Length; i++) probabilities[i] *= Math.Pow(gate[i], GateExponent);
         }
         return probabilities;

@@ -63,10 +63,15 @@ public sealed partial class TextScorer(TextEmbedder embedder, ITextHeadSource he
 
         var claimMatches = MatchClaims(texts.Count, passages.Select(p => p.Text).ToList(), embeddings, known);
         var results = texts.Select(_ => new List<CategoryScore>()).ToList();
-        foreach (var (card, head, shadow) in current)
+        // The heads are independent models: run them side by side (the embedder has finished with the cores).
+        var normalizedPassages = passageTexts.Select(TextNormalizer.Normalize).ToList();
+        var byHead = new double[current.Count][];
+        Parallel.For(0, current.Count, new ParallelOptions { CancellationToken = ct, MaxDegreeOfParallelism = Environment.ProcessorCount },
+            h => byHead[h] = current[h].Head.PredictNormalized(normalizedPassages, embeddings));
+        for (var h = 0; h < current.Count; h++)
         {
-            ct.ThrowIfCancellationRequested();
-            var probabilities = head.Predict(passageTexts, embeddings);
+            var (card, _, shadow) = current[h];
+            var probabilities = byHead[h];
             for (var i = 0; i < texts.Count; i++)
             {
                 var best = first[i];
