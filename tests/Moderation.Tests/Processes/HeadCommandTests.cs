@@ -64,6 +64,30 @@ public sealed class HeadCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task Score_finds_the_shipped_heads_beside_the_program_and_adds_a_column_per_category()
+    {
+        var input = WriteCsv("in.csv", "id,text,source", [
+            "1,\"Lovely morning walk with my dog in the park\",a",
+            "2,\"I know where you live and I am going to stab you tonight\",b",
+            "3,\"\",c",
+            "4,\"h\u0430te all of th\u0435m, k.i.l.l them\",d",
+        ]);
+        var output = Path.Combine(directory, "out.csv");
+        var run = await RunAsync("score", "--input", input, "--output", output);
+        run.ExitCode.Should().Be(0, run.Output);
+        var lines = File.ReadAllLines(output);
+        lines[0].Should().Be("id,text,source,bias,harm,harm.harassment,harm.hate,harm.self_harm,harm.sexual,harm.violence,misinformation");
+        lines.Should().HaveCount(5);
+        var rows = lines.Skip(1).Select(l => l.Split(',')).ToList();
+        var probabilities = rows.SelectMany(r => r.Skip(r.Length - 8)).Select(v => double.Parse(v, System.Globalization.CultureInfo.InvariantCulture)).ToList();
+        probabilities.Should().HaveCount(32).And.OnlyContain(p => p >= 0 && p <= 1);
+        var threat = rows.Single(r => r[0] == "2");
+        double.Parse(threat[^2], System.Globalization.CultureInfo.InvariantCulture).Should().BeGreaterThan(0.5, "harm.violence of a threat");
+        var calm = rows.Single(r => r[0] == "1");
+        calm.Skip(calm.Length - 8).Should().OnlyContain(v => double.Parse(v, System.Globalization.CultureInfo.InvariantCulture) < 0.5);
+    }
+
+    [Fact]
     public async Task Bad_csvs_and_categories_are_refused_with_a_clear_message()
     {
         var models = Path.Combine(directory, "models");
