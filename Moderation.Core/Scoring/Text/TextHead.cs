@@ -173,6 +173,125 @@ public sealed class TextHead
         ml.Model.Save(model, schema, stream);
     }
 
+    /// <summary>Texts whose features tell two featurisers apart: words, punctuation, digits, repeats, long and short.</summary>
+    private static readonly string[] FeatureProbe =
+    [
+        "the quick brown fox jumps over the lazy dog 123",
+        "w0men h@te, k.i.l.l them!!! lol lol lol",
+        "a",
+        "COVID-19 vaccines were tested in trials with 40,000 people, says the CDC; 5G does not spread viruses.",
+    ];
+
+    /// <summary>The model split into featuriser and logistic regression, when it has that shape (every head <see cref="Train"/> makes does).</summary>
+    private sealed record Split(ITransformer Featurizer, float[] Weights, float Bias, double Slope, double Offset, VBuffer<float>[] Probe)
+    {
+        /// <summary>Platt-calibrated logistic regression over sparse features: 1 / (1 + exp(slope * (w·x + b) + offset)).</summary>
+        public double Probability(in VBuffer<float> features)
+        {
+            var values = features.GetValues();
+            double score = Bias;
+            if (features.IsDense)
+                for (var k = 0; k < values.Length; k++) score += values[k] * Weights[k];
+            else
+            {
+                var indices = features.GetIndices();
+                for (var k = 0; k < values.Length; k++) score += values[k] * Weights[indices[k]];
+            }
+            return 1.0 / (1.0 + Math.Exp(Slope * score + Offset));
+        }
+
+        public bool SameFeatures(Split other) =>
+            Weights.Length == other.Weights.Length && Probe.Zip(other.Probe).All(p => Same(p.First, p.Second));
+
+        private static bool Same(VBuffer<float> a, VBuffer<float> b) =>
+            a.Length == b.Length && a.IsDense == b.IsDense && a.GetValues().SequenceEqual(b.GetValues())
+            && (a.IsDense || a.GetIndices().SequenceEqual(b.GetIndices()));
+    }
+
+    private Split? split;
+    private bool splitResolved;
+
+    private Split? SplitModel
+    {
+        get
+        {
+            if (splitResolved) return split;
+            lock (engineLock)
+            {
+                if (!splitResolved
+                    && model is TransformerChain<ITransformer> chain && chain.Count() >= 2
+                    && chain.Last() is BinaryPredictionTransformer<Microsoft.ML.Calibrators.CalibratedModelParametersBase<
+                        Microsoft.ML.Trainers.LinearBinaryModelParameters, Microsoft.ML.Calibrators.PlattCalibrator>> predictor)
+                {
+                    var featurizer = new TransformerChain<ITransformer>(chain.ToArray()[..^1]);
+                    var probe = Featurize(featurizer, FeatureProbe.Select(TextNormalizer.Normalize).ToList(),
+                        FeatureProbe.Select(_ => new float[TextEmbedder.Dimensions]).ToList());
+                    var weights = predictor.Model.SubModel.Weights.ToArray();
+                    if (probe is not null && probe.All(v => v.Length == weights.Length))
+                        split = new Split(featurizer, weights, predictor.Model.SubModel.Bias,
+                            predictor.Model.Calibrator.Slope, predictor.Model.Calibrator.Offset, probe);
+                }
+                splitResolved = true;
+                return split;
+            }
+        }
+    }
+
+    /// <summary>The "Features" vector of each text, copied out of ML.NET's reused row buffer; null if there is no such column.</summary>
+    private VBuffer<float>[]? Featurize(ITransformer featurizer, IReadOnlyList<string> normalizedTexts, IReadOnlyList<float[]> embeddings)
+    {
+        var view = featurizer.Transform(ml.Data.LoadFromEnumerable(normalizedTexts.Select((t, i) => new HeadInput { Text = t, Embedding = embeddings[i] })));
+        if (view.Schema.GetColumnOrNull("Features") is not { } column) return null;
+        var vectors = new VBuffer<float>[normalizedTexts.Count];
+        using var cursor = view.GetRowCursor([column]);
+        var getter = cursor.GetGetter<VBuffer<float>>(column);
+        VBuffer<float> buffer = default;
+        for (var i = 0; cursor.MoveNext(); i++)
+        {
+            getter(ref buffer);
+            buffer.CopyTo(ref vectors[i]);
+        }
+        return vectors;
+    }
+
+    /// <summary>
+    /// Probabilities of several heads (with their gates) for the same texts, already through
+    /// <see cref="TextNormalizer"/>. Featurising (normalising, hashing word and character n-grams) is nearly all of
+    /// a head's cost and heads trained by <see cref="Train"/> share it, so the texts are featurised once for every
+    /// head whose featuriser gives the same features (checked on probe texts), and each head only applies its
+    /// weights to the sparse vectors. Other heads run on their own.
+    /// </summary>
+    public static double[][] PredictMany(IReadOnlyList<TextHead> heads, IReadOnlyList<string> normalizedTexts, IReadOnlyList<float[]> embeddings)
+    {
+        var models = heads.Concat(heads.Select(h => h.Gate).OfType<TextHead>()).Distinct().ToList();
+        var raw = new Dictionary<TextHead, double[]>(ReferenceEqualityComparer.Instance);
+        foreach (var model in models.Where(m => m.SplitModel is null)) raw[model] = model.PredictUngated(normalizedTexts, embeddings);
+        while (raw.Count < models.Count)
+        {
+            var leader = models.First(m => !raw.ContainsKey(m));
+            var group = models.Where(m => !raw.ContainsKey(m) && leader.SplitModel!.SameFeatures(m.SplitModel!)).ToList();
+            var vectors = leader.Featurize(leader.SplitModel!.Featurizer, normalizedTexts, embeddings)!;
+            foreach (var member in group)
+            {
+                var weights = member.SplitModel!;
+                raw[member] = vectors.Select(v => weights.Probability(v)).ToArray();
+            }
+        }
+        return heads.Select(h =>
+        {
+            var probabilities = (double[])raw[h].Clone();
+            if (h.Gate is { } gate)
+                for (var i = 0; i < probabilities.Length; i++) probabilities[i] *= Math.Pow(raw[gate][i], h.GateExponent);
+            return probabilities;
+        }).ToArray();
+    }
+
+    private double[] PredictUngated(IReadOnlyList<string> normalizedTexts, IReadOnlyList<float[]> embeddings)
+    {
+        var data = ml.Data.LoadFromEnumerable(normalizedTexts.Select((t, i) => new HeadInput { Text = t, Embedding = embeddings[i] }));
+        return model.Transform(data).GetColumn<float>("Probability").Select(p => (double)p).ToArray();
+    }
+
     /// <summary>Probabilities for many texts in one pass.</summary>
     public double[] Predict(IReadOnlyList<string> texts, IReadOnlyList<float[]> embeddings) =>
         PredictNormalized(texts.Select(TextNormalizer.Normalize).ToList(), embeddings);
@@ -180,9 +299,7 @@ public sealed class TextHead
     /// <summary>As <see cref="Predict(IReadOnlyList{string}, IReadOnlyList{float[]})"/> for texts already through <see cref="TextNormalizer"/> (a scorer normalises once for every head).</summary>
     public double[] PredictNormalized(IReadOnlyList<string> normalizedTexts, IReadOnlyList<float[]> embeddings)
     {
-        var data = ml.Data.LoadFromEnumerable(normalizedTexts.Select((t, i) => new HeadInput { Text = t, Embedding = embeddings[i] }));
-        var scored = model.Transform(data);
-        var probabilities = scored.GetColumn<float>("Probability").Select(p => (double)p).ToArray();
+        var probabilities = PredictUngated(normalizedTexts, embeddings);
         if (Gate is not null)
         {
             var gate = Gate.PredictNormalized(normalizedTexts, embeddings);

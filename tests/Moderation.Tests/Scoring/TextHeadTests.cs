@@ -83,5 +83,13 @@ public sealed class TextHeadTests(EmbedderFixture fixture) : IClassFixture<Embed
         loaded.Predict(probe, probeEmbeddings).Should().Equal(scores, (a, b) => Math.Abs(a - b) < 1e-6);
         var invalid = () => gated.WithGate(gate, 0);
         invalid.Should().Throw<ArgumentOutOfRangeException>();
+
+        // Several heads at once share one featurisation and give what each gives alone.
+        var normalized = probe.Select(TextNormalizer.Normalize).ToList();
+        var many = TextHead.PredictMany([head, gated, loaded, gate], normalized, probeEmbeddings);
+        many[0].Should().Equal(plain, (a, b) => Math.Abs(a - b) < 1e-5);
+        many[1].Should().Equal(scores, (a, b) => Math.Abs(a - b) < 1e-5);
+        many[2].Should().Equal(scores, (a, b) => Math.Abs(a - b) < 1e-5);
+        many[3].Should().Equal(gate.Predict(probe, probeEmbeddings), (a, b) => Math.Abs(a - b) < 1e-5);
     }
 }
