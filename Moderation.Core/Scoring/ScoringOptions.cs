@@ -9,7 +9,7 @@ public sealed class ScoringOptions
 
     /// <summary>Most uploads one scoring job carries (one model call per scorer per job), and one intake commit stores.</summary>
     [Range(1, 10_000)]
-    public int MaxBatchSize { get; set; } = 64;
+    public int MaxBatchSize { get; set; } = 128;
 
     /// <summary>After this many failed attempts an upload is marked failed instead of retried again.</summary>
     [Range(1, 100)]

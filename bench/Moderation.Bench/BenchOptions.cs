@@ -12,7 +12,7 @@ public sealed record BenchOptions
     /// <summary>Scorer cost per call (model invocation overhead), microseconds of CPU.</summary>
     public int CallMicros { get; init; } = 16000;
     /// <summary>Batch size of the direct loop: the pipeline's own maximum batch (Moderation:Scoring:MaxBatchSize), so both get the same ideal batching.</summary>
-    public int Batch { get; init; } = 64;
+    public int Batch { get; init; } = 128;
     public bool Keep { get; init; }
     /// <summary>Score with the built-in text scorer and the shipped heads instead of the fixed-cost scorer.</summary>
     public bool Text { get; init; }

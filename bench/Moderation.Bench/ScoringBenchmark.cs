@@ -8,7 +8,7 @@ namespace Moderation.Bench;
 /// passages, tokenise, embed, every head, claim matching) against the raw ONNX session on the same texts
 /// pre-tokenised in ideal length-sorted batches (model time only), and against the package's own
 /// <c>SentenceEncoder</c> (embedding only). Rounds interleave the three; the scorer is called in batches of 64,
-/// as a scoring job calls it
+/// as a scoring job calls it (Moderation:Scoring:MaxBatchSize, 128)
 /// (<c>--batch N</c> to change; the <c>score</c> command uses 256).
 /// </summary>
 public static class ScoringBenchmark

@@ -110,7 +110,7 @@ public sealed class TextEmbedder : IDisposable
     /// <summary>
     /// Cuts length-sorted inputs into batches of at most <see cref="BatchSize"/>, also cutting where the padding a
     /// longer input would add to the batch costs more than a separate call: a small job's texts (a scoring batch
-    /// of 64 with lengths from 5 to 200 word pieces) then pad about as little as a large sorted corpus does.
+    /// of 128 with lengths from 5 to 200 word pieces) then pad about as little as a large sorted corpus does.
     /// </summary>
     internal IEnumerable<int[]> Batches(int[] sorted, Func<int, int> length)
     {
