@@ -1,0 +1,145 @@
+using FluentAssertions;
+using Moderation.Core.Media;
+
+namespace Moderation.Tests.Media;
+
+public sealed class PerceptualHashTests
+{
+    private static PerceptualHash RandomHash(Random random) =>
+        new((ulong)random.NextInt64(), (ulong)random.NextInt64(), (ulong)random.NextInt64(), (ulong)random.NextInt64());
+
+    private static PerceptualHash Flip(PerceptualHash hash, Random random, int bits)
+    {
+        var words = new[] { hash.W0, hash.W1, hash.W2, hash.W3 };
+        foreach (var bit in Enumerable.Range(0, 256).OrderBy(_ => random.Next()).Take(bits)) words[bit >> 6] ^= 1UL << (bit & 63);
+        return new PerceptualHash(words[0], words[1], words[2], words[3]);
+    }
+
+    [Fact]
+    public void Hex_round_trips_and_bad_hex_is_refused()
+    {
+        var hash = RandomHash(new Random(1));
+        PerceptualHash.Parse(hash.ToString()).Should().Be(hash);
+        hash.ToString().Should().HaveLength(64).And.MatchRegex("^[0-9a-f]{64}$");
+        PerceptualHash.TryParse("xyz", out _).Should().BeFalse();
+        PerceptualHash.TryParse(new string('g', 64), out _).Should().BeFalse();
+        PerceptualHash.TryParse(null, out _).Should().BeFalse();
+        hash.DistanceTo(Flip(hash, new Random(2), 17)).Should().Be(17);
+    }
+
+    [Fact]
+    public void The_index_finds_exactly_what_a_scan_finds()
+    {
+        var random = new Random(7);
+        var index = new HashIndex();
+        var queries = new List<PerceptualHash>();
+        for (var i = 0; i < 20_000; i++) index.Add(RandomHash(random));
+        // Plant neighbours of some queries at every distance around the threshold.
+        for (var q = 0; q < 50; q++)
+        {
+            var query = RandomHash(random);
+            queries.Add(query);
+            foreach (var distance in new[] { 0, 1, 5, 15, 16, 17, 30, 31, 32, 40 }) index.Add(Flip(query, random, distance));
+        }
+        foreach (var query in queries)
+        {
+            var found = index.Search(query);
+            found.Should().Equal(index.Scan(query));
+            found.Select(m => m.Distance).Should().Equal(0, 1, 5, 15, 16, 17, 30, 31);
+            index.Search(query, 47).Should().Equal(index.Scan(query, 47));
+        }
+    }
+
+    /// <summary>A photograph-like test image: smooth shading, a few soft shapes, fine texture, from a seed.</summary>
+    private static (float[] Luma, int Width, int Height) Scene(int seed, int width = 320, int height = 240)
+    {
+        var random = new Random(seed);
+        // Natural images have most of their energy at low spatial frequencies (amplitude about 1/f).
+        var waves = Enumerable.Range(0, 16).Select(_ =>
+        {
+            var f = 0.004 + random.NextDouble() * 0.06;
+            var angle = random.NextDouble() * Math.PI;
+            return (Fx: f * Math.Cos(angle), Fy: f * Math.Sin(angle), Phase: random.NextDouble() * Math.Tau, Amplitude: 0.35 / f);
+        }).ToList();
+        var blobs = Enumerable.Range(0, 6).Select(_ => (X: random.NextDouble() * width, Y: random.NextDouble() * height,
+            R: 15 + random.NextDouble() * 60, Level: random.NextDouble() * 60 - 30)).ToList();
+        var luma = new float[width * height];
+        for (var y = 0; y < height; y++)
+            for (var x = 0; x < width; x++)
+            {
+                var v = 128.0 + waves.Sum(w => w.Amplitude * Math.Sin(w.Fx * x + w.Fy * y + w.Phase));
+                foreach (var b in blobs)
+                {
+                    var d = Math.Sqrt((x - b.X) * (x - b.X) + (y - b.Y) * (y - b.Y));
+                    v += b.Level / (1 + Math.Exp((d - b.R) / 3));
+                }
+                v += (random.NextDouble() - 0.5) * 6; // sensor noise
+                luma[y * width + x] = (float)Math.Clamp(v, 0, 255);
+            }
+        return (luma, width, height);
+    }
+
+    private static (float[], int, int) HalfSize((float[] Luma, int Width, int Height) image)
+    {
+        int w = image.Width / 2, h = image.Height / 2;
+        var result = new float[w * h];
+        for (var y = 0; y < h; y++)
+            for (var x = 0; x < w; x++)
+                result[y * w + x] = (image.Luma[2 * y * image.Width + 2 * x] + image.Luma[2 * y * image.Width + 2 * x + 1]
+                    + image.Luma[(2 * y + 1) * image.Width + 2 * x] + image.Luma[(2 * y + 1) * image.Width + 2 * x + 1]) / 4;
+        return (result, w, h);
+    }
+
+    private static (float[], int, int) Crop((float[] Luma, int Width, int Height) image, double share)
+    {
+        int dx = (int)(image.Width * share / 2), dy = (int)(image.Height * share / 2);
+        int w = image.Width - 2 * dx, h = image.Height - 2 * dy;
+        var result = new float[w * h];
+        for (var y = 0; y < h; y++)
+            for (var x = 0; x < w; x++) result[y * w + x] = image.Luma[(y + dy) * image.Width + x + dx];
+        return (result, w, h);
+    }
+
+    private static (float[], int, int) Mirror((float[] Luma, int Width, int Height) image)
+    {
+        var result = new float[image.Luma.Length];
+        for (var y = 0; y < image.Height; y++)
+            for (var x = 0; x < image.Width; x++) result[y * image.Width + x] = image.Luma[y * image.Width + image.Width - 1 - x];
+        return (result, image.Width, image.Height);
+    }
+
+    /// <summary>A mild tone change that clips nothing (clipping destroys detail, and with it the hash).</summary>
+    private static (float[], int, int) Flatter((float[] Luma, int Width, int Height) image) =>
+        (image.Luma.Select(v => v * 0.9f + 10).ToArray(), image.Width, image.Height);
+
+    private static HashResult Hash((float[] Luma, int Width, int Height) image) => PdqHasher.Hash(image.Luma, image.Width, image.Height);
+
+    [Fact]
+    public void Resized_slightly_cropped_toned_and_mirrored_copies_match_and_different_scenes_do_not()
+    {
+        var scenes = Enumerable.Range(1, 12).Select(seed => Scene(seed)).ToList();
+        var originals = scenes.Select(Hash).ToList();
+        originals.Should().OnlyContain(h => h.Quality >= 50, "the scenes have detail");
+
+        var index = new HashIndex();
+        foreach (var original in originals) index.Add(original.Hash);
+        for (var i = 0; i < scenes.Count; i++)
+        {
+            foreach (var (name, copy) in new[] { ("half size", HalfSize(scenes[i])), ("1% crop", Crop(scenes[i], 0.01)), ("less contrast", Flatter(scenes[i])) })
+                index.Search(Hash(copy).Hash).Select(m => m.Entry).Should().Contain(i, $"{name} of scene {i}");
+            // A mirror is matched through the query's dihedral variants, as PDQ matches it.
+            index.SearchAny(Hash(Mirror(scenes[i])).Dihedral).Select(m => m.Entry).Should().Contain(i, $"mirror of scene {i}");
+        }
+        for (var i = 0; i < originals.Count; i++)
+            for (var j = i + 1; j < originals.Count; j++)
+                originals[i].Hash.DistanceTo(originals[j].Hash).Should().BeGreaterThan(PerceptualHash.DefaultMatchDistance, $"scenes {i} and {j} differ");
+    }
+
+    [Fact]
+    public void A_flat_image_has_low_quality_and_bad_sizes_are_refused()
+    {
+        PdqHasher.Hash(Enumerable.Repeat(100f, 64 * 64).ToArray(), 64, 64).Quality.Should().Be(0);
+        var act = () => PdqHasher.Hash(new float[10], 5, 5);
+        act.Should().Throw<ArgumentException>();
+    }
+}
