@@ -51,7 +51,7 @@ public sealed class PerceptualHashTests
     }
 
     /// <summary>A photograph-like test image: smooth shading, a few soft shapes, fine texture, from a seed.</summary>
-    private static (float[] Luma, int Width, int Height) Scene(int seed, int width = 320, int height = 240)
+    internal static (float[] Luma, int Width, int Height) Scene(int seed, int width = 320, int height = 240)
     {
         var random = new Random(seed);
         // Natural images have most of their energy at low spatial frequencies (amplitude about 1/f).
