@@ -1,7 +1,5 @@
 using System.CommandLine;
 using System.Globalization;
-using System.IO.Compression;
-using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using Moderation.Core.Models;
 using Moderation.Core.Scoring;
@@ -15,11 +13,6 @@ namespace Moderation.Worker.Commands;
 /// </summary>
 internal static class ModelCommands
 {
-    private static readonly JsonSerializerOptions CardJson = new(JsonSerializerDefaults.Web)
-    {
-        NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals,
-    };
-
     public static Command Create()
     {
         var command = new Command("models", "The model registry: list versions, register a trained head, make a version live, shadow or retired.")

@@ -41,35 +41,11 @@ public static class TextScoringServices
 public sealed class RegistryTextHeads(ModelRegistry registry, IOptions<TextScoringOptions> options, TimeProvider time, ILogger<RegistryTextHeads> logger)
     : ITextHeadSource
 {
-    private readonly SemaphoreSlim gate = new(1, 1);
     private readonly Dictionary<(string Category, string Version), (HeadCard Card, TextHead Head)> loaded = [];
-    private IReadOnlyList<LoadedHead> current = [];
-    private long? stamp;
-    private long checkedAt;
+    private readonly StampedCache<IReadOnlyList<LoadedHead>> cache = new(time, () => options.Value.RefreshInterval);
 
-    public async ValueTask<IReadOnlyList<LoadedHead>> CurrentAsync(CancellationToken ct)
-    {
-        if (Fresh()) return current;
-        await gate.WaitAsync(ct);
-        try
-        {
-            if (Fresh()) return current;
-            var now = await registry.ChangeStampAsync(ct);
-            if (now != stamp)
-            {
-                current = await LoadAsync(ct);
-                stamp = now;
-            }
-            checkedAt = time.GetTimestamp();
-            return current;
-        }
-        finally
-        {
-            gate.Release();
-        }
-    }
-
-    private bool Fresh() => stamp is not null && time.GetElapsedTime(checkedAt) < options.Value.RefreshInterval;
+    public ValueTask<IReadOnlyList<LoadedHead>> CurrentAsync(CancellationToken ct) =>
+        cache.GetAsync(registry.ChangeStampAsync, LoadAsync, ct);
 
     private async Task<IReadOnlyList<LoadedHead>> LoadAsync(CancellationToken ct)
     {
@@ -100,29 +76,45 @@ public sealed class RegistryTextHeads(ModelRegistry registry, IOptions<TextScori
 /// <summary>The claim bank's active misinformation claims, embedded once each, refreshed like <see cref="RegistryTextHeads"/>.</summary>
 public sealed class ClaimBankSource(ClaimBank bank, TextEmbedder embedder, IOptions<TextScoringOptions> options, TimeProvider time) : IClaimSource
 {
-    private readonly SemaphoreSlim gate = new(1, 1);
     private readonly Dictionary<string, KnownClaim> embedded = new(StringComparer.Ordinal);
-    private IReadOnlyList<KnownClaim> current = [];
+    private readonly StampedCache<IReadOnlyList<KnownClaim>> cache = new(time, () => options.Value.RefreshInterval);
+
+    public ValueTask<IReadOnlyList<KnownClaim>> CurrentAsync(CancellationToken ct) => cache.GetAsync(bank.ChangeStampAsync, LoadAsync, ct);
+
+    private async Task<IReadOnlyList<KnownClaim>> LoadAsync(CancellationToken ct)
+    {
+        var active = (await bank.ActiveAsync(ct)).Where(c => c.Category == TextScorer.Misinformation).ToList();
+        var missing = active.Where(c => !embedded.ContainsKey(c.Id)).ToList();
+        var vectors = embedder.Embed(missing.Select(c => c.Text).ToList(), ct);
+        for (var i = 0; i < missing.Count; i++)
+            embedded[missing[i].Id] = new KnownClaim(missing[i].Id, missing[i].Text, missing[i].SourceUrl, vectors[i]);
+        foreach (var retired in embedded.Keys.Except(active.Select(c => c.Id)).ToList()) embedded.Remove(retired);
+        return active.Select(c => embedded[c.Id]).ToList();
+    }
+}
+
+/// <summary>
+/// A value loaded from the database and kept until its change stamp moves. The stamp (one cheap query) is read
+/// at most once per refresh interval; the load runs only when it changed. One load at a time.
+/// </summary>
+internal sealed class StampedCache<T>(TimeProvider time, Func<TimeSpan> refreshInterval) where T : class
+{
+    private readonly SemaphoreSlim gate = new(1, 1);
+    private T? current;
     private long? stamp;
     private long checkedAt;
 
-    public async ValueTask<IReadOnlyList<KnownClaim>> CurrentAsync(CancellationToken ct)
+    public async ValueTask<T> GetAsync(Func<CancellationToken, Task<long>> readStamp, Func<CancellationToken, Task<T>> load, CancellationToken ct)
     {
-        if (stamp is not null && time.GetElapsedTime(checkedAt) < options.Value.RefreshInterval) return current;
+        if (Fresh()) return current!;
         await gate.WaitAsync(ct);
         try
         {
-            if (stamp is not null && time.GetElapsedTime(checkedAt) < options.Value.RefreshInterval) return current;
-            var now = await bank.ChangeStampAsync(ct);
-            if (now != stamp)
+            if (Fresh()) return current!;
+            var now = await readStamp(ct);
+            if (now != stamp || current is null)
             {
-                var active = (await bank.ActiveAsync(ct)).Where(c => c.Category == TextScorer.Misinformation).ToList();
-                var missing = active.Where(c => !embedded.ContainsKey(c.Id)).ToList();
-                var vectors = embedder.Embed(missing.Select(c => c.Text).ToList(), ct);
-                for (var i = 0; i < missing.Count; i++)
-                    embedded[missing[i].Id] = new KnownClaim(missing[i].Id, missing[i].Text, missing[i].SourceUrl, vectors[i]);
-                foreach (var retired in embedded.Keys.Except(active.Select(c => c.Id)).ToList()) embedded.Remove(retired);
-                current = active.Select(c => embedded[c.Id]).ToList();
+                current = await load(ct);
                 stamp = now;
             }
             checkedAt = time.GetTimestamp();
@@ -133,6 +125,8 @@ public sealed class ClaimBankSource(ClaimBank bank, TextEmbedder embedder, IOpti
             gate.Release();
         }
     }
+
+    private bool Fresh() => current is not null && time.GetElapsedTime(checkedAt) < refreshInterval();
 }
 
 /// <summary>

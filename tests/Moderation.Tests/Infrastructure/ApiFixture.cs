@@ -17,6 +17,12 @@ public abstract class ApiFixture(DatabaseProvider provider) : IAsyncLifetime
         ["Moderation:Limits:MaxRequestBytes"] = "65536",
     };
 
+    /// <summary>Register <c>MarkupScorer</c> (the contract tests count its scores exactly).</summary>
+    protected virtual bool WithScorer => true;
+
+    /// <summary>The host's configuration.</summary>
+    protected virtual IDictionary<string, string?> HostSettings => Settings;
+
     /// <summary>The running host; skips the calling test when the provider's server is not configured.</summary>
     public TestApi Api
     {
@@ -32,7 +38,7 @@ public abstract class ApiFixture(DatabaseProvider provider) : IAsyncLifetime
     {
         if (TestDatabase.SkipReason(provider) is not null) return;
         database = await TestDatabase.CreateAsync(provider);
-        api = await TestApi.StartAsync(database, withScorer: true, Settings);
+        api = await TestApi.StartAsync(database, WithScorer, HostSettings);
     }
 
     public async ValueTask DisposeAsync()

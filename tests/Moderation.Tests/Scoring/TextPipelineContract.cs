@@ -10,37 +10,15 @@ using Moderation.Tests.Infrastructure;
 namespace Moderation.Tests.Scoring;
 
 /// <summary>A host with the built-in text scorer on: the shipped heads, registered live at start-up, score real uploads.</summary>
-public abstract class TextPipelineFixture(DatabaseProvider provider) : IAsyncLifetime
+public abstract class TextPipelineFixture(DatabaseProvider provider) : ApiFixture(provider)
 {
-    private TestDatabase? database;
-    private TestApi? api;
+    protected override bool WithScorer => false;
 
-    public TestApi Api
+    protected override IDictionary<string, string?> HostSettings => new Dictionary<string, string?>
     {
-        get
-        {
-            var skip = TestDatabase.SkipReason(provider);
-            Assert.SkipWhen(skip is not null, skip ?? "");
-            return api ?? throw new InvalidOperationException("The API host did not start.");
-        }
-    }
-
-    public async ValueTask InitializeAsync()
-    {
-        if (TestDatabase.SkipReason(provider) is not null) return;
-        database = await TestDatabase.CreateAsync(provider);
-        api = await TestApi.StartAsync(database, withScorer: false, new Dictionary<string, string?>
-        {
-            ["Moderation:Scoring:Text:Enabled"] = "true",
-            ["Moderation:Scoring:Text:RefreshInterval"] = "00:00:00.100",
-        });
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        if (api is not null) await api.DisposeAsync();
-        if (database is not null) await database.DisposeAsync();
-    }
+        ["Moderation:Scoring:Text:Enabled"] = "true",
+        ["Moderation:Scoring:Text:RefreshInterval"] = "00:00:00.100",
+    };
 }
 
 public sealed class SqliteTextPipelineFixture() : TextPipelineFixture(DatabaseProvider.Sqlite);
