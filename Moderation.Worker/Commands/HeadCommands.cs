@@ -17,9 +17,14 @@ internal static class HeadCommands
         var output = new Option<DirectoryInfo>("--output") { Required = true, Description = "Model directory to write <category>.zip and <category>.json into." };
         var textColumn = new Option<string>("--text-column") { DefaultValueFactory = _ => "text" };
         var labelColumn = new Option<string>("--label-column") { DefaultValueFactory = _ => "label" };
+        var features = new Option<TextFeatures>("--features")
+        {
+            DefaultValueFactory = _ => TextFeatures.Standard,
+            Description = "Standard (word and character n-grams) or WithStyle (plus case and punctuation: how a post is written; helps misinformation, can hurt fairness).",
+        };
         var command = new Command("train", "Train a category head on labelled texts; holds back every tenth row and prints validation metrics.")
         {
-            category, input, output, textColumn, labelColumn,
+            category, input, output, textColumn, labelColumn, features,
         };
         command.SetAction((parse, ct) => Guard(() =>
         {
@@ -34,7 +39,8 @@ internal static class HeadCommands
             var trainEmbeddings = EmbedWithProgress(embedder, train, "train");
             var validationEmbeddings = EmbedWithProgress(embedder, validation, "validation");
             Console.Error.WriteLine($"training {name} on {train.Count} rows");
-            var head = TextHead.Train(train.Select(r => r.Text).ToList(), trainEmbeddings, train.Select(r => r.Label).ToList());
+            var head = TextHead.Train(train.Select(r => r.Text).ToList(), trainEmbeddings, train.Select(r => r.Label).ToList(),
+                features: parse.GetValue(features));
 
             var scores = head.Predict(validation.Select(r => r.Text).ToList(), validationEmbeddings);
             var evaluation = HeadEvaluation.Measure(scores, validation, ThresholdsFor(name), withBias: false);

@@ -92,4 +92,34 @@ public sealed class TextHeadTests(EmbedderFixture fixture) : IClassFixture<Embed
         many[2].Should().Equal(scores, (a, b) => Math.Abs(a - b) < 1e-5);
         many[3].Should().Equal(gate.Predict(probe, probeEmbeddings), (a, b) => Math.Abs(a - b) < 1e-5);
     }
+
+    [Fact]
+    public void Style_features_see_what_lower_casing_loses_and_heads_with_either_feature_set_predict_together()
+    {
+        // The same words, calm or shouting: the embedding model is uncased and the standard grams lower-case (and drop
+        // punctuation), so only the style features can tell these apart.
+        var texts = new List<string>();
+        var labels = new List<bool>();
+        foreach (var topic in Topics)
+        {
+            texts.AddRange([$"new report on {topic} published today", $"NEW REPORT ON {topic.ToUpperInvariant()} PUBLISHED TODAY"]);
+            labels.AddRange([false, true]);
+        }
+        var embeddings = fixture.Embedder.Embed(texts);
+        var standard = TextHead.Train(texts, embeddings, labels);
+        var style = TextHead.Train(texts, embeddings, labels, features: TextFeatures.WithStyle);
+
+        List<string> probe = ["new report on the harbour published today", "NEW REPORT ON THE HARBOUR PUBLISHED TODAY"];
+        var probeEmbeddings = fixture.Embedder.Embed(probe);
+        var plain = standard.Predict(probe, probeEmbeddings);
+        plain[0].Should().BeApproximately(plain[1], 1e-6, "the standard features of the two are identical");
+        var styled = style.Predict(probe, probeEmbeddings);
+        styled[1].Should().BeGreaterThan(0.5);
+        styled[0].Should().BeLessThan(0.5);
+
+        // Heads on different featurisers are featurised separately, each as it would be alone.
+        var many = TextHead.PredictMany([standard, style], probe.Select(TextNormalizer.Normalize).ToList(), probeEmbeddings);
+        many[0].Should().Equal(plain, (a, b) => Math.Abs(a - b) < 1e-5);
+        many[1].Should().Equal(styled, (a, b) => Math.Abs(a - b) < 1e-5);
+    }
 }
