@@ -403,6 +403,10 @@ public sealed class ForYouRecommender
         // Confidence grows with the interest vector's mass: one like is a hint, fifty are a taste.
         var simWeight = norm > 0 ? o.SimilarityWeight * (norm / (norm + 1)) / norm : 0;
         var hasNotInterested = user.NotInterested.Count > 0;
+        // Creators resolved to ordinals once per request (a creator with no item yet resolves once they post).
+        Dictionary<int, NotInterestedEntry>? creatorsNotInterested = null;
+        foreach (var (creatorId, entry) in user.NotInterestedCreatorIds)
+            if (Catalog.CreatorOrdinal(creatorId) is var c and >= 0) (creatorsNotInterested ??= [])[c] = entry;
         var poolSize = Math.Min(candidates.Length, count * o.DiversityPoolFactor);
         var pool = new PriorityQueue<(int Ordinal, double Engagement, double Penalty, SafetyVerdict Verdict), double>(poolSize + 1);
 
@@ -424,7 +428,7 @@ public sealed class ForYouRecommender
                 var penalty = 1.0;
                 if (hasNotInterested)
                 {
-                    penalty = NotInterestedPenalty(user, entry, now);
+                    penalty = NotInterestedPenalty(user, creatorsNotInterested, entry, now);
                     if (penalty <= 0) { notInterested++; continue; }
                 }
                 var verdict = Verdict(entry, user, now, stale);
@@ -433,8 +437,7 @@ public sealed class ForYouRecommender
                 var z = o.Bias + simWeight * TensorPrimitives.Dot<float>(interest, entry.Embedding);
                 if (user.CreatorAffinity.Count > 0 && user.CreatorAffinity.TryGetValue(entry.Creator, out var affinity)) z += o.CreatorWeight * affinity;
                 if (user.Follows.Count > 0 && user.Follows.Contains(entry.Creator)) z += o.CreatorWeight;
-                var pop = Math.Log(1 + entry.Popularity);
-                z += o.PopularityWeight * pop / (pop + 3);
+                z += o.PopularityWeight * entry.PopularityTerm;
                 var ageDays = (now - entry.Item.PublishedAt).TotalDays;
                 z += o.FreshnessWeight * Math.Pow(0.5, Math.Max(0, ageDays) / o.FreshnessHalfLife.TotalDays);
                 var engagement = 1 / (1 + Math.Exp(-z));
@@ -531,11 +534,11 @@ public sealed class ForYouRecommender
     private static string F(double value) => value.ToString("0.##", CultureInfo.InvariantCulture);
 
     /// <summary>0 inside the window (filtered), then 1 minus a penalty that halves every half-life.</summary>
-    private double NotInterestedPenalty(UserProfile user, ItemEntry entry, DateTimeOffset now)
+    private double NotInterestedPenalty(UserProfile user, Dictionary<int, NotInterestedEntry>? creators, ItemEntry entry, DateTimeOffset now)
     {
         var factor = 1.0;
-        if (user.NotInterestedItems.TryGetValue(entry.Ordinal, out var e)) factor = Math.Min(factor, Penalty(e));
-        if (user.NotInterestedCreatorIds.Count > 0 && user.NotInterestedCreatorIds.TryGetValue(entry.Item.CreatorId, out e)) factor = Math.Min(factor, Penalty(e));
+        if (user.NotInterestedItems.Count > 0 && user.NotInterestedItems.TryGetValue(entry.Ordinal, out var e)) factor = Math.Min(factor, Penalty(e));
+        if (creators is not null && creators.TryGetValue(entry.Creator, out e)) factor = Math.Min(factor, Penalty(e));
         if (user.NotInterestedHashtags.Count > 0)
             foreach (var tag in entry.Hashtags)
                 if (user.NotInterestedHashtags.TryGetValue(tag, out e)) factor = Math.Min(factor, Penalty(e));

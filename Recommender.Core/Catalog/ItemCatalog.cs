@@ -148,5 +148,17 @@ internal sealed class ItemEntry(int ordinal, CatalogItem item, float[] embedding
     public int Creator { get; } = creator;
     public string[] Hashtags { get; } = hashtags;
     public HashSet<string> Tokens { get; } = tokens;
-    public double Popularity { get; set; }
+    public double Popularity
+    {
+        get;
+        set
+        {
+            field = value;
+            var log = Math.Log(1 + value);
+            PopularityTerm = log / (log + 3);
+        }
+    }
+
+    /// <summary>Log engagement squashed to 0..1, kept with the count so ranking does no logarithms.</summary>
+    public double PopularityTerm { get; private set; }
 }

@@ -6,7 +6,7 @@ namespace Recommender.Core.Safety;
 /// <summary>The safety layer's treatment of one item for one kind of viewer.</summary>
 internal sealed class SafetyVerdict
 {
-    public static readonly SafetyVerdict Clear = new() { Reasons = [] };
+    public static readonly SafetyVerdict Clear = new() { Why = [] };
 
     public bool Ineligible { get; init; }
     public bool Interstitial { get; init; }
@@ -14,7 +14,9 @@ internal sealed class SafetyVerdict
     public string[] Labels { get; init; } = [];
     /// <summary>The top-level category the item is sensitive for (diversity), or null.</summary>
     public string? SensitiveTopic { get; init; }
-    public required string[] Reasons { get; init; }
+    /// <summary>What placed the verdict, formatted only for the items that reach a page.</summary>
+    public required VerdictReason[] Why { get; init; }
+    public IEnumerable<string> Reasons => Why.Select(r => r.ToString());
     /// <summary>The verdict may change at this time (a signal expires) even if no signal arrives.</summary>
     public DateTimeOffset ValidUntil { get; init; } = DateTimeOffset.MaxValue;
 }
@@ -27,7 +29,7 @@ internal static class SafetyEvaluator
         SensitivityLevel level, bool minor, bool feedStale)
     {
         if (!policy.Enabled) return SafetyVerdict.Clear;
-        var reasons = new List<string>();
+        var reasons = new List<VerdictReason>(2);
         var labels = new List<string>();
         bool ineligible = false, interstitial = false;
         double multiplier = 1;
@@ -35,8 +37,9 @@ internal static class SafetyEvaluator
         string? topic = null;
         double topicScore = -1;
 
-        // The signal in force per category: human over hash match over model, then the latest.
-        var effective = new Dictionary<string, RiskSignal>(StringComparer.Ordinal);
+        // The signal in force per category: human over hash match over model, then the latest. Items carry a
+        // handful of signals, so a list scan beats a dictionary here (this runs for every candidate on a cold cache).
+        var effective = new List<RiskSignal>(signals?.Count ?? 0);
         foreach (var s in signals ?? [])
         {
             if (s.ExpiresAt is { } e)
@@ -44,30 +47,34 @@ internal static class SafetyEvaluator
                 if (e <= now) continue;
                 if (e < validUntil) validUntil = e;
             }
-            if (!effective.TryGetValue(s.Category, out var current)
-                || SignalSources.Precedence(s.Source) > SignalSources.Precedence(current.Source)
-                || (SignalSources.Precedence(s.Source) == SignalSources.Precedence(current.Source) && s.Seq > current.Seq))
-                effective[s.Category] = s;
+            var index = effective.FindIndex(x => x.Category == s.Category);
+            if (index < 0) effective.Add(s);
+            else
+            {
+                var current = effective[index];
+                if (SignalSources.Precedence(s.Source) > SignalSources.Precedence(current.Source)
+                    || (SignalSources.Precedence(s.Source) == SignalSources.Precedence(current.Source) && s.Seq > current.Seq))
+                    effective[index] = s;
+            }
         }
 
-        foreach (var s in effective.Values.OrderBy(s => s.Category, StringComparer.Ordinal))
+        foreach (var s in effective)
         {
             var rule = policy.RuleFor(s.Category);
             var t = rule.For(level);
             var severity = SignalActions.Severity(s.Action);
             var local = t.IneligibleFrom <= s.Score ? 4 : t.InterstitialFrom <= s.Score ? 3 : t.DemoteFrom <= s.Score ? 2 : 0;
-            var why = Describe(s);
-            var stricter = local > severity ? " (your sensitivity setting)" : "";
+            var stricter = local > severity;
             switch (Math.Max(severity, local))
             {
                 case 4:
                     ineligible = true;
-                    reasons.Add($"ineligible: {why}{stricter}");
+                    reasons.Add(new("ineligible", s, stricter));
                     break;
                 case 3:
                     interstitial = true;
                     labels.Add(s.Category);
-                    reasons.Add($"interstitial: {why}{stricter}");
+                    reasons.Add(new("interstitial", s, stricter));
                     break;
             }
 
@@ -82,12 +89,12 @@ internal static class SafetyEvaluator
             {
                 var applied = Math.Pow(m, policy.DemotionStrength * t.StrengthScale);
                 multiplier *= applied;
-                reasons.Add($"demoted x{applied.ToString("0.###", CultureInfo.InvariantCulture)}: {why}{(s.Action == SignalActions.Demote ? "" : stricter)}");
+                reasons.Add(new("demoted", s, s.Action != SignalActions.Demote && stricter, applied));
             }
             if (s.Action == SignalActions.Label && !labels.Contains(s.Category))
             {
                 labels.Add(s.Category);
-                reasons.Add($"labelled: {why}");
+                reasons.Add(new("labelled", s, false));
             }
             if (rule.SensitiveTopic && s.Score >= policy.SensitiveTopicFrom && s.Score > topicScore)
             {
@@ -100,7 +107,7 @@ internal static class SafetyEvaluator
         if (signals is null or { Count: 0 } && feedStale)
         {
             ineligible = true;
-            reasons.Add("withheld: not scored yet and the signal feed is not current");
+            reasons.Add(new("withheld: not scored yet and the signal feed is not current", null, false));
         }
         foreach (var (category, rule) in policy.MissingScore)
         {
@@ -108,18 +115,18 @@ internal static class SafetyEvaluator
             if (rule.Mode == MissingScoreMode.Withhold)
             {
                 ineligible = true;
-                reasons.Add($"withheld: not scored for {category} yet");
+                reasons.Add(new($"withheld: not scored for {category} yet", null, false));
             }
             else
             {
                 multiplier *= rule.ProvisionalMultiplier;
-                reasons.Add($"provisionally demoted x{rule.ProvisionalMultiplier.ToString("0.###", CultureInfo.InvariantCulture)}: not scored for {category} yet");
+                reasons.Add(new($"provisionally demoted x{rule.ProvisionalMultiplier.ToString("0.###", CultureInfo.InvariantCulture)}: not scored for {category} yet", null, false));
             }
         }
         if (interstitial && minor && !policy.MinorsSeeInterstitials && !ineligible)
         {
             ineligible = true;
-            reasons.Add("ineligible: interstitial content is not shown to minors");
+            reasons.Add(new("ineligible: interstitial content is not shown to minors", null, false));
         }
         if (multiplier < policy.DemotionFloor) multiplier = policy.DemotionFloor;
         return new SafetyVerdict
@@ -129,7 +136,7 @@ internal static class SafetyEvaluator
             Multiplier = multiplier,
             Labels = labels.ToArray(),
             SensitiveTopic = topic,
-            Reasons = reasons.ToArray(),
+            Why = reasons.ToArray(),
             ValidUntil = validUntil,
         };
     }
@@ -143,6 +150,16 @@ internal static class SafetyEvaluator
         return false;
     }
 
-    private static string Describe(RiskSignal s) =>
-        $"{s.Category} {s.Score.ToString("0.00", CultureInfo.InvariantCulture)} ({s.Source}{(s.ModelVersion is null ? "" : " " + s.ModelVersion)}, signal {s.Seq.ToString(CultureInfo.InvariantCulture)})";
+}
+
+/// <summary>One reason of a verdict: a kind, the signal behind it (if any), whether the user's setting made it stricter.</summary>
+internal readonly record struct VerdictReason(string Kind, RiskSignal? Signal, bool Stricter, double Multiplier = 1)
+{
+    public override string ToString()
+    {
+        if (Signal is not { } s) return Kind;
+        var head = Kind == "demoted" ? $"demoted x{Multiplier.ToString("0.###", CultureInfo.InvariantCulture)}" : Kind;
+        return $"{head}: {s.Category} {s.Score.ToString("0.00", CultureInfo.InvariantCulture)} ({s.Source}{(s.ModelVersion is null ? "" : " " + s.ModelVersion)}, " +
+            $"signal {s.Seq.ToString(CultureInfo.InvariantCulture)}){(Stricter ? " (your sensitivity setting)" : "")}";
+    }
 }
