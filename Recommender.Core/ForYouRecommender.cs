@@ -410,8 +410,10 @@ public sealed class ForYouRecommender
         var poolSize = Math.Min(candidates.Length, count * o.DiversityPoolFactor);
         var pool = new PriorityQueue<(int Ordinal, double Engagement, double Penalty, SafetyVerdict Verdict), double>(poolSize + 1);
 
+        long cursor;
         lock (Signals.Gate)
         {
+            cursor = Signals.Cursor;
             var stale = Policy.WithholdUnscoredWhenFeedStaleFor is { } limit && (Signals.LastSyncedAt is not { } synced || now - synced > limit);
             if (Signals.Version != verdictStoreVersion || stale != verdictFeedStale)
             {
@@ -460,7 +462,7 @@ public sealed class ForYouRecommender
             ["not_interested"] = notInterested,
             ["ineligible"] = ineligible,
         };
-        return new FeedPage(user.Id, items, candidates.Length, removed, verdictFeedStale, known);
+        return new FeedPage(user.Id, items, candidates.Length, removed, verdictFeedStale, known, cursor);
     }
 
     private List<RankedItem> Diversify(List<(int Ordinal, double Engagement, double Penalty, SafetyVerdict Verdict, double Score)> ranked,

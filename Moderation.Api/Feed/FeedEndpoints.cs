@@ -82,7 +82,7 @@ public static class FeedEndpoints
         if (options.SyncOnRequest) await demo.SyncAsync(ct);
         var page = demo.Ranker.Rank(userId, size);
         return TypedResults.Ok(new FeedResponse(page.UserId, page.KnownUser, page.FeedStale,
-            demo.Signals.Cursor.ToString(CultureInfo.InvariantCulture), demo.EmbeddingName, page.Candidates, page.Removed,
+            page.SignalCursor.ToString(CultureInfo.InvariantCulture), demo.EmbeddingName, page.Candidates, page.Removed,
             page.Items.Select(i => Item(demo, i)).ToList()));
     }
 

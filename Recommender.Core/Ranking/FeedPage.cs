@@ -30,4 +30,6 @@ public sealed record RankedItem(
 /// <param name="Removed">Candidates removed, by reason: <c>seen</c>, <c>keyword_filter</c>, <c>not_interested</c>, <c>ineligible</c>.</param>
 /// <param name="FeedStale">The signal feed is not current: unscored items are withheld.</param>
 /// <param name="KnownUser">False when the user had no profile (a cold start with default settings).</param>
-public sealed record FeedPage(string UserId, IReadOnlyList<RankedItem> Items, int Candidates, IReadOnlyDictionary<string, int> Removed, bool FeedStale, bool KnownUser);
+/// <param name="SignalCursor">The signal store's cursor when the page was ranked: every signal up to it was applied.</param>
+public sealed record FeedPage(string UserId, IReadOnlyList<RankedItem> Items, int Candidates, IReadOnlyDictionary<string, int> Removed, bool FeedStale, bool KnownUser,
+    long SignalCursor);

@@ -10,6 +10,7 @@ var benchmarks = new Dictionary<string, (string Description, Func<BenchOptions, 
     ["ingest"] = ("uploads accepted per second at N concurrent clients, against a bare durable-insert endpoint", IngestBenchmark.RunAsync),
     ["rank"] = ("ranking 2,000 candidates for one user (controls, safety layer, diversity), against 2,000 dot products of the same vectors", RankBenchmark.RunAsync),
     ["recsim"] = ("simulated users and sessions with the safety layer off and on, a demotion-strength sweep and control compliance", RecSimBenchmark.RunAsync),
+    ["freshness"] = ("time from a routing decision to its effect on the next demo-feed request, on the embedded default (p50, p95)", FreshnessBenchmark.RunAsync),
     ["hashmatch"] = ("perceptual-hash matching: the multi-index hash index against a linear scan of a 1,000,000-hash bank", HashMatchBenchmark.RunAsync),
 };
 
