@@ -38,6 +38,16 @@ public sealed record InteractionRequest(string? UserId, string? ItemId, string? 
 
 public sealed record InteractionResponse(string UserId, string ItemId, string Kind, DateTimeOffset At);
 
+/// <summary>A user's controls. Omitted fields stay as they are; <c>keywordFilters</c> replaces the whole list (at most 200).</summary>
+public sealed record ControlsRequest(string? Sensitivity, bool? IsMinor, IReadOnlyList<string>? KeywordFilters);
+
+/// <summary>"Not interested": <c>kind</c> is item (an upload id), creator or hashtag.</summary>
+public sealed record NotInterestedRequest(string? Kind, string? Value);
+
+public sealed record NotInterestedResponse(string Kind, string Value, DateTimeOffset At);
+
+public sealed record ControlsResponse(string UserId, string Sensitivity, bool IsMinor, IReadOnlyList<string> KeywordFilters, IReadOnlyList<NotInterestedResponse> NotInterested);
+
 public static class FeedEndpoints
 {
     public const int MaxCount = 100;
@@ -69,8 +79,80 @@ public static class FeedEndpoints
             .WithName("PostInteraction")
             .WithSummary("Record a user interaction for the demo feed")
             .WithDescription("like, comment, share, follow, skip, or watch with watchTimeMs. The user's interests change at once.");
+        feed.MapGet("/feed/{userId}/controls", GetControls)
+            .WithName("GetFeedControls")
+            .WithSummary("A user's feed controls");
+        feed.MapPut("/feed/{userId}/controls", PutControls)
+            .WithName("PutFeedControls")
+            .WithSummary("Set sensitivity (less, standard, more; minors cannot choose more), minor status and keyword filters")
+            .WithDescription("keywordFilters replaces the list: at most 200 terms of up to 100 characters, matched on caption, hashtags and transcript with simple variants. A refused request changes nothing.");
+        feed.MapPost("/feed/{userId}/not-interested", PostNotInterested)
+            .WithName("PostNotInterested")
+            .WithSummary("Not interested in an item, a creator or a hashtag: filtered for 30 days, then a decaying penalty");
         return routes;
     }
+
+    internal static Results<Ok<ControlsResponse>, ValidationProblem> GetControls(FeedDemo demo, string userId)
+    {
+        try { return TypedResults.Ok(Controls(userId, demo.Ranker.GetControls(userId))); }
+        catch (ArgumentException e) { return Invalid(e); }
+    }
+
+    internal static Results<Ok<ControlsResponse>, ValidationProblem> PutControls(FeedDemo demo, string userId, ControlsRequest? body)
+    {
+        if (body is null) return Invalid("body", "is required");
+        Recommender.Core.Safety.SensitivityLevel? level = null;
+        if (body.Sensitivity is not null)
+        {
+            if (!Enum.TryParse<Recommender.Core.Safety.SensitivityLevel>(body.Sensitivity, ignoreCase: true, out var parsed) || !Enum.IsDefined(parsed) || int.TryParse(body.Sensitivity, out _))
+                return Invalid("sensitivity", "must be less, standard or more");
+            level = parsed;
+        }
+        try
+        {
+            var current = demo.Ranker.GetControls(userId);
+            // Everything is checked before anything changes: a refused request leaves the controls as they were.
+            if (level == Recommender.Core.Safety.SensitivityLevel.More && (body.IsMinor ?? current.IsMinor))
+                return Invalid("sensitivity", "minors cannot choose more");
+            if (body.KeywordFilters is { } filters)
+            {
+                if (filters.Count > demo.Ranker.Options.MaxKeywordFilters)
+                    return Invalid("keywordFilters", $"at most {demo.Ranker.Options.MaxKeywordFilters} terms; got {filters.Count}");
+                demo.Ranker.SetKeywordFilters(userId, filters);
+            }
+            if (body.IsMinor is { } minor) demo.Ranker.SetMinor(userId, minor);
+            if (level is { } l) demo.Ranker.SetSensitivity(userId, l);
+            return TypedResults.Ok(Controls(userId, demo.Ranker.GetControls(userId)));
+        }
+        catch (ArgumentException e)
+        {
+            return Invalid(e);
+        }
+    }
+
+    internal static Results<Ok<NotInterestedResponse>, ValidationProblem> PostNotInterested(FeedDemo demo, string userId, NotInterestedRequest? body)
+    {
+        if (body is null) return Invalid("body", "is required");
+        if (body.Kind is null || !Enum.TryParse<NotInterestedKind>(body.Kind, ignoreCase: true, out var kind) || !Enum.IsDefined(kind) || int.TryParse(body.Kind, out _))
+            return Invalid("kind", "must be item, creator or hashtag");
+        try
+        {
+            demo.Ranker.MarkNotInterested(userId, kind, body.Value ?? "");
+            var entry = demo.Ranker.GetControls(userId).NotInterested[^1];
+            return TypedResults.Ok(new NotInterestedResponse(kind.ToString().ToLowerInvariant(), entry.Value, entry.At));
+        }
+        catch (ArgumentException e)
+        {
+            return Invalid(e);
+        }
+    }
+
+    private static ControlsResponse Controls(string userId, UserControls c) =>
+        new(userId, c.Sensitivity.ToString().ToLowerInvariant(), c.IsMinor, c.KeywordFilters,
+            c.NotInterested.Select(n => new NotInterestedResponse(n.Kind.ToString().ToLowerInvariant(), n.Value, n.At)).ToList());
+
+    private static ValidationProblem Invalid(ArgumentException e) =>
+        Invalid(e.ParamName switch { "keywords" => "keywordFilters", "watchTime" => "watchTimeMs", null => "body", var p => p }, e.Message.Split(" (Parameter", 2)[0]);
 
     internal static async Task<Results<Ok<FeedResponse>, ValidationProblem>> GetFeed(FeedDemo demo, FeedOptions options, string userId, string? count, CancellationToken ct)
     {
@@ -102,8 +184,7 @@ public static class FeedEndpoints
         }
         catch (ArgumentException e)
         {
-            var field = e.ParamName switch { "watchTime" => "watchTimeMs", null => "body", var p => p };
-            return Invalid(field, e.Message.Split(" (Parameter", 2)[0]);
+            return Invalid(e);
         }
         return TypedResults.Ok(new InteractionResponse(body.UserId!, body.ItemId!, kind.ToString().ToLowerInvariant(), at));
     }

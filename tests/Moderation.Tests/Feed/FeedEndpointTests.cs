@@ -165,4 +165,53 @@ public sealed class FeedEndpointTests(SqliteApiFixture fixture) : IClassFixture<
         result.Error.Should().Contain("403");
         follower.Store.Cursor.Should().Be(0);
     }
+
+    [Fact]
+    public async Task Keyword_filters_and_not_interested_apply_to_the_next_feed()
+    {
+        var spoiler = await RoutedUploadAsync("Huge SPOILERS for the finale [harm=0.01]");
+        var tagged = await RoutedUploadAsync("a prank on my flatmate [harm=0.01]", hashtags: ["#Pranks"]);
+        var creator = $"loud-{Guid.NewGuid():N}";
+        var loud = await RoutedUploadAsync("shouting into the void [harm=0.01]", creator);
+        var clean = await RoutedUploadAsync("a quiet walk in the park [harm=0.01]");
+        using var client = Api.CreateClient(await Api.CreateKeyAsync(ApiScopes.FeedDemo));
+        var user = $"user-{Guid.NewGuid():N}";
+
+        var controls = await JsonAsync(await client.PutAsJsonAsync($"/v1/feed/{user}/controls", new { keywordFilters = new[] { "spoiler" }, sensitivity = "less" }), HttpStatusCode.OK);
+        controls.GetProperty("sensitivity").GetString().Should().Be("less");
+        await JsonAsync(await client.PostAsJsonAsync($"/v1/feed/{user}/not-interested", new { kind = "creator", value = creator }), HttpStatusCode.OK);
+        await JsonAsync(await client.PostAsJsonAsync($"/v1/feed/{user}/not-interested", new { kind = "hashtag", value = "prank" }), HttpStatusCode.OK);
+
+        var feed = await FeedAsync(client, user);
+        Find(feed, spoiler).Should().BeNull();
+        Find(feed, tagged).Should().BeNull();
+        Find(feed, loud).Should().BeNull();
+        Find(feed, clean).Should().NotBeNull();
+        var controlsAfter = await JsonAsync(await client.GetAsync($"/v1/feed/{user}/controls"), HttpStatusCode.OK);
+        controlsAfter.GetProperty("notInterested").GetArrayLength().Should().Be(2);
+    }
+
+    [Fact]
+    public async Task Ten_thousand_keyword_filters_and_a_minor_choosing_more_are_refused_and_change_nothing()
+    {
+        using var client = Api.CreateClient(await Api.CreateKeyAsync(ApiScopes.FeedDemo));
+        var user = $"user-{Guid.NewGuid():N}";
+        await JsonAsync(await client.PutAsJsonAsync($"/v1/feed/{user}/controls", new { keywordFilters = new[] { "alpha", "beta" }, isMinor = true }), HttpStatusCode.OK);
+
+        var tooMany = await JsonAsync(await client.PutAsJsonAsync($"/v1/feed/{user}/controls",
+            new { keywordFilters = Enumerable.Range(0, 10_000).Select(i => $"t{i}").ToArray() }), HttpStatusCode.BadRequest);
+        tooMany.GetProperty("errors").TryGetProperty("keywordFilters", out _).Should().BeTrue();
+        var more = await JsonAsync(await client.PutAsJsonAsync($"/v1/feed/{user}/controls",
+            new { sensitivity = "more", keywordFilters = new[] { "gamma" } }), HttpStatusCode.BadRequest);
+        more.GetProperty("errors").TryGetProperty("sensitivity", out _).Should().BeTrue();
+        var blank = await JsonAsync(await client.PutAsJsonAsync($"/v1/feed/{user}/controls", new { keywordFilters = new[] { "ok", " " } }), HttpStatusCode.BadRequest);
+        blank.GetProperty("errors").TryGetProperty("keywordFilters", out _).Should().BeTrue();
+        (await JsonAsync(await client.PostAsJsonAsync($"/v1/feed/{user}/not-interested", new { kind = "item", value = "no-such-upload" }), HttpStatusCode.BadRequest))
+            .GetProperty("errors").TryGetProperty("value", out _).Should().BeTrue();
+
+        var controls = await JsonAsync(await client.GetAsync($"/v1/feed/{user}/controls"), HttpStatusCode.OK);
+        controls.GetProperty("keywordFilters").EnumerateArray().Select(k => k.GetString()).Should().Equal("alpha", "beta");
+        controls.GetProperty("sensitivity").GetString().Should().Be("standard");
+        controls.GetProperty("isMinor").GetBoolean().Should().BeTrue();
+    }
 }
