@@ -410,6 +410,9 @@ public sealed class ForYouRecommender
         var poolSize = Math.Min(candidates.Length, count * o.DiversityPoolFactor);
         var pool = new PriorityQueue<(int Ordinal, double Engagement, double Penalty, SafetyVerdict Verdict), double>(poolSize + 1);
 
+        // Freshness halves every half-life: exp(-age * ln 2 / half-life), with ages in days since the epoch.
+        var nowDays = now.ToUnixTimeMilliseconds() / 86_400_000.0;
+        var freshnessRate = Math.Log(2) / o.FreshnessHalfLife.TotalDays;
         long cursor;
         lock (Signals.Gate)
         {
@@ -440,8 +443,7 @@ public sealed class ForYouRecommender
                 if (user.CreatorAffinity.Count > 0 && user.CreatorAffinity.TryGetValue(entry.Creator, out var affinity)) z += o.CreatorWeight * affinity;
                 if (user.Follows.Count > 0 && user.Follows.Contains(entry.Creator)) z += o.CreatorWeight;
                 z += o.PopularityWeight * entry.PopularityTerm;
-                var ageDays = (now - entry.Item.PublishedAt).TotalDays;
-                z += o.FreshnessWeight * Math.Pow(0.5, Math.Max(0, ageDays) / o.FreshnessHalfLife.TotalDays);
+                z += o.FreshnessWeight * Math.Exp(Math.Min(0, entry.PublishedDays - nowDays) * freshnessRate);
                 var engagement = 1 / (1 + Math.Exp(-z));
                 var score = engagement * verdict.Multiplier * penalty;
 

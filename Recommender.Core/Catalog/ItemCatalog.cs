@@ -148,6 +148,8 @@ internal sealed class ItemEntry(int ordinal, CatalogItem item, float[] embedding
     public int Creator { get; } = creator;
     public string[] Hashtags { get; } = hashtags;
     public HashSet<string> Tokens { get; } = tokens;
+    /// <summary>Publish time in days since the Unix epoch, so ranking does no date arithmetic.</summary>
+    public double PublishedDays { get; } = item.PublishedAt.ToUnixTimeMilliseconds() / 86_400_000.0;
     public double Popularity
     {
         get;

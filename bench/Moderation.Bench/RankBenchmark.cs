@@ -10,9 +10,10 @@ namespace Moderation.Bench;
 /// <summary>
 /// Latency of ranking 2,000 candidates for one user with everything on (keyword filters, "not interested",
 /// signals on a tenth of the catalog, diversity, reasons for the page), against the floor of the same 2,000 dot
-/// products of the same 384-float vectors, measured in alternating blocks in one run. "warm" is the usual case
+/// products of the same 384-float vectors, each call timed on its own, the three interleaved, medians
+/// compared, in one run. "warm" is the usual case
 /// (signals unchanged since the previous request: safety verdicts cached); "cold" applies a new signal before
-/// every request, so all 2,000 verdicts are evaluated again. Options: --rounds N, --seed N.
+/// every request, so all 2,000 verdicts are evaluated again. Options: --rounds N (at least 5), --seed N.
 /// </summary>
 public static class RankBenchmark
 {
@@ -78,17 +79,20 @@ public static class RankBenchmark
             shown = ranker.RankCandidates(user, candidates, PageSize).Items.Count;
         }
 
-        const int iterations = 400;
+        // On a shared machine a block of calls is often cut by the scheduler. Each call is timed on its own,
+        // floor, warm and cold interleaved, and the medians compared: a preempted call is an outlier, not the median.
+        const int samples = 1000;
         double Time(Action action)
         {
             var t0 = Stopwatch.GetTimestamp();
-            for (var i = 0; i < iterations; i++) action();
-            return Stopwatch.GetElapsedTime(t0).TotalMicroseconds / iterations;
+            action();
+            return Stopwatch.GetElapsedTime(t0).TotalMicroseconds;
         }
 
         for (var i = 0; i < 200; i++) { Floor(); Warm(); Cold(); } // JIT and tiering
         var page = ranker.RankCandidates(user, candidates, PageSize);
-        Console.WriteLine($"rank: {Candidates} candidates of {CatalogSize}, {Dimensions} dims, page {PageSize}, 50 keyword filters, 5 not-interested creators, {o.Rounds} rounds x {iterations}");
+        var rounds = Math.Max(o.Rounds, 5);
+        Console.WriteLine($"rank: {Candidates} candidates of {CatalogSize}, {Dimensions} dims, page {PageSize}, 50 keyword filters, 5 not-interested creators, {rounds} rounds x {samples} interleaved calls (medians)");
         Console.WriteLine($"  removed per request: {string.Join(", ", page.Removed.Select(kv => $"{kv.Key} {kv.Value}"))}; page of {page.Items.Count}");
         Console.WriteLine($"{"round",5} {"floor us",9} {"warm us",8} {"cold us",8} {"warm/floor",11} {"cold/floor",11}");
         var warmRatios = new List<double>();
@@ -96,13 +100,18 @@ public static class RankBenchmark
         var floors = new List<double>();
         var warms = new List<double>();
         var colds = new List<double>();
-        for (var round = 1; round <= Math.Max(o.Rounds, 5); round++)
+        for (var round = 1; round <= rounds; round++)
         {
-            var f = Time(Floor);
-            var w = Time(Warm);
-            var c = Time(Cold);
-            var f2 = Time(Floor);
-            var floor = (f + f2) / 2;
+            var fs = new List<double>(samples);
+            var ws = new List<double>(samples);
+            var cs = new List<double>(samples);
+            for (var i = 0; i < samples; i++)
+            {
+                fs.Add(Time(Floor));
+                ws.Add(Time(Warm));
+                cs.Add(Time(Cold));
+            }
+            double floor = Measure.Median(fs), w = Measure.Median(ws), c = Measure.Median(cs);
             floors.Add(floor);
             warms.Add(w);
             colds.Add(c);
