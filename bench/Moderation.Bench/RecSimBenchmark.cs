@@ -289,6 +289,9 @@ public static class RecSimBenchmark
         if (fontFile is null) Console.WriteLine("  (no DejaVu Sans font found: the chart is drawn without text)");
         using var typeface = (fontFile is null ? null : SKTypeface.FromFile(fontFile)) ?? SKTypeface.Default;
         using var font = new SKFont(typeface, 15);
+        var monoFile = fontFile?.Replace("DejaVuSans.ttf", "DejaVuSansMono.ttf", StringComparison.Ordinal);
+        using var monoTypeface = (monoFile is not null && File.Exists(monoFile) ? SKTypeface.FromFile(monoFile) : null) ?? typeface;
+        using var mono = new SKFont(monoTypeface, 14);
         using var title = new SKFont(typeface, 19);
         using var ink = new SKPaint { Color = SKColors.Black, IsAntialias = true };
         using var grid = new SKPaint { Color = new SKColor(225, 225, 225), StrokeWidth = 1 };
@@ -315,16 +318,15 @@ public static class RecSimBenchmark
         var ordered = points.OrderBy(p => p.Strength).ToList();
         foreach (var (a, b) in ordered.Zip(ordered.Skip(1)))
             canvas.DrawLine(X(a.Loss), Y(a.Reduction), X(b.Loss), Y(b.Reduction), line);
-        var labelled = new List<SKPoint>();
+        foreach (var p in ordered)
+            canvas.DrawCircle(X(p.Loss), Y(p.Reduction), p.Strength == chosen ? 7 : 5, p.Strength == chosen ? chosenDot : dot);
+        // Points crowd together where demotion saturates: the values go in a table in the empty corner instead.
+        var row = height - bottom - 12f - 20f * ordered.Count;
+        canvas.DrawText("strength   NDCG loss   reduction", width - right - 10, row, SKTextAlign.Right, mono, ink);
         foreach (var p in ordered)
         {
-            canvas.DrawCircle(X(p.Loss), Y(p.Reduction), p.Strength == chosen ? 7 : 5, p.Strength == chosen ? chosenDot : dot);
-            // Points that land on top of each other share the first one's label.
-            var at = new SKPoint(X(p.Loss), Y(p.Reduction));
-            if (labelled.Any(l => SKPoint.Distance(l, at) < 14)) continue;
-            labelled.Add(at);
-            var same = ordered.Where(q => SKPoint.Distance(new SKPoint(X(q.Loss), Y(q.Reduction)), at) < 14).Select(q => q.Strength.ToString("0.#", System.Globalization.CultureInfo.InvariantCulture));
-            canvas.DrawText($"s={string.Join(",", same)}", at.X + 9, at.Y + 18, SKTextAlign.Left, font, ink);
+            row += 20;
+            canvas.DrawText($"{p.Strength,4:0.#}   {p.Loss * 100,8:0.00}%   {p.Reduction * 100,8:0.0}%", width - right - 10, row, SKTextAlign.Right, mono, p.Strength == chosen ? chosenDot : ink);
         }
         canvas.DrawText("recsim: harmful exposure@10 reduction vs NDCG@10 loss, by demotion strength", width / 2f, 35, SKTextAlign.Center, title, ink);
         canvas.DrawText("NDCG@10 loss against the safety layer off", width / 2f, height - 25, SKTextAlign.Center, font, ink);
