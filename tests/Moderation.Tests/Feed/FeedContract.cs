@@ -11,10 +11,9 @@ namespace Moderation.Tests.Feed;
 /// <summary>
 /// The demo For You feed through the real host: uploads scored by the markup scorer, routed by the default
 /// policy, their signals read by Recommender.Core and applied to the feed; interactions; bad input; and the
-/// library's HTTP signal client against the real signal endpoint.
+/// library's HTTP signal client against the real signal endpoint. Once per database provider.
 /// </summary>
-[Collection(HostCollection.Name)]
-public sealed class FeedEndpointTests(SqliteApiFixture fixture) : IClassFixture<SqliteApiFixture>
+public abstract class FeedContract<TFixture>(TFixture fixture) where TFixture : ApiFixture
 {
     private TestApi Api => fixture.Api;
 
@@ -215,3 +214,9 @@ public sealed class FeedEndpointTests(SqliteApiFixture fixture) : IClassFixture<
         controls.GetProperty("isMinor").GetBoolean().Should().BeTrue();
     }
 }
+
+[Collection(HostCollection.Name)]
+public sealed class SqliteFeedTests(SqliteApiFixture fixture) : FeedContract<SqliteApiFixture>(fixture), IClassFixture<SqliteApiFixture>;
+
+[Collection(HostCollection.Name)]
+public sealed class PostgresFeedTests(PostgresApiFixture fixture) : FeedContract<PostgresApiFixture>(fixture), IClassFixture<PostgresApiFixture>;
