@@ -15,7 +15,7 @@ namespace Moderation.Bench;
 /// caption; 6% are harmful (ground truth, by category) and a little more engaging than their topic alone. The
 /// moderation service is simulated by its documented default policy (review 0.5, action 0.9, demotion from 1 to
 /// 0.2, ineligible on action) over noisy model scores, delivered as risk signals. Users watch, like, skip and say
-/// "not interested"; the ranker learns online. Reported per request (page of 10): NDCG@10 against the best 10
+/// "not interested" (draws fixed per user and item, the same in every run); the ranker learns online. Reported per request (page of 10): NDCG@10 against the best 10
 /// unseen items by true relevance, expected watch time@10, and position-weighted harmful exposure@10 by category.
 /// Control compliance is checked against the generator's own ground truth: keyword-filter leaks (the base word in
 /// any variant), "not interested" creators inside the window, ineligible items shown. Options: --seed N,
@@ -82,7 +82,24 @@ public static class RecSimBenchmark
         public int Leaks => KeywordLeaks + NotInterestedLeaks + IneligibleShown;
     }
 
-    private sealed record SimItem(string Id, int Topic, string Creator, float[] Embedding, DateTimeOffset Published, TimeSpan Duration,
+    /// <summary>
+    /// A uniform draw fixed by (seed, user, what, salt): common random numbers, so a user reacts to an item the same
+    /// way in every run and the runs differ only by what the ranker showed.
+    /// </summary>
+    private static double Draw(int seed, int user, int what, int salt)
+    {
+        Span<byte> key = stackalloc byte[16];
+        System.Buffers.Binary.BinaryPrimitives.WriteInt32LittleEndian(key, seed);
+        System.Buffers.Binary.BinaryPrimitives.WriteInt32LittleEndian(key[4..], user);
+        System.Buffers.Binary.BinaryPrimitives.WriteInt32LittleEndian(key[8..], what);
+        System.Buffers.Binary.BinaryPrimitives.WriteInt32LittleEndian(key[12..], salt);
+        return (System.IO.Hashing.XxHash64.HashToUInt64(key) >> 11) * (1.0 / (1UL << 53));
+    }
+
+    private static double Gaussian(int seed, int user, int item) =>
+        Math.Sqrt(-2 * Math.Log(1 - Draw(seed, user, item, 2))) * Math.Cos(2 * Math.PI * Draw(seed, user, item, 3));
+
+    private sealed record SimItem(int Index, string Id, int Topic, string Creator, float[] Embedding, DateTimeOffset Published, TimeSpan Duration,
         string? Harm, double ModelScore, string[] Keywords, string Caption, string[] Hashtags);
 
     private sealed record SimUser(string Id, int[] Topics, double[] Weights, string[] Filters);
@@ -114,7 +131,7 @@ public static class RecSimBenchmark
                 var logit = (harm is null ? -2.5 : 1.0) + 1.5 * RankBenchmark.Gaussian(random);
                 var words = Enumerable.Range(0, 2).Select(_ => keywords[random.Next(keywords.Length)]).ToArray();
                 string Variant(string w) => random.Next(4) switch { 0 => w, 1 => w + "s", 2 => w.ToUpperInvariant(), _ => char.ToUpperInvariant(w[0]) + w[1..] };
-                items.Add(new SimItem($"item-{i}", topic, $"creator-{creator}", embedding, start.AddHours(-random.Next(0, 24 * 7)),
+                items.Add(new SimItem(i, $"item-{i}", topic, $"creator-{creator}", embedding, start.AddHours(-random.Next(0, 24 * 7)),
                     TimeSpan.FromSeconds(random.Next(10, 60)), harm, 1 / (1 + Math.Exp(-logit)), words,
                     $"clip {i} about topic {topic} with {Variant(words[0])}", [$"#{Variant(words[1])}", $"#topic{topic}"]));
             }
@@ -204,8 +221,9 @@ public static class RecSimBenchmark
         for (var session = 0; session < sessions; session++)
         {
             store.MarkSynced(clock.GetUtcNow());
-            foreach (var user in users)
+            for (var userIndex = 0; userIndex < users.Count; userIndex++)
             {
+                var user = users[userIndex];
                 var page = ranker.Rank(user.Id, Page);
                 requests++;
                 var now = clock.GetUtcNow();
@@ -235,14 +253,14 @@ public static class RecSimBenchmark
                 {
                     var item = byId[page.Items[p].ItemId];
                     seen[user.Id].Add(item.Id);
-                    if (random.NextDouble() > weights[p] + 0.2) continue;
-                    var completion = Math.Clamp(rels[p] + 0.15 * RankBenchmark.Gaussian(random), 0, 1);
+                    if (Draw(seed, userIndex, session * 100 + p, 1) > weights[p] + 0.2) continue;
+                    var completion = Math.Clamp(rels[p] + 0.15 * Gaussian(seed, userIndex, item.Index), 0, 1);
                     var at = now.AddSeconds(p * 20);
                     if (at > clock.GetUtcNow()) at = clock.GetUtcNow();
                     if (completion < 0.15)
                     {
                         ranker.Record(new Interaction(user.Id, item.Id, InteractionKind.Watch, at, TimeSpan.FromSeconds(1)));
-                        if (random.NextDouble() < 0.1)
+                        if (Draw(seed, userIndex, item.Index, 4) < 0.1)
                         {
                             ranker.MarkNotInterested(user.Id, NotInterestedKind.Creator, item.Creator, at);
                             notInterested[user.Id][item.Creator] = at;
@@ -250,7 +268,7 @@ public static class RecSimBenchmark
                         continue;
                     }
                     ranker.Record(new Interaction(user.Id, item.Id, InteractionKind.Watch, at, item.Duration * completion));
-                    if (completion > 0.7 && random.NextDouble() < 0.4) ranker.Record(new Interaction(user.Id, item.Id, InteractionKind.Like, at));
+                    if (completion > 0.7 && Draw(seed, userIndex, item.Index, 5) < 0.4) ranker.Record(new Interaction(user.Id, item.Id, InteractionKind.Like, at));
                 }
             }
             clock.Advance(TimeSpan.FromHours(3));
