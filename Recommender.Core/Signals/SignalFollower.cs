@@ -131,12 +131,20 @@ public sealed class SignalFollower
         }
     }
 
-    /// <summary>Polls until cancelled: every <see cref="SignalFollowerOptions.PollInterval"/> while healthy, backing off after failures.</summary>
+    /// <summary>Polls until cancelled (then returns quietly): every <see cref="SignalFollowerOptions.PollInterval"/> while healthy, backing off after failures.</summary>
     public async Task RunAsync(CancellationToken ct)
     {
         while (!ct.IsCancellationRequested)
         {
-            var result = await PollAsync(ct);
+            SignalPollResult result;
+            try
+            {
+                result = await PollAsync(ct);
+            }
+            catch (OperationCanceledException) when (ct.IsCancellationRequested)
+            {
+                return; // stopped mid-request: the cursor is where the last applied signal left it
+            }
             var pause = result.Error is null
                 ? (result.CaughtUp ? Options.PollInterval : TimeSpan.Zero)
                 : TimeSpan.FromTicks(Math.Min(Options.MaxBackoff.Ticks, Options.PollInterval.Ticks * (1L << Math.Min(ConsecutiveFailures, 20))));

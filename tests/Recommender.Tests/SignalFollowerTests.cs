@@ -152,4 +152,38 @@ public sealed class SignalFollowerTests
             File.Delete(path);
         }
     }
+
+    [Fact]
+    public async Task A_running_follower_backs_off_through_an_outage_and_catches_up_when_the_feed_returns()
+    {
+        await using var server = await FeedServer.StartAsync();
+        server.Append(1, "item-1");
+        server.Mode = FeedMode.Down;
+        var store = new SignalStore();
+        var follower = new SignalFollower(new HttpSignalSource(server.Client()), store,
+            new SignalFollowerOptions { PollInterval = TimeSpan.FromMilliseconds(10), MaxBackoff = TimeSpan.FromMilliseconds(50) });
+        using var stop = new CancellationTokenSource();
+        var running = follower.RunAsync(stop.Token);
+
+        await Eventually(() => follower.ConsecutiveFailures >= 3);
+        store.Cursor.Should().Be(0);
+        server.Mode = FeedMode.Normal;
+        server.Append(2, "item-2");
+        // The poll that applies the signals clears the error and marks the store synced when it reaches the end.
+        await Eventually(() => store.Cursor == 2 && follower.LastError is null && store.LastSyncedAt is not null);
+
+        stop.Cancel();
+        await running.WaitAsync(TimeSpan.FromSeconds(10));
+        store.Counts.Applied.Should().Be(2);
+    }
+
+    private static async Task Eventually(Func<bool> condition)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        while (!condition())
+        {
+            if (DateTime.UtcNow > deadline) throw new TimeoutException("the condition never held");
+            await Task.Delay(10);
+        }
+    }
 }
