@@ -7,6 +7,7 @@ using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.OpenApi;
 using Moderation.Api.Access;
+using Moderation.Api.Feed;
 using Moderation.Api.Health;
 using Moderation.Api.Policy;
 using Moderation.Api.Signals;
@@ -75,13 +76,14 @@ public static class ModerationApi
                 Type = SecuritySchemeType.ApiKey,
                 In = ParameterLocation.Header,
                 Name = ApiKeyAuthenticationHandler.HeaderName,
-                Description = "An API key with the scope the endpoint names (uploads:write, signals:read, policy:read, policy:write or admin).",
+                Description = "An API key with the scope the endpoint names (uploads:write, signals:read, policy:read, policy:write, feed:demo or admin).",
             };
             document.Security ??= [];
             document.Security.Add(new OpenApiSecurityRequirement { [new OpenApiSecuritySchemeReference(ApiKeyAuthenticationHandler.SchemeName, document)] = [] });
             return Task.CompletedTask;
         }));
 
+        services.AddFeedDemo(configuration);
         services.AddModerationReview();
         services.AddModerationTelemetry(configuration, "moderation-api");
         return services;
@@ -103,6 +105,7 @@ public static class ModerationApi
         app.MapUploads();
         app.MapSignals();
         app.MapPolicy();
+        app.MapFeedDemo();
 
         app.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = _ => false });
         app.MapHealthChecks("/readyz", new HealthCheckOptions

@@ -15,9 +15,11 @@ public static class ApiScopes
     public const string PolicyRead = "policy:read";
     /// <summary>Curate the claim bank and move model versions between live, shadow and retired; implies <see cref="PolicyRead"/>.</summary>
     public const string PolicyWrite = "policy:write";
+    /// <summary>Read the demo For You feed and post interactions to it (the recommender demo in the API host).</summary>
+    public const string FeedDemo = "feed:demo";
     public const string Admin = "admin";
 
-    public static readonly IReadOnlyList<string> All = [UploadsWrite, SignalsRead, PolicyRead, PolicyWrite, Admin];
+    public static readonly IReadOnlyList<string> All = [UploadsWrite, SignalsRead, PolicyRead, PolicyWrite, FeedDemo, Admin];
 
     /// <summary>
     /// Whether a key holding <paramref name="held"/> may use an endpoint that requires <paramref name="required"/>:

@@ -16,6 +16,8 @@ public sealed record BenchOptions
     public bool Keep { get; init; }
     /// <summary>Score with the built-in text scorer and the shipped heads instead of the fixed-cost scorer.</summary>
     public bool Text { get; init; }
+    /// <summary>Random seed of the simulations (recsim, rank).</summary>
+    public int Seed { get; init; } = 42;
 
     public static BenchOptions Parse(string[] args)
     {
@@ -34,6 +36,7 @@ public sealed record BenchOptions
                 "--batch" => options with { Batch = Next() },
                 "--keep" => options with { Keep = true },
                 "--text" => options with { Text = true },
+                "--seed" => options with { Seed = Next() },
                 _ => throw new ArgumentException($"unknown option '{args[i]}'"),
             };
         }

@@ -8,6 +8,9 @@ var benchmarks = new Dictionary<string, (string Description, Func<BenchOptions, 
     ["embedding"] = ("text embedding: the pipeline's embedder (tokenise, embed, pool) against the raw ONNX session and the package's SentenceEncoder", EmbeddingBenchmark.RunAsync),
     ["scoring"] = ("text scoring: the full text scorer with the shipped heads against the raw ONNX session and the package's SentenceEncoder", ScoringBenchmark.RunAsync),
     ["ingest"] = ("uploads accepted per second at N concurrent clients, against a bare durable-insert endpoint", IngestBenchmark.RunAsync),
+    ["rank"] = ("ranking 2,000 candidates for one user (controls, safety layer, diversity), against 2,000 dot products of the same vectors", RankBenchmark.RunAsync),
+    ["recsim"] = ("simulated users and sessions with the safety layer off and on, a demotion-strength sweep and control compliance", RecSimBenchmark.RunAsync),
+    ["freshness"] = ("time from a routing decision to its effect on the next demo-feed request, on the embedded default (p50, p95)", FreshnessBenchmark.RunAsync),
     ["hashmatch"] = ("perceptual-hash matching: the multi-index hash index against a linear scan of a 1,000,000-hash bank", HashMatchBenchmark.RunAsync),
 };
 
@@ -15,7 +18,7 @@ if (args.Length == 0 || args[0] is "list" or "--help" or "-h")
 {
     Console.WriteLine("benchmarks:");
     foreach (var (name, (description, _)) in benchmarks) Console.WriteLine($"  {name,-10} {description}");
-    Console.WriteLine("options: --uploads N (texts for embedding) --clients N --rounds N --cost-us N --call-us N --batch N --keep");
+    Console.WriteLine("options: --uploads N (texts for embedding) --clients N --rounds N --cost-us N --call-us N --batch N --keep --seed N");
     return args.Length == 0 ? 2 : 0;
 }
 if (!benchmarks.TryGetValue(args[0], out var benchmark))

@@ -1,0 +1,198 @@
+using System.Globalization;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Options;
+using Moderation.Core.Access;
+using Moderation.Core.Scoring.Text;
+using Recommender.Core.Ranking;
+using Recommender.Core.Users;
+
+namespace Moderation.Api.Feed;
+
+/// <summary>One item of the demo feed.</summary>
+public sealed record FeedItemResponse(
+    string UploadId,
+    string? ExternalId,
+    string CreatorId,
+    int Position,
+    double Score,
+    double Engagement,
+    double SafetyMultiplier,
+    bool Interstitial,
+    bool Autoplay,
+    IReadOnlyList<string> Labels,
+    IReadOnlyList<string> Reasons);
+
+/// <summary>A page of the demo For You feed, with what the safety layer and the user's controls removed.</summary>
+public sealed record FeedResponse(
+    string UserId,
+    bool KnownUser,
+    bool FeedStale,
+    string SignalCursor,
+    string Embedding,
+    int Candidates,
+    IReadOnlyDictionary<string, int> Removed,
+    IReadOnlyList<FeedItemResponse> Items);
+
+/// <summary>An interaction: <c>kind</c> is like, comment, share, follow, skip or watch (watch needs <c>watchTimeMs</c>).</summary>
+public sealed record InteractionRequest(string? UserId, string? ItemId, string? Kind, DateTimeOffset? At, long? WatchTimeMs);
+
+public sealed record InteractionResponse(string UserId, string ItemId, string Kind, DateTimeOffset At);
+
+/// <summary>A user's controls. Omitted fields stay as they are; <c>keywordFilters</c> replaces the whole list (at most 200).</summary>
+public sealed record ControlsRequest(string? Sensitivity, bool? IsMinor, IReadOnlyList<string>? KeywordFilters);
+
+/// <summary>"Not interested": <c>kind</c> is item (an upload id), creator or hashtag.</summary>
+public sealed record NotInterestedRequest(string? Kind, string? Value);
+
+public sealed record NotInterestedResponse(string Kind, string Value, DateTimeOffset At);
+
+public sealed record ControlsResponse(string UserId, string Sensitivity, bool IsMinor, IReadOnlyList<string> KeywordFilters, IReadOnlyList<NotInterestedResponse> NotInterested);
+
+public static class FeedEndpoints
+{
+    public const int MaxCount = 100;
+
+    public static IServiceCollection AddFeedDemo(this IServiceCollection services, IConfiguration configuration)
+    {
+        var options = configuration.GetSection(FeedOptions.Section).Get<FeedOptions>() ?? new FeedOptions();
+        if (options.HashedDimensions is < 16 or > 4096)
+            throw new OptionsValidationException(FeedOptions.Section, typeof(FeedOptions), [$"{FeedOptions.Section}:HashedDimensions must be from 16 to 4096."]);
+        if (options.SyncInterval <= TimeSpan.Zero)
+            throw new OptionsValidationException(FeedOptions.Section, typeof(FeedOptions), [$"{FeedOptions.Section}:SyncInterval must be positive."]);
+        if (!options.Enabled) return services;
+        services.AddSingleton(options);
+        services.AddSingleton(sp => new FeedDemo(sp.GetRequiredService<Moderation.Core.Storage.ModerationDatabase>(), options,
+            sp.GetService<TimeProvider>() ?? TimeProvider.System, sp.GetService<TextEmbedder>()));
+        services.AddHostedService<FeedSyncService>();
+        return services;
+    }
+
+    public static IEndpointRouteBuilder MapFeedDemo(this IEndpointRouteBuilder routes)
+    {
+        if (routes.ServiceProvider.GetService<FeedDemo>() is null) return routes;
+        var feed = routes.MapGroup("/v1").WithTags("Demo feed").RequireAuthorization(ApiScopes.FeedDemo);
+        feed.MapGet("/feed/{userId}", GetFeed)
+            .WithName("GetFeed")
+            .WithSummary("The demo For You feed for a user")
+            .WithDescription("Ranks the uploads in the database with Recommender.Core: interests from the user's interactions, the safety layer from the risk-signal feed (ineligible removed, interstitial, demotion, labels), diversity. Each item carries its reasons. An unknown user gets a cold start.");
+        feed.MapPost("/interactions", PostInteraction)
+            .WithName("PostInteraction")
+            .WithSummary("Record a user interaction for the demo feed")
+            .WithDescription("like, comment, share, follow, skip, or watch with watchTimeMs. The user's interests change at once.");
+        feed.MapGet("/feed/{userId}/controls", GetControls)
+            .WithName("GetFeedControls")
+            .WithSummary("A user's feed controls");
+        feed.MapPut("/feed/{userId}/controls", PutControls)
+            .WithName("PutFeedControls")
+            .WithSummary("Set sensitivity (less, standard, more; minors cannot choose more), minor status and keyword filters")
+            .WithDescription("keywordFilters replaces the list: at most 200 terms of up to 100 characters, matched on caption, hashtags and transcript with simple variants. A refused request changes nothing.");
+        feed.MapPost("/feed/{userId}/not-interested", PostNotInterested)
+            .WithName("PostNotInterested")
+            .WithSummary("Not interested in an item, a creator or a hashtag: filtered for 30 days, then a decaying penalty");
+        return routes;
+    }
+
+    internal static Results<Ok<ControlsResponse>, ValidationProblem> GetControls(FeedDemo demo, string userId)
+    {
+        try { return TypedResults.Ok(Controls(userId, demo.Ranker.GetControls(userId))); }
+        catch (ArgumentException e) { return Invalid(e); }
+    }
+
+    internal static Results<Ok<ControlsResponse>, ValidationProblem> PutControls(FeedDemo demo, string userId, ControlsRequest? body)
+    {
+        if (body is null) return Invalid("body", "is required");
+        Recommender.Core.Safety.SensitivityLevel? level = null;
+        if (body.Sensitivity is not null)
+        {
+            if (!Enum.TryParse<Recommender.Core.Safety.SensitivityLevel>(body.Sensitivity, ignoreCase: true, out var parsed) || !Enum.IsDefined(parsed) || int.TryParse(body.Sensitivity, out _))
+                return Invalid("sensitivity", "must be less, standard or more");
+            level = parsed;
+        }
+        try
+        {
+            var current = demo.Ranker.GetControls(userId);
+            // Everything is checked before anything changes: a refused request leaves the controls as they were.
+            if (level == Recommender.Core.Safety.SensitivityLevel.More && (body.IsMinor ?? current.IsMinor))
+                return Invalid("sensitivity", "minors cannot choose more");
+            if (body.KeywordFilters is { } filters)
+            {
+                if (filters.Count > demo.Ranker.Options.MaxKeywordFilters)
+                    return Invalid("keywordFilters", $"at most {demo.Ranker.Options.MaxKeywordFilters} terms; got {filters.Count}");
+                demo.Ranker.SetKeywordFilters(userId, filters);
+            }
+            if (body.IsMinor is { } minor) demo.Ranker.SetMinor(userId, minor);
+            if (level is { } l) demo.Ranker.SetSensitivity(userId, l);
+            return TypedResults.Ok(Controls(userId, demo.Ranker.GetControls(userId)));
+        }
+        catch (ArgumentException e)
+        {
+            return Invalid(e);
+        }
+    }
+
+    internal static Results<Ok<NotInterestedResponse>, ValidationProblem> PostNotInterested(FeedDemo demo, string userId, NotInterestedRequest? body)
+    {
+        if (body is null) return Invalid("body", "is required");
+        if (body.Kind is null || !Enum.TryParse<NotInterestedKind>(body.Kind, ignoreCase: true, out var kind) || !Enum.IsDefined(kind) || int.TryParse(body.Kind, out _))
+            return Invalid("kind", "must be item, creator or hashtag");
+        try
+        {
+            demo.Ranker.MarkNotInterested(userId, kind, body.Value ?? "");
+            var entry = demo.Ranker.GetControls(userId).NotInterested[^1];
+            return TypedResults.Ok(new NotInterestedResponse(kind.ToString().ToLowerInvariant(), entry.Value, entry.At));
+        }
+        catch (ArgumentException e)
+        {
+            return Invalid(e);
+        }
+    }
+
+    private static ControlsResponse Controls(string userId, UserControls c) =>
+        new(userId, c.Sensitivity.ToString().ToLowerInvariant(), c.IsMinor, c.KeywordFilters,
+            c.NotInterested.Select(n => new NotInterestedResponse(n.Kind.ToString().ToLowerInvariant(), n.Value, n.At)).ToList());
+
+    private static ValidationProblem Invalid(ArgumentException e) =>
+        Invalid(e.ParamName switch { "keywords" => "keywordFilters", "watchTime" => "watchTimeMs", null => "body", var p => p }, e.Message.Split(" (Parameter", 2)[0]);
+
+    internal static async Task<Results<Ok<FeedResponse>, ValidationProblem>> GetFeed(FeedDemo demo, FeedOptions options, string userId, string? count, CancellationToken ct)
+    {
+        var size = 20;
+        if (!string.IsNullOrEmpty(count) && (!int.TryParse(count, NumberStyles.None, CultureInfo.InvariantCulture, out size) || size is < 1 or > MaxCount))
+            return Invalid("count", $"must be an integer from 1 to {MaxCount}");
+        if (string.IsNullOrWhiteSpace(userId) || userId.Length > Recommender.Core.ForYouRecommender.MaxUserIdLength)
+            return Invalid("userId", $"must be 1 to {Recommender.Core.ForYouRecommender.MaxUserIdLength} characters");
+        if (options.SyncOnRequest) await demo.SyncAsync(ct);
+        var page = demo.Ranker.Rank(userId, size);
+        return TypedResults.Ok(new FeedResponse(page.UserId, page.KnownUser, page.FeedStale,
+            page.SignalCursor.ToString(CultureInfo.InvariantCulture), demo.EmbeddingName, page.Candidates, page.Removed,
+            page.Items.Select(i => Item(demo, i)).ToList()));
+    }
+
+    internal static Results<Ok<InteractionResponse>, ValidationProblem> PostInteraction(FeedDemo demo, TimeProvider? clock, InteractionRequest? body)
+    {
+        if (body is null) return Invalid("body", "is required");
+        if (string.IsNullOrWhiteSpace(body.Kind) || !Enum.TryParse<InteractionKind>(body.Kind, ignoreCase: true, out var kind) || !Enum.IsDefined(kind)
+            || int.TryParse(body.Kind, out _))
+            return Invalid("kind", "must be one of like, comment, share, follow, skip, watch");
+        if (body.WatchTimeMs is { } ms && ms < 0) return Invalid("watchTimeMs", "must not be negative");
+        if (body.WatchTimeMs is > 86_400_000) return Invalid("watchTimeMs", "must be at most a day (86400000)");
+        var at = body.At ?? (clock ?? TimeProvider.System).GetUtcNow();
+        try
+        {
+            demo.Ranker.Record(new Interaction(body.UserId ?? "", body.ItemId ?? "", kind, at,
+                body.WatchTimeMs is { } w ? TimeSpan.FromMilliseconds(w) : null));
+        }
+        catch (ArgumentException e)
+        {
+            return Invalid(e);
+        }
+        return TypedResults.Ok(new InteractionResponse(body.UserId!, body.ItemId!, kind.ToString().ToLowerInvariant(), at));
+    }
+
+    private static FeedItemResponse Item(FeedDemo demo, RankedItem i) =>
+        new(i.ItemId, demo.ExternalIdOf(i.ItemId), i.CreatorId, i.Position, Math.Round(i.Score, 6), Math.Round(i.Engagement, 6),
+            Math.Round(i.SafetyMultiplier, 6), i.Interstitial, i.Autoplay, i.Labels, i.Reasons);
+
+    private static ValidationProblem Invalid(string field, string reason) =>
+        TypedResults.ValidationProblem(new Dictionary<string, string[]> { [field] = [reason] }, title: "Invalid request", detail: $"{field} {reason}");
+}
