@@ -7,6 +7,7 @@ using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.OpenApi;
 using Moderation.Api.Access;
+using Moderation.Api.Media;
 using Moderation.Api.Health;
 using Moderation.Api.Policy;
 using Moderation.Api.Signals;
@@ -67,7 +68,7 @@ public static class ModerationApi
         services.AddOpenApi(options => options.AddDocumentTransformer((document, _, _) =>
         {
             document.Info.Title = "Moderation workbench API";
-            document.Info.Description = "Ingest uploads for scoring, read their routing, follow the risk-signal feed, and curate the claim bank and model versions.";
+            document.Info.Description = "Ingest uploads for scoring, read their routing, follow the risk-signal feed, and curate the claim bank, hash banks and model versions.";
             document.Components ??= new OpenApiComponents();
             document.Components.SecuritySchemes ??= new Dictionary<string, IOpenApiSecurityScheme>();
             document.Components.SecuritySchemes[ApiKeyAuthenticationHandler.SchemeName] = new OpenApiSecurityScheme
@@ -103,6 +104,7 @@ public static class ModerationApi
         app.MapUploads();
         app.MapSignals();
         app.MapPolicy();
+        app.MapHashBanks();
 
         app.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = _ => false });
         app.MapHealthChecks("/readyz", new HealthCheckOptions

@@ -11,6 +11,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Moderation.Core.Access;
 using Moderation.Core.Claims;
+using Moderation.Core.Media;
 using Moderation.Core.Models;
 using Moderation.Core.Policies;
 using Moderation.Core.Scoring;
@@ -47,6 +48,7 @@ public static class ModerationServices
         services.AddSingleton<AccessBootstrap>();
         services.AddSingleton<ModelRegistry>();
         services.AddSingleton<ClaimBank>();
+        services.AddSingleton<HashBanks>();
         services.AddSingleton(sp => new RoutingPolicy(sp.GetRequiredService<IOptions<RoutingPolicyOptions>>().Value));
         services.AddSingleton<ScoringOutcomeWriter>();
         services.AddTransient<ScoringJob>();
