@@ -56,6 +56,7 @@ public static class ModerationServices
         var plugins = configuration.GetSection(ScoringOptions.Section).Get<ScoringOptions>()?.Plugins ?? [];
         services.AddScorerPlugins(plugins);
         services.AddTextScoring(configuration);
+        services.AddMediaScoring(configuration);
 
         // First hosted service: the schema is migrated before anything else starts.
         services.Insert(0, ServiceDescriptor.Singleton<Microsoft.Extensions.Hosting.IHostedService>(sp =>
