@@ -69,6 +69,21 @@ public sealed class HashBankCommandTests : IDisposable
         events.Should().OnlyContain(e => e.Actor.StartsWith("cli:"));
     }
 
+    [Fact]
+    public async Task Hash_robustness_reports_match_rates_on_a_directory_of_photos_and_skips_what_is_not_an_image()
+    {
+        var photos = Path.Combine(directory, "photos");
+        Directory.CreateDirectory(photos);
+        for (var seed = 1; seed <= 4; seed++)
+            File.WriteAllBytes(Path.Combine(photos, $"p{seed}.jpg"), TestMedia.Encode(SyntheticPhotos.Photo(seed, 320, 240), SkiaSharp.SKEncodedImageFormat.Jpeg, 90));
+        File.WriteAllText(Path.Combine(photos, "notes.txt"), "not a photo");
+        var (exitCode, output) = await ChildProcess.RunToEndAsync(ChildProcess.BuiltAssembly("Moderation.Worker", "Moderation.Worker.dll"),
+            ["hash-robustness", "--input", photos]);
+        exitCode.Should().Be(0, output);
+        output.Should().Contain("skipped notes.txt").And.MatchRegex(@"half size\s+4/4").And.Contain("different photos: 0/6 pairs");
+        output.Should().MatchRegex(@"hash-robustness: photos=4 half_size=1\.000 JPEG_q50=1\.000 5pct_crop=[0-9.]+ mirror=1\.000 false_match_rate=0\.00000");
+    }
+
     public void Dispose()
     {
         try { Directory.Delete(directory, recursive: true); } catch (IOException) { }
