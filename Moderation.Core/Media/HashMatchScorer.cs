@@ -28,7 +28,7 @@ public sealed class HashBankIndex
     /// <summary>Every entry within <paramref name="maxDistance"/> of the image or of a rotation or mirror of it, nearest first.</summary>
     public IReadOnlyList<FrameMatch> Match(HashResult hash, int maxDistance) =>
         index.SearchAny(hash.Dihedral, maxDistance)
-            .Select(m => entries[m.Entry] is var e ? new FrameMatch(e.Bank, e.Id, m.Distance, e.Category, e.Action) : null!)
+            .Select(m => new FrameMatch(entries[m.Entry].Bank, entries[m.Entry].Id, m.Distance, entries[m.Entry].Category, entries[m.Entry].Action))
             .ToList();
 }
 
@@ -137,7 +137,7 @@ public sealed class HashMatchScorer(
         {
             (frames, problem) = await reader.ReadAsync(item, ct);
         }
-        catch (Exception e) when (e is not (OperationCanceledException or IOException or UnauthorizedAccessException))
+        catch (Exception e) when (e is not (OperationCanceledException or IOException or UnauthorizedAccessException or FfmpegUnavailableException))
         {
             // A decoder fault on hostile bytes is a verdict on the file, not a reason to fail the batch.
             logger.LogWarning(e, "Media {Ordinal} of upload {UploadId} could not be read", item.Ordinal, uploadId);

@@ -6,6 +6,9 @@ using Microsoft.Extensions.Options;
 
 namespace Moderation.Core.Media;
 
+/// <summary>ffmpeg cannot be run on this machine: a fault to fix and retry, never a verdict on a video.</summary>
+public sealed class FfmpegUnavailableException(string message, Exception? inner) : Exception(message, inner);
+
 /// <summary>Frames sampled from a video, and what went wrong while reading it, if anything.</summary>
 public sealed record VideoSample(IReadOnlyList<SampledFrame> Frames, string? Problem);
 
@@ -39,7 +42,13 @@ public sealed class VideoFrameSampler(IOptions<MediaScoringOptions> options)
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(ct);
         deadline.CancelAfter(video.Timeout);
         var ffOptions = new FFOptions();
-        if (!string.IsNullOrWhiteSpace(video.FfmpegPath)) ffOptions.BinaryFolder = Path.GetDirectoryName(Path.GetFullPath(video.FfmpegPath))!;
+        if (!string.IsNullOrWhiteSpace(video.FfmpegPath))
+        {
+            var binary = Path.GetFullPath(video.FfmpegPath);
+            if (!File.Exists(binary))
+                throw new FfmpegUnavailableException($"ffmpeg is not at {binary} (Moderation:Scoring:Media:Video:FfmpegPath); install Debian's ffmpeg or correct the path.", null);
+            ffOptions.BinaryFolder = Path.GetDirectoryName(binary)!;
+        }
 
         var timedOut = $"reading the video took longer than {video.Timeout.TotalSeconds:0.#} s and was stopped";
         bool succeeded;
@@ -62,6 +71,12 @@ public sealed class VideoFrameSampler(IOptions<MediaScoringOptions> options)
         {
             succeeded = false;
             lock (errors) errors.Insert(0, timedOut);
+        }
+        catch (System.ComponentModel.Win32Exception e)
+        {
+            // No ffmpeg to start: the machine's fault, not the video's. Videos must not pass unread.
+            throw new FfmpegUnavailableException(
+                $"ffmpeg could not be started ({e.Message}); install Debian's ffmpeg or set Moderation:Scoring:Media:Video:FfmpegPath.", e);
         }
         ct.ThrowIfCancellationRequested();
 

@@ -82,6 +82,15 @@ public sealed class VideoFrameSamplerTests : IDisposable
         sample.Frames.Count.Should().BeLessThanOrEqualTo(8);
     }
 
+    [Fact]
+    public async Task A_machine_without_ffmpeg_is_a_fault_to_fix_not_a_video_without_frames()
+    {
+        var video = TestMedia.TestPattern(scratch, 1);
+        var sampler = new VideoFrameSampler(Options.Create(new MediaScoringOptions { Video = new VideoSamplingOptions { FfmpegPath = Path.Combine(scratch, "no-such-dir", "ffmpeg") } }));
+        var act = () => sampler.SampleAsync(video, CancellationToken.None);
+        (await act.Should().ThrowAsync<FfmpegUnavailableException>()).Which.Message.Should().Contain("FfmpegPath");
+    }
+
     public void Dispose()
     {
         try { Directory.Delete(scratch, recursive: true); } catch (IOException) { }
