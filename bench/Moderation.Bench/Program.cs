@@ -9,6 +9,7 @@ var benchmarks = new Dictionary<string, (string Description, Func<BenchOptions, 
     ["scoring"] = ("text scoring: the full text scorer with the shipped heads against the raw ONNX session and the package's SentenceEncoder", ScoringBenchmark.RunAsync),
     ["ingest"] = ("uploads accepted per second at N concurrent clients, against a bare durable-insert endpoint", IngestBenchmark.RunAsync),
     ["hashmatch"] = ("perceptual-hash matching: the multi-index hash index against a linear scan of a 1,000,000-hash bank", HashMatchBenchmark.RunAsync),
+    ["images"] = ("image embedding: ResNet18 through the ImageEmbedder (decode, resize, run) against the raw ONNX sessions on decoded tensors", ImagesBenchmark.RunAsync),
 };
 
 if (args.Length == 0 || args[0] is "list" or "--help" or "-h")
