@@ -12,6 +12,8 @@ root.Subcommands.Add(ScoreCommand.Create());
 root.Subcommands.Add(TrainDefaultsCommand.Create());
 root.Subcommands.Add(ModelCommands.Create());
 root.Subcommands.Add(HashCommand.Create());
+root.Subcommands.Add(HashBankCommands.Create());
+root.Subcommands.Add(HashRobustnessCommand.Create());
 root.TreatUnmatchedTokensAsErrors = false;
 root.SetAction((parse, ct) =>
 {
@@ -19,7 +21,7 @@ root.SetAction((parse, ct) =>
     var stray = parse.UnmatchedTokens.FirstOrDefault(t => !t.StartsWith("--", StringComparison.Ordinal));
     if (stray is not null)
     {
-        Console.Error.WriteLine($"Unknown command '{stray}'. Commands: run, migrate, verify-audit, train, eval, score, train-defaults, models, hash (see --help).");
+        Console.Error.WriteLine($"Unknown command '{stray}'. Commands: run, migrate, verify-audit, train, eval, score, train-defaults, models, hash, hashbank, hash-robustness (see --help).");
         return Task.FromResult(2);
     }
     return RunCommand.RunAsync(parse.UnmatchedTokens.ToArray(), ct);

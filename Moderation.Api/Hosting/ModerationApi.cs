@@ -8,6 +8,7 @@ using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.OpenApi;
 using Moderation.Api.Access;
 using Moderation.Api.Feed;
+using Moderation.Api.Media;
 using Moderation.Api.Health;
 using Moderation.Api.Policy;
 using Moderation.Api.Signals;
@@ -68,7 +69,7 @@ public static class ModerationApi
         services.AddOpenApi(options => options.AddDocumentTransformer((document, _, _) =>
         {
             document.Info.Title = "Moderation workbench API";
-            document.Info.Description = "Ingest uploads for scoring, read their routing, follow the risk-signal feed, and curate the claim bank and model versions.";
+            document.Info.Description = "Ingest uploads for scoring, read their routing, follow the risk-signal feed, and curate the claim bank, hash banks and model versions.";
             document.Components ??= new OpenApiComponents();
             document.Components.SecuritySchemes ??= new Dictionary<string, IOpenApiSecurityScheme>();
             document.Components.SecuritySchemes[ApiKeyAuthenticationHandler.SchemeName] = new OpenApiSecurityScheme
@@ -106,6 +107,7 @@ public static class ModerationApi
         app.MapSignals();
         app.MapPolicy();
         app.MapFeedDemo();
+        app.MapHashBanks();
 
         app.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = _ => false });
         app.MapHealthChecks("/readyz", new HealthCheckOptions

@@ -164,7 +164,7 @@ public static class PolicyEndpoints
     };
 
     /// <summary>Reads a strict JSON body (unknown fields refused); the problem to answer when it cannot.</summary>
-    private static async Task<(T? Body, IResult? Problem)> ReadAsync<T>(HttpRequest request, CancellationToken ct) where T : class
+    internal static async Task<(T? Body, IResult? Problem)> ReadAsync<T>(HttpRequest request, CancellationToken ct) where T : class
     {
         var bodySize = request.HttpContext.Features.Get<IHttpMaxRequestBodySizeFeature>();
         if (bodySize is { IsReadOnly: false }) bodySize.MaxRequestBodySize = MaxBodyBytes;
@@ -191,9 +191,9 @@ public static class PolicyEndpoints
         }
     }
 
-    private static ProblemHttpResult NotFound(string detail) =>
+    internal static ProblemHttpResult NotFound(string detail) =>
         TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "Not found", detail: detail);
 
-    private static ValidationProblem Invalid(string field, string reason, string title = "The request is not valid") =>
+    internal static ValidationProblem Invalid(string field, string reason, string title = "The request is not valid") =>
         TypedResults.ValidationProblem(new Dictionary<string, string[]> { [field] = [reason] }, title: title, detail: $"{field}: {reason}");
 }

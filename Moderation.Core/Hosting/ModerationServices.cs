@@ -11,6 +11,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Moderation.Core.Access;
 using Moderation.Core.Claims;
+using Moderation.Core.Media;
 using Moderation.Core.Models;
 using Moderation.Core.Policies;
 using Moderation.Core.Scoring;
@@ -47,6 +48,7 @@ public static class ModerationServices
         services.AddSingleton<AccessBootstrap>();
         services.AddSingleton<ModelRegistry>();
         services.AddSingleton<ClaimBank>();
+        services.AddSingleton<HashBanks>();
         services.AddSingleton(sp => new RoutingPolicy(sp.GetRequiredService<IOptions<RoutingPolicyOptions>>().Value));
         services.AddSingleton<ScoringOutcomeWriter>();
         services.AddTransient<ScoringJob>();
@@ -54,6 +56,7 @@ public static class ModerationServices
         var plugins = configuration.GetSection(ScoringOptions.Section).Get<ScoringOptions>()?.Plugins ?? [];
         services.AddScorerPlugins(plugins);
         services.AddTextScoring(configuration);
+        services.AddMediaScoring(configuration);
 
         // First hosted service: the schema is migrated before anything else starts.
         services.Insert(0, ServiceDescriptor.Singleton<Microsoft.Extensions.Hosting.IHostedService>(sp =>

@@ -19,20 +19,69 @@ public sealed record LumaFrame(int Index, int Width, int Height, float[] Luma, b
 /// </summary>
 public static class ImageDecoder
 {
+    /// <summary>Opens the container and applies the limits from its header, before any pixel is decoded.</summary>
+    private static SKCodec Open(byte[] bytes, DecodeLimits limits)
+    {
+        if (bytes.Length == 0) throw new MediaRejectedException("the file is empty");
+        if (bytes.Length > limits.MaxBytes) throw new MediaRejectedException($"the file is {bytes.Length} bytes; the limit is {limits.MaxBytes}");
+        var codec = SKCodec.Create(new MemoryStream(bytes, writable: false), out var result)
+            ?? throw new MediaRejectedException($"not an image this service decodes (PNG, JPEG, GIF, WebP, BMP, ICO, WBMP, HEIF where supported): {result}");
+        var info = codec.Info;
+        var frameCount = Math.Max(1, codec.FrameCount);
+        string? problem = null;
+        if (info.Width <= 0 || info.Height <= 0) problem = $"the image declares {info.Width}×{info.Height} pixels";
+        else if ((long)info.Width * info.Height > limits.MaxPixels)
+            problem = $"the image declares {info.Width}×{info.Height} pixels; the limit is {limits.MaxPixels}";
+        else if ((long)info.Width * info.Height * Math.Min(frameCount, limits.MaxFrames) > limits.MaxPixels * 2)
+            problem = $"{frameCount} frames of {info.Width}×{info.Height} pixels exceed the decoding budget";
+        if (problem is null) return codec;
+        codec.Dispose();
+        throw new MediaRejectedException(problem);
+    }
+
+    /// <summary>
+    /// The first frame as planar RGB (0–255: all red, then green, then blue), stretched to
+    /// <paramref name="size"/>×<paramref name="size"/>, upright, transparent areas over white: the input of an image model.
+    /// </summary>
+    public static float[] DecodeRgbSquare(byte[] bytes, int size, DecodeLimits? limits = null)
+    {
+        using var codec = Open(bytes, limits ?? new DecodeLimits());
+        var info = codec.Info;
+        var target = new SKImageInfo(info.Width, info.Height, SKColorType.Rgba8888, SKAlphaType.Unpremul);
+        using var bitmap = new SKBitmap(target);
+        bitmap.Erase(SKColors.White);
+        var decoded = codec.GetPixels(target, bitmap.GetPixels());
+        if (decoded is not (SKCodecResult.Success or SKCodecResult.IncompleteInput or SKCodecResult.ErrorInInput))
+            throw new MediaRejectedException($"the image could not be decoded: {decoded}");
+        // Mipmaps only pay when shrinking by more than half; below that a bilinear sample is enough and much cheaper.
+        var shrink = Math.Max(info.Width, info.Height) > 2 * size;
+        using var square = bitmap.Resize(new SKImageInfo(size, size, SKColorType.Rgba8888, SKAlphaType.Unpremul),
+            new SKSamplingOptions(SKFilterMode.Linear, shrink ? SKMipmapMode.Linear : SKMipmapMode.None))
+            ?? throw new MediaRejectedException("the image could not be resized");
+        var pixels = square.GetPixelSpan();
+        var plane = size * size;
+        var result = new float[3 * plane];
+        for (var i = 0; i < plane; i++)
+        {
+            var a = pixels[4 * i + 3] / 255f;
+            var white = 255f * (1 - a);
+            result[i] = pixels[4 * i] * a + white;
+            result[plane + i] = pixels[4 * i + 1] * a + white;
+            result[2 * plane + i] = pixels[4 * i + 2] * a + white;
+        }
+        if (codec.EncodedOrigin is SKEncodedOrigin.TopLeft or (SKEncodedOrigin)0) return result;
+        // A square stays a square whatever the orientation: only the mapping of pixels changes.
+        for (var c = 0; c < 3; c++)
+            Upright(result.AsSpan(c * plane, plane).ToArray(), size, size, codec.EncodedOrigin).Luma.CopyTo(result, c * plane);
+        return result;
+    }
+
     public static IReadOnlyList<LumaFrame> DecodeLuma(byte[] bytes, DecodeLimits? limits = null)
     {
         limits ??= new DecodeLimits();
-        if (bytes.Length == 0) throw new MediaRejectedException("the file is empty");
-        if (bytes.Length > limits.MaxBytes) throw new MediaRejectedException($"the file is {bytes.Length} bytes; the limit is {limits.MaxBytes}");
-        using var codec = SKCodec.Create(new MemoryStream(bytes, writable: false), out var result)
-            ?? throw new MediaRejectedException($"not an image this service decodes (PNG, JPEG, GIF, WebP, BMP, ICO, WBMP, HEIF where supported): {result}");
+        using var codec = Open(bytes, limits);
         var info = codec.Info;
-        if (info.Width <= 0 || info.Height <= 0) throw new MediaRejectedException($"the image declares {info.Width}×{info.Height} pixels");
-        if ((long)info.Width * info.Height > limits.MaxPixels)
-            throw new MediaRejectedException($"the image declares {info.Width}×{info.Height} pixels; the limit is {limits.MaxPixels}");
         var frameCount = Math.Max(1, codec.FrameCount);
-        if ((long)info.Width * info.Height * Math.Min(frameCount, limits.MaxFrames) > limits.MaxPixels * 2)
-            throw new MediaRejectedException($"{frameCount} frames of {info.Width}×{info.Height} pixels exceed the decoding budget");
 
         var frames = new List<LumaFrame>();
         var sampled = frameCount <= limits.MaxFrames

@@ -22,7 +22,8 @@ public sealed record CategoryRoute(
     double ActionThreshold,
     string Reason,
     string SignalAction,
-    double DemotionMultiplier);
+    double DemotionMultiplier,
+    string Source = SignalSource.Model);
 
 /// <summary>The routing of one upload under one policy version.</summary>
 public sealed record RoutingDecision(string PolicyVersion, string Status, string Reason, IReadOnlyList<CategoryRoute> Categories);
@@ -49,12 +50,14 @@ public sealed class RoutingPolicy(RoutingPolicyOptions options)
     public RoutingDecision Route(IReadOnlyList<CategoryScore> scores)
     {
         // Several model versions may score one category; the highest score decides. Shadow scores never route.
+        // A match against known content (a hash bank) outranks every estimate: its own action decides.
         var routes = scores
             .Where(s => !s.Shadow)
             .GroupBy(s => s.Category, StringComparer.Ordinal)
-            .Select(g => g.MaxBy(s => s.Score)!)
-            .OrderBy(s => s.Category, StringComparer.Ordinal)
-            .Select(RouteCategory)
+            .OrderBy(g => g.Key, StringComparer.Ordinal)
+            .Select(g => g.Where(s => s.Match is not null).MaxBy(s => ActionSeverity(s.Match!.Action)) is { } match
+                ? RouteMatch(match)
+                : RouteCategory(g.MaxBy(s => s.Score)!))
             .ToList();
 
         if (options.Mode == PolicyMode.Observe)
@@ -117,6 +120,36 @@ public sealed class RoutingPolicy(RoutingPolicyOptions options)
         }
         return new CategoryRoute(score.Category, outcome, s, score.ModelVersion, t.Review, t.Action, reason, action, Math.Round(multiplier, 6));
     }
+
+    /// <summary>
+    /// Known content: the match's action goes to the recommender as is. A match that asks for no action still sends
+    /// the upload to a person (someone put it in a bank for a reason); any other action is automatic.
+    /// </summary>
+    private CategoryRoute RouteMatch(CategoryScore score)
+    {
+        var t = ThresholdsFor(score.Category);
+        var verdict = score.Match!;
+        var outcome = verdict.Action == SignalAction.None ? RouteOutcome.Review : RouteOutcome.Action;
+        var multiplier = verdict.Action switch
+        {
+            SignalAction.Ineligible => 0.0,
+            SignalAction.Demote => options.DemotionFloor,
+            _ => 1.0,
+        };
+        var reason = $"{score.Category}: {verdict.Source} {score.ModelVersion} asks for {verdict.Action} (policy {Version})";
+        return new CategoryRoute(score.Category, outcome, score.Score, score.ModelVersion, t.Review, t.Action, reason, verdict.Action,
+            multiplier, verdict.Source);
+    }
+
+    /// <summary>How far an action goes, for choosing between two matches of one category.</summary>
+    public static int ActionSeverity(string action) => action switch
+    {
+        SignalAction.Ineligible => 4,
+        SignalAction.Interstitial => 3,
+        SignalAction.Demote => 2,
+        SignalAction.Label => 1,
+        _ => 0,
+    };
 
     private static int Severity(string outcome) => outcome switch
     {

@@ -33,6 +33,14 @@ public sealed record MediaItem(int Ordinal, string Kind, string FileName, string
 /// From a model in the registry's <c>shadow</c> state: stored beside the live model's score for comparison, never
 /// routed on and never sent as a signal.
 /// </param>
-public sealed record CategoryScore(string Category, double Score, string ModelVersion, IReadOnlyList<string> Explanations, bool Shadow = false);
+/// <param name="Match">
+/// Set when the score is a match against known content (a hash bank) rather than a model's estimate: the match's own
+/// action decides the routing, not the thresholds, and its signal carries the match's source.
+/// </param>
+public sealed record CategoryScore(string Category, double Score, string ModelVersion, IReadOnlyList<string> Explanations, bool Shadow = false,
+    MatchVerdict? Match = null);
+
+/// <summary>What a match against known content asks for: the signal source (e.g. <c>hash_match</c>) and action (none … ineligible).</summary>
+public sealed record MatchVerdict(string Source, string Action);
 
 public sealed record UploadScores(string UploadId, IReadOnlyList<CategoryScore> Scores);

@@ -76,9 +76,9 @@ public sealed class ScoringOutcomeWriter(ModerationDatabase database, TimeProvid
             })), transaction, cancellationToken: ct));
 
             var signals = routed.SelectMany(u => u.Decision.Categories.Select(c => new NewRiskSignal(
-                $"model:{u.Content.Id}:{c.Category}:{c.ModelVersion}:{u.Decision.PolicyVersion}",
+                $"{c.Source}:{u.Content.Id}:{c.Category}:{c.ModelVersion}:{u.Decision.PolicyVersion}",
                 u.Content.Id, u.Content.ExternalId, c.Category, c.Score, c.SignalAction, c.DemotionMultiplier,
-                SignalSource.Model, c.ModelVersion, u.Decision.PolicyVersion))).ToList();
+                c.Source, c.ModelVersion, u.Decision.PolicyVersion))).ToList();
             await SignalFeed.AppendAsync(connection, transaction, database.Dialect, signals, now, ct);
 
             await AuditLog.AppendAsync(connection, transaction, database.Dialect, routed.Select(u => new AuditEntry(

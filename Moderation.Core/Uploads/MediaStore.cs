@@ -48,7 +48,8 @@ public sealed class MediaStore(IOptions<ModerationOptions> options)
 
     public bool Contains(string sha256) => File.Exists(PathFor(sha256));
 
-    private string PathFor(string sha256)
+    /// <summary>Where the file with this digest lives (for tools such as ffmpeg that read a path, never for client input).</summary>
+    public string PathFor(string sha256)
     {
         if (sha256.Length != 64 || !sha256.All(char.IsAsciiHexDigitLower))
             throw new ArgumentException("Not a SHA-256 hex digest.", nameof(sha256));

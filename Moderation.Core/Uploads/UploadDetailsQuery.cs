@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Dapper;
+using Moderation.Core.Media;
 using Moderation.Core.Storage;
 
 namespace Moderation.Core.Uploads;
@@ -18,7 +19,12 @@ public sealed record UploadDetails(
     IReadOnlyList<ScoreDetails> Scores,
     RoutingDetails? Routing);
 
-public sealed record MediaDetails(int Ordinal, string Kind, string FileName, string ContentType, long SizeBytes, string Sha256);
+/// <param name="Frames">What the hash-match scorer saw, frame by frame: hash, quality, bank matches, or why it could not read the item.</param>
+public sealed record MediaDetails(int Ordinal, string Kind, string FileName, string ContentType, long SizeBytes, string Sha256,
+    IReadOnlyList<FrameDetails> Frames);
+
+/// <summary>One frame of a media item as the hash-match scorer saw it (frame -1: the item could not be read at all).</summary>
+public sealed record FrameDetails(int Frame, long? PositionMs, string? Hash, int? Quality, IReadOnlyList<FrameMatch> Matches, string? Problem);
 
 /// <param name="Shadow">From a shadow model: recorded for comparison, not routed on.</param>
 public sealed record ScoreDetails(string Category, double Score, string ModelVersion, string Scorer, IReadOnlyList<string> Explanations, DateTimeOffset ScoredAt, bool Shadow);
@@ -58,7 +64,12 @@ public sealed class UploadDetailsQuery(ModerationDatabase database)
         if (upload is null) return null;
 
         var media = (await connection.QueryAsync<MediaRow>(new CommandDefinition(database.Sql(SelectMedia), new { Id = id }, cancellationToken: ct)))
-            .Select(m => new MediaDetails((int)m.Ordinal, m.Kind, m.FileName, m.ContentType, m.SizeBytes, m.Sha256.Trim())).ToList();
+            .Select(m => new MediaDetails((int)m.Ordinal, m.Kind, m.FileName, m.ContentType, m.SizeBytes, m.Sha256.Trim(), [])).ToList();
+        var frames = (await MediaFrameLog.ReadAsync(connection, database.Dialect, id, ct)).ToLookup(f => f.Ordinal);
+        media = media.Select(m => m with
+        {
+            Frames = frames[m.Ordinal].Select(f => new FrameDetails(f.Frame, f.PositionMs, f.Hash, f.Quality, f.Matches, f.Problem)).ToList(),
+        }).ToList();
         var scores = (await connection.QueryAsync<ScoreRow>(new CommandDefinition(database.Sql(SelectScores), new { Id = id }, cancellationToken: ct)))
             .Select(s => new ScoreDetails(s.Category, s.Score, s.ModelVersion, s.Scorer,
                 JsonSerializer.Deserialize<string[]>(s.Explanation) ?? [], DateTimeOffset.FromUnixTimeMilliseconds(s.CreatedAtMs), s.Shadow)).ToList();

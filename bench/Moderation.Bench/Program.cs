@@ -12,6 +12,7 @@ var benchmarks = new Dictionary<string, (string Description, Func<BenchOptions, 
     ["recsim"] = ("simulated users and sessions with the safety layer off and on, a demotion-strength sweep and control compliance", RecSimBenchmark.RunAsync),
     ["freshness"] = ("time from a routing decision to its effect on the next demo-feed request, on the embedded default (p50, p95)", FreshnessBenchmark.RunAsync),
     ["hashmatch"] = ("perceptual-hash matching: the multi-index hash index against a linear scan of a 1,000,000-hash bank", HashMatchBenchmark.RunAsync),
+    ["images"] = ("image embedding: ResNet18 through the ImageEmbedder (decode, resize, run) against the raw ONNX sessions on decoded tensors", ImagesBenchmark.RunAsync),
 };
 
 if (args.Length == 0 || args[0] is "list" or "--help" or "-h")

@@ -39,6 +39,11 @@ public sealed class AuthorizationMatrixTests(SqliteApiFixture fixture) : IClassF
         Row("POST", "/v1/interactions", no, forbidden, forbidden, forbidden, forbidden, HttpStatusCode.BadRequest);
         Row("GET", "/v1/feed/matrix-user/controls", no, forbidden, forbidden, forbidden, forbidden, ok);
         Row("POST", "/v1/feed/matrix-user/not-interested", no, forbidden, forbidden, forbidden, forbidden, HttpStatusCode.BadRequest);
+        Row("GET", "/v1/hashbanks", no, forbidden, forbidden, ok, ok, ok);
+        Row("POST", "/v1/hashbanks", no, forbidden, forbidden, forbidden, created, created);
+        Row("GET", "/v1/hashbanks/{unknown}", no, forbidden, forbidden, notFound, notFound, notFound);
+        Row("GET", "/v1/hashbanks/{unknown}/entries.csv", no, forbidden, forbidden, notFound, notFound, notFound);
+        Row("POST", "/v1/hashbanks/{unknown}/entries/x/retire", no, forbidden, forbidden, forbidden, notFound, notFound);
         Row("GET", "/hangfire", no, forbidden, forbidden, forbidden, forbidden, ok);
         Row("GET", "/healthz", ok, ok, ok, ok, ok, ok);
         Row("GET", "/readyz", ok, ok, ok, ok, ok, ok);
@@ -70,6 +75,7 @@ public sealed class AuthorizationMatrixTests(SqliteApiFixture fixture) : IClassF
         {
             "/v1/uploads" => new { externalId = $"matrix-{Guid.NewGuid():N}", caption = "x" },
             "/v1/claims" => new { text = $"A matrix claim {Guid.NewGuid():N}", sourceUrl = "https://factcheck.example.org/m" },
+            "/v1/hashbanks" => new { name = $"matrix-{Guid.NewGuid():N}", category = "harm", action = "label" },
             _ when path.EndsWith("/retire", StringComparison.Ordinal) => new { reason = "matrix" },
             _ => new { state = "live" },
         };

@@ -52,6 +52,8 @@ public sealed class TestApi : IAsyncDisposable
             ["Moderation:Worker:WorkerCount"] = "2",
             // The contract tests count MarkupScorer's scores exactly; the text models are tested on their own.
             ["Moderation:Scoring:Text:Enabled"] = "false",
+            // Likewise the hash-match scorer: the media tests turn it on.
+            ["Moderation:Scoring:Media:Enabled"] = "false",
             ["Logging:LogLevel:Default"] = "Warning",
             ["Logging:LogLevel:Microsoft.Hosting.Lifetime"] = "Warning",
         };

@@ -16,6 +16,7 @@ internal static class ProcessEnvironment
             ["Moderation__Scoring__Plugins__0"] = ChildProcess.BuiltAssembly(Path.Combine("tests", "Moderation.TestScorers"), "Moderation.TestScorers.dll"),
             ["Moderation__Worker__QueuePollInterval"] = "00:00:00.050",
             ["Moderation__Scoring__Text__Enabled"] = "false",
+            ["Moderation__Scoring__Media__Enabled"] = "false",
         };
         foreach (var (key, value) in extra) environment[key] = value;
         return environment;

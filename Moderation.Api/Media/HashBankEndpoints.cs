@@ -1,0 +1,225 @@
+using System.Text;
+using Microsoft.AspNetCore.Http.Features;
+using Moderation.Api.Policy;
+using Moderation.Core.Access;
+using Moderation.Core.Media;
+
+namespace Moderation.Api.Media;
+
+/// <summary>The body of <c>POST /v1/hashbanks</c>.</summary>
+public sealed record HashBankRequest
+{
+    /// <summary>1 to 64 lower-case letters, digits, '-' or '_'.</summary>
+    public string? Name { get; init; }
+
+    /// <summary>The category a match scores, e.g. <c>harm.sexual</c>.</summary>
+    public string? Category { get; init; }
+
+    /// <summary>What a match asks of the recommender: none, label, demote, interstitial or ineligible.</summary>
+    public string? Action { get; init; }
+
+    public string? Description { get; init; }
+}
+
+/// <summary>The body of <c>PATCH /v1/hashbanks/{name}</c>: fields left out keep their value.</summary>
+public sealed record HashBankChangeRequest
+{
+    public string? Category { get; init; }
+    public string? Action { get; init; }
+    public string? Description { get; init; }
+
+    /// <summary>Why; recorded in the audit trail.</summary>
+    public string? Reason { get; init; }
+}
+
+/// <summary>The body of <c>POST /v1/hashbanks/{name}/entries/{id}/retire</c>.</summary>
+public sealed record RetireHashEntryRequest
+{
+    /// <summary>Why the entry stops matching; required.</summary>
+    public string? Reason { get; init; }
+}
+
+public sealed record HashBankListResponse(IReadOnlyList<HashBank> Banks);
+
+/// <summary>
+/// Hash banks: banks of known violating media as perceptual hashes, each with the category a match scores and the
+/// action it asks for. Curated by policy teams like the claim bank: reads need <c>policy:read</c>, changes
+/// <c>policy:write</c>, and every change is audited with the calling key as the actor. Entries come and go in bulk as
+/// CSV (see docs/media.md for the formats).
+/// </summary>
+public static class HashBankEndpoints
+{
+    /// <summary>Largest CSV an import takes through the API (about 300,000 rows); the worker's import takes more.</summary>
+    public const long MaxImportBytes = 32L * 1024 * 1024;
+
+    public const int MaxImportRows = 300_000;
+
+    public static IEndpointRouteBuilder MapHashBanks(this IEndpointRouteBuilder routes)
+    {
+        var banks = routes.MapGroup("/v1/hashbanks").WithTags("Hash banks");
+        banks.MapGet("/", GetBanks)
+            .RequireAuthorization(ApiScopes.PolicyRead)
+            .WithName("GetHashBanks")
+            .WithSummary("Hash banks with their category, action and count of active entries");
+        banks.MapGet("/{name}", GetBank)
+            .RequireAuthorization(ApiScopes.PolicyRead)
+            .WithName("GetHashBank")
+            .WithSummary("One hash bank")
+            .Produces<HashBank>()
+            .ProducesProblem(StatusCodes.Status404NotFound);
+        banks.MapPost("/", PostBank)
+            .RequireAuthorization(ApiScopes.PolicyWrite)
+            .WithName("PostHashBank")
+            .WithSummary("Create a hash bank")
+            .WithDescription("A name (lower-case letters, digits, '-', '_'), the category a match scores and the action it asks for (none, label, demote, interstitial, ineligible). A match with action none sends the upload to review; any other action acts on it.")
+            .Accepts<HashBankRequest>("application/json")
+            .Produces<HashBank>(StatusCodes.Status201Created)
+            .ProducesValidationProblem()
+            .ProducesProblem(StatusCodes.Status409Conflict)
+            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType);
+        banks.MapPatch("/{name}", PatchBank)
+            .RequireAuthorization(ApiScopes.PolicyWrite)
+            .WithName("PatchHashBank")
+            .WithSummary("Change a bank's category, action or description")
+            .Accepts<HashBankChangeRequest>("application/json")
+            .Produces<HashBank>()
+            .ProducesValidationProblem()
+            .ProducesProblem(StatusCodes.Status404NotFound);
+        banks.MapGet("/{name}/entries.csv", GetEntriesCsv)
+            .RequireAuthorization(ApiScopes.PolicyRead)
+            .WithName("ExportHashBank")
+            .WithSummary("Export a bank's active entries as CSV")
+            .WithDescription("Columns id,hash,quality,source,added_by,added_at; with `includeRetired=true` retired entries too.")
+            .Produces(StatusCodes.Status200OK, contentType: "text/csv")
+            .ProducesProblem(StatusCodes.Status404NotFound);
+        banks.MapPost("/{name}/entries", PostEntries)
+            .RequireAuthorization(ApiScopes.PolicyWrite)
+            .WithName("ImportHashBank")
+            .WithSummary("Import hashes into a bank from CSV")
+            .WithDescription("A text/csv body with a header: `path,hash,quality` (what the worker's hash command writes) or the export format. `source=` names where the hashes came from, for rows without a source. Every row is checked first: a bad row is a 400 listing the bad rows by line (the header is line 1) and nothing is imported. Hashes the bank already holds are counted, not added twice.")
+            .Accepts<string>("text/csv")
+            .Produces<HashImportResult>()
+            .ProducesValidationProblem()
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
+            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType);
+        banks.MapPost("/{name}/entries/{id}/retire", PostRetireEntry)
+            .RequireAuthorization(ApiScopes.PolicyWrite)
+            .WithName("RetireHashEntry")
+            .WithSummary("Retire one entry: it stops matching and stays in the bank for the record")
+            .Accepts<RetireHashEntryRequest>("application/json")
+            .Produces<HashBankEntry>()
+            .ProducesValidationProblem()
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status409Conflict);
+        return routes;
+    }
+
+    internal static async Task<IResult> GetBanks(HashBanks store, CancellationToken ct) =>
+        TypedResults.Ok(new HashBankListResponse(await store.ListAsync(ct)));
+
+    internal static async Task<IResult> GetBank(HashBanks store, string name, CancellationToken ct) =>
+        await store.FindAsync(name, ct) is { } bank ? TypedResults.Ok(bank) : PolicyEndpoints.NotFound($"No hash bank is named '{name}'.");
+
+    internal static async Task<IResult> PostBank(HttpRequest request, HashBanks store, CancellationToken ct)
+    {
+        var (body, problem) = await PolicyEndpoints.ReadAsync<HashBankRequest>(request, ct);
+        if (body is null) return problem!;
+        return await Guard(async () =>
+        {
+            var bank = await store.CreateAsync(body.Name ?? "", body.Category ?? "", body.Action ?? "", body.Description,
+                PolicyEndpoints.Actor(request.HttpContext.User), ct);
+            return TypedResults.Created($"/v1/hashbanks/{bank.Name}", bank);
+        });
+    }
+
+    internal static async Task<IResult> PatchBank(HttpRequest request, string name, HashBanks store, CancellationToken ct)
+    {
+        var (body, problem) = await PolicyEndpoints.ReadAsync<HashBankChangeRequest>(request, ct);
+        if (body is null) return problem!;
+        return await Guard(async () => TypedResults.Ok(await store.UpdateAsync(name, body.Category, body.Action, body.Description,
+            PolicyEndpoints.Actor(request.HttpContext.User), body.Reason, ct)));
+    }
+
+    internal static async Task<IResult> GetEntriesCsv(HttpContext context, string name, string? includeRetired, HashBanks store, CancellationToken ct)
+    {
+        var all = false;
+        if (!string.IsNullOrEmpty(includeRetired) && !bool.TryParse(includeRetired, out all))
+            return PolicyEndpoints.Invalid("includeRetired", "must be true or false", "Invalid query");
+        return await Guard(async () =>
+        {
+            var entries = await store.EntriesAsync(name, all, ct);
+            var text = new StringWriter();
+            HashBankCsv.Write(text, entries);
+            context.Response.Headers.ContentDisposition = $"attachment; filename=\"{name}.csv\"";
+            return TypedResults.Text(text.ToString(), "text/csv", Encoding.UTF8);
+        });
+    }
+
+    internal static async Task<IResult> PostEntries(HttpRequest request, string name, string? source, HashBanks store, CancellationToken ct)
+    {
+        var bodySize = request.HttpContext.Features.Get<IHttpMaxRequestBodySizeFeature>();
+        if (bodySize is { IsReadOnly: false }) bodySize.MaxRequestBodySize = MaxImportBytes;
+        if (request.ContentType is not { } type || !type.StartsWith("text/csv", StringComparison.OrdinalIgnoreCase))
+            return TypedResults.Problem(statusCode: StatusCodes.Status415UnsupportedMediaType, title: "Unsupported media type",
+                detail: "Send the hashes as text/csv with a header row (hash, and optionally quality, source, path).");
+        if (await store.FindAsync(name, ct) is null) return PolicyEndpoints.NotFound($"No hash bank is named '{name}'.");
+
+        var buffer = new MemoryStream();
+        try
+        {
+            await request.Body.CopyToAsync(buffer, ct);
+        }
+        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            return TypedResults.Problem(statusCode: StatusCodes.Status413PayloadTooLarge, title: "Request too large",
+                detail: $"The CSV is larger than the limit of {MaxImportBytes} bytes; split it, or use the worker's hashbank import.");
+        }
+        buffer.Position = 0;
+        IReadOnlyList<HashCsvRow> rows;
+        try
+        {
+            using var reader = new StreamReader(buffer, new UTF8Encoding(false, throwOnInvalidBytes: true));
+            rows = HashBankCsv.Read(reader, source, MaxImportRows);
+        }
+        catch (DecoderFallbackException)
+        {
+            return PolicyEndpoints.Invalid("body", "is not UTF-8 text");
+        }
+        catch (HashCsvException e)
+        {
+            var errors = e.Errors.GroupBy(x => $"line {x.Line}: {x.Column}").ToDictionary(g => g.Key, g => g.Select(x => x.Reason).ToArray());
+            return TypedResults.ValidationProblem(errors, title: "The CSV has rows that cannot be imported; nothing was imported",
+                detail: e.Total > e.Errors.Count ? $"{e.Total} problems; the first {e.Errors.Count} are listed." : $"{e.Total} problem(s).");
+        }
+        return await Guard(async () => TypedResults.Ok(await store.ImportAsync(name, rows, PolicyEndpoints.Actor(request.HttpContext.User), ct)));
+    }
+
+    internal static async Task<IResult> PostRetireEntry(HttpRequest request, string name, string id, HashBanks store, CancellationToken ct)
+    {
+        var (body, problem) = await PolicyEndpoints.ReadAsync<RetireHashEntryRequest>(request, ct);
+        if (body is null) return problem!;
+        return await Guard(async () => TypedResults.Ok(await store.RetireEntryAsync(name, id, PolicyEndpoints.Actor(request.HttpContext.User), body.Reason, ct)));
+    }
+
+    /// <summary>The store's refusals as problem details: 400 naming the field, 404, 409.</summary>
+    private static async Task<IResult> Guard(Func<Task<IResult>> action)
+    {
+        try
+        {
+            return await action();
+        }
+        catch (HashBankValidationException e)
+        {
+            return PolicyEndpoints.Invalid(e.Field, e.Message);
+        }
+        catch (HashBankNotFoundException e)
+        {
+            return PolicyEndpoints.NotFound(e.Message);
+        }
+        catch (HashBankConflictException e)
+        {
+            return TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: "Conflict", detail: e.Message);
+        }
+    }
+}

@@ -1,0 +1,390 @@
+using System.Data.Common;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using Dapper;
+using Moderation.Core.Audit;
+using Moderation.Core.Scoring;
+using Moderation.Core.Signals;
+using Moderation.Core.Storage;
+
+namespace Moderation.Core.Media;
+
+/// <summary>A bank of known violating media: a match scores <see cref="Category"/> and asks for <see cref="Action"/>.</summary>
+public sealed record HashBank(
+    string Name,
+    string Category,
+    string Action,
+    string? Description,
+    string CreatedBy,
+    DateTimeOffset CreatedAt,
+    DateTimeOffset UpdatedAt,
+    int ActiveEntries);
+
+/// <summary>One hash in a bank. Entries are never deleted: a retired entry stops matching and stays for the record.</summary>
+public sealed record HashBankEntry(
+    string Id,
+    string Bank,
+    string Hash,
+    int? Quality,
+    string? Source,
+    string AddedBy,
+    DateTimeOffset AddedAt,
+    string? RetiredBy,
+    DateTimeOffset? RetiredAt,
+    string? RetireReason);
+
+/// <summary>An active entry as the matcher needs it, with its bank's category and action.</summary>
+public sealed record ActiveHashEntry(string Id, string Bank, string Category, string Action, PerceptualHash Hash, string? Source);
+
+/// <summary>What an import did: rows read, entries added, rows whose hash the bank already held (active).</summary>
+public sealed record HashImportResult(string Bank, int Rows, int Added, int AlreadyPresent);
+
+/// <summary>Why the hash-bank store refused a request.</summary>
+public abstract class HashBankException(string message) : Exception(message);
+
+/// <summary>An input is not acceptable; <see cref="Field"/> names it.</summary>
+public sealed class HashBankValidationException(string field, string message) : HashBankException(message)
+{
+    public string Field { get; } = field;
+}
+
+public sealed class HashBankNotFoundException(string message) : HashBankException(message);
+
+public sealed class HashBankConflictException(string message) : HashBankException(message);
+
+/// <summary>
+/// The hash banks and their entries. Every change (a bank created or changed, an import, an entry retired) appends
+/// an audit event in the same transaction, under the append-log lock, which also serialises the duplicate checks.
+/// An import is one transaction: it is stored whole or not at all.
+/// </summary>
+public sealed partial class HashBanks(ModerationDatabase database, TimeProvider time)
+{
+    public const string SubjectType = "hash_bank";
+    public const int MaxNameLength = 64;
+    public const int MaxCategoryLength = 64;
+    public const int MaxDescriptionLength = 2000;
+    public const int MaxReasonLength = 1000;
+    public const int MaxActorLength = 256;
+
+    /// <summary>The actions a bank may ask for: the signal actions of DESIGN.md's signal format.</summary>
+    public static readonly IReadOnlyList<string> Actions =
+        [SignalAction.None, SignalAction.Label, SignalAction.Demote, SignalAction.Interstitial, SignalAction.Ineligible];
+
+    private const string BankColumns = "b.name, b.category, b.action, b.description, b.created_by, b.created_at_ms, b.updated_at_ms";
+    private const string EntryColumns = "id, bank, hash, quality, source, added_by, added_at_ms, retired_by, retired_at_ms, retire_reason";
+
+    private static readonly DialectSql InsertBank = DialectSql.Portable("""
+        INSERT INTO hash_banks (name, category, action, description, created_by, created_at_ms, updated_at_ms)
+        VALUES (@Name, @Category, @Action, @Description, @Actor, @Now, @Now)
+        """);
+
+    private static readonly DialectSql UpdateBank = DialectSql.Portable("""
+        UPDATE hash_banks SET category = @Category, action = @Action, description = @Description, updated_at_ms = @Now WHERE name = @Name
+        """);
+
+    private static readonly DialectSql SelectBanks = DialectSql.Portable($"""
+        SELECT {BankColumns}, (SELECT COUNT(*) FROM hash_bank_entries e WHERE e.bank = b.name AND e.retired_at_ms IS NULL) AS active_entries
+        FROM hash_banks b ORDER BY b.name
+        """);
+
+    private static readonly DialectSql SelectBank = DialectSql.Portable($"""
+        SELECT {BankColumns}, (SELECT COUNT(*) FROM hash_bank_entries e WHERE e.bank = b.name AND e.retired_at_ms IS NULL) AS active_entries
+        FROM hash_banks b WHERE b.name = @Name
+        """);
+
+    private static readonly DialectSql SelectActiveHashes = DialectSql.Portable(
+        "SELECT hash FROM hash_bank_entries WHERE bank = @Bank AND retired_at_ms IS NULL");
+
+    private static readonly DialectSql InsertEntry = DialectSql.Portable("""
+        INSERT INTO hash_bank_entries (id, bank, hash, quality, source, added_by, added_at_ms)
+        VALUES (@Id, @Bank, @Hash, @Quality, @Source, @Actor, @Now)
+        """);
+
+    private static readonly DialectSql SelectEntries = DialectSql.Portable(
+        $"SELECT {EntryColumns} FROM hash_bank_entries WHERE bank = @Bank ORDER BY added_at_ms, id");
+
+    private static readonly DialectSql SelectActiveEntries = DialectSql.Portable(
+        $"SELECT {EntryColumns} FROM hash_bank_entries WHERE bank = @Bank AND retired_at_ms IS NULL ORDER BY added_at_ms, id");
+
+    private static readonly DialectSql SelectEntry = DialectSql.Portable(
+        $"SELECT {EntryColumns} FROM hash_bank_entries WHERE bank = @Bank AND id = @Id");
+
+    private static readonly DialectSql RetireEntry = DialectSql.Portable("""
+        UPDATE hash_bank_entries SET retired_by = @Actor, retired_at_ms = @Now, retire_reason = @Reason
+        WHERE bank = @Bank AND id = @Id AND retired_at_ms IS NULL
+        """);
+
+    private static readonly DialectSql SelectMatchable = DialectSql.Portable("""
+        SELECT e.id, e.bank, b.category, b.action, e.hash, e.source
+        FROM hash_bank_entries e JOIN hash_banks b ON b.name = e.bank
+        WHERE e.retired_at_ms IS NULL ORDER BY e.bank, e.added_at_ms, e.id
+        """);
+
+    /// <summary>The sequence number of the latest hash-bank audit event: every change appends one, in its transaction.</summary>
+    private static readonly DialectSql SelectStamp = DialectSql.Portable(
+        "SELECT COALESCE(MAX(seq), 0) FROM audit_events WHERE subject_type = 'hash_bank'");
+
+    [GeneratedRegex("^[a-z0-9][a-z0-9_-]{0,63}$")]
+    private static partial Regex BankName();
+
+    public async Task<HashBank> CreateAsync(string name, string category, string action, string? description, string actor, CancellationToken ct)
+    {
+        CheckName(name);
+        CheckCategory(category);
+        CheckAction(action);
+        var cleanDescription = CheckDescription(description);
+        CheckActor(actor);
+        try
+        {
+            return await database.InTransactionAsync(async (connection, transaction) =>
+            {
+                await TransactionLock.TakeAsync(connection, transaction, database.Dialect, TransactionLock.AppendLog, ct);
+                if (await FindAsync(connection, transaction, name, ct) is not null)
+                    throw new HashBankConflictException($"A hash bank named '{name}' already exists.");
+                var now = time.GetUtcNow().ToUnixTimeMilliseconds();
+                await connection.ExecuteAsync(new CommandDefinition(database.Sql(InsertBank),
+                    new { Name = name, Category = category, Action = action, Description = cleanDescription, Actor = actor, Now = now }, transaction, cancellationToken: ct));
+                await AuditLog.AppendAsync(connection, transaction, database.Dialect,
+                    [new AuditEntry(actor, "hash_bank.created", SubjectType, name, null, null,
+                        JsonSerializer.Serialize(new { category, action, description = cleanDescription }))], now, ct);
+                var at = DateTimeOffset.FromUnixTimeMilliseconds(now);
+                return new HashBank(name, category, action, cleanDescription, actor, at, at, 0);
+            }, ct);
+        }
+        catch (DbException e) when (database.Dialect.IsUniqueViolation(e))
+        {
+            throw new HashBankConflictException($"A hash bank named '{name}' already exists.");
+        }
+    }
+
+    /// <summary>Changes a bank's category, action or description (null keeps the value); matching follows at the next refresh.</summary>
+    public async Task<HashBank> UpdateAsync(string name, string? category, string? action, string? description, string actor, string? reason, CancellationToken ct)
+    {
+        if (category is not null) CheckCategory(category);
+        if (action is not null) CheckAction(action);
+        var cleanDescription = description is null ? null : CheckDescription(description);
+        CheckActor(actor);
+        var cleanReason = CheckReason(reason, required: false);
+        return await database.InTransactionAsync(async (connection, transaction) =>
+        {
+            await TransactionLock.TakeAsync(connection, transaction, database.Dialect, TransactionLock.AppendLog, ct);
+            var bank = await FindAsync(connection, transaction, name, ct) ?? throw NoBank(name);
+            var updated = bank with
+            {
+                Category = category ?? bank.Category,
+                Action = action ?? bank.Action,
+                Description = description is null ? bank.Description : cleanDescription,
+            };
+            if (updated == bank) return bank;
+            var now = time.GetUtcNow().ToUnixTimeMilliseconds();
+            await connection.ExecuteAsync(new CommandDefinition(database.Sql(UpdateBank),
+                new { Name = name, updated.Category, updated.Action, updated.Description, Now = now }, transaction, cancellationToken: ct));
+            await AuditLog.AppendAsync(connection, transaction, database.Dialect,
+                [new AuditEntry(actor, "hash_bank.updated", SubjectType, name, cleanReason,
+                    JsonSerializer.Serialize(new { bank.Category, bank.Action, bank.Description }, JsonSerializerOptions.Web),
+                    JsonSerializer.Serialize(new { updated.Category, updated.Action, updated.Description }, JsonSerializerOptions.Web))], now, ct);
+            return updated with { UpdatedAt = DateTimeOffset.FromUnixTimeMilliseconds(now) };
+        }, ct);
+    }
+
+    public async Task<IReadOnlyList<HashBank>> ListAsync(CancellationToken ct)
+    {
+        await using var connection = await database.OpenAsync(ct);
+        return (await connection.QueryAsync<BankRow>(new CommandDefinition(database.Sql(SelectBanks), cancellationToken: ct))).Select(r => r.ToBank()).ToList();
+    }
+
+    public async Task<HashBank?> FindAsync(string name, CancellationToken ct)
+    {
+        await using var connection = await database.OpenAsync(ct);
+        return await FindAsync(connection, null, name, ct);
+    }
+
+    /// <summary>
+    /// Adds the rows' hashes to a bank in one transaction. A hash the bank already holds (active) is counted, not
+    /// added again, so importing a list twice changes nothing; the audit event records the counts and a digest of
+    /// the added hashes.
+    /// </summary>
+    public async Task<HashImportResult> ImportAsync(string bankName, IReadOnlyList<HashCsvRow> rows, string actor, CancellationToken ct)
+    {
+        CheckActor(actor);
+        return await database.InTransactionAsync(async (connection, transaction) =>
+        {
+            await TransactionLock.TakeAsync(connection, transaction, database.Dialect, TransactionLock.AppendLog, ct);
+            _ = await FindAsync(connection, transaction, bankName, ct) ?? throw NoBank(bankName);
+            var present = (await connection.QueryAsync<string>(new CommandDefinition(database.Sql(SelectActiveHashes),
+                new { Bank = bankName }, transaction, cancellationToken: ct))).Select(h => h.Trim()).ToHashSet(StringComparer.Ordinal);
+            var now = time.GetUtcNow().ToUnixTimeMilliseconds();
+            var fresh = rows.Where(r => present.Add(r.Hash.ToString())).ToList();
+            // UUID v7 ids made in one millisecond are random after the time: sorted, they keep the file's order.
+            var ids = fresh.Select(_ => Guid.CreateVersion7(DateTimeOffset.FromUnixTimeMilliseconds(now)).ToString()).Order(StringComparer.Ordinal).ToList();
+            var added = fresh.Select((row, i) => new { Id = ids[i], Bank = bankName, Hash = row.Hash.ToString(), row.Quality, row.Source, Actor = actor, Now = now }).ToList();
+            var addedHashes = added.Select(a => a.Hash).ToList();
+            if (added.Count > 0)
+                await connection.ExecuteAsync(new CommandDefinition(database.Sql(InsertEntry), added, transaction, cancellationToken: ct));
+            var result = new HashImportResult(bankName, rows.Count, added.Count, rows.Count - added.Count);
+            if (added.Count > 0)
+            {
+                addedHashes.Sort(StringComparer.Ordinal);
+                var digest = Convert.ToHexStringLower(SHA256.HashData(Encoding.ASCII.GetBytes(string.Join('\n', addedHashes))));
+                await AuditLog.AppendAsync(connection, transaction, database.Dialect,
+                    [new AuditEntry(actor, "hash_bank.imported", SubjectType, bankName, null, null,
+                        JsonSerializer.Serialize(new { rows = result.Rows, added = result.Added, alreadyPresent = result.AlreadyPresent, addedHashesSha256 = digest }))],
+                    now, ct);
+            }
+            return result;
+        }, ct);
+    }
+
+    /// <summary>A bank's entries, oldest first; retired ones only with <paramref name="includeRetired"/>.</summary>
+    public async Task<IReadOnlyList<HashBankEntry>> EntriesAsync(string bankName, bool includeRetired, CancellationToken ct)
+    {
+        await using var connection = await database.OpenAsync(ct);
+        _ = await FindAsync(connection, null, bankName, ct) ?? throw NoBank(bankName);
+        return (await connection.QueryAsync<EntryRow>(new CommandDefinition(database.Sql(includeRetired ? SelectEntries : SelectActiveEntries),
+            new { Bank = bankName }, cancellationToken: ct))).Select(r => r.ToEntry()).ToList();
+    }
+
+    public async Task<HashBankEntry> RetireEntryAsync(string bankName, string entryId, string actor, string? reason, CancellationToken ct)
+    {
+        CheckActor(actor);
+        var cleanReason = CheckReason(reason, required: true)!;
+        return await database.InTransactionAsync(async (connection, transaction) =>
+        {
+            await TransactionLock.TakeAsync(connection, transaction, database.Dialect, TransactionLock.AppendLog, ct);
+            var row = await connection.QueryFirstOrDefaultAsync<EntryRow>(new CommandDefinition(database.Sql(SelectEntry),
+                new { Bank = bankName, Id = entryId }, transaction, cancellationToken: ct));
+            var entry = row?.ToEntry() ?? throw new HashBankNotFoundException($"Hash bank '{bankName}' has no entry '{entryId}'.");
+            if (entry.RetiredAt is not null)
+                throw new HashBankConflictException($"Entry {entryId} of '{bankName}' is already retired (by {entry.RetiredBy} at {entry.RetiredAt:u}).");
+            var now = time.GetUtcNow().ToUnixTimeMilliseconds();
+            await connection.ExecuteAsync(new CommandDefinition(database.Sql(RetireEntry),
+                new { Bank = bankName, Id = entryId, Actor = actor, Now = now, Reason = cleanReason }, transaction, cancellationToken: ct));
+            await AuditLog.AppendAsync(connection, transaction, database.Dialect,
+                [new AuditEntry(actor, "hash_bank.entry_retired", SubjectType, bankName, cleanReason,
+                    JsonSerializer.Serialize(new { entry = entryId, hash = entry.Hash, state = "active" }),
+                    JsonSerializer.Serialize(new { entry = entryId, hash = entry.Hash, state = "retired" }))], now, ct);
+            return entry with { RetiredBy = actor, RetiredAt = DateTimeOffset.FromUnixTimeMilliseconds(now), RetireReason = cleanReason };
+        }, ct);
+    }
+
+    /// <summary>Every active entry of every bank, with the bank's category and action: what the matcher indexes.</summary>
+    public async Task<IReadOnlyList<ActiveHashEntry>> MatchableAsync(CancellationToken ct)
+    {
+        await using var connection = await database.OpenAsync(ct);
+        var rows = await connection.QueryAsync<MatchableRow>(new CommandDefinition(database.Sql(SelectMatchable), cancellationToken: ct));
+        return rows.Select(r => new ActiveHashEntry(r.Id, r.Bank, r.Category, r.Action, PerceptualHash.Parse(r.Hash), r.Source)).ToList();
+    }
+
+    /// <summary>A value that changes whenever a bank or an entry changes, for the matcher to poll and reload on.</summary>
+    public async Task<long> ChangeStampAsync(CancellationToken ct)
+    {
+        await using var connection = await database.OpenAsync(ct);
+        return await connection.ExecuteScalarAsync<long>(new CommandDefinition(database.Sql(SelectStamp), cancellationToken: ct));
+    }
+
+    private async Task<HashBank?> FindAsync(DbConnection connection, DbTransaction? transaction, string name, CancellationToken ct)
+    {
+        var row = await connection.QueryFirstOrDefaultAsync<BankRow>(new CommandDefinition(database.Sql(SelectBank),
+            new { Name = name }, transaction, cancellationToken: ct));
+        return row?.ToBank();
+    }
+
+    private static HashBankNotFoundException NoBank(string name) => new($"No hash bank is named '{name}'.");
+
+    public static bool IsValidName(string? name) => name is not null && BankName().IsMatch(name);
+
+    private static void CheckName(string? name)
+    {
+        if (string.IsNullOrEmpty(name)) throw new HashBankValidationException("name", "The bank name is required.");
+        if (!IsValidName(name))
+            throw new HashBankValidationException("name", $"'{name}' is not a bank name: 1 to {MaxNameLength} lower-case letters, digits, '-' or '_', starting with a letter or digit.");
+    }
+
+    private static void CheckCategory(string? category)
+    {
+        if (string.IsNullOrEmpty(category)) throw new HashBankValidationException("category", "The category a match scores is required (e.g. harm.sexual).");
+        if (category.Length > MaxCategoryLength || !ScorerOutput.IsValidCategory(category))
+            throw new HashBankValidationException("category", $"'{category}' is not a category name (lower-case, dotted: harm, harm.sexual, harm.violence).");
+    }
+
+    private static void CheckAction(string? action)
+    {
+        if (string.IsNullOrEmpty(action) || !Actions.Contains(action))
+            throw new HashBankValidationException("action", $"'{action}' is not an action; use one of {string.Join(", ", Actions)}.");
+    }
+
+    private static string? CheckDescription(string? description)
+    {
+        var clean = description?.Trim();
+        if (string.IsNullOrEmpty(clean)) return null;
+        if (clean.Length > MaxDescriptionLength)
+            throw new HashBankValidationException("description", $"The description is {clean.Length} characters long; the limit is {MaxDescriptionLength}.");
+        if (clean.Any(c => char.IsControl(c) && c is not ('\n' or '\r' or '\t')))
+            throw new HashBankValidationException("description", "The description contains control characters other than line breaks and tabs.");
+        return clean;
+    }
+
+    private static string? CheckReason(string? reason, bool required)
+    {
+        var clean = reason?.Trim();
+        if (string.IsNullOrEmpty(clean))
+            return required ? throw new HashBankValidationException("reason", "A reason is required (it goes into the audit trail).") : null;
+        if (clean.Length > MaxReasonLength)
+            throw new HashBankValidationException("reason", $"The reason is {clean.Length} characters long; the limit is {MaxReasonLength}.");
+        if (clean.Any(c => char.IsControl(c) && c is not ('\n' or '\r' or '\t')))
+            throw new HashBankValidationException("reason", "The reason contains control characters.");
+        return clean;
+    }
+
+    private static void CheckActor(string? actor)
+    {
+        if (string.IsNullOrWhiteSpace(actor)) throw new HashBankValidationException("actor", "The actor (who makes the change) is required.");
+        if (actor.Length > MaxActorLength) throw new HashBankValidationException("actor", $"The actor is {actor.Length} characters long; the limit is {MaxActorLength}.");
+        if (actor.Any(char.IsControl)) throw new HashBankValidationException("actor", "The actor contains control characters.");
+    }
+
+    private sealed class BankRow
+    {
+        public string Name { get; init; } = "";
+        public string Category { get; init; } = "";
+        public string Action { get; init; } = "";
+        public string? Description { get; init; }
+        public string CreatedBy { get; init; } = "";
+        public long CreatedAtMs { get; init; }
+        public long UpdatedAtMs { get; init; }
+        public long ActiveEntries { get; init; }
+
+        public HashBank ToBank() => new(Name, Category, Action, Description, CreatedBy, DateTimeOffset.FromUnixTimeMilliseconds(CreatedAtMs),
+            DateTimeOffset.FromUnixTimeMilliseconds(UpdatedAtMs), (int)ActiveEntries);
+    }
+
+    private sealed class EntryRow
+    {
+        public string Id { get; init; } = "";
+        public string Bank { get; init; } = "";
+        public string Hash { get; init; } = "";
+        public long? Quality { get; init; }
+        public string? Source { get; init; }
+        public string AddedBy { get; init; } = "";
+        public long AddedAtMs { get; init; }
+        public string? RetiredBy { get; init; }
+        public long? RetiredAtMs { get; init; }
+        public string? RetireReason { get; init; }
+
+        public HashBankEntry ToEntry() => new(Id, Bank, Hash.Trim(), Quality is { } q ? (int)q : null, Source, AddedBy,
+            DateTimeOffset.FromUnixTimeMilliseconds(AddedAtMs), RetiredBy,
+            RetiredAtMs is { } at ? DateTimeOffset.FromUnixTimeMilliseconds(at) : null, RetireReason);
+    }
+
+    private sealed class MatchableRow
+    {
+        public string Id { get; init; } = "";
+        public string Bank { get; init; } = "";
+        public string Category { get; init; } = "";
+        public string Action { get; init; } = "";
+        public string Hash { get; init; } = "";
+        public string? Source { get; init; }
+    }
+}

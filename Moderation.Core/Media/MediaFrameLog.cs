@@ -1,0 +1,66 @@
+using System.Text.Json;
+using Dapper;
+using Moderation.Core.Storage;
+
+namespace Moderation.Core.Media;
+
+/// <summary>A bank entry a frame matched.</summary>
+public sealed record FrameMatch(string Bank, string EntryId, int Distance, string Category, string Action);
+
+/// <summary>
+/// What the hash-match scorer saw in one frame of one media item: its hash and quality, the bank entries it matched,
+/// or why the item could not be (fully) read. Frame -1 stands for the whole item when nothing could be read.
+/// </summary>
+public sealed record FrameEvidence(int Ordinal, int Frame, long? PositionMs, string? Hash, int? Quality, IReadOnlyList<FrameMatch> Matches, string? Problem);
+
+/// <summary>
+/// Stores frame evidence per (upload, media item, frame), insert-if-absent: media never changes, so a retried job
+/// computes the same rows and stores nothing twice.
+/// </summary>
+public sealed class MediaFrameLog(ModerationDatabase database, TimeProvider time)
+{
+    private const string Columns = "upload_id, ordinal, frame, position_ms, hash, quality, matches, problem, created_at_ms";
+
+    private static readonly DialectSql Insert = DialectSql.InsertIfAbsent("media_frames", Columns,
+        "@UploadId, @Ordinal, @Frame, @PositionMs, @Hash, @Quality, @Matches, @Problem, @Now", ["upload_id", "ordinal", "frame"]);
+
+    private static readonly DialectSql Select = DialectSql.Portable(
+        $"SELECT {Columns} FROM media_frames WHERE upload_id = @UploadId ORDER BY ordinal, frame");
+
+    public async Task RecordAsync(IReadOnlyList<(string UploadId, FrameEvidence Evidence)> frames, CancellationToken ct)
+    {
+        if (frames.Count == 0) return;
+        var now = time.GetUtcNow().ToUnixTimeMilliseconds();
+        await database.InTransactionAsync(async (connection, transaction) =>
+            await connection.ExecuteAsync(new CommandDefinition(database.Sql(Insert), frames.Select(f => new
+            {
+                f.UploadId, f.Evidence.Ordinal, f.Evidence.Frame, f.Evidence.PositionMs, f.Evidence.Hash, f.Evidence.Quality,
+                Matches = JsonSerializer.Serialize(f.Evidence.Matches, JsonSerializerOptions.Web), f.Evidence.Problem, Now = now,
+            }), transaction, cancellationToken: ct)), ct);
+    }
+
+    public async Task<IReadOnlyList<FrameEvidence>> ForUploadAsync(string uploadId, CancellationToken ct)
+    {
+        await using var connection = await database.OpenAsync(ct);
+        return await ReadAsync(connection, database.Dialect, uploadId, ct);
+    }
+
+    /// <summary>An upload's frame evidence, in media and frame order, on an open connection.</summary>
+    public static async Task<IReadOnlyList<FrameEvidence>> ReadAsync(System.Data.Common.DbConnection connection, SqlDialect dialect, string uploadId, CancellationToken ct)
+    {
+        var rows = await connection.QueryAsync<Row>(new CommandDefinition(dialect.Sql(Select), new { UploadId = uploadId }, cancellationToken: ct));
+        return rows.Select(r => new FrameEvidence((int)r.Ordinal, (int)r.Frame, r.PositionMs, r.Hash?.Trim(), r.Quality is { } q ? (int)q : null,
+            JsonSerializer.Deserialize<FrameMatch[]>(r.Matches, JsonSerializerOptions.Web) ?? [], r.Problem)).ToList();
+    }
+
+    private sealed class Row
+    {
+        public long Ordinal { get; init; }
+        public long Frame { get; init; }
+        public long? PositionMs { get; init; }
+        public string? Hash { get; init; }
+        public long? Quality { get; init; }
+        public string Matches { get; init; } = "[]";
+        public string? Problem { get; init; }
+    }
+}
