@@ -420,7 +420,15 @@ public sealed class ForYouRecommender
             var stale = Policy.WithholdUnscoredWhenFeedStaleFor is { } limit && (Signals.LastSyncedAt is not { } synced || now - synced > limit);
             if (Signals.Version != verdictStoreVersion || stale != verdictFeedStale)
             {
-                foreach (var cache in verdicts) Array.Clear(cache);
+                // Forget the verdicts of the items whose signals changed; all of them only when that is not known.
+                var changed = stale == verdictFeedStale ? Signals.ChangedSince(verdictStoreVersion) : null;
+                if (changed is null)
+                    foreach (var cache in verdicts) Array.Clear(cache);
+                else
+                    foreach (var itemId in changed)
+                        if (Catalog.TryGetOrdinal(itemId, out var changedOrdinal))
+                            foreach (var cache in verdicts)
+                                if (changedOrdinal < cache.Length) cache[changedOrdinal] = null;
                 verdictStoreVersion = Signals.Version;
                 verdictFeedStale = stale;
             }

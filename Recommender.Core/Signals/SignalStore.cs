@@ -56,6 +56,12 @@ public sealed class SignalStore
     public long Version { get { lock (gate) return version; } }
     private long version;
 
+    // Which items each version changed, newest last, so a ranker can forget the verdicts of those items only. The log
+    // is bounded; a reader further behind than it reaches (or behind a change that touched every item) starts over.
+    private const int ChangeLogCapacity = 65_536;
+    private readonly Queue<(long Version, string Key)> changes = new();
+    private long everythingChangedAt;
+
     /// <summary>When the feed was last read to its end without error (set by <see cref="SignalFollower"/>); null if never.</summary>
     public DateTimeOffset? LastSyncedAt { get { lock (gate) return lastSyncedAt; } }
     private DateTimeOffset? lastSyncedAt;
@@ -83,11 +89,36 @@ public sealed class SignalStore
             var key = KeyOf(signal);
             if (string.IsNullOrWhiteSpace(key)) { rejected++; return SignalApplyResult.Rejected; }
             if (!SignalActions.IsKnown(signal.Action)) unknownActions++;
+            var retractedKey = signal.Retracts is { } r ? itemBySeq.GetValueOrDefault(r) : null;
             Add(key, Sanitise(signal));
             applied++;
             version++;
+            LogChange(key);
+            if (retractedKey is not null && retractedKey != key) LogChange(retractedKey);
             return SignalApplyResult.Applied;
         }
+    }
+
+    private void LogChange(string key)
+    {
+        if (changes.Count == ChangeLogCapacity) changes.Dequeue();
+        changes.Enqueue((version, key));
+    }
+
+    /// <summary>
+    /// The items whose signals changed after <paramref name="sinceVersion"/>, or null when that is not known any more
+    /// (the log has moved past it, or a change touched every item): then treat every item as changed. Caller holds
+    /// <see cref="Gate"/>.
+    /// </summary>
+    internal IReadOnlyCollection<string>? ChangedSince(long sinceVersion)
+    {
+        if (sinceVersion < everythingChangedAt) return null;
+        if (sinceVersion >= version) return [];
+        if (changes.Count == 0 || changes.Peek().Version > sinceVersion + 1) return null;
+        var keys = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var (v, key) in changes)
+            if (v > sinceVersion) keys.Add(key);
+        return keys;
     }
 
     /// <summary>Records that the feed was read to its end at <paramref name="at"/>.</summary>
@@ -120,7 +151,7 @@ public sealed class SignalStore
             var removed = 0;
             foreach (var list in items.Values)
                 removed += list.RemoveAll(s => s.ExpiresAt is { } e && e <= now && itemBySeq.Remove(s.Seq));
-            if (removed > 0) version++;
+            if (removed > 0) everythingChangedAt = ++version;
             return removed;
         }
     }
@@ -166,7 +197,7 @@ public sealed class SignalStore
         }
         store.cursor = snapshot.Cursor;
         store.lastSyncedAt = snapshot.LastSyncedAt;
-        store.version = 1;
+        store.version = store.everythingChangedAt = 1;
         return store;
     }
 

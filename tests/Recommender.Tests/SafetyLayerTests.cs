@@ -73,6 +73,29 @@ public sealed class SafetyLayerTests
     }
 
     [Fact]
+    public void Cached_verdicts_follow_every_change_whether_one_item_changed_or_all_of_them()
+    {
+        var w = World();
+        var first = w.Signal("item-1", "harm", 0.95, SignalActions.Ineligible, 0);
+        TestWorld.Ids(w.Feed("u")).Should().NotContain("item-1").And.Contain("item-0");
+
+        // Only the changed items are evaluated again; a retraction changes the item it retracts.
+        w.Signal("item-0", "harm", 0.95, SignalActions.Ineligible, 0);
+        w.Signal("item-2", "harm", 0.1, SignalActions.None, 1, retracts: first.Seq);
+        TestWorld.Ids(w.Feed("u")).Should().NotContain("item-0").And.Contain("item-1").And.Contain("item-2");
+        w.Store.ChangedSince(w.Store.Version).Should().BeEmpty();
+        w.Store.ChangedSince(w.Store.Version - 2).Should().BeEquivalentTo(["item-0", "item-2", "item-1"]);
+
+        // Pruning touches every item: the ranker forgets every verdict, and still gets each one right.
+        w.Signal("item-3", "harm", 0.95, SignalActions.Ineligible, 0, expires: w.Clock.GetUtcNow().AddMinutes(1));
+        TestWorld.Ids(w.Feed("u")).Should().NotContain("item-3");
+        w.Advance(TimeSpan.FromMinutes(2));
+        w.Store.PruneExpired(w.Clock.GetUtcNow()).Should().Be(1);
+        w.Store.ChangedSince(w.Store.Version - 1).Should().BeNull();
+        TestWorld.Ids(w.Feed("u")).Should().Contain("item-3").And.NotContain("item-0");
+    }
+
+    [Fact]
     public void A_human_decision_overrides_the_model_and_a_retraction_restores_the_item()
     {
         var w = World();
