@@ -7,6 +7,7 @@ using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.OpenApi;
 using Moderation.Api.Access;
+using Moderation.Api.Appeals;
 using Moderation.Api.Health;
 using Moderation.Api.Policy;
 using Moderation.Api.Signals;
@@ -103,6 +104,7 @@ public static class ModerationApi
         app.MapUploads();
         app.MapSignals();
         app.MapPolicy();
+        app.MapAppeals();
 
         app.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = _ => false });
         app.MapHealthChecks("/readyz", new HealthCheckOptions
