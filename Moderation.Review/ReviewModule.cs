@@ -80,9 +80,11 @@ public static class ReviewModule
             .ConfigureApplicationPartManager(manager =>
             {
                 // The host may not be the entry assembly (tests, benchmarks): make sure these pages are found, once.
+                // The factory gives both the types and the compiled Razor pages of the assembly.
                 var assembly = typeof(ReviewModule).Assembly;
-                if (!manager.ApplicationParts.OfType<AssemblyPart>().Any(p => p.Assembly == assembly))
-                    manager.ApplicationParts.Add(new AssemblyPart(assembly));
+                if (manager.ApplicationParts.OfType<AssemblyPart>().Any(p => p.Assembly == assembly)) return;
+                foreach (var part in ApplicationPartFactory.GetApplicationPartFactory(assembly).GetApplicationParts(assembly))
+                    manager.ApplicationParts.Add(part);
             });
         return services;
     }

@@ -13,7 +13,7 @@ namespace Moderation.Review.Pages;
 /// and its timeline; and, for the reviewer holding its lease, the decision form.
 /// </summary>
 public sealed class ItemModel(
-    ReviewQueue queue,
+    ReviewQueue reviewQueue,
     ReviewDecisions decisions,
     ReviewItemQuery items,
     IOptions<ReviewOptions> options,
@@ -40,14 +40,14 @@ public sealed class ItemModel(
     public async Task<IActionResult> OnGetAsync(string uploadId, string? kind, CancellationToken ct)
     {
         if (!await LoadAsync(uploadId, kind, ct)) return NotFound();
-        if (Task is { Graphic: true }) await queue.RecordExposureAsync(User.ToReviewer(), uploadId, ct);
+        if (Task is { Graphic: true }) await reviewQueue.RecordExposureAsync(User.ToReviewer(), uploadId, ct);
         return Page();
     }
 
     public async Task<IActionResult> OnPostClaimAsync(string uploadId, string kind, CancellationToken ct)
     {
         if (!await MayDecideAsync()) return Forbid();
-        var lease = await queue.ClaimAsync(User.ToReviewer(), uploadId, kind, ct);
+        var lease = await reviewQueue.ClaimAsync(User.ToReviewer(), uploadId, kind, ct);
         if (lease is null) return await ErrorAsync(uploadId, kind, StatusCodes.Status409Conflict, "Someone else holds this item, or you may not take it.", ct);
         return Redirect($"/review/item/{uploadId}?kind={kind}");
     }
@@ -55,7 +55,7 @@ public sealed class ItemModel(
     public async Task<IActionResult> OnPostReleaseAsync(string uploadId, string kind, CancellationToken ct)
     {
         if (!await MayDecideAsync()) return Forbid();
-        await queue.ReleaseAsync(User.ToReviewer(), uploadId, kind, ct);
+        await reviewQueue.ReleaseAsync(User.ToReviewer(), uploadId, kind, ct);
         return Redirect("/review/queues?message=released");
     }
 
@@ -63,14 +63,15 @@ public sealed class ItemModel(
     public async Task<IActionResult> OnPostRenewAsync(string uploadId, string kind, CancellationToken ct)
     {
         if (!await MayDecideAsync()) return Forbid();
-        var lease = await queue.RenewAsync(User.ToReviewer(), uploadId, kind, ct);
+        var lease = await reviewQueue.RenewAsync(User.ToReviewer(), uploadId, kind, ct);
         return lease is null
             ? new JsonResult(new { held = false }) { StatusCode = StatusCodes.Status409Conflict }
             : new JsonResult(new { held = true, leaseUntil = lease.Until });
     }
 
+    /// <summary>Decides; with <paramref name="next"/>, claims the next item from the same queue ("decide and next").</summary>
     public async Task<IActionResult> OnPostDecideAsync(string uploadId, string kind, string? action, string? reasonCode, string? note, bool next,
-        string[]? members, CancellationToken ct)
+        string[]? members, string? queue, CancellationToken ct)
     {
         if (!await MayDecideAsync()) return Forbid();
         if (string.IsNullOrEmpty(action))
@@ -85,8 +86,9 @@ public sealed class ItemModel(
             return await ErrorAsync(uploadId, kind, e.Status, e.Message, ct);
         }
         if (!next) return Redirect("/review/queues?message=decided");
-        var lease = await queue.ClaimNextAsync(reviewer, null, ct);
-        return lease is null ? Redirect("/review/queues?message=empty") : Redirect($"/review/item/{lease.UploadId}?kind={lease.Kind}");
+        var lease = await reviewQueue.ClaimNextAsync(reviewer, string.IsNullOrEmpty(queue) ? null : queue, ct);
+        var inQueue = string.IsNullOrEmpty(queue) ? "" : "&queue=" + Uri.EscapeDataString(queue);
+        return lease is null ? Redirect("/review/queues?message=empty" + inQueue) : Redirect($"/review/item/{lease.UploadId}?kind={lease.Kind}");
     }
 
     private async Task<bool> MayDecideAsync() => (await authorization.AuthorizeAsync(User, ReviewPolicies.Decide)).Succeeded;
@@ -106,9 +108,9 @@ public sealed class ItemModel(
         if (item is null) return false;
         Item = item;
         Now = time.GetUtcNow();
-        var openKinds = await queue.OpenKindsAsync(uploadId, ct);
+        var openKinds = await reviewQueue.OpenKindsAsync(uploadId, ct);
         Kind = kind is not null && openKinds.Contains(kind) ? kind : openKinds.FirstOrDefault();
-        Task = Kind is null ? null : await queue.FindOpenAsync(uploadId, Kind, ct);
+        Task = Kind is null ? null : await reviewQueue.FindOpenAsync(uploadId, Kind, ct);
         var reviewer = User.ToReviewer();
         var leaseLive = Task?.LeaseUntil is { } until && until >= Now;
         HeldByMe = Task is not null && leaseLive && Task.LeaseHolder == reviewer.Id;

@@ -1,0 +1,98 @@
+using System.Net;
+using FluentAssertions;
+using Moderation.Core.Access;
+using Moderation.Tests.Infrastructure;
+
+namespace Moderation.Tests.Review;
+
+/// <summary>Walks every workbench page and action with a visitor and each role.</summary>
+[Collection(HostCollection.Name)]
+public sealed class ReviewAuthorizationMatrixTests(ReviewHostFixture fixture) : IClassFixture<ReviewHostFixture>
+{
+    /// <summary>SignIn: redirected to the sign-in form. Ok: allowed (2xx, or a redirect elsewhere). Forbidden: 403.</summary>
+    public enum Outcome { SignIn, Ok, Forbidden }
+
+    private static readonly string[] Callers = ["visitor", ReviewRoles.Triage, ReviewRoles.Moderator, ReviewRoles.Senior, ReviewRoles.Policy, ReviewRoles.Admin];
+
+    public static TheoryData<string, string, string, Outcome> Matrix()
+    {
+        var data = new TheoryData<string, string, string, Outcome>();
+        void Row(string method, string path, params Outcome[] outcomes)
+        {
+            for (var i = 0; i < Callers.Length; i++) data.Add(method, path, Callers[i], outcomes[i]);
+        }
+        const Outcome s = Outcome.SignIn, ok = Outcome.Ok, no = Outcome.Forbidden;
+        //                                                    visitor triage moderator senior policy admin
+        Row("GET", "/review/", ok, ok, ok, ok, ok, ok);
+        Row("GET", "/review/assets/review.js", ok, ok, ok, ok, ok, ok);
+        Row("GET", "/review/queues", s, ok, ok, ok, ok, ok);
+        Row("GET", "/review/item/{item}", s, ok, ok, ok, ok, ok);
+        Row("GET", "/review/media/{item}/0", s, ok, ok, ok, ok, ok);
+        Row("GET", "/review/quality", s, no, no, ok, ok, ok);
+        Row("GET", "/review/audit", s, no, no, no, ok, ok);
+        Row("GET", "/review/audit?handler=Export&format=csv", s, no, no, no, ok, ok);
+        Row("POST", "/review/audit?handler=Verify", s, no, no, no, ok, ok);
+        Row("GET", "/review/users", s, no, no, no, no, ok);
+        Row("POST", "/review/users?handler=Create", s, no, no, no, no, ok);
+        Row("POST", "/review/queues?handler=Next", s, ok, ok, ok, no, ok);
+        Row("POST", "/review/item/{item}?handler=Claim", s, ok, ok, ok, no, ok);
+        Row("POST", "/review/item/{item}?handler=Decide", s, ok, ok, ok, no, ok);
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(Matrix))]
+    public async Task Each_page_and_action_admits_exactly_the_roles_it_should(string method, string path, string caller, Outcome expected)
+    {
+        var item = await ItemAsync();
+        var (client, _) = await fixture.SignedInClientAsync(caller == "visitor" ? null : ReviewHostFixture.UserFor[caller]);
+        using var _client = client;
+        var url = path.Replace("{item}", item, StringComparison.Ordinal);
+        HttpResponseMessage response;
+        if (method == "GET")
+        {
+            response = await client.GetAsync(url);
+        }
+        else
+        {
+            // A real form post: the anti-forgery token from a page this caller can see (the sign-in page for a visitor).
+            var token = ReviewHostFixture.Token(await client.GetStringAsync(caller == "visitor" ? "/review/" : "/review/queues"));
+            response = await client.PostAsync(url, new FormUrlEncodedContent(new Dictionary<string, string>
+            {
+                ["__RequestVerificationToken"] = token, ["kind"] = "review",
+            }));
+        }
+
+        var location = response.Headers.Location?.OriginalString ?? "";
+        var actual = response.StatusCode switch
+        {
+            HttpStatusCode.Forbidden => Outcome.Forbidden,
+            HttpStatusCode.Redirect when location.StartsWith("/review/?returnUrl=", StringComparison.Ordinal)
+                || location.Contains("/review/?returnUrl=", StringComparison.Ordinal) => Outcome.SignIn,
+            HttpStatusCode.BadRequest when method == "POST" => Outcome.Ok, // admitted, then refused for the empty form
+            HttpStatusCode.Conflict when method == "POST" => Outcome.Ok,   // admitted; the item is not held by this caller
+            _ when (int)response.StatusCode is >= 200 and < 400 => Outcome.Ok,
+            _ => throw new Xunit.Sdk.XunitException($"{method} {url} as {caller}: unexpected {(int)response.StatusCode} (Location: {location})"),
+        };
+        actual.Should().Be(expected, $"{method} {url} as {caller} answered {(int)response.StatusCode} {location}");
+        if (actual != Outcome.SignIn && response.Content.Headers.ContentType?.MediaType == "text/html")
+            response.Headers.GetValues("Content-Security-Policy").Single().Should().Contain("default-src 'none'");
+    }
+
+    private static string? item;
+    private static readonly SemaphoreSlim ItemLock = new(1, 1);
+
+    /// <summary>One item with an image, routed to review in a queue of its own, shared by all rows.</summary>
+    private async Task<string> ItemAsync()
+    {
+        await ItemLock.WaitAsync();
+        try
+        {
+            return item ??= await fixture.UploadForReviewAsync("matrix item [matrix=0.7]", withImage: true);
+        }
+        finally
+        {
+            ItemLock.Release();
+        }
+    }
+}
