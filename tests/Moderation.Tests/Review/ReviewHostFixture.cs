@@ -113,10 +113,15 @@ public sealed partial class ReviewHostFixture : IAsyncLifetime
         return data.ToArray();
     }
 
-    /// <summary>Where screenshots for the README go: docs/screenshots in the repository.</summary>
+    /// <summary>
+    /// Where the tests' screenshots go: docs/screenshots in the repository (the README's pictures) when
+    /// MODERATION_UPDATE_SCREENSHOTS=1, otherwise a scratch folder, so a test run never dirties the checkout.
+    /// </summary>
     public static string ScreenshotPath(string name)
     {
-        var dir = Path.Combine(Storage.MigrationFilesTests.RepositoryRoot(), "docs", "screenshots");
+        var dir = Environment.GetEnvironmentVariable("MODERATION_UPDATE_SCREENSHOTS") == "1"
+            ? Path.Combine(Storage.MigrationFilesTests.RepositoryRoot(), "docs", "screenshots")
+            : Path.Combine(Path.GetTempPath(), "moderation-tests", "screenshots");
         Directory.CreateDirectory(dir);
         return Path.Combine(dir, name);
     }
