@@ -42,22 +42,15 @@ public sealed class ReviewQueue(ModerationDatabase database, IOptions<ReviewOpti
 {
     private ReviewOptions O => options.Value;
 
+    private const string UnqueuedFilter = """
+        u.status = 'in_review' AND u.routed_at_ms >= @Since
+        AND NOT EXISTS (SELECT 1 FROM review_tasks t WHERE t.upload_id = u.id AND t.kind = 'review')
+        """;
+
     private static readonly DialectSql SelectUnqueued = new(
-        sqlite: """
-            SELECT u.id, u.caption, u.policy_version, u.routed_at_ms FROM uploads u
-            WHERE u.status = 'in_review' AND NOT EXISTS (SELECT 1 FROM review_tasks t WHERE t.upload_id = u.id AND t.kind = 'review')
-            ORDER BY u.routed_at_ms LIMIT @Limit
-            """,
-        postgres: """
-            SELECT u.id, u.caption, u.policy_version, u.routed_at_ms FROM uploads u
-            WHERE u.status = 'in_review' AND NOT EXISTS (SELECT 1 FROM review_tasks t WHERE t.upload_id = u.id AND t.kind = 'review')
-            ORDER BY u.routed_at_ms LIMIT @Limit
-            """,
-        sqlServer: """
-            SELECT TOP (@Limit) u.id, u.caption, u.policy_version, u.routed_at_ms FROM uploads u
-            WHERE u.status = 'in_review' AND NOT EXISTS (SELECT 1 FROM review_tasks t WHERE t.upload_id = u.id AND t.kind = 'review')
-            ORDER BY u.routed_at_ms
-            """);
+        sqlite: $"SELECT u.id, u.caption, u.policy_version, u.routed_at_ms FROM uploads u WHERE {UnqueuedFilter} ORDER BY u.routed_at_ms LIMIT @Limit",
+        postgres: $"SELECT u.id, u.caption, u.policy_version, u.routed_at_ms FROM uploads u WHERE {UnqueuedFilter} ORDER BY u.routed_at_ms LIMIT @Limit",
+        sqlServer: $"SELECT TOP (@Limit) u.id, u.caption, u.policy_version, u.routed_at_ms FROM uploads u WHERE {UnqueuedFilter} ORDER BY u.routed_at_ms");
 
     private static readonly DialectSql SelectReviewRoutes = DialectSql.WithList("""
         SELECT upload_id, category, policy_version, score FROM routing_decisions WHERE upload_id IN @Ids AND outcome = 'review'
@@ -110,18 +103,17 @@ public sealed class ReviewQueue(ModerationDatabase database, IOptions<ReviewOpti
         AND (@AllowGraphic = 1 OR graphic = 0)
         """;
 
-    // Near-breach items first, then the highest priority, then the oldest deadline.
-    private const string ClaimOrder = "CASE WHEN due_at_ms <= @NearBreach THEN 0 ELSE 1 END, priority DESC, due_at_ms, upload_id";
-
-    private static readonly DialectSql ClaimNext = new(
+    // Two index-backed picks instead of one sort over the whole backlog: first the item nearest its deadline among
+    // those within NearBreach of it (or past it), else the highest priority (earliest deadline among equals).
+    private static DialectSql ClaimNextSql(string extraFilter, string orderBy) => new(
         sqlite: $"""
             UPDATE review_tasks SET lease_holder = @User, lease_until_ms = @Until, claimed_at_ms = @Now
-            WHERE (upload_id, kind) = (SELECT upload_id, kind FROM review_tasks WHERE {Claimable} ORDER BY {ClaimOrder} LIMIT 1)
+            WHERE (upload_id, kind) = (SELECT upload_id, kind FROM review_tasks WHERE {Claimable} {extraFilter} ORDER BY {orderBy} LIMIT 1)
               AND {Claimable}
             RETURNING upload_id, kind
             """,
         postgres: $"""
-            WITH n AS MATERIALIZED (SELECT upload_id, kind FROM review_tasks WHERE {Claimable} ORDER BY {ClaimOrder} LIMIT 1 FOR UPDATE SKIP LOCKED)
+            WITH n AS MATERIALIZED (SELECT upload_id, kind FROM review_tasks WHERE {Claimable} {extraFilter} ORDER BY {orderBy} LIMIT 1 FOR UPDATE SKIP LOCKED)
             UPDATE review_tasks t SET lease_holder = @User, lease_until_ms = @Until, claimed_at_ms = @Now
             FROM n
             WHERE t.upload_id = n.upload_id AND t.kind = n.kind
@@ -129,10 +121,13 @@ public sealed class ReviewQueue(ModerationDatabase database, IOptions<ReviewOpti
             RETURNING t.upload_id, t.kind
             """,
         sqlServer: $"""
-            WITH n AS (SELECT TOP (1) * FROM review_tasks WITH (UPDLOCK, READPAST, ROWLOCK) WHERE {Claimable} ORDER BY {ClaimOrder})
+            WITH n AS (SELECT TOP (1) * FROM review_tasks WITH (UPDLOCK, READPAST, ROWLOCK) WHERE {Claimable} {extraFilter} ORDER BY {orderBy})
             UPDATE n SET lease_holder = @User, lease_until_ms = @Until, claimed_at_ms = @Now
             OUTPUT inserted.upload_id, inserted.kind
             """);
+
+    private static readonly DialectSql ClaimNextUrgent = ClaimNextSql("AND due_at_ms <= @NearBreach", "due_at_ms, upload_id");
+    private static readonly DialectSql ClaimNextByPriority = ClaimNextSql("", "priority DESC, due_at_ms, upload_id");
 
     private static readonly DialectSql ClaimOne = new(
         sqlite: $"""
@@ -183,20 +178,43 @@ public sealed class ReviewQueue(ModerationDatabase database, IOptions<ReviewOpti
     private static readonly DialectSql InsertExposure = DialectSql.InsertIfAbsent("exposure_views",
         "user_id, day, upload_id, viewed_at_ms", "@UserId, @Day, @UploadId, @Now", ["user_id", "day", "upload_id"]);
 
+    // Routing stamps routed_at_ms before its transaction commits, so an incremental pass looks back this far past
+    // the previous pass's start; a full pass every FullIntakeEvery catches anything slower.
+    private static readonly TimeSpan IntakeSlack = TimeSpan.FromMinutes(1);
+    private static readonly TimeSpan FullIntakeEvery = TimeSpan.FromMinutes(10);
+    private readonly SemaphoreSlim intakeGate = new(1, 1);
     private DateTimeOffset lastIntake = DateTimeOffset.MinValue;
+    private DateTimeOffset lastFullIntake = DateTimeOffset.MinValue;
 
     /// <summary>
     /// Turns uploads routed to review into review tasks (in the queue of their highest-scored review category) and
-    /// returns how many it added. Cheap when nothing is new; callers run it before reading or claiming.
+    /// returns how many it added. Incremental (uploads routed since shortly before the last pass) except every ten
+    /// minutes; idempotent (insert-if-absent), so any number of hosts may run it.
     /// </summary>
     public async Task<int> IntakeAsync(CancellationToken ct, int limit = 1000)
     {
+        await intakeGate.WaitAsync(ct);
+        try
+        {
+            return await IntakeCoreAsync(ct, limit);
+        }
+        finally
+        {
+            intakeGate.Release();
+        }
+    }
+
+    private async Task<int> IntakeCoreAsync(CancellationToken ct, int limit)
+    {
         var now = time.GetUtcNow();
+        var full = now - lastFullIntake >= FullIntakeEvery;
+        var since = full ? long.MinValue : (lastIntake - IntakeSlack).ToUnixTimeMilliseconds();
         var added = 0;
         await using var connection = await database.OpenAsync(ct);
         while (true)
         {
-            var uploads = (await connection.QueryAsync<UnqueuedRow>(new CommandDefinition(database.Sql(SelectUnqueued), new { Limit = limit }, cancellationToken: ct))).ToList();
+            var uploads = (await connection.QueryAsync<UnqueuedRow>(new CommandDefinition(database.Sql(SelectUnqueued),
+                new { Limit = limit, Since = since }, cancellationToken: ct))).ToList();
             if (uploads.Count == 0) break;
             var ids = uploads.Select(u => u.Id).ToArray();
             var routes = (await connection.QueryAsync<RouteRow>(new CommandDefinition(database.Sql(SelectReviewRoutes), new { Ids = ids }, cancellationToken: ct)))
@@ -224,12 +242,26 @@ public sealed class ReviewQueue(ModerationDatabase database, IOptions<ReviewOpti
             if (uploads.Count < limit) break;
         }
         lastIntake = now;
+        if (full) lastFullIntake = now;
         return added;
     }
 
-    /// <summary>Runs <see cref="IntakeAsync"/> unless it ran in the last second (page loads call this).</summary>
-    public Task IntakeIfStaleAsync(CancellationToken ct) =>
-        time.GetUtcNow() - lastIntake < TimeSpan.FromSeconds(1) ? Task.CompletedTask : IntakeAsync(ct);
+    /// <summary>
+    /// Runs an intake pass unless one ran in the last second or one is running now (page loads and claims call
+    /// this; concurrent callers do not queue up behind each other).
+    /// </summary>
+    public async Task IntakeIfStaleAsync(CancellationToken ct)
+    {
+        if (time.GetUtcNow() - lastIntake < TimeSpan.FromSeconds(1) || !await intakeGate.WaitAsync(0, ct)) return;
+        try
+        {
+            if (time.GetUtcNow() - lastIntake >= TimeSpan.FromSeconds(1)) await IntakeCoreAsync(ct, 1000);
+        }
+        finally
+        {
+            intakeGate.Release();
+        }
+    }
 
     /// <summary>Items that are the same media (first file's SHA-256) or the same normalised caption are one cluster.</summary>
     public static string? ClusterKey(string? firstMediaSha256, string? caption)
@@ -314,8 +346,12 @@ public sealed class ReviewQueue(ModerationDatabase database, IOptions<ReviewOpti
                 Queue = queue ?? "", AllowGraphic = allowGraphic ? 1 : 0, NearBreach = nowMs + (long)O.NearBreach.TotalMilliseconds,
                 UploadId = uploadId ?? "", Kind = kind ?? "",
             };
-            var claimed = await connection.QueryFirstOrDefaultAsync<ClaimedRow>(new CommandDefinition(
-                database.Sql(uploadId is null ? ClaimNext : ClaimOne), parameters, transaction, cancellationToken: ct));
+            ClaimedRow? claimed;
+            if (uploadId is not null)
+                claimed = await connection.QueryFirstOrDefaultAsync<ClaimedRow>(new CommandDefinition(database.Sql(ClaimOne), parameters, transaction, cancellationToken: ct));
+            else
+                claimed = await connection.QueryFirstOrDefaultAsync<ClaimedRow>(new CommandDefinition(database.Sql(ClaimNextUrgent), parameters, transaction, cancellationToken: ct))
+                    ?? await connection.QueryFirstOrDefaultAsync<ClaimedRow>(new CommandDefinition(database.Sql(ClaimNextByPriority), parameters, transaction, cancellationToken: ct));
             if (claimed is null) return null;
             await AuditLog.AppendAsync(connection, transaction, database.Dialect,
                 [new AuditEntry($"user:{reviewer.Name}", "review.claimed", "upload", claimed.UploadId, null,

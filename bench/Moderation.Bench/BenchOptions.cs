@@ -16,6 +16,8 @@ public sealed record BenchOptions
     public bool Keep { get; init; }
     /// <summary>Score with the built-in text scorer and the shipped heads instead of the fixed-cost scorer.</summary>
     public bool Text { get; init; }
+    /// <summary>Claim-and-decide operations of the claim benchmark.</summary>
+    public int Claims { get; init; } = 3200;
 
     public static BenchOptions Parse(string[] args)
     {
@@ -32,6 +34,7 @@ public sealed record BenchOptions
                 "--cost-us" => options with { CostMicros = Next() },
                 "--call-us" => options with { CallMicros = Next() },
                 "--batch" => options with { Batch = Next() },
+                "--claims" => options with { Claims = Next() },
                 "--keep" => options with { Keep = true },
                 "--text" => options with { Text = true },
                 _ => throw new ArgumentException($"unknown option '{args[i]}'"),

@@ -8,6 +8,7 @@ var benchmarks = new Dictionary<string, (string Description, Func<BenchOptions, 
     ["embedding"] = ("text embedding: the pipeline's embedder (tokenise, embed, pool) against the raw ONNX session and the package's SentenceEncoder", EmbeddingBenchmark.RunAsync),
     ["scoring"] = ("text scoring: the full text scorer with the shipped heads against the raw ONNX session and the package's SentenceEncoder", ScoringBenchmark.RunAsync),
     ["ingest"] = ("uploads accepted per second at N concurrent clients, against a bare durable-insert endpoint", IngestBenchmark.RunAsync),
+    ["claim"] = ("review claims: 32 moderators claiming and deciding from a 100,000-item queue on SQLite (and PostgreSQL), claim p99 against a bare primary-key read", ClaimBenchmark.RunAsync),
     ["hashmatch"] = ("perceptual-hash matching: the multi-index hash index against a linear scan of a 1,000,000-hash bank", HashMatchBenchmark.RunAsync),
 };
 
@@ -15,7 +16,7 @@ if (args.Length == 0 || args[0] is "list" or "--help" or "-h")
 {
     Console.WriteLine("benchmarks:");
     foreach (var (name, (description, _)) in benchmarks) Console.WriteLine($"  {name,-10} {description}");
-    Console.WriteLine("options: --uploads N (texts for embedding) --clients N --rounds N --cost-us N --call-us N --batch N --keep");
+    Console.WriteLine("options: --uploads N (texts for embedding) --clients N --rounds N --cost-us N --call-us N --batch N --claims N --keep");
     return args.Length == 0 ? 2 : 0;
 }
 if (!benchmarks.TryGetValue(args[0], out var benchmark))

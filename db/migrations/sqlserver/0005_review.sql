@@ -26,6 +26,11 @@ CREATE TABLE dbo.review_tasks (
 CREATE INDEX ix_review_tasks_queue ON dbo.review_tasks (state, queue, due_at_ms);
 CREATE INDEX ix_review_tasks_cluster ON dbo.review_tasks (cluster_key, state);
 CREATE INDEX ix_review_tasks_holder ON dbo.review_tasks (lease_holder, state);
+-- The two claim orders: nearest deadline among urgent items, else highest priority.
+CREATE INDEX ix_review_tasks_due ON dbo.review_tasks (state, due_at_ms);
+CREATE INDEX ix_review_tasks_priority ON dbo.review_tasks (state, priority DESC, due_at_ms);
+-- Intake looks for uploads routed to review since its previous pass.
+CREATE INDEX ix_uploads_status_routed ON dbo.uploads (status, routed_at_ms);
 
 CREATE TABLE dbo.review_decisions (
     id                  varchar(64)    NOT NULL PRIMARY KEY,

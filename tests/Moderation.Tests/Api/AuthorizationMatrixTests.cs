@@ -35,6 +35,7 @@ public sealed class AuthorizationMatrixTests(SqliteApiFixture fixture) : IClassF
         Row("POST", "/v1/claims/{unknown}/retire", no, forbidden, forbidden, forbidden, notFound, notFound);
         Row("GET", "/v1/models", no, forbidden, forbidden, ok, ok, ok);
         Row("POST", "/v1/models/harm/{unknown}/state", no, forbidden, forbidden, forbidden, notFound, notFound);
+        Row("POST", "/v1/appeals", no, notFound, forbidden, forbidden, forbidden, notFound);
         Row("GET", "/hangfire", no, forbidden, forbidden, forbidden, forbidden, ok);
         Row("GET", "/healthz", ok, ok, ok, ok, ok, ok);
         Row("GET", "/readyz", ok, ok, ok, ok, ok, ok);
@@ -65,6 +66,7 @@ public sealed class AuthorizationMatrixTests(SqliteApiFixture fixture) : IClassF
         object body = path switch
         {
             "/v1/uploads" => new { externalId = $"matrix-{Guid.NewGuid():N}", caption = "x" },
+            "/v1/appeals" => new { uploadId = $"unknown-{Guid.NewGuid():N}", statement = "matrix" },
             "/v1/claims" => new { text = $"A matrix claim {Guid.NewGuid():N}", sourceUrl = "https://factcheck.example.org/m" },
             _ when path.EndsWith("/retire", StringComparison.Ordinal) => new { reason = "matrix" },
             _ => new { state = "live" },

@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Http.Json;
 using FluentAssertions;
 using Moderation.Core.Access;
 using Moderation.Tests.Infrastructure;
@@ -77,6 +78,33 @@ public sealed class ReviewAuthorizationMatrixTests(ReviewHostFixture fixture) : 
         actual.Should().Be(expected, $"{method} {url} as {caller} answered {(int)response.StatusCode} {location}");
         if (actual != Outcome.SignIn && response.Content.Headers.ContentType?.MediaType == "text/html")
             response.Headers.GetValues("Content-Security-Policy").Single().Should().Contain("default-src 'none'");
+    }
+
+    [Fact]
+    public async Task A_bad_appeal_gets_problem_details_naming_the_field()
+    {
+        var client = fixture.Api.Client;
+        async Task<(int Status, string Body)> Post(object body)
+        {
+            using var response = await client.PostAsJsonAsync("/v1/appeals", body);
+            return ((int)response.StatusCode, await response.Content.ReadAsStringAsync());
+        }
+        var missing = await Post(new { statement = "why" });
+        missing.Status.Should().Be(400);
+        missing.Body.Should().Contain("uploadId");
+        var empty = await Post(new { uploadId = "x", statement = "   " });
+        empty.Status.Should().Be(400);
+        empty.Body.Should().Contain("statement");
+        var unknown = await Post(new { uploadId = "no-such-upload", statement = "why" });
+        unknown.Status.Should().Be(404);
+        var unknownField = await Post(new { uploadId = "x", statement = "s", extra = 1 });
+        unknownField.Status.Should().Be(400);
+        var notDecided = await Post(new { uploadId = await ItemAsync(), statement = "never decided" });
+        notDecided.Status.Should().Be(409);
+        notDecided.Body.Should().Contain("no standing reviewer decision");
+        var tooLong = await Post(new { uploadId = await ItemAsync(), statement = new string('x', 4001) });
+        tooLong.Status.Should().Be(400);
+        tooLong.Body.Should().Contain("statement");
     }
 
     private static string? item;
