@@ -123,7 +123,7 @@ public sealed class ReviewDecisions(ModerationDatabase database, IOptions<Review
         if (bulk.Count > MaxBulk) throw new ReviewRefusedException(400, "members", $"At most {MaxBulk} items are decided in one step.");
 
         var now = time.GetUtcNow().ToUnixTimeMilliseconds();
-        return await database.InTransactionAsync(async (connection, transaction) =>
+        return await WriteGate.RunAsync(database, () => database.InTransactionAsync(async (connection, transaction) =>
         {
             await TransactionLock.TakeAsync(connection, transaction, database.Dialect, TransactionLock.AppendLog, ct);
             var task = await connection.QueryFirstOrDefaultAsync<TaskRow>(new CommandDefinition(database.Sql(SelectTaskForDecision),
@@ -154,7 +154,7 @@ public sealed class ReviewDecisions(ModerationDatabase database, IOptions<Review
                 }
             }
             return new DecisionOutcome(ids, skipped);
-        }, ct);
+        }, ct), ct);
     }
 
     /// <returns>The decision id, or null when a bulk member is held by someone else.</returns>

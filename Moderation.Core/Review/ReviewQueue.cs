@@ -42,15 +42,14 @@ public sealed class ReviewQueue(ModerationDatabase database, IOptions<ReviewOpti
 {
     private ReviewOptions O => options.Value;
 
-    private const string UnqueuedFilter = """
-        u.status = 'in_review' AND u.routed_at_ms >= @Since
-        AND NOT EXISTS (SELECT 1 FROM review_tasks t WHERE t.upload_id = u.id AND t.kind = 'review')
-        """;
+    private const string NotQueued = "AND NOT EXISTS (SELECT 1 FROM review_tasks t WHERE t.upload_id = u.id AND t.kind = 'review')";
 
+    // Keyset pagination on (routed_at_ms, id): each page starts after the last row of the previous one, so a pass
+    // over a large backlog reads each upload once. SQL Server has no row-value comparison; it spells it out.
     private static readonly DialectSql SelectUnqueued = new(
-        sqlite: $"SELECT u.id, u.caption, u.policy_version, u.routed_at_ms FROM uploads u WHERE {UnqueuedFilter} ORDER BY u.routed_at_ms LIMIT @Limit",
-        postgres: $"SELECT u.id, u.caption, u.policy_version, u.routed_at_ms FROM uploads u WHERE {UnqueuedFilter} ORDER BY u.routed_at_ms LIMIT @Limit",
-        sqlServer: $"SELECT TOP (@Limit) u.id, u.caption, u.policy_version, u.routed_at_ms FROM uploads u WHERE {UnqueuedFilter} ORDER BY u.routed_at_ms");
+        sqlite: $"SELECT u.id, u.caption, u.policy_version, u.routed_at_ms FROM uploads u WHERE u.status = 'in_review' AND (u.routed_at_ms, u.id) > (@Since, @AfterId) {NotQueued} ORDER BY u.routed_at_ms, u.id LIMIT @Limit",
+        postgres: $"SELECT u.id, u.caption, u.policy_version, u.routed_at_ms FROM uploads u WHERE u.status = 'in_review' AND (u.routed_at_ms, u.id) > (@Since, @AfterId) {NotQueued} ORDER BY u.routed_at_ms, u.id LIMIT @Limit",
+        sqlServer: $"SELECT TOP (@Limit) u.id, u.caption, u.policy_version, u.routed_at_ms FROM uploads u WHERE u.status = 'in_review' AND (u.routed_at_ms > @Since OR u.routed_at_ms = @Since AND u.id > @AfterId) {NotQueued} ORDER BY u.routed_at_ms, u.id");
 
     private static readonly DialectSql SelectReviewRoutes = DialectSql.WithList("""
         SELECT upload_id, category, policy_version, score FROM routing_decisions WHERE upload_id IN @Ids AND outcome = 'review'
@@ -210,11 +209,12 @@ public sealed class ReviewQueue(ModerationDatabase database, IOptions<ReviewOpti
         var full = now - lastFullIntake >= FullIntakeEvery;
         var since = full ? long.MinValue : (lastIntake - IntakeSlack).ToUnixTimeMilliseconds();
         var added = 0;
+        var afterId = "";
         await using var connection = await database.OpenAsync(ct);
         while (true)
         {
             var uploads = (await connection.QueryAsync<UnqueuedRow>(new CommandDefinition(database.Sql(SelectUnqueued),
-                new { Limit = limit, Since = since }, cancellationToken: ct))).ToList();
+                new { Limit = limit, Since = since, AfterId = afterId }, cancellationToken: ct))).ToList();
             if (uploads.Count == 0) break;
             var ids = uploads.Select(u => u.Id).ToArray();
             var routes = (await connection.QueryAsync<RouteRow>(new CommandDefinition(database.Sql(SelectReviewRoutes), new { Ids = ids }, cancellationToken: ct)))
@@ -238,8 +238,12 @@ public sealed class ReviewQueue(ModerationDatabase database, IOptions<ReviewOpti
                     DueAtMs = entered + (long)O.SlaFor(queue).TotalMilliseconds,
                 };
             }).ToList();
-            added += await connection.ExecuteAsync(new CommandDefinition(database.Sql(InsertTask), tasks, cancellationToken: ct));
+            // One transaction per page: a thousand autocommitted inserts would be a thousand synchronous commits.
+            added += await WriteGate.RunAsync(database, () => database.InTransactionAsync((c, t) =>
+                c.ExecuteAsync(new CommandDefinition(database.Sql(InsertTask), tasks, t, cancellationToken: ct)), ct), ct);
             if (uploads.Count < limit) break;
+            since = uploads[^1].RoutedAtMs ?? since;
+            afterId = uploads[^1].Id;
         }
         lastIntake = now;
         if (full) lastFullIntake = now;
@@ -328,7 +332,7 @@ public sealed class ReviewQueue(ModerationDatabase database, IOptions<ReviewOpti
         var now = time.GetUtcNow();
         var nowMs = now.ToUnixTimeMilliseconds();
         var until = now + O.LeaseDuration;
-        return await database.InTransactionAsync<ReviewLease?>(async (connection, transaction) =>
+        return await WriteGate.RunAsync(database, () => database.InTransactionAsync<ReviewLease?>(async (connection, transaction) =>
         {
             // The append lock first, as every writer that appends takes it before touching rows (no deadlocks).
             await TransactionLock.TakeAsync(connection, transaction, database.Dialect, TransactionLock.AppendLog, ct);
@@ -357,7 +361,7 @@ public sealed class ReviewQueue(ModerationDatabase database, IOptions<ReviewOpti
                 [new AuditEntry($"user:{reviewer.Name}", "review.claimed", "upload", claimed.UploadId, null,
                     AfterState: JsonSerializer.Serialize(new { kind = claimed.Kind, holder = reviewer.Id, leaseUntil = until }))], nowMs, ct);
             return new ReviewLease(claimed.UploadId, claimed.Kind, until);
-        }, ct);
+        }, ct), ct);
     }
 
     /// <summary>Extends a lease the reviewer still holds; false when it expired or was never theirs.</summary>
