@@ -14,12 +14,13 @@ public sealed class IndexModel(WorkbenchUsers users) : PageModel
     public string? UserName { get; private set; }
     public string? ReturnUrl { get; private set; }
 
-    public IActionResult OnGet(string? returnUrl)
+    public async Task<IActionResult> OnGetAsync(string? returnUrl)
     {
         ReturnUrl = returnUrl;
-        if (User.Identity?.IsAuthenticated == true && User.Identity.AuthenticationType == ReviewPolicies.Scheme)
-            return LocalRedirect(SafeReturnUrl(returnUrl));
-        return Page();
+        // This page allows visitors, so nothing has authenticated the workbench cookie yet (the host's default
+        // scheme is the API key): ask it directly whether this is a signed-in reviewer.
+        var signedIn = await HttpContext.AuthenticateAsync(ReviewPolicies.Scheme);
+        return signedIn.Succeeded ? LocalRedirect(SafeReturnUrl(returnUrl)) : Page();
     }
 
     public async Task<IActionResult> OnPostAsync(string? userName, string? password, string? returnUrl, CancellationToken ct)

@@ -29,6 +29,8 @@ public sealed class ReviewBrowserTests(ReviewHostFixture fixture) : IClassFixtur
         await visitor.Context.CloseAsync();
 
         var page = await fixture.SignedInPageAsync("moderator1");
+        await page.GotoAsync("/review/");
+        page.Url.Should().EndWith("/review/queues", "a signed-in reviewer is not shown the sign-in form again");
         var dialogs = new List<string>();
         page.Dialog += (_, dialog) => { dialogs.Add(dialog.Message); _ = dialog.DismissAsync(); };
         var violations = new List<string>();
