@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using FluentAssertions;
+using Microsoft.Extensions.DependencyInjection;
 using Moderation.Core.Access;
 using Moderation.Tests.Infrastructure;
 
@@ -78,6 +79,37 @@ public sealed class ReviewAuthorizationMatrixTests(ReviewHostFixture fixture) : 
         actual.Should().Be(expected, $"{method} {url} as {caller} answered {(int)response.StatusCode} {location}");
         if (actual != Outcome.SignIn && response.Content.Headers.ContentType?.MediaType == "text/html")
             response.Headers.GetValues("Content-Security-Policy").Single().Should().Contain("default-src 'none'");
+    }
+
+    [Fact]
+    public async Task Repeated_wrong_passwords_lock_the_name_and_a_disabled_user_cannot_sign_in()
+    {
+        var users = fixture.Api.Services.GetRequiredService<WorkbenchUsers>();
+        var guessed = await users.CreateAsync("test", "guessed", ReviewHostFixture.Password, [ReviewRoles.Moderator], CancellationToken.None);
+        var (client, _) = await fixture.SignedInClientAsync(null);
+        using var _client = client;
+        async Task<HttpStatusCode> SignIn(string name, string password)
+        {
+            var token = ReviewHostFixture.Token(await client.GetStringAsync("/review/"));
+            using var response = await client.PostAsync("/review/", new FormUrlEncodedContent(new Dictionary<string, string>
+            {
+                ["userName"] = name, ["password"] = password, ["__RequestVerificationToken"] = token,
+            }));
+            return response.StatusCode;
+        }
+        for (var i = 0; i < 5; i++) (await SignIn("guessed", "wrong password " + i)).Should().Be(HttpStatusCode.Unauthorized);
+        (await SignIn("guessed", ReviewHostFixture.Password)).Should().Be(HttpStatusCode.TooManyRequests, "the name is locked, right password or not");
+
+        var disabled = await users.CreateAsync("test", "leaver", ReviewHostFixture.Password, [ReviewRoles.Moderator], CancellationToken.None);
+        var (signedIn, _) = await fixture.SignedInClientAsync("leaver");
+        using var _signedIn = signedIn;
+        (await signedIn.GetAsync("/review/queues")).StatusCode.Should().Be(HttpStatusCode.OK);
+        await users.SetDisabledAsync("admin-id", "test", disabled.Id, true, CancellationToken.None);
+        await Task.Delay(TimeSpan.FromSeconds(6)); // the account check is cached for 5 s
+        var after = await signedIn.GetAsync("/review/queues");
+        after.StatusCode.Should().Be(HttpStatusCode.Redirect, "a disabled account's cookie stops working");
+        (await SignIn("leaver", ReviewHostFixture.Password)).Should().Be(HttpStatusCode.Unauthorized);
+        guessed.Roles.Should().Equal(ReviewRoles.Moderator);
     }
 
     [Fact]
