@@ -37,6 +37,8 @@ public sealed class WorkbenchUsers(ModerationDatabase database, TimeProvider tim
     private static readonly DialectSql SelectAll = DialectSql.Portable($"SELECT {Columns} FROM users ORDER BY user_name");
     private static readonly DialectSql UpdateHash = DialectSql.Portable("UPDATE users SET password_hash = @Hash WHERE id = @Id");
     private static readonly DialectSql UpdateRoles = DialectSql.Portable("UPDATE users SET roles = @Roles WHERE id = @Id");
+    private static readonly DialectSql SelectRevealMedia = DialectSql.Portable("SELECT reveal_media FROM users WHERE id = @Id");
+    private static readonly DialectSql UpdateRevealMedia = DialectSql.Portable("UPDATE users SET reveal_media = @Reveal WHERE id = @Id");
     private static readonly DialectSql UpdateDisabled = DialectSql.Portable("UPDATE users SET disabled_at_ms = @DisabledAtMs WHERE id = @Id");
     private static readonly DialectSql Insert = DialectSql.Portable("""
         INSERT INTO users (id, user_name, password_hash, roles, created_at_ms) VALUES (@Id, @UserName, @PasswordHash, @Roles, @Now)
@@ -65,6 +67,20 @@ public sealed class WorkbenchUsers(ModerationDatabase database, TimeProvider tim
         await using var connection = await database.OpenAsync(ct);
         var row = await connection.QueryFirstOrDefaultAsync<Row>(new CommandDefinition(database.Sql(SelectById), new { Id = id }, cancellationToken: ct));
         return row?.ToAccount();
+    }
+
+    /// <summary>Whether the user chose to see media unblurred by default (their override of the category default).</summary>
+    public async Task<bool> RevealsMediaAsync(string id, CancellationToken ct)
+    {
+        await using var connection = await database.OpenAsync(ct);
+        return await connection.ExecuteScalarAsync<long?>(new CommandDefinition(database.Sql(SelectRevealMedia), new { Id = id }, cancellationToken: ct)) == 1;
+    }
+
+    /// <summary>A preference of the user's own, not an account change: not audited.</summary>
+    public async Task SetRevealMediaAsync(string id, bool reveal, CancellationToken ct)
+    {
+        await using var connection = await database.OpenAsync(ct);
+        await connection.ExecuteAsync(new CommandDefinition(database.Sql(UpdateRevealMedia), new { Id = id, Reveal = reveal ? 1 : 0 }, cancellationToken: ct));
     }
 
     public async Task<IReadOnlyList<WorkbenchAccount>> ListAsync(CancellationToken ct)

@@ -76,16 +76,7 @@
   }
 
   function setupMedia() {
-    const always = document.getElementById("reveal-always");
     const figures = document.querySelectorAll("[data-media]");
-    if (always) {
-      always.checked = localStorage.getItem("review.revealMedia") === "1";
-      if (always.checked) figures.forEach((f) => f.classList.remove("veiled"));
-      always.addEventListener("change", () => {
-        localStorage.setItem("review.revealMedia", always.checked ? "1" : "0");
-        figures.forEach((f) => f.classList.toggle("veiled", !always.checked));
-      });
-    }
     figures.forEach((figure) => figure.addEventListener("click", (event) => {
       if (event.target instanceof HTMLVideoElement && !figure.classList.contains("veiled")) return;
       figure.classList.toggle("veiled");

@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.RazorPages;
 using Microsoft.Extensions.Options;
+using Moderation.Core.Access;
 using Moderation.Core.Review;
 using Moderation.Review.Security;
 
@@ -18,7 +19,8 @@ public sealed class ItemModel(
     ReviewItemQuery items,
     IOptions<ReviewOptions> options,
     TimeProvider time,
-    IAuthorizationService authorization) : PageModel
+    IAuthorizationService authorization,
+    WorkbenchUsers users) : PageModel
 {
     public ReviewItem Item { get; private set; } = null!;
     public QueuedTask? Task { get; private set; }
@@ -33,7 +35,18 @@ public sealed class ItemModel(
     /// <summary>A quality sample is reviewed blind: the first decision is hidden from the second reviewer.</summary>
     public bool Blind => Kind == ReviewTaskKind.Quality && Task is not null;
 
-    public bool Veiled => Task is null ? !Item.Upload.Routing?.Categories.Any(c => Options.RevealsByDefault(c.Category)) ?? true : !Options.RevealsByDefault(Task.Queue);
+    /// <summary>The reviewer's own choice to see media unblurred, overriding the category default.</summary>
+    public bool RevealMedia { get; private set; }
+
+    public bool Veiled => !RevealMedia && (Task is null
+        ? !(Item.Upload.Routing?.Categories.Any(c => c.Outcome != "allow" && Options.RevealsByDefault(c.Category)) ?? false)
+        : !Options.RevealsByDefault(Task.Queue));
+
+    public async Task<IActionResult> OnPostRevealMediaAsync(string uploadId, string? kind, bool reveal, CancellationToken ct)
+    {
+        await users.SetRevealMediaAsync(User.ToReviewer().Id, reveal, ct);
+        return Redirect($"/review/item/{uploadId}{(kind is null ? "" : "?kind=" + kind)}");
+    }
 
     public IReadOnlyList<string> ReasonCodes(string action) => Options.ReasonCodesFor(action);
 
@@ -112,6 +125,7 @@ public sealed class ItemModel(
         Kind = kind is not null && openKinds.Contains(kind) ? kind : openKinds.FirstOrDefault();
         Task = Kind is null ? null : await reviewQueue.FindOpenAsync(uploadId, Kind, ct);
         var reviewer = User.ToReviewer();
+        RevealMedia = await users.RevealsMediaAsync(reviewer.Id, ct);
         var leaseLive = Task?.LeaseUntil is { } until && until >= Now;
         HeldByMe = Task is not null && leaseLive && Task.LeaseHolder == reviewer.Id;
         AllowedActions = Task is null ? [] : ReviewAction.AllowedFor(reviewer.Roles, Task.Kind, Task.RequiredRole);

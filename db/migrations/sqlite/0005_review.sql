@@ -70,3 +70,6 @@ CREATE TABLE exposure_views (
     viewed_at_ms  INTEGER NOT NULL,
     PRIMARY KEY (user_id, day, upload_id)
 );
+
+-- A reviewer's own choice to see media unblurred by default (1), overriding the category default.
+ALTER TABLE users ADD COLUMN reveal_media INTEGER NOT NULL DEFAULT 0;

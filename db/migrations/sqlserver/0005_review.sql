@@ -70,3 +70,6 @@ CREATE TABLE dbo.exposure_views (
     viewed_at_ms  bigint  NOT NULL,
     PRIMARY KEY (user_id, day, upload_id)
 );
+
+-- A reviewer's own choice to see media unblurred by default (1), overriding the category default.
+ALTER TABLE dbo.users ADD reveal_media int NOT NULL CONSTRAINT df_users_reveal_media DEFAULT 0;

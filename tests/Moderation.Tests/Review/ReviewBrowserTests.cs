@@ -58,6 +58,14 @@ public sealed class ReviewBrowserTests(ReviewHostFixture fixture) : IClassFixtur
         await page.Locator("figure[data-media] img").First.ClickAsync();
         (await figure.GetAttributeAsync("class")).Should().NotContain("veiled");
 
+        // A reviewer may choose, for their own account, to see media unblurred by default; and undo it.
+        await page.ClickAsync("#reveal-preference button");
+        await page.WaitForURLAsync($"**/review/item/{id}?kind=review");
+        (await page.Locator("figure[data-media]").First.GetAttributeAsync("class")).Should().NotContain("veiled");
+        await page.ClickAsync("#reveal-preference button");
+        await page.WaitForURLAsync($"**/review/item/{id}?kind=review");
+        (await page.Locator("figure[data-media]").First.GetAttributeAsync("class")).Should().Contain("veiled");
+
         // The media endpoint forces a safe type and nosniff whatever the client called the file.
         var media = await page.Context.APIRequest.GetAsync($"/review/media/{id}/0");
         media.Status.Should().Be(200);
