@@ -1,12 +1,21 @@
+using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Mvc.ApplicationModels;
+using Microsoft.AspNetCore.Mvc.ApplicationParts;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
+using Moderation.Core.Access;
+using Moderation.Core.Review;
+using Moderation.Review.Media;
+using Moderation.Review.Security;
 
 namespace Moderation.Review;
 
 /// <summary>
-/// The review workbench, served by the API host under <c>/review</c>. Its pages (sign-in, queues, item page,
-/// decisions) are built in their own issue; this module is the seam the host already calls.
+/// The review workbench, served by the API host under <c>/review</c>: sign-in, queues, the item page with
+/// decisions, the audit trail, agreement statistics and users. Pages use their own cookie scheme; the API keeps
+/// its key scheme as the default.
 /// </summary>
 public static class ReviewModule
 {
@@ -14,13 +23,78 @@ public static class ReviewModule
 
     public static IServiceCollection AddModerationReview(this IServiceCollection services)
     {
-        services.AddRazorPages(options => options.RootDirectory = "/Pages");
+        services.AddOptions<ReviewOptions>().BindConfiguration(ReviewOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton<WorkbenchUsers>();
+        services.AddSingleton<ReviewQueue>();
+        services.AddSingleton<ReviewDecisions>();
+        services.AddSingleton<ReviewItemQuery>();
+        services.AddSingleton<QualityStats>();
+        services.AddMemoryCache();
+
+        services.AddAuthentication().AddCookie(ReviewPolicies.Scheme, options =>
+        {
+            options.LoginPath = PathBase + "/";
+            options.LogoutPath = PathBase + "/signout";
+            options.AccessDeniedPath = PathBase + "/denied";
+            options.ReturnUrlParameter = "returnUrl";
+            options.Cookie.Name = "moderation-review";
+            options.Cookie.Path = PathBase;
+            options.Cookie.HttpOnly = true;
+            options.Cookie.SameSite = SameSiteMode.Strict;
+            options.Cookie.SecurePolicy = CookieSecurePolicy.SameAsRequest;
+            options.ExpireTimeSpan = TimeSpan.FromHours(8);
+            options.SlidingExpiration = true;
+            options.Events = new CookieAuthenticationEvents
+            {
+                OnValidatePrincipal = ReviewPolicies.ValidateAsync,
+                OnRedirectToAccessDenied = ReviewPolicies.ForbiddenAsync,
+            };
+        });
+        services.AddAuthorization(options => options.AddReviewPolicies());
+        services.AddAntiforgery(options =>
+        {
+            options.Cookie.Name = "moderation-review-af";
+            options.Cookie.Path = PathBase;
+            options.Cookie.SameSite = SameSiteMode.Strict;
+            options.HeaderName = "RequestVerificationToken";
+        });
+
+        services.AddRazorPages(options =>
+            {
+                options.RootDirectory = "/Pages";
+                // Every page lives under /review.
+                options.Conventions.AddFolderRouteModelConvention("/", model =>
+                {
+                    foreach (var selector in model.Selectors)
+                        selector.AttributeRouteModel!.Template = AttributeRouteModel.CombineTemplates("review", selector.AttributeRouteModel.Template);
+                });
+                options.Conventions.AuthorizeFolder("/", ReviewPolicies.View);
+                options.Conventions.AllowAnonymousToPage("/Index");
+                options.Conventions.AllowAnonymousToPage("/SignOut");
+                options.Conventions.AllowAnonymousToPage("/Denied");
+                options.Conventions.AuthorizePage("/Audit", ReviewPolicies.Audit);
+                options.Conventions.AuthorizePage("/Users", ReviewPolicies.Users);
+                options.Conventions.AuthorizePage("/Quality", ReviewPolicies.Quality);
+                options.Conventions.ConfigureFilter(new SecurityHeadersPageFilter());
+            })
+            .ConfigureApplicationPartManager(manager =>
+            {
+                // The host may not be the entry assembly (tests, benchmarks): make sure these pages are found, once.
+                // The factory gives both the types and the compiled Razor pages of the assembly.
+                var assembly = typeof(ReviewModule).Assembly;
+                if (manager.ApplicationParts.OfType<AssemblyPart>().Any(p => p.Assembly == assembly)) return;
+                foreach (var part in ApplicationPartFactory.GetApplicationPartFactory(assembly).GetApplicationParts(assembly))
+                    manager.ApplicationParts.Add(part);
+            });
         return services;
     }
 
     public static IEndpointRouteBuilder MapModerationReview(this IEndpointRouteBuilder endpoints)
     {
         endpoints.MapRazorPages();
+        endpoints.MapGet(PathBase + "/assets/{name}", ReviewAssets.Serve).AllowAnonymous().ExcludeFromDescription();
+        endpoints.MapGet(PathBase + "/media/{uploadId}/{ordinal:int}", MediaEndpoint.Serve)
+            .RequireAuthorization(ReviewPolicies.View).ExcludeFromDescription();
         return endpoints;
     }
 }

@@ -9,6 +9,7 @@ using Microsoft.OpenApi;
 using Moderation.Api.Access;
 using Moderation.Api.Feed;
 using Moderation.Api.Media;
+using Moderation.Api.Appeals;
 using Moderation.Api.Health;
 using Moderation.Api.Policy;
 using Moderation.Api.Signals;
@@ -108,6 +109,7 @@ public static class ModerationApi
         app.MapPolicy();
         app.MapFeedDemo();
         app.MapHashBanks();
+        app.MapAppeals();
 
         app.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = _ => false });
         app.MapHealthChecks("/readyz", new HealthCheckOptions

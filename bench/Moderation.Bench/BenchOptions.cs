@@ -18,6 +18,8 @@ public sealed record BenchOptions
     public bool Text { get; init; }
     /// <summary>Random seed of the simulations (recsim, rank).</summary>
     public int Seed { get; init; } = 42;
+    /// <summary>Claim-and-decide operations of the claim benchmark.</summary>
+    public int Claims { get; init; } = 3200;
 
     public static BenchOptions Parse(string[] args)
     {
@@ -34,6 +36,7 @@ public sealed record BenchOptions
                 "--cost-us" => options with { CostMicros = Next() },
                 "--call-us" => options with { CallMicros = Next() },
                 "--batch" => options with { Batch = Next() },
+                "--claims" => options with { Claims = Next() },
                 "--keep" => options with { Keep = true },
                 "--text" => options with { Text = true },
                 "--seed" => options with { Seed = Next() },

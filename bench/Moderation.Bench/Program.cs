@@ -11,6 +11,7 @@ var benchmarks = new Dictionary<string, (string Description, Func<BenchOptions, 
     ["rank"] = ("ranking 2,000 candidates for one user (controls, safety layer, diversity), against 2,000 dot products of the same vectors", RankBenchmark.RunAsync),
     ["recsim"] = ("simulated users and sessions with the safety layer off and on, a demotion-strength sweep and control compliance", RecSimBenchmark.RunAsync),
     ["freshness"] = ("time from a routing decision to its effect on the next demo-feed request, on the embedded default (p50, p95)", FreshnessBenchmark.RunAsync),
+    ["claim"] = ("review claims: 32 moderators claiming and deciding from a 100,000-item queue on SQLite (and PostgreSQL), claim p99 against a bare primary-key read", ClaimBenchmark.RunAsync),
     ["hashmatch"] = ("perceptual-hash matching: the multi-index hash index against a linear scan of a 1,000,000-hash bank", HashMatchBenchmark.RunAsync),
     ["images"] = ("image embedding: ResNet18 through the ImageEmbedder (decode, resize, run) against the raw ONNX sessions on decoded tensors", ImagesBenchmark.RunAsync),
 };
@@ -19,7 +20,7 @@ if (args.Length == 0 || args[0] is "list" or "--help" or "-h")
 {
     Console.WriteLine("benchmarks:");
     foreach (var (name, (description, _)) in benchmarks) Console.WriteLine($"  {name,-10} {description}");
-    Console.WriteLine("options: --uploads N (texts for embedding) --clients N --rounds N --cost-us N --call-us N --batch N --keep --seed N");
+    Console.WriteLine("options: --uploads N (texts for embedding) --clients N --rounds N --cost-us N --call-us N --batch N --claims N --keep --seed N");
     return args.Length == 0 ? 2 : 0;
 }
 if (!benchmarks.TryGetValue(args[0], out var benchmark))

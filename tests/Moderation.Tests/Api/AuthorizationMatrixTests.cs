@@ -44,6 +44,7 @@ public sealed class AuthorizationMatrixTests(SqliteApiFixture fixture) : IClassF
         Row("GET", "/v1/hashbanks/{unknown}", no, forbidden, forbidden, notFound, notFound, notFound);
         Row("GET", "/v1/hashbanks/{unknown}/entries.csv", no, forbidden, forbidden, notFound, notFound, notFound);
         Row("POST", "/v1/hashbanks/{unknown}/entries/x/retire", no, forbidden, forbidden, forbidden, notFound, notFound);
+        Row("POST", "/v1/appeals", no, notFound, forbidden, forbidden, forbidden, notFound);
         Row("GET", "/hangfire", no, forbidden, forbidden, forbidden, forbidden, ok);
         Row("GET", "/healthz", ok, ok, ok, ok, ok, ok);
         Row("GET", "/readyz", ok, ok, ok, ok, ok, ok);
@@ -74,6 +75,7 @@ public sealed class AuthorizationMatrixTests(SqliteApiFixture fixture) : IClassF
         object body = path switch
         {
             "/v1/uploads" => new { externalId = $"matrix-{Guid.NewGuid():N}", caption = "x" },
+            "/v1/appeals" => new { uploadId = $"unknown-{Guid.NewGuid():N}", statement = "matrix" },
             "/v1/claims" => new { text = $"A matrix claim {Guid.NewGuid():N}", sourceUrl = "https://factcheck.example.org/m" },
             "/v1/hashbanks" => new { name = $"matrix-{Guid.NewGuid():N}", category = "harm", action = "label" },
             _ when path.EndsWith("/retire", StringComparison.Ordinal) => new { reason = "matrix" },

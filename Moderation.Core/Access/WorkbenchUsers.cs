@@ -1,0 +1,190 @@
+using System.Text.Json;
+using Dapper;
+using Microsoft.AspNetCore.Identity;
+using Moderation.Core.Audit;
+using Moderation.Core.Storage;
+
+namespace Moderation.Core.Access;
+
+/// <summary>A review-workbench account as the admin page lists it.</summary>
+public sealed record WorkbenchAccount(string Id, string UserName, IReadOnlyList<string> Roles, DateTimeOffset CreatedAt, DateTimeOffset? DisabledAt)
+{
+    public bool Disabled => DisabledAt is not null;
+}
+
+/// <summary>Why an account change was refused, for a clear message on the form.</summary>
+public sealed class AccountChangeException(string field, string message) : Exception(message)
+{
+    public string Field { get; } = field;
+}
+
+/// <summary>
+/// Local users of the review workbench: passwords hashed with ASP.NET Core Identity's <see cref="PasswordHasher{TUser}"/>
+/// (PBKDF2, rehashed on sign-in when its parameters move on). Every change is an audit event in the same transaction.
+/// </summary>
+public sealed class WorkbenchUsers(ModerationDatabase database, TimeProvider time)
+{
+    public const int MinimumPasswordLength = 12;
+    private static readonly PasswordHasher<WorkbenchUser> Hasher = new();
+
+    // Verified against when the user name is unknown, so a wrong name costs as long as a wrong password.
+    private static readonly string DecoyHash = Hasher.HashPassword(new WorkbenchUser(), "decoy-password-for-unknown-users");
+
+    private const string Columns = "id, user_name, password_hash, roles, created_at_ms, disabled_at_ms";
+
+    private static readonly DialectSql SelectByName = DialectSql.Portable($"SELECT {Columns} FROM users WHERE user_name = @UserName");
+    private static readonly DialectSql SelectById = DialectSql.Portable($"SELECT {Columns} FROM users WHERE id = @Id");
+    private static readonly DialectSql SelectAll = DialectSql.Portable($"SELECT {Columns} FROM users ORDER BY user_name");
+    private static readonly DialectSql UpdateHash = DialectSql.Portable("UPDATE users SET password_hash = @Hash WHERE id = @Id");
+    private static readonly DialectSql UpdateRoles = DialectSql.Portable("UPDATE users SET roles = @Roles WHERE id = @Id");
+    private static readonly DialectSql SelectRevealMedia = DialectSql.Portable("SELECT reveal_media FROM users WHERE id = @Id");
+    private static readonly DialectSql UpdateRevealMedia = DialectSql.Portable("UPDATE users SET reveal_media = @Reveal WHERE id = @Id");
+    private static readonly DialectSql UpdateDisabled = DialectSql.Portable("UPDATE users SET disabled_at_ms = @DisabledAtMs WHERE id = @Id");
+    private static readonly DialectSql Insert = DialectSql.Portable("""
+        INSERT INTO users (id, user_name, password_hash, roles, created_at_ms) VALUES (@Id, @UserName, @PasswordHash, @Roles, @Now)
+        """);
+
+    /// <summary>The account when the name and password match an enabled user; null otherwise.</summary>
+    public async Task<WorkbenchAccount?> SignInAsync(string userName, string password, CancellationToken ct)
+    {
+        await using var connection = await database.OpenAsync(ct);
+        var row = await connection.QueryFirstOrDefaultAsync<Row>(new CommandDefinition(database.Sql(SelectByName), new { UserName = userName.Trim() }, cancellationToken: ct));
+        if (row is null)
+        {
+            Hasher.VerifyHashedPassword(new WorkbenchUser(), DecoyHash, password);
+            return null;
+        }
+        var user = new WorkbenchUser { Id = row.Id, UserName = row.UserName };
+        var result = Hasher.VerifyHashedPassword(user, row.PasswordHash, password);
+        if (result == PasswordVerificationResult.Failed || row.DisabledAtMs is not null) return null;
+        if (result == PasswordVerificationResult.SuccessRehashNeeded)
+            await connection.ExecuteAsync(new CommandDefinition(database.Sql(UpdateHash), new { Hash = Hasher.HashPassword(user, password), row.Id }, cancellationToken: ct));
+        return row.ToAccount();
+    }
+
+    public async Task<WorkbenchAccount?> FindAsync(string id, CancellationToken ct)
+    {
+        await using var connection = await database.OpenAsync(ct);
+        var row = await connection.QueryFirstOrDefaultAsync<Row>(new CommandDefinition(database.Sql(SelectById), new { Id = id }, cancellationToken: ct));
+        return row?.ToAccount();
+    }
+
+    /// <summary>Whether the user chose to see media unblurred by default (their override of the category default).</summary>
+    public async Task<bool> RevealsMediaAsync(string id, CancellationToken ct)
+    {
+        await using var connection = await database.OpenAsync(ct);
+        return await connection.ExecuteScalarAsync<long?>(new CommandDefinition(database.Sql(SelectRevealMedia), new { Id = id }, cancellationToken: ct)) == 1;
+    }
+
+    /// <summary>A preference of the user's own, not an account change: not audited.</summary>
+    public async Task SetRevealMediaAsync(string id, bool reveal, CancellationToken ct)
+    {
+        await using var connection = await database.OpenAsync(ct);
+        await connection.ExecuteAsync(new CommandDefinition(database.Sql(UpdateRevealMedia), new { Id = id, Reveal = reveal ? 1 : 0 }, cancellationToken: ct));
+    }
+
+    public async Task<IReadOnlyList<WorkbenchAccount>> ListAsync(CancellationToken ct)
+    {
+        await using var connection = await database.OpenAsync(ct);
+        return (await connection.QueryAsync<Row>(new CommandDefinition(database.Sql(SelectAll), cancellationToken: ct))).Select(r => r.ToAccount()).ToList();
+    }
+
+    public async Task<WorkbenchAccount> CreateAsync(string actor, string userName, string password, IReadOnlyCollection<string> roles, CancellationToken ct)
+    {
+        userName = userName.Trim();
+        if (userName.Length is < 2 or > 64 || !userName.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '-' or '_' or '@'))
+            throw new AccountChangeException("userName", "User names are 2 to 64 characters: letters, digits, '.', '-', '_' or '@'.");
+        CheckPassword(password);
+        var cleanRoles = CheckRoles(roles);
+        var user = new WorkbenchUser { Id = Guid.CreateVersion7().ToString(), UserName = userName };
+        var now = time.GetUtcNow().ToUnixTimeMilliseconds();
+        await database.InTransactionAsync(async (connection, transaction) =>
+        {
+            await TransactionLock.TakeAsync(connection, transaction, database.Dialect, TransactionLock.AppendLog, ct);
+            var existing = await connection.QueryFirstOrDefaultAsync<Row>(new CommandDefinition(database.Sql(SelectByName), new { UserName = userName }, transaction, cancellationToken: ct));
+            if (existing is not null) throw new AccountChangeException("userName", $"A user named '{userName}' already exists.");
+            await connection.ExecuteAsync(new CommandDefinition(database.Sql(Insert), new
+            {
+                user.Id, user.UserName, PasswordHash = Hasher.HashPassword(user, password), Roles = string.Join(' ', cleanRoles), Now = now,
+            }, transaction, cancellationToken: ct));
+            await AuditLog.AppendAsync(connection, transaction, database.Dialect,
+                [new AuditEntry(actor, "user.created", "user", user.Id, null, AfterState: JsonSerializer.Serialize(new { userName, roles = cleanRoles }))], now, ct);
+        }, ct);
+        return new WorkbenchAccount(user.Id, userName, cleanRoles, DateTimeOffset.FromUnixTimeMilliseconds(now), null);
+    }
+
+    public Task SetRolesAsync(string actorId, string actor, string id, IReadOnlyCollection<string> roles, CancellationToken ct)
+    {
+        var cleanRoles = CheckRoles(roles);
+        return ChangeAsync(actor, id, "user.roles_changed", async (connection, transaction, row) =>
+        {
+            if (row.Id == actorId && !cleanRoles.Contains(ReviewRoles.Admin))
+                throw new AccountChangeException("roles", "You cannot remove the admin role from your own account.");
+            await connection.ExecuteAsync(new CommandDefinition(database.Sql(UpdateRoles), new { Roles = string.Join(' ', cleanRoles), row.Id }, transaction, cancellationToken: ct));
+            return (new { roles = ReviewRoles.Parse(row.Roles) }, new { roles = cleanRoles });
+        }, ct);
+    }
+
+    public Task SetDisabledAsync(string actorId, string actor, string id, bool disabled, CancellationToken ct) =>
+        ChangeAsync(actor, id, disabled ? "user.disabled" : "user.enabled", async (connection, transaction, row) =>
+        {
+            if (row.Id == actorId && disabled) throw new AccountChangeException("disabled", "You cannot disable your own account.");
+            var at = disabled ? time.GetUtcNow().ToUnixTimeMilliseconds() : (long?)null;
+            await connection.ExecuteAsync(new CommandDefinition(database.Sql(UpdateDisabled), new { DisabledAtMs = at, row.Id }, transaction, cancellationToken: ct));
+            return (new { disabled = row.DisabledAtMs is not null }, new { disabled });
+        }, ct);
+
+    public Task ResetPasswordAsync(string actor, string id, string password, CancellationToken ct)
+    {
+        CheckPassword(password);
+        return ChangeAsync(actor, id, "user.password_reset", async (connection, transaction, row) =>
+        {
+            var user = new WorkbenchUser { Id = row.Id, UserName = row.UserName };
+            await connection.ExecuteAsync(new CommandDefinition(database.Sql(UpdateHash), new { Hash = Hasher.HashPassword(user, password), row.Id }, transaction, cancellationToken: ct));
+            return ((object?)null, (object?)null);
+        }, ct);
+    }
+
+    private async Task ChangeAsync(string actor, string id, string action,
+        Func<System.Data.Common.DbConnection, System.Data.Common.DbTransaction, Row, Task<(object? Before, object? After)>> change, CancellationToken ct)
+    {
+        var now = time.GetUtcNow().ToUnixTimeMilliseconds();
+        await database.InTransactionAsync(async (connection, transaction) =>
+        {
+            await TransactionLock.TakeAsync(connection, transaction, database.Dialect, TransactionLock.AppendLog, ct);
+            var row = await connection.QueryFirstOrDefaultAsync<Row>(new CommandDefinition(database.Sql(SelectById), new { Id = id }, transaction, cancellationToken: ct))
+                ?? throw new AccountChangeException("id", "No such user.");
+            var (before, after) = await change(connection, transaction, row);
+            await AuditLog.AppendAsync(connection, transaction, database.Dialect,
+                [new AuditEntry(actor, action, "user", row.Id, null,
+                    before is null ? null : JsonSerializer.Serialize(before), after is null ? null : JsonSerializer.Serialize(after))], now, ct);
+        }, ct);
+    }
+
+    private static void CheckPassword(string password)
+    {
+        if (password.Length < MinimumPasswordLength || password.Length > 256)
+            throw new AccountChangeException("password", $"Passwords are {MinimumPasswordLength} to 256 characters long.");
+    }
+
+    private static List<string> CheckRoles(IReadOnlyCollection<string> roles)
+    {
+        var unknown = roles.Where(r => !ReviewRoles.IsKnown(r)).ToList();
+        if (unknown.Count > 0) throw new AccountChangeException("roles", $"Unknown role(s): {string.Join(", ", unknown)}.");
+        if (roles.Count == 0) throw new AccountChangeException("roles", "Choose at least one role.");
+        return ReviewRoles.All.Where(roles.Contains).ToList();
+    }
+
+    private sealed class Row
+    {
+        public string Id { get; init; } = "";
+        public string UserName { get; init; } = "";
+        public string PasswordHash { get; init; } = "";
+        public string Roles { get; init; } = "";
+        public long CreatedAtMs { get; init; }
+        public long? DisabledAtMs { get; init; }
+
+        public WorkbenchAccount ToAccount() => new(Id, UserName, ReviewRoles.Parse(Roles), DateTimeOffset.FromUnixTimeMilliseconds(CreatedAtMs),
+            DisabledAtMs is { } d ? DateTimeOffset.FromUnixTimeMilliseconds(d) : null);
+    }
+}

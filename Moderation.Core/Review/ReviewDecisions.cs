@@ -1,0 +1,367 @@
+using System.Buffers.Binary;
+using System.Data.Common;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using Dapper;
+using Microsoft.Extensions.Options;
+using Moderation.Core.Audit;
+using Moderation.Core.Signals;
+using Moderation.Core.Storage;
+using Moderation.Core.Uploads;
+
+namespace Moderation.Core.Review;
+
+/// <summary>A decision was refused; <see cref="Field"/> names what was wrong, <see cref="Status"/> the HTTP status it maps to.</summary>
+public sealed class ReviewRefusedException(int status, string field, string message) : Exception(message)
+{
+    public int Status { get; } = status;
+    public string Field { get; } = field;
+}
+
+/// <summary>What a decision did: one decision id per item decided, and the cluster members left alone (held by others or gone).</summary>
+public sealed record DecisionOutcome(IReadOnlyList<string> DecisionIds, IReadOnlyList<string> Skipped);
+
+/// <summary>
+/// Human decisions. Each one, in one transaction: the task closes (only for the reviewer whose lease is live),
+/// a decision row, the item's new status, a human-sourced risk signal per reviewed category (which the
+/// recommender prefers to the model's), and an audit event. Bulk decisions on a cluster repeat that per item.
+/// Appeals reopen a decision for someone else; an overturn retracts the earlier human signals.
+/// </summary>
+public sealed class ReviewDecisions(ModerationDatabase database, IOptions<ReviewOptions> options, TimeProvider time)
+{
+    private ReviewOptions O => options.Value;
+
+    public const int MaxNoteLength = 2000;
+    public const int MaxAppealLength = 4000;
+    public const int MaxBulk = 200;
+
+    private static readonly DialectSql SelectTaskForDecision = DialectSql.Portable("""
+        SELECT t.upload_id, t.kind, t.queue, t.required_role, t.cluster_key, t.lease_holder, t.lease_until_ms, t.claimed_at_ms,
+               u.external_id, u.status, u.policy_version
+        FROM review_tasks t JOIN uploads u ON u.id = t.upload_id
+        WHERE t.upload_id = @UploadId AND t.kind = @Kind AND t.state = 'open'
+        """);
+
+    private static readonly DialectSql Complete = DialectSql.Portable("""
+        UPDATE review_tasks SET state = 'done', completed_by = @User, completed_at_ms = @Now, lease_holder = NULL, lease_until_ms = NULL
+        WHERE upload_id = @UploadId AND kind = @Kind AND state = 'open'
+          AND (lease_holder = @User AND lease_until_ms >= @Now OR @Bulk = 1 AND (lease_holder IS NULL OR lease_until_ms < @Now OR lease_holder = @User))
+        """);
+
+    private static readonly DialectSql EscalateTask = DialectSql.Portable("""
+        UPDATE review_tasks SET required_role = 'senior', lease_holder = NULL, lease_until_ms = NULL
+        WHERE upload_id = @UploadId AND kind = @Kind AND state = 'open'
+          AND (lease_holder = @User AND lease_until_ms >= @Now OR @Bulk = 1 AND (lease_holder IS NULL OR lease_until_ms < @Now OR lease_holder = @User))
+        """);
+
+    private static readonly DialectSql InsertDecision = DialectSql.Portable("""
+        INSERT INTO review_decisions (id, upload_id, kind, queue, decided_by, decided_by_name, action, reason_code, note, claimed_at_ms, decided_at_ms, bulk_anchor)
+        VALUES (@Id, @UploadId, @Kind, @Queue, @DecidedBy, @DecidedByName, @Action, @ReasonCode, @Note, @ClaimedAtMs, @Now, @BulkAnchor)
+        """);
+
+    private static readonly DialectSql UpdateUploadStatus = DialectSql.Portable("""
+        UPDATE uploads SET status = @Status, status_detail = @Detail, updated_at_ms = @Now WHERE id = @Id
+        """);
+
+    private static readonly DialectSql SelectReviewedCategories = DialectSql.Portable("""
+        SELECT category FROM routing_decisions WHERE upload_id = @UploadId AND policy_version = @PolicyVersion AND outcome = 'review' ORDER BY category
+        """);
+
+    private static readonly DialectSql SelectClusterMembers = DialectSql.WithList("""
+        SELECT upload_id FROM review_tasks WHERE cluster_key = @ClusterKey AND kind = 'review' AND state = 'open' AND upload_id IN @Ids
+        """);
+
+    private static readonly DialectSql SelectLatestDecision = new(
+        sqlite: "SELECT id, upload_id, kind, queue, decided_by, action, reason_code, retracted_at_ms FROM review_decisions WHERE upload_id = @UploadId AND kind IN ('review', 'appeal') AND action <> 'escalate' ORDER BY decided_at_ms DESC, id DESC LIMIT 1",
+        postgres: "SELECT id, upload_id, kind, queue, decided_by, action, reason_code, retracted_at_ms FROM review_decisions WHERE upload_id = @UploadId AND kind IN ('review', 'appeal') AND action <> 'escalate' ORDER BY decided_at_ms DESC, id DESC LIMIT 1",
+        sqlServer: "SELECT TOP (1) id, upload_id, kind, queue, decided_by, action, reason_code, retracted_at_ms FROM review_decisions WHERE upload_id = @UploadId AND kind IN ('review', 'appeal') AND action <> 'escalate' ORDER BY decided_at_ms DESC, id DESC");
+
+    private static readonly DialectSql SelectUploadByAnyId = DialectSql.Portable("""
+        SELECT id, external_id, status FROM uploads WHERE id = @Id OR external_id = @Id
+        """);
+
+    private static readonly DialectSql InsertAppeal = DialectSql.Portable("""
+        INSERT INTO appeals (id, upload_id, decision_id, statement, submitted_by, state, created_at_ms)
+        VALUES (@Id, @UploadId, @DecisionId, @Statement, @SubmittedBy, 'open', @Now)
+        """);
+
+    private static readonly DialectSql SelectOpenAppeal = DialectSql.Portable("""
+        SELECT id, decision_id FROM appeals WHERE upload_id = @UploadId AND state = 'open'
+        """);
+
+    private static readonly DialectSql ResolveAppeal = DialectSql.Portable("""
+        UPDATE appeals SET state = @State, resolved_by = @User, resolved_at_ms = @Now WHERE id = @Id AND state = 'open'
+        """);
+
+    private static readonly DialectSql SelectDecisionById = DialectSql.Portable("""
+        SELECT id, upload_id, kind, queue, decided_by, action, reason_code, retracted_at_ms FROM review_decisions WHERE id = @Id
+        """);
+
+    private static readonly DialectSql SelectHumanSignals = DialectSql.Portable("""
+        SELECT seq, category FROM risk_signals WHERE idempotency_key LIKE @Prefix AND retracts_seq IS NULL ORDER BY seq
+        """);
+
+    private static readonly DialectSql MarkRetracted = DialectSql.Portable("""
+        UPDATE review_decisions SET retracted_at_ms = @Now WHERE id = @Id
+        """);
+
+    private static readonly DialectSql DeleteOldAppealTask = DialectSql.Portable("""
+        DELETE FROM review_tasks WHERE upload_id = @UploadId AND kind = 'appeal' AND state = 'done'
+        """);
+
+    /// <summary>Decides the task the reviewer holds, and, for a bulk decision, the named members of its cluster.</summary>
+    public async Task<DecisionOutcome> DecideAsync(Reviewer reviewer, string uploadId, string kind, string action, string reasonCode, string? note,
+        IReadOnlyCollection<string>? clusterMembers, CancellationToken ct)
+    {
+        note = string.IsNullOrWhiteSpace(note) ? null : note.Trim();
+        if (note is { Length: > MaxNoteLength })
+            throw new ReviewRefusedException(400, "note", $"Notes are at most {MaxNoteLength} characters.");
+        if (!O.ReasonCodesFor(action).Contains(reasonCode, StringComparer.Ordinal))
+            throw new ReviewRefusedException(400, "reasonCode", $"'{reasonCode}' is not a reason code for {action}.");
+        var bulk = (clusterMembers ?? []).Where(m => m != uploadId).Distinct(StringComparer.Ordinal).ToList();
+        if (bulk.Count > MaxBulk) throw new ReviewRefusedException(400, "members", $"At most {MaxBulk} items are decided in one step.");
+
+        var now = time.GetUtcNow().ToUnixTimeMilliseconds();
+        return await WriteGate.RunAsync(database, () => database.InTransactionAsync(async (connection, transaction) =>
+        {
+            await TransactionLock.TakeAsync(connection, transaction, database.Dialect, TransactionLock.AppendLog, ct);
+            var task = await connection.QueryFirstOrDefaultAsync<TaskRow>(new CommandDefinition(database.Sql(SelectTaskForDecision),
+                new { UploadId = uploadId, Kind = kind }, transaction, cancellationToken: ct))
+                ?? throw new ReviewRefusedException(409, "uploadId", "This item is no longer open for review.");
+            if (task.LeaseHolder != reviewer.Id || task.LeaseUntilMs < now)
+                throw new ReviewRefusedException(409, "lease", "Your claim on this item has expired or was never held; claim it again.");
+            if (!ReviewAction.AllowedFor(reviewer.Roles, task.Kind, task.RequiredRole).Contains(action))
+                throw new ReviewRefusedException(403, "action", $"Your roles do not allow '{action}' on this item.");
+            if (bulk.Count > 0 && (task.Kind != ReviewTaskKind.Review || task.ClusterKey is null))
+                throw new ReviewRefusedException(400, "members", "Only review items in a cluster can be decided together.");
+
+            var ids = new List<string> { (await DecideOneAsync(connection, transaction, reviewer, task, action, reasonCode, note, null, now, ct))! };
+            var skipped = new List<string>();
+            if (bulk.Count > 0)
+            {
+                var members = (await connection.QueryAsync<string>(new CommandDefinition(database.Sql(SelectClusterMembers),
+                    new { task.ClusterKey, Ids = bulk.ToArray() }, transaction, cancellationToken: ct))).ToHashSet(StringComparer.Ordinal);
+                foreach (var member in bulk)
+                {
+                    var memberTask = members.Contains(member)
+                        ? await connection.QueryFirstOrDefaultAsync<TaskRow>(new CommandDefinition(database.Sql(SelectTaskForDecision),
+                            new { UploadId = member, Kind = ReviewTaskKind.Review }, transaction, cancellationToken: ct))
+                        : null;
+                    var id = memberTask is null ? null
+                        : await DecideOneAsync(connection, transaction, reviewer, memberTask, action, reasonCode, note, uploadId, now, ct);
+                    if (id is null) skipped.Add(member); else ids.Add(id);
+                }
+            }
+            return new DecisionOutcome(ids, skipped);
+        }, ct), ct);
+    }
+
+    /// <returns>The decision id, or null when a bulk member is held by someone else.</returns>
+    private async Task<string?> DecideOneAsync(DbConnection connection, DbTransaction transaction, Reviewer reviewer, TaskRow task,
+        string action, string reasonCode, string? note, string? bulkAnchor, long now, CancellationToken ct)
+    {
+        var guard = new { task.UploadId, task.Kind, User = reviewer.Id, Now = now, Bulk = bulkAnchor is null ? 0 : 1 };
+        var changed = await connection.ExecuteAsync(new CommandDefinition(
+            database.Sql(action == ReviewAction.Escalate ? EscalateTask : Complete), guard, transaction, cancellationToken: ct));
+        if (changed == 0)
+        {
+            if (bulkAnchor is not null) return null;
+            throw new ReviewRefusedException(409, "lease", "Your claim on this item has expired; claim it again.");
+        }
+
+        var decisionId = Guid.CreateVersion7().ToString();
+        await connection.ExecuteAsync(new CommandDefinition(database.Sql(InsertDecision), new
+        {
+            Id = decisionId, task.UploadId, task.Kind, task.Queue, DecidedBy = reviewer.Id, DecidedByName = reviewer.Name, Action = action,
+            ReasonCode = reasonCode, Note = note, ClaimedAtMs = bulkAnchor is null ? task.ClaimedAtMs : null, Now = now, BulkAnchor = bulkAnchor,
+        }, transaction, cancellationToken: ct));
+
+        var actor = $"user:{reviewer.Name}";
+        var decided = new { decisionId, kind = task.Kind, action, reasonCode, note, bulkAnchor };
+        var audit = new List<AuditEntry>();
+        var signals = new List<NewRiskSignal>();
+
+        if (action == ReviewAction.Escalate)
+        {
+            audit.Add(new AuditEntry(actor, "review.escalated", "upload", task.UploadId, reasonCode,
+                AfterState: JsonSerializer.Serialize(new { decided, requiredRole = Access.ReviewRoles.Senior })));
+        }
+        else if (task.Kind == ReviewTaskKind.Quality)
+        {
+            // A blind second opinion: measured against the first decision, never applied to the item.
+            audit.Add(new AuditEntry(actor, "review.quality_decided", "upload", task.UploadId, reasonCode, AfterState: JsonSerializer.Serialize(decided)));
+        }
+        else if (task.Kind == ReviewTaskKind.Appeal)
+        {
+            var appeal = await connection.QueryFirstOrDefaultAsync<AppealRow>(new CommandDefinition(database.Sql(SelectOpenAppeal),
+                new { task.UploadId }, transaction, cancellationToken: ct))
+                ?? throw new ReviewRefusedException(409, "uploadId", "This item has no open appeal.");
+            var overturn = action == ReviewAction.Overturn;
+            await connection.ExecuteAsync(new CommandDefinition(database.Sql(ResolveAppeal), new
+            {
+                appeal.Id, State = overturn ? "overturned" : "upheld", User = reviewer.Id, Now = now,
+            }, transaction, cancellationToken: ct));
+            object? retracted = null;
+            if (overturn)
+            {
+                var earlier = await connection.QueryFirstAsync<DecisionRow>(new CommandDefinition(database.Sql(SelectDecisionById),
+                    new { Id = appeal.DecisionId }, transaction, cancellationToken: ct));
+                var earlierSignals = (await connection.QueryAsync<SignalRow>(new CommandDefinition(database.Sql(SelectHumanSignals),
+                    new { Prefix = $"human:{earlier.Id}:%" }, transaction, cancellationToken: ct))).ToList();
+                foreach (var s in earlierSignals)
+                    signals.Add(new NewRiskSignal($"retract:{decisionId}:{s.Seq}", task.UploadId, task.ExternalId, s.Category, 0.0,
+                        SignalAction.None, 1.0, SignalSource.Human, null, task.PolicyVersion, RetractsSeq: s.Seq));
+                // The overturn is itself a human judgement: the item is fine.
+                foreach (var category in earlierSignals.Select(s => s.Category).Distinct(StringComparer.Ordinal))
+                    signals.Add(HumanSignal(decisionId, task, category, ReviewAction.Allow));
+                await connection.ExecuteAsync(new CommandDefinition(database.Sql(MarkRetracted), new { Id = earlier.Id, Now = now }, transaction, cancellationToken: ct));
+                await connection.ExecuteAsync(new CommandDefinition(database.Sql(UpdateUploadStatus), new
+                {
+                    Id = task.UploadId, Status = UploadStatus.Allowed, Detail = $"appeal overturned ({reasonCode})", Now = now,
+                }, transaction, cancellationToken: ct));
+                retracted = new { decisionId = earlier.Id, action = earlier.Action, signals = earlierSignals.Select(s => s.Seq) };
+            }
+            audit.Add(new AuditEntry(actor, overturn ? "appeal.overturned" : "appeal.upheld", "upload", task.UploadId, reasonCode,
+                BeforeState: JsonSerializer.Serialize(new { status = task.Status, appealId = appeal.Id, appealedDecision = appeal.DecisionId }),
+                AfterState: JsonSerializer.Serialize(new { decided, status = overturn ? UploadStatus.Allowed : task.Status, retracted })));
+        }
+        else
+        {
+            var (status, _, _, _) = ReviewAction.Effect(action);
+            var categories = (await connection.QueryAsync<string>(new CommandDefinition(database.Sql(SelectReviewedCategories),
+                new { task.UploadId, PolicyVersion = task.PolicyVersion ?? "" }, transaction, cancellationToken: ct))).ToList();
+            if (categories.Count == 0) categories.Add(task.Queue);
+            signals.AddRange(categories.Select(c => HumanSignal(decisionId, task, c, action)));
+            await connection.ExecuteAsync(new CommandDefinition(database.Sql(UpdateUploadStatus), new
+            {
+                Id = task.UploadId, Status = status, Detail = $"{action} by a reviewer ({reasonCode})", Now = now,
+            }, transaction, cancellationToken: ct));
+            audit.Add(new AuditEntry(actor, "review.decided", "upload", task.UploadId, reasonCode,
+                BeforeState: JsonSerializer.Serialize(new { status = task.Status }),
+                AfterState: JsonSerializer.Serialize(new { decided, status, categories })));
+
+            if (Sampled(decisionId, O.QualitySampleRate))
+            {
+                await connection.ExecuteAsync(new CommandDefinition(database.Sql(ReviewQueue.InsertTask), new
+                {
+                    task.UploadId, Kind = ReviewTaskKind.Quality, task.Queue, Priority = 0.0, RequiredRole = Access.ReviewRoles.Moderator,
+                    ClusterKey = (string?)null, Graphic = categories.Any(O.IsGraphic) ? 1 : 0, ExcludedUser = reviewer.Id,
+                    EnteredAtMs = now, DueAtMs = now + (long)TimeSpan.FromDays(7).TotalMilliseconds,
+                }, transaction, cancellationToken: ct));
+            }
+        }
+
+        await SignalFeed.AppendAsync(connection, transaction, database.Dialect, signals, now, ct);
+        await AuditLog.AppendAsync(connection, transaction, database.Dialect, audit, now, ct);
+        return decisionId;
+    }
+
+    private static NewRiskSignal HumanSignal(string decisionId, TaskRow task, string category, string action)
+    {
+        var (_, signalAction, multiplier, score) = ReviewAction.Effect(action);
+        return new NewRiskSignal($"human:{decisionId}:{category}", task.UploadId, task.ExternalId, category, score, signalAction, multiplier,
+            SignalSource.Human, null, task.PolicyVersion);
+    }
+
+    /// <summary>Deterministic sampling from the decision id, so a retried transaction samples the same way.</summary>
+    public static bool Sampled(string decisionId, double rate)
+    {
+        if (rate <= 0) return false;
+        if (rate >= 1) return true;
+        var bytes = SHA256.HashData(Encoding.UTF8.GetBytes(decisionId));
+        return BinaryPrimitives.ReadUInt32BigEndian(bytes) / (double)uint.MaxValue < rate;
+    }
+
+    /// <summary>
+    /// A creator's appeal of the latest decision on an upload (by id or external id): the item reopens as an appeal
+    /// task that the original decider cannot take. Returns the appeal id.
+    /// </summary>
+    public async Task<(string AppealId, string UploadId)> SubmitAppealAsync(string submittedBy, string upload, string statement, CancellationToken ct)
+    {
+        statement = statement.Trim();
+        if (statement.Length == 0) throw new ReviewRefusedException(400, "statement", "Say why the decision is wrong.");
+        if (statement.Length > MaxAppealLength) throw new ReviewRefusedException(400, "statement", $"Appeals are at most {MaxAppealLength} characters.");
+        var now = time.GetUtcNow().ToUnixTimeMilliseconds();
+        return await database.InTransactionAsync(async (connection, transaction) =>
+        {
+            await TransactionLock.TakeAsync(connection, transaction, database.Dialect, TransactionLock.AppendLog, ct);
+            var row = await connection.QueryFirstOrDefaultAsync<UploadRow>(new CommandDefinition(database.Sql(SelectUploadByAnyId),
+                new { Id = upload }, transaction, cancellationToken: ct))
+                ?? throw new ReviewRefusedException(404, "uploadId", "No upload has this id or external id.");
+            var decision = await connection.QueryFirstOrDefaultAsync<DecisionRow>(new CommandDefinition(database.Sql(SelectLatestDecision),
+                new { UploadId = row.Id }, transaction, cancellationToken: ct));
+            if (decision is null || decision.RetractedAtMs is not null || !ReviewAction.Restricts(decision.Action))
+                throw new ReviewRefusedException(409, "uploadId", "This upload has no standing reviewer decision that restricts it.");
+            var appealId = Guid.CreateVersion7().ToString();
+            try
+            {
+                await connection.ExecuteAsync(new CommandDefinition(database.Sql(InsertAppeal), new
+                {
+                    Id = appealId, UploadId = row.Id, DecisionId = decision.Id, Statement = statement, SubmittedBy = submittedBy, Now = now,
+                }, transaction, cancellationToken: ct));
+            }
+            catch (Exception e) when (database.Dialect.IsUniqueViolation(e))
+            {
+                throw new ReviewRefusedException(409, "uploadId", "This decision has already been appealed.");
+            }
+            await connection.ExecuteAsync(new CommandDefinition(database.Sql(DeleteOldAppealTask), new { UploadId = row.Id }, transaction, cancellationToken: ct));
+            await connection.ExecuteAsync(new CommandDefinition(database.Sql(ReviewQueue.InsertTask), new
+            {
+                UploadId = row.Id, Kind = ReviewTaskKind.Appeal, decision.Queue, Priority = 1.0, RequiredRole = Access.ReviewRoles.Moderator,
+                ClusterKey = (string?)null, Graphic = O.IsGraphic(decision.Queue) ? 1 : 0, ExcludedUser = decision.DecidedBy,
+                EnteredAtMs = now, DueAtMs = now + (long)O.SlaFor(decision.Queue).TotalMilliseconds,
+            }, transaction, cancellationToken: ct));
+            await AuditLog.AppendAsync(connection, transaction, database.Dialect,
+                [new AuditEntry($"api:{submittedBy}", "appeal.submitted", "upload", row.Id, statement,
+                    AfterState: JsonSerializer.Serialize(new { appealId, decisionId = decision.Id, action = decision.Action }))], now, ct);
+            return (appealId, row.Id);
+        }, ct);
+    }
+
+    private sealed class TaskRow
+    {
+        public string UploadId { get; init; } = "";
+        public string Kind { get; init; } = "";
+        public string Queue { get; init; } = "";
+        public string RequiredRole { get; init; } = "";
+        public string? ClusterKey { get; init; }
+        public string? LeaseHolder { get; init; }
+        public long? LeaseUntilMs { get; init; }
+        public long? ClaimedAtMs { get; init; }
+        public string ExternalId { get; init; } = "";
+        public string Status { get; init; } = "";
+        public string? PolicyVersion { get; init; }
+    }
+
+    private sealed class DecisionRow
+    {
+        public string Id { get; init; } = "";
+        public string UploadId { get; init; } = "";
+        public string Kind { get; init; } = "";
+        public string Queue { get; init; } = "";
+        public string DecidedBy { get; init; } = "";
+        public string Action { get; init; } = "";
+        public string ReasonCode { get; init; } = "";
+        public long? RetractedAtMs { get; init; }
+    }
+
+    private sealed class AppealRow
+    {
+        public string Id { get; init; } = "";
+        public string DecisionId { get; init; } = "";
+    }
+
+    private sealed class SignalRow
+    {
+        public long Seq { get; init; }
+        public string Category { get; init; } = "";
+    }
+
+    private sealed class UploadRow
+    {
+        public string Id { get; init; } = "";
+        public string ExternalId { get; init; } = "";
+        public string Status { get; init; } = "";
+    }
+}

@@ -1,0 +1,178 @@
+using System.Text.Json;
+using Dapper;
+using Moderation.Core.Audit;
+using Moderation.Core.Storage;
+using Moderation.Core.Uploads;
+
+namespace Moderation.Core.Review;
+
+/// <summary>Everything the item page shows. Every string in it is content or derived from content: render it as text.</summary>
+public sealed record ReviewItem(
+    UploadDetails Upload,
+    string? Caption,
+    IReadOnlyList<string> Hashtags,
+    string? Transcript,
+    IReadOnlyList<string> Comments,
+    string? Locale,
+    IReadOnlyList<PastDecision> Decisions,
+    IReadOnlyList<CreatorUpload> CreatorHistory,
+    IReadOnlyList<ClusterMember> Cluster,
+    IReadOnlyList<AuditEvent> Timeline,
+    string? OpenAppealStatement);
+
+public sealed record PastDecision(string Id, string Kind, string Action, string ReasonCode, string? Note, string DecidedByName, DateTimeOffset DecidedAt, bool Retracted, string? BulkAnchor);
+
+public sealed record CreatorUpload(string Id, string ExternalId, string Status, DateTimeOffset ReceivedAt, string? LastAction);
+
+public sealed record ClusterMember(string UploadId, string ExternalId, string? Caption, string TaskState, string? LeaseHolder, DateTimeOffset? LeaseUntil, string? LastAction);
+
+public sealed class ReviewItemQuery(ModerationDatabase database, UploadDetailsQuery details)
+{
+    private static readonly DialectSql SelectText = DialectSql.Portable("""
+        SELECT caption, hashtags, transcript, comments, locale, creator_id FROM uploads WHERE id = @Id
+        """);
+
+    private static readonly DialectSql SelectDecisions = DialectSql.Portable("""
+        SELECT id, kind, action, reason_code, note, decided_by_name, decided_at_ms, retracted_at_ms, bulk_anchor
+        FROM review_decisions WHERE upload_id = @Id ORDER BY decided_at_ms, id
+        """);
+
+    private static readonly DialectSql SelectCreatorHistory = new(
+        sqlite: """
+            SELECT u.id, u.external_id, u.status, u.received_at_ms,
+                   (SELECT d.action FROM review_decisions d WHERE d.upload_id = u.id ORDER BY d.decided_at_ms DESC LIMIT 1) AS last_action
+            FROM uploads u WHERE u.creator_id = @CreatorId AND u.id <> @Id ORDER BY u.received_at_ms DESC LIMIT 20
+            """,
+        postgres: """
+            SELECT u.id, u.external_id, u.status, u.received_at_ms,
+                   (SELECT d.action FROM review_decisions d WHERE d.upload_id = u.id ORDER BY d.decided_at_ms DESC LIMIT 1) AS last_action
+            FROM uploads u WHERE u.creator_id = @CreatorId AND u.id <> @Id ORDER BY u.received_at_ms DESC LIMIT 20
+            """,
+        sqlServer: """
+            SELECT TOP (20) u.id, u.external_id, u.status, u.received_at_ms,
+                   (SELECT TOP (1) d.action FROM review_decisions d WHERE d.upload_id = u.id ORDER BY d.decided_at_ms DESC) AS last_action
+            FROM uploads u WHERE u.creator_id = @CreatorId AND u.id <> @Id ORDER BY u.received_at_ms DESC
+            """);
+
+    private static readonly DialectSql SelectCluster = new(
+        sqlite: """
+            SELECT t.upload_id, u.external_id, u.caption, t.state AS task_state, t.lease_holder, t.lease_until_ms,
+                   (SELECT d.action FROM review_decisions d WHERE d.upload_id = t.upload_id ORDER BY d.decided_at_ms DESC LIMIT 1) AS last_action
+            FROM review_tasks t JOIN uploads u ON u.id = t.upload_id
+            WHERE t.cluster_key = @ClusterKey AND t.kind = 'review' AND t.upload_id <> @Id ORDER BY t.state DESC, t.entered_at_ms LIMIT 200
+            """,
+        postgres: """
+            SELECT t.upload_id, u.external_id, u.caption, t.state AS task_state, t.lease_holder, t.lease_until_ms,
+                   (SELECT d.action FROM review_decisions d WHERE d.upload_id = t.upload_id ORDER BY d.decided_at_ms DESC LIMIT 1) AS last_action
+            FROM review_tasks t JOIN uploads u ON u.id = t.upload_id
+            WHERE t.cluster_key = @ClusterKey AND t.kind = 'review' AND t.upload_id <> @Id ORDER BY t.state DESC, t.entered_at_ms LIMIT 200
+            """,
+        sqlServer: """
+            SELECT TOP (200) t.upload_id, u.external_id, u.caption, t.state AS task_state, t.lease_holder, t.lease_until_ms,
+                   (SELECT TOP (1) d.action FROM review_decisions d WHERE d.upload_id = t.upload_id ORDER BY d.decided_at_ms DESC) AS last_action
+            FROM review_tasks t JOIN uploads u ON u.id = t.upload_id
+            WHERE t.cluster_key = @ClusterKey AND t.kind = 'review' AND t.upload_id <> @Id ORDER BY t.state DESC, t.entered_at_ms
+            """);
+
+    private static readonly DialectSql SelectClusterKey = DialectSql.Portable("""
+        SELECT cluster_key FROM review_tasks WHERE upload_id = @Id AND kind = 'review'
+        """);
+
+    private static readonly DialectSql SelectTimeline = DialectSql.Portable("""
+        SELECT seq, occurred_at_ms, actor, action, subject_type, subject_id, reason, before_state, after_state, prev_hash, hash
+        FROM audit_events WHERE subject_type = 'upload' AND subject_id = @Id ORDER BY seq
+        """);
+
+    private static readonly DialectSql SelectOpenAppeal = DialectSql.Portable("""
+        SELECT statement FROM appeals WHERE upload_id = @Id AND state = 'open'
+        """);
+
+    public async Task<ReviewItem?> FindAsync(string uploadId, CancellationToken ct)
+    {
+        var upload = await details.FindAsync(uploadId, ct);
+        if (upload is null) return null;
+        await using var connection = await database.OpenAsync(ct);
+        var text = await connection.QueryFirstAsync<TextRow>(new CommandDefinition(database.Sql(SelectText), new { Id = uploadId }, cancellationToken: ct));
+        var decisions = (await connection.QueryAsync<DecisionRow>(new CommandDefinition(database.Sql(SelectDecisions), new { Id = uploadId }, cancellationToken: ct)))
+            .Select(d => new PastDecision(d.Id, d.Kind, d.Action, d.ReasonCode, d.Note, d.DecidedByName, DateTimeOffset.FromUnixTimeMilliseconds(d.DecidedAtMs),
+                d.RetractedAtMs is not null, d.BulkAnchor)).ToList();
+        var history = text.CreatorId is null ? [] : (await connection.QueryAsync<HistoryRow>(new CommandDefinition(database.Sql(SelectCreatorHistory),
+                new { text.CreatorId, Id = uploadId }, cancellationToken: ct)))
+            .Select(h => new CreatorUpload(h.Id, h.ExternalId, h.Status, DateTimeOffset.FromUnixTimeMilliseconds(h.ReceivedAtMs), h.LastAction)).ToList();
+        var clusterKey = await connection.QueryFirstOrDefaultAsync<string?>(new CommandDefinition(database.Sql(SelectClusterKey), new { Id = uploadId }, cancellationToken: ct));
+        var cluster = clusterKey is null ? [] : (await connection.QueryAsync<ClusterRow>(new CommandDefinition(database.Sql(SelectCluster),
+                new { ClusterKey = clusterKey, Id = uploadId }, cancellationToken: ct)))
+            .Select(c => new ClusterMember(c.UploadId, c.ExternalId, c.Caption, c.TaskState, c.LeaseHolder,
+                c.LeaseUntilMs is { } l ? DateTimeOffset.FromUnixTimeMilliseconds(l) : null, c.LastAction)).ToList();
+        var timeline = (await connection.QueryAsync<TimelineRow>(new CommandDefinition(database.Sql(SelectTimeline), new { Id = uploadId }, cancellationToken: ct)))
+            .Select(e => new AuditEvent(e.Seq, e.OccurredAtMs, e.Actor, e.Action, e.SubjectType, e.SubjectId, e.Reason, e.BeforeState, e.AfterState, e.PrevHash.Trim(), e.Hash.Trim()))
+            .ToList();
+        var appeal = await connection.QueryFirstOrDefaultAsync<string?>(new CommandDefinition(database.Sql(SelectOpenAppeal), new { Id = uploadId }, cancellationToken: ct));
+        return new ReviewItem(upload, text.Caption, Strings(text.Hashtags), text.Transcript, Strings(text.Comments), text.Locale,
+            decisions, history, cluster, timeline, appeal);
+    }
+
+    private static IReadOnlyList<string> Strings(string json)
+    {
+        try { return JsonSerializer.Deserialize<string?[]>(json)?.Where(s => s is not null).Select(s => s!).ToList() ?? []; }
+        catch (JsonException) { return []; }
+    }
+
+    private sealed class TimelineRow
+    {
+        public long Seq { get; init; }
+        public long OccurredAtMs { get; init; }
+        public string Actor { get; init; } = "";
+        public string Action { get; init; } = "";
+        public string SubjectType { get; init; } = "";
+        public string SubjectId { get; init; } = "";
+        public string? Reason { get; init; }
+        public string? BeforeState { get; init; }
+        public string? AfterState { get; init; }
+        public string PrevHash { get; init; } = "";
+        public string Hash { get; init; } = "";
+    }
+
+    private sealed class TextRow
+    {
+        public string? Caption { get; init; }
+        public string Hashtags { get; init; } = "[]";
+        public string? Transcript { get; init; }
+        public string Comments { get; init; } = "[]";
+        public string? Locale { get; init; }
+        public string? CreatorId { get; init; }
+    }
+
+    private sealed class DecisionRow
+    {
+        public string Id { get; init; } = "";
+        public string Kind { get; init; } = "";
+        public string Action { get; init; } = "";
+        public string ReasonCode { get; init; } = "";
+        public string? Note { get; init; }
+        public string DecidedByName { get; init; } = "";
+        public long DecidedAtMs { get; init; }
+        public long? RetractedAtMs { get; init; }
+        public string? BulkAnchor { get; init; }
+    }
+
+    private sealed class HistoryRow
+    {
+        public string Id { get; init; } = "";
+        public string ExternalId { get; init; } = "";
+        public string Status { get; init; } = "";
+        public long ReceivedAtMs { get; init; }
+        public string? LastAction { get; init; }
+    }
+
+    private sealed class ClusterRow
+    {
+        public string UploadId { get; init; } = "";
+        public string ExternalId { get; init; } = "";
+        public string? Caption { get; init; }
+        public string TaskState { get; init; } = "";
+        public string? LeaseHolder { get; init; }
+        public long? LeaseUntilMs { get; init; }
+        public string? LastAction { get; init; }
+    }
+}

@@ -1,0 +1,18 @@
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.AspNetCore.Mvc.RazorPages;
+using Moderation.Review.Security;
+
+namespace Moderation.Review.Pages;
+
+/// <summary>Sign-out is a POST with an anti-forgery token (a GET could be triggered by any page).</summary>
+public sealed class SignOutModel : PageModel
+{
+    public IActionResult OnGet() => Redirect(ReviewModule.PathBase + "/");
+
+    public async Task<IActionResult> OnPostAsync()
+    {
+        await HttpContext.SignOutAsync(ReviewPolicies.Scheme);
+        return Redirect(ReviewModule.PathBase + "/");
+    }
+}

@@ -1,0 +1,53 @@
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.AspNetCore.Mvc.RazorPages;
+using Moderation.Core.Access;
+using Moderation.Review.Security;
+
+namespace Moderation.Review.Pages;
+
+/// <summary>Admins create users, set their roles, disable them and reset passwords; each change is audited.</summary>
+public sealed class UsersModel(WorkbenchUsers users) : PageModel
+{
+    public IReadOnlyList<WorkbenchAccount> Accounts { get; private set; } = [];
+    public string? Error { get; private set; }
+    public string? ErrorField { get; private set; }
+    public string? Message { get; private set; }
+
+    public async Task OnGetAsync(string? message, CancellationToken ct)
+    {
+        Message = message;
+        Accounts = await users.ListAsync(ct);
+    }
+
+    public Task<IActionResult> OnPostCreateAsync(string? userName, string? password, string[]? roles, CancellationToken ct) =>
+        ChangeAsync(() => users.CreateAsync(Actor, userName ?? "", password ?? "", roles ?? [], ct), $"Created {userName}.", ct);
+
+    public Task<IActionResult> OnPostRolesAsync(string id, string[]? roles, CancellationToken ct) =>
+        ChangeAsync(() => users.SetRolesAsync(User.ToReviewer().Id, Actor, id, roles ?? [], ct), "Roles saved.", ct);
+
+    public Task<IActionResult> OnPostDisableAsync(string id, bool disabled, CancellationToken ct) =>
+        ChangeAsync(() => users.SetDisabledAsync(User.ToReviewer().Id, Actor, id, disabled, ct), disabled ? "User disabled." : "User enabled.", ct);
+
+    public Task<IActionResult> OnPostPasswordAsync(string id, string? password, CancellationToken ct) =>
+        ChangeAsync(() => users.ResetPasswordAsync(Actor, id, password ?? "", ct), "Password reset.", ct);
+
+    private string Actor => "user:" + User.ToReviewer().Name;
+
+    private async Task<IActionResult> ChangeAsync(Func<Task> change, string done, CancellationToken ct)
+    {
+        try
+        {
+            await change();
+        }
+        catch (AccountChangeException e)
+        {
+            Error = e.Message;
+            ErrorField = e.Field;
+            Response.StatusCode = StatusCodes.Status400BadRequest;
+            Accounts = await users.ListAsync(ct);
+            return Page();
+        }
+        return Redirect("/review/users?message=" + Uri.EscapeDataString(done));
+    }
+}

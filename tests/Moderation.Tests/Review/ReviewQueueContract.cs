@@ -1,0 +1,250 @@
+using Dapper;
+using FluentAssertions;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using Moderation.Core.Access;
+using Moderation.Core.Audit;
+using Moderation.Core.Review;
+using Moderation.Core.Signals;
+using Moderation.Core.Storage;
+using Moderation.Core.Uploads;
+using Moderation.Tests.Infrastructure;
+
+namespace Moderation.Tests.Review;
+
+/// <summary>Queues, leases, decisions, appeals and bulk decisions against a real database, once per provider.</summary>
+public abstract class ReviewQueueContract(DatabaseProvider provider)
+{
+    private static readonly Reviewer Alice = new("u-alice", "alice", [ReviewRoles.Moderator]);
+    private static readonly Reviewer Bob = new("u-bob", "bob", [ReviewRoles.Moderator]);
+    private static readonly Reviewer Sam = new("u-sam", "sam", [ReviewRoles.Senior]);
+    private static readonly Reviewer Tess = new("u-tess", "tess", [ReviewRoles.Triage]);
+
+    private sealed record Setup(TestDatabase Test, ReviewQueue Queue, ReviewDecisions Decisions, ManualClock Clock, ReviewOptions Options) : IAsyncDisposable
+    {
+        public ModerationDatabase Database => Test.Database;
+        public ValueTask DisposeAsync() => Test.DisposeAsync();
+    }
+
+    private async Task<Setup> MigratedAsync(Action<ReviewOptions>? configure = null)
+    {
+        var test = await TestDatabase.CreateAsync(provider);
+        await new DatabaseMigrator(test.Database, NullLogger<DatabaseMigrator>.Instance).MigrateAsync();
+        var options = new ReviewOptions { QualitySampleRate = 0 };
+        configure?.Invoke(options);
+        var clock = new ManualClock(DateTimeOffset.UtcNow);
+        var wrapped = Options.Create(options);
+        return new Setup(test, new ReviewQueue(test.Database, wrapped, clock), new ReviewDecisions(test.Database, wrapped, clock), clock, options);
+    }
+
+    [Fact]
+    public async Task Concurrent_claims_never_hand_one_item_to_two_reviewers()
+    {
+        await using var s = await MigratedAsync();
+        var items = await ReviewSeed.InReviewAsync(s.Database, 6);
+        var reviewers = Enumerable.Range(0, 16).Select(i => new Reviewer($"u-{i}", $"mod{i}", [ReviewRoles.Moderator])).ToList();
+        await s.Queue.IntakeAsync(CancellationToken.None);
+
+        var leases = await Task.WhenAll(reviewers.Select(r => Task.Run(() => s.Queue.ClaimNextAsync(r, null, CancellationToken.None))));
+
+        var granted = leases.Where(l => l is not null).Select(l => l!.UploadId).ToList();
+        granted.Should().HaveCount(6, "six items, sixteen reviewers");
+        granted.Should().OnlyHaveUniqueItems();
+        granted.Should().BeEquivalentTo(items);
+        await using var connection = await s.Database.OpenAsync();
+        var holders = await connection.ExecuteScalarAsync<long>("SELECT COUNT(DISTINCT lease_holder) FROM review_tasks WHERE lease_holder IS NOT NULL");
+        holders.Should().Be(6);
+        (await AuditLog.VerifyAsync(s.Database, CancellationToken.None)).Intact.Should().BeTrue();
+    }
+
+    [Fact]
+    public async Task Many_reviewers_claiming_and_deciding_decide_every_item_exactly_once()
+    {
+        await using var s = await MigratedAsync();
+        var items = await ReviewSeed.InReviewAsync(s.Database, 30);
+        var reviewers = Enumerable.Range(0, 8).Select(i => new Reviewer($"u-{i}", $"mod{i}", [ReviewRoles.Moderator])).ToList();
+
+        await Task.WhenAll(reviewers.Select(r => Task.Run(async () =>
+        {
+            while (await s.Queue.ClaimNextAsync(r, null, CancellationToken.None) is { } lease)
+                await s.Decisions.DecideAsync(r, lease.UploadId, lease.Kind, ReviewAction.Remove, "spam-scam", null, null, CancellationToken.None);
+        })));
+
+        await using var connection = await s.Database.OpenAsync();
+        var decided = (await connection.QueryAsync<string>("SELECT upload_id FROM review_decisions")).ToList();
+        decided.Should().BeEquivalentTo(items, "each item decided once, by whoever claimed it");
+        var human = (await connection.QueryAsync<string>("SELECT upload_id FROM risk_signals WHERE source = 'human'")).ToList();
+        human.Should().BeEquivalentTo(items);
+        (await AuditLog.VerifyAsync(s.Database, CancellationToken.None)).Intact.Should().BeTrue();
+    }
+
+    [Fact]
+    public async Task An_abandoned_lease_expires_back_to_the_queue_and_its_holder_can_no_longer_decide()
+    {
+        await using var s = await MigratedAsync();
+        var item = (await ReviewSeed.InReviewAsync(s.Database, 1)).Single();
+
+        var lease = await s.Queue.ClaimNextAsync(Alice, null, CancellationToken.None);
+        lease!.UploadId.Should().Be(item);
+        (await s.Queue.ClaimNextAsync(Bob, null, CancellationToken.None)).Should().BeNull("alice holds the only item");
+        (await s.Queue.ClaimNextAsync(Alice, null, CancellationToken.None))!.UploadId.Should().Be(item, "asking again returns what she holds");
+        (await s.Queue.RenewAsync(Alice, item, lease.Kind, CancellationToken.None)).Should().NotBeNull();
+
+        s.Clock.Now += s.Options.LeaseDuration + TimeSpan.FromSeconds(1);
+        (await s.Queue.RenewAsync(Alice, item, lease.Kind, CancellationToken.None)).Should().BeNull("the lease lapsed");
+        (await s.Queue.ClaimNextAsync(Bob, null, CancellationToken.None))!.UploadId.Should().Be(item);
+
+        var late = () => s.Decisions.DecideAsync(Alice, item, lease.Kind, ReviewAction.Allow, "no-violation", null, null, CancellationToken.None);
+        (await late.Should().ThrowAsync<ReviewRefusedException>()).Which.Status.Should().Be(409);
+        await s.Decisions.DecideAsync(Bob, item, lease.Kind, ReviewAction.Allow, "no-violation", null, null, CancellationToken.None);
+        (await s.Queue.ClaimNextAsync(Alice, null, CancellationToken.None)).Should().BeNull();
+    }
+
+    [Fact]
+    public async Task A_decision_sets_the_state_sends_a_human_signal_and_is_audited()
+    {
+        await using var s = await MigratedAsync();
+        var item = (await ReviewSeed.InReviewAsync(s.Database, 1, "harm")).Single();
+        var lease = await s.Queue.ClaimNextAsync(Alice, null, CancellationToken.None);
+
+        var outcome = await s.Decisions.DecideAsync(Alice, item, lease!.Kind, ReviewAction.AgeRestrict, "mature-themes", "  context: fight scene ", null, CancellationToken.None);
+
+        outcome.DecisionIds.Should().HaveCount(1);
+        await using var connection = await s.Database.OpenAsync();
+        (await connection.ExecuteScalarAsync<string>(s.Database.Sql(DialectSql.Portable("SELECT status FROM uploads WHERE id = @Id")), new { Id = item }))
+            .Should().Be(UploadStatus.Actioned);
+        var signals = (await SignalFeed.ReadAsync(s.Database, 0, 100, CancellationToken.None)).Signals;
+        signals.Should().ContainSingle().Which.Should().Match<RiskSignal>(r =>
+            r.Source == SignalSource.Human && r.Action == SignalAction.Interstitial && r.Category == "harm" && r.UploadId == item);
+        var events = await AuditLog.ReadAsync(s.Database, 0, 100, CancellationToken.None);
+        events.Select(e => e.Action).Should().Equal("review.claimed", "review.decided");
+        events[1].Actor.Should().Be("user:alice");
+        events[1].Reason.Should().Be("mature-themes");
+        events[1].AfterState.Should().Contain("context: fight scene");
+        (await AuditLog.VerifyAsync(s.Database, CancellationToken.None)).Intact.Should().BeTrue();
+    }
+
+    [Fact]
+    public async Task Roles_limit_decisions_and_escalations_go_to_seniors_only()
+    {
+        await using var s = await MigratedAsync();
+        var item = (await ReviewSeed.InReviewAsync(s.Database, 1)).Single();
+        var lease = await s.Queue.ClaimNextAsync(Tess, null, CancellationToken.None);
+        lease.Should().NotBeNull();
+
+        var remove = () => s.Decisions.DecideAsync(Tess, item, lease!.Kind, ReviewAction.Remove, "spam-scam", null, null, CancellationToken.None);
+        (await remove.Should().ThrowAsync<ReviewRefusedException>()).Which.Status.Should().Be(403);
+        var badReason = () => s.Decisions.DecideAsync(Tess, item, lease!.Kind, ReviewAction.Escalate, "spam-scam", null, null, CancellationToken.None);
+        (await badReason.Should().ThrowAsync<ReviewRefusedException>()).Which.Field.Should().Be("reasonCode");
+
+        await s.Decisions.DecideAsync(Tess, item, lease!.Kind, ReviewAction.Escalate, "unsure", null, null, CancellationToken.None);
+        (await s.Queue.ClaimNextAsync(Alice, null, CancellationToken.None)).Should().BeNull("escalated items wait for a senior");
+        var senior = await s.Queue.ClaimNextAsync(Sam, null, CancellationToken.None);
+        senior!.UploadId.Should().Be(item);
+        var again = () => s.Decisions.DecideAsync(Sam, item, senior.Kind, ReviewAction.Escalate, "unsure", null, null, CancellationToken.None);
+        (await again.Should().ThrowAsync<ReviewRefusedException>()).Which.Status.Should().Be(403, "seniors are the top of the path");
+        await s.Decisions.DecideAsync(Sam, item, senior.Kind, ReviewAction.Remove, "hate-speech", null, null, CancellationToken.None);
+    }
+
+    [Fact]
+    public async Task An_appeal_goes_to_someone_else_and_an_overturn_retracts_the_human_signal()
+    {
+        await using var s = await MigratedAsync();
+        var item = (await ReviewSeed.InReviewAsync(s.Database, 1)).Single();
+        var lease = await s.Queue.ClaimNextAsync(Alice, null, CancellationToken.None);
+        await s.Decisions.DecideAsync(Alice, item, lease!.Kind, ReviewAction.Remove, "dangerous-misinformation", null, null, CancellationToken.None);
+        var removal = (await SignalFeed.ReadAsync(s.Database, 0, 100, CancellationToken.None)).Signals.Single();
+
+        var (appealId, uploadId) = await s.Decisions.SubmitAppealAsync("key-1", "seed-" + item, "It is satire, see the channel name.", CancellationToken.None);
+        uploadId.Should().Be(item);
+        appealId.Should().NotBeNullOrEmpty();
+        var twice = () => s.Decisions.SubmitAppealAsync("key-1", item, "again", CancellationToken.None);
+        (await twice.Should().ThrowAsync<ReviewRefusedException>()).Which.Status.Should().Be(409);
+
+        (await s.Queue.ClaimNextAsync(Alice, null, CancellationToken.None)).Should().BeNull("the original decider never gets the appeal");
+        var appeal = await s.Queue.ClaimNextAsync(Bob, null, CancellationToken.None);
+        appeal!.Kind.Should().Be(ReviewTaskKind.Appeal);
+        var wrong = () => s.Decisions.DecideAsync(Bob, item, appeal.Kind, ReviewAction.Allow, "no-violation", null, null, CancellationToken.None);
+        (await wrong.Should().ThrowAsync<ReviewRefusedException>()).Which.Status.Should().Be(403, "appeals are upheld or overturned");
+        await s.Decisions.DecideAsync(Bob, item, appeal.Kind, ReviewAction.Overturn, "new-context", null, null, CancellationToken.None);
+
+        var signals = (await SignalFeed.ReadAsync(s.Database, 0, 100, CancellationToken.None)).Signals;
+        signals.Should().Contain(r => r.Retracts == removal.Seq && r.Source == SignalSource.Human);
+        signals.Last().Action.Should().Be(SignalAction.None);
+        await using var connection = await s.Database.OpenAsync();
+        (await connection.ExecuteScalarAsync<string>(s.Database.Sql(DialectSql.Portable("SELECT status FROM uploads WHERE id = @Id")), new { Id = item }))
+            .Should().Be(UploadStatus.Allowed);
+        var actions = (await AuditLog.ReadAsync(s.Database, 0, 100, CancellationToken.None)).Select(e => e.Action).ToList();
+        actions.Should().ContainInOrder("review.decided", "appeal.submitted", "review.claimed", "appeal.overturned");
+        var none = () => s.Decisions.SubmitAppealAsync("key-1", item, "appeal the overturn", CancellationToken.None);
+        (await none.Should().ThrowAsync<ReviewRefusedException>()).Which.Status.Should().Be(409, "nothing restricts the item any more");
+        (await AuditLog.VerifyAsync(s.Database, CancellationToken.None)).Intact.Should().BeTrue();
+    }
+
+    [Fact]
+    public async Task A_bulk_decision_decides_each_free_cluster_member_and_audits_each()
+    {
+        await using var s = await MigratedAsync();
+        var cluster = await ReviewSeed.InReviewAsync(s.Database, 4, caption: "Buy followers now at cheap-followers dot example");
+        var other = (await ReviewSeed.InReviewAsync(s.Database, 1, caption: "a different caption entirely, nothing alike")).Single();
+        await s.Queue.IntakeAsync(CancellationToken.None);
+        var held = await s.Queue.ClaimAsync(Bob, cluster[3], ReviewTaskKind.Review, CancellationToken.None);
+        held.Should().NotBeNull();
+        var lease = await s.Queue.ClaimAsync(Alice, cluster[0], ReviewTaskKind.Review, CancellationToken.None);
+
+        var outcome = await s.Decisions.DecideAsync(Alice, cluster[0], lease!.Kind, ReviewAction.Remove, "spam-scam", null,
+            [cluster[1], cluster[2], cluster[3], other], CancellationToken.None);
+
+        outcome.DecisionIds.Should().HaveCount(3);
+        outcome.Skipped.Should().BeEquivalentTo([cluster[3], other], "bob holds one; the other is not in the cluster");
+        var decided = (await AuditLog.ReadAsync(s.Database, 0, 100, CancellationToken.None)).Where(e => e.Action == "review.decided").Select(e => e.SubjectId);
+        decided.Should().BeEquivalentTo(cluster.Take(3));
+        (await AuditLog.VerifyAsync(s.Database, CancellationToken.None)).Intact.Should().BeTrue();
+    }
+
+    [Fact]
+    public async Task Past_the_exposure_cap_graphic_items_go_to_others()
+    {
+        await using var s = await MigratedAsync(o => o.ExposureCapPerDay = 1);
+        var graphic = await ReviewSeed.InReviewAsync(s.Database, 2, "harm", score: 0.8);
+        var plain = (await ReviewSeed.InReviewAsync(s.Database, 1, "misinformation", score: 0.6)).Single();
+
+        var first = await s.Queue.ClaimNextAsync(Alice, null, CancellationToken.None);
+        graphic.Should().Contain(first!.UploadId, "higher priority first");
+        await s.Queue.RecordExposureAsync(Alice, first.UploadId, CancellationToken.None);
+        await s.Decisions.DecideAsync(Alice, first.UploadId, first.Kind, ReviewAction.Remove, "graphic-violence", null, null, CancellationToken.None);
+
+        (await s.Queue.ClaimNextAsync(Alice, null, CancellationToken.None))!.UploadId.Should().Be(plain, "alice reached her cap for today");
+        (await s.Queue.ClaimNextAsync(Bob, null, CancellationToken.None))!.UploadId.Should().Be(graphic.Single(g => g != first.UploadId));
+    }
+
+    [Fact]
+    public async Task Sampled_decisions_get_a_blind_second_review_and_agreement_is_reported()
+    {
+        await using var s = await MigratedAsync(o => o.QualitySampleRate = 1.0);
+        var items = await ReviewSeed.InReviewAsync(s.Database, 2);
+        foreach (var _ in items)
+        {
+            var lease = await s.Queue.ClaimNextAsync(Alice, null, CancellationToken.None);
+            lease!.Kind.Should().Be(ReviewTaskKind.Review);
+            await s.Decisions.DecideAsync(Alice, lease.UploadId, lease.Kind, ReviewAction.Remove, "spam-scam", null, null, CancellationToken.None);
+        }
+        (await s.Queue.ClaimNextAsync(Alice, null, CancellationToken.None)).Should().BeNull("samples never go back to their first reviewer");
+        var actions = new Queue<string>([ReviewAction.Remove, ReviewAction.Allow]);
+        while (await s.Queue.ClaimNextAsync(Bob, null, CancellationToken.None) is { } sample)
+        {
+            sample.Kind.Should().Be(ReviewTaskKind.Quality);
+            var action = actions.Dequeue();
+            await s.Decisions.DecideAsync(Bob, sample.UploadId, sample.Kind, action, action == ReviewAction.Allow ? "no-violation" : "spam-scam", null, null, CancellationToken.None);
+        }
+        var report = await new QualityStats(s.Database).ReportAsync(CancellationToken.None);
+        var alice = report.ByModerator.Single();
+        alice.Group.Should().Be("alice");
+        alice.Pairs.Should().Be(2);
+        alice.ObservedAgreement.Should().Be(0.5);
+        report.OpenSamples.Should().Be(0);
+    }
+}
+
+public sealed class SqliteReviewQueueContract() : ReviewQueueContract(DatabaseProvider.Sqlite);
+public sealed class PostgresReviewQueueContract() : ReviewQueueContract(DatabaseProvider.Postgres);

@@ -1,0 +1,45 @@
+using Dapper;
+using Moderation.Core.Storage;
+
+namespace Moderation.Tests.Review;
+
+/// <summary>Puts uploads straight into the state the scoring pipeline leaves them in when it routes them to review.</summary>
+public static class ReviewSeed
+{
+    private static readonly DialectSql InsertUpload = DialectSql.Portable("""
+        INSERT INTO uploads (id, external_id, creator_id, caption, hashtags, transcript, comments, locale, status, policy_version,
+                             received_at_ms, enqueued_at_ms, routed_at_ms, updated_at_ms)
+        VALUES (@Id, @ExternalId, @CreatorId, @Caption, '[]', NULL, '[]', 'en', 'in_review', 'test-policy', @Now, @Now, @Now, @Now)
+        """);
+
+    private static readonly DialectSql InsertRoute = DialectSql.Portable("""
+        INSERT INTO routing_decisions (upload_id, category, policy_version, outcome, score, model_version, reason, review_threshold, action_threshold, decided_at_ms)
+        VALUES (@UploadId, @Category, 'test-policy', 'review', @Score, 'test-model', 'seeded', 0.5, 0.9, @Now)
+        """);
+
+    public static async Task<List<string>> InReviewAsync(ModerationDatabase database, int count, string category = "misinformation",
+        string? caption = null, double score = 0.7, long? routedAtMs = null)
+    {
+        var now = routedAtMs ?? DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        var ids = new List<string>();
+        await using var connection = await database.OpenAsync();
+        for (var i = 0; i < count; i++)
+        {
+            var id = Guid.CreateVersion7().ToString();
+            await connection.ExecuteAsync(database.Sql(InsertUpload), new
+            {
+                Id = id, ExternalId = "seed-" + id, CreatorId = "creator-1", Caption = caption ?? $"seeded item {id}", Now = now,
+            });
+            await connection.ExecuteAsync(database.Sql(InsertRoute), new { UploadId = id, Category = category, Score = score, Now = now });
+            ids.Add(id);
+        }
+        return ids;
+    }
+}
+
+/// <summary>A clock the test moves by hand, to let leases expire without waiting.</summary>
+public sealed class ManualClock(DateTimeOffset start) : TimeProvider
+{
+    public DateTimeOffset Now { get; set; } = start;
+    public override DateTimeOffset GetUtcNow() => Now;
+}
