@@ -43,7 +43,9 @@ public abstract class FeedContract<TFixture>(TFixture fixture) where TFixture : 
     public async Task Decisions_from_the_signal_feed_remove_demote_and_explain_items_on_the_next_request()
     {
         var benign = await RoutedUploadAsync("a calm cooking video [harm=0.05]");
-        var borderline = await RoutedUploadAsync("a heated argument [harm=0.7]");
+        // Another category than the other tests' demoted items: two demoted items of one sensitive topic can end up
+        // last in a small catalog, and the ranker ends the page rather than show them in a run.
+        var borderline = await RoutedUploadAsync("a disputed claim [misinformation=0.7]");
         var violating = await RoutedUploadAsync("something violating [harm=0.95]");
         using var client = Api.CreateClient(await Api.CreateKeyAsync(ApiScopes.FeedDemo));
 
@@ -59,7 +61,7 @@ public abstract class FeedContract<TFixture>(TFixture fixture) where TFixture : 
         var demoted = Find(feed, borderline)!.Value;
         demoted.GetProperty("safetyMultiplier").GetDouble().Should().BeLessThan(0.5);
         demoted.GetProperty("reasons").EnumerateArray().Select(r => r.GetString()).Should()
-            .Contain(r => r!.StartsWith("demoted x") && r.Contains("harm 0.70 (model markup-test-1"));
+            .Contain(r => r!.StartsWith("demoted x") && r.Contains("misinformation 0.70 (model markup-test-1"));
     }
 
     [Fact]
