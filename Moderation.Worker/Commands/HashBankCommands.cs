@@ -110,35 +110,14 @@ internal static class HashBankCommands
     private static Option<string> BankOption() => new("--bank") { Required = true, Description = "The bank's name (hashbank list shows them)." };
 
     /// <summary>Runs <paramref name="action"/> with the hash banks of the configured database (configuration as --Key=Value pairs).</summary>
-    private static Command WithBanks(Command command, Func<ParseResult, HashBanks, CancellationToken, Task<int>> action)
-    {
-        command.TreatUnmatchedTokensAsErrors = false;
-        command.SetAction(async (parse, ct) =>
+    private static Command WithBanks(Command command, Func<ParseResult, HashBanks, CancellationToken, Task<int>> action) =>
+        WorkerHost.WithService(command, action, e => e switch
         {
-            var stray = parse.UnmatchedTokens.FirstOrDefault(t => !t.StartsWith("--", StringComparison.Ordinal) || !t.Contains('=', StringComparison.Ordinal));
-            if (stray is not null)
-            {
-                Console.Error.WriteLine($"error: unexpected '{stray}' (configuration is given as --Section:Key=Value).");
-                return 2;
-            }
-            try
-            {
-                using var host = WorkerHost.CreateBuilder(parse.UnmatchedTokens.ToArray()).Build();
-                return await action(parse, host.Services.GetRequiredService<HashBanks>(), ct);
-            }
-            catch (HashCsvException e)
-            {
-                Console.Error.WriteLine($"error: {e.Total} row(s) cannot be imported, so nothing was:");
-                foreach (var error in e.Errors) Console.Error.WriteLine($"  {error}");
-                if (e.Total > e.Errors.Count) Console.Error.WriteLine($"  ... and {e.Total - e.Errors.Count} more");
-                return 2;
-            }
-            catch (Exception e) when (e is HashBankException or FileNotFoundException or DirectoryNotFoundException or DecoderFallbackException or IOException)
-            {
-                Console.Error.WriteLine($"error: {e.Message}");
-                return 2;
-            }
+            HashCsvException csv => string.Join(Environment.NewLine,
+                new[] { $"error: {csv.Total} row(s) cannot be imported, so nothing was:" }
+                    .Concat(csv.Errors.Select(error => $"  {error}"))
+                    .Concat(csv.Total > csv.Errors.Count ? [$"  ... and {csv.Total - csv.Errors.Count} more"] : [])),
+            HashBankException or FileNotFoundException or DirectoryNotFoundException or DecoderFallbackException or IOException => $"error: {e.Message}",
+            _ => null,
         });
-        return command;
-    }
 }

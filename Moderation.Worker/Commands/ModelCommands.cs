@@ -109,28 +109,7 @@ internal static class ModelCommands
     /// Runs <paramref name="action"/> with the registry of the configured database (configuration as --Key=Value
     /// after the options, like the other commands). Bad input is a clear message and exit code 2.
     /// </summary>
-    private static Command WithRegistry(Command command, Func<ParseResult, ModelRegistry, CancellationToken, Task<int>> action)
-    {
-        command.TreatUnmatchedTokensAsErrors = false;
-        command.SetAction(async (parse, ct) =>
-        {
-            var stray = parse.UnmatchedTokens.FirstOrDefault(t => !t.StartsWith("--", StringComparison.Ordinal) || !t.Contains('=', StringComparison.Ordinal));
-            if (stray is not null)
-            {
-                Console.Error.WriteLine($"error: unexpected '{stray}' (configuration is given as --Section:Key=Value).");
-                return 2;
-            }
-            try
-            {
-                using var host = WorkerHost.CreateBuilder(parse.UnmatchedTokens.ToArray()).Build();
-                return await action(parse, host.Services.GetRequiredService<ModelRegistry>(), ct);
-            }
-            catch (Exception e) when (e is ModelRegistryException or FileNotFoundException or DirectoryNotFoundException or InvalidDataException)
-            {
-                Console.Error.WriteLine($"error: {e.Message}");
-                return 2;
-            }
-        });
-        return command;
-    }
+    private static Command WithRegistry(Command command, Func<ParseResult, ModelRegistry, CancellationToken, Task<int>> action) =>
+        WorkerHost.WithService(command, action, e =>
+            e is ModelRegistryException or FileNotFoundException or DirectoryNotFoundException or InvalidDataException ? $"error: {e.Message}" : null);
 }

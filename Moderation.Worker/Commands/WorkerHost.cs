@@ -44,4 +44,35 @@ internal static class WorkerHost
         });
         return command;
     }
+
+    /// <summary>
+    /// Sets <paramref name="command"/>'s action to run <paramref name="action"/> with a service of the configured
+    /// database (configuration as --Section:Key=Value after the options). A stray token, or an exception that
+    /// <paramref name="badInput"/> turns into a message, is a clear error and exit code 2.
+    /// </summary>
+    public static Command WithService<T>(Command command, Func<ParseResult, T, CancellationToken, Task<int>> action, Func<Exception, string?> badInput)
+        where T : notnull
+    {
+        command.TreatUnmatchedTokensAsErrors = false;
+        command.SetAction(async (parse, ct) =>
+        {
+            var stray = parse.UnmatchedTokens.FirstOrDefault(t => !t.StartsWith("--", StringComparison.Ordinal) || !t.Contains('=', StringComparison.Ordinal));
+            if (stray is not null)
+            {
+                Console.Error.WriteLine($"error: unexpected '{stray}' (configuration is given as --Section:Key=Value).");
+                return 2;
+            }
+            try
+            {
+                using var host = CreateBuilder(parse.UnmatchedTokens.ToArray()).Build();
+                return await action(parse, host.Services.GetRequiredService<T>(), ct);
+            }
+            catch (Exception e) when (badInput(e) is { } message)
+            {
+                Console.Error.WriteLine(message);
+                return 2;
+            }
+        });
+        return command;
+    }
 }
