@@ -157,7 +157,8 @@ public static class AuditLog
         public string Hash { get; init; } = "";
     }
 
-    private sealed class AuditEventRow
+    /// <summary>An audit_events row as Dapper reads it (every column); the review timeline reads the same shape.</summary>
+    internal sealed class AuditEventRow
     {
         public long Seq { get; init; }
         public long OccurredAtMs { get; init; }

@@ -104,8 +104,8 @@ public sealed class ReviewItemQuery(ModerationDatabase database, UploadDetailsQu
                 new { ClusterKey = clusterKey, Id = uploadId }, cancellationToken: ct)))
             .Select(c => new ClusterMember(c.UploadId, c.ExternalId, c.Caption, c.TaskState, c.LeaseHolder,
                 c.LeaseUntilMs is { } l ? DateTimeOffset.FromUnixTimeMilliseconds(l) : null, c.LastAction)).ToList();
-        var timeline = (await connection.QueryAsync<TimelineRow>(new CommandDefinition(database.Sql(SelectTimeline), new { Id = uploadId }, cancellationToken: ct)))
-            .Select(e => new AuditEvent(e.Seq, e.OccurredAtMs, e.Actor, e.Action, e.SubjectType, e.SubjectId, e.Reason, e.BeforeState, e.AfterState, e.PrevHash.Trim(), e.Hash.Trim()))
+        var timeline = (await connection.QueryAsync<AuditLog.AuditEventRow>(new CommandDefinition(database.Sql(SelectTimeline), new { Id = uploadId }, cancellationToken: ct)))
+            .Select(e => e.ToEvent())
             .ToList();
         var appeal = await connection.QueryFirstOrDefaultAsync<string?>(new CommandDefinition(database.Sql(SelectOpenAppeal), new { Id = uploadId }, cancellationToken: ct));
         return new ReviewItem(upload, text.Caption, Strings(text.Hashtags), text.Transcript, Strings(text.Comments), text.Locale,
@@ -116,21 +116,6 @@ public sealed class ReviewItemQuery(ModerationDatabase database, UploadDetailsQu
     {
         try { return JsonSerializer.Deserialize<string?[]>(json)?.Where(s => s is not null).Select(s => s!).ToList() ?? []; }
         catch (JsonException) { return []; }
-    }
-
-    private sealed class TimelineRow
-    {
-        public long Seq { get; init; }
-        public long OccurredAtMs { get; init; }
-        public string Actor { get; init; } = "";
-        public string Action { get; init; } = "";
-        public string SubjectType { get; init; } = "";
-        public string SubjectId { get; init; } = "";
-        public string? Reason { get; init; }
-        public string? BeforeState { get; init; }
-        public string? AfterState { get; init; }
-        public string PrevHash { get; init; } = "";
-        public string Hash { get; init; } = "";
     }
 
     private sealed class TextRow
