@@ -22,6 +22,8 @@ public sealed class ReviewBrowserTests(ReviewHostFixture fixture) : IClassFixtur
 
         // A visitor: every page under /review answers with the sign-in form.
         var visitor = await browser.NewPageAsync(new BrowserNewPageOptions { BaseURL = fixture.Api.BaseAddress.ToString().TrimEnd('/') });
+        visitor.SetDefaultTimeout(ReviewHostFixture.BrowserWaitMs);
+        visitor.SetDefaultNavigationTimeout(ReviewHostFixture.BrowserWaitMs);
         await visitor.GotoAsync("/review/queues");
         visitor.Url.Should().Contain("/review/?returnUrl=");
         (await visitor.Locator("#signin").CountAsync()).Should().Be(1);

@@ -63,6 +63,9 @@ public sealed partial class ReviewHostFixture : IAsyncLifetime
         return browser;
     }
 
+    /// <summary>How long a browser step may wait (a page, a selector) before the test fails.</summary>
+    public const float BrowserWaitMs = 120_000;
+
     /// <summary>A fresh browser context (its own cookies) signed in as <paramref name="userName"/>, on the queues page.</summary>
     public async Task<IPage> SignedInPageAsync(string userName)
     {
@@ -71,6 +74,9 @@ public sealed partial class ReviewHostFixture : IAsyncLifetime
             BaseURL = Api.BaseAddress.ToString().TrimEnd('/'),
             ViewportSize = new ViewportSize { Width = 1360, Height = 900 },
         });
+        // Wait limits, not timings: on a loaded 2-core CI machine a page has taken more than Playwright's default 30 s.
+        context.SetDefaultTimeout(BrowserWaitMs);
+        context.SetDefaultNavigationTimeout(BrowserWaitMs);
         var page = await context.NewPageAsync();
         await page.GotoAsync("/review/");
         await page.FillAsync("input[name=userName]", userName);
