@@ -43,4 +43,15 @@ public sealed record CategoryScore(string Category, double Score, string ModelVe
 /// <summary>What a match against known content asks for: the signal source (e.g. <c>hash_match</c>) and action (none … ineligible).</summary>
 public sealed record MatchVerdict(string Source, string Action);
 
-public sealed record UploadScores(string UploadId, IReadOnlyList<CategoryScore> Scores);
+/// <summary>
+/// A vector a scorer computed for an upload, kept for near-duplicate search: the text as a whole, or one media frame.
+/// </summary>
+/// <param name="Kind"><c>text</c> or <c>image</c>; vectors are only compared within one kind and model.</param>
+/// <param name="Model">The model that produced the vector, e.g. <c>all-MiniLM-L6-v2</c> or <c>resnet18</c>.</param>
+/// <param name="MediaOrdinal">For an image: the media item's ordinal in the upload; null for text.</param>
+/// <param name="Frame">For a video or animation: the sampled frame's index; null otherwise.</param>
+/// <param name="Vector">L2-normalised, so a dot product is the cosine similarity.</param>
+public sealed record UploadEmbedding(string Kind, string Model, int? MediaOrdinal, int? Frame, float[] Vector);
+
+/// <param name="Embeddings">Vectors for near-duplicate search, if the scorer computes any; stored beside the scores.</param>
+public sealed record UploadScores(string UploadId, IReadOnlyList<CategoryScore> Scores, IReadOnlyList<UploadEmbedding>? Embeddings = null);
