@@ -14,6 +14,7 @@ root.Subcommands.Add(ModelCommands.Create());
 root.Subcommands.Add(HashCommand.Create());
 root.Subcommands.Add(HashBankCommands.Create());
 root.Subcommands.Add(HashRobustnessCommand.Create());
+root.Subcommands.Add(ImageCommands.TrainImages());
 root.TreatUnmatchedTokensAsErrors = false;
 root.SetAction((parse, ct) =>
 {
@@ -21,7 +22,7 @@ root.SetAction((parse, ct) =>
     var stray = parse.UnmatchedTokens.FirstOrDefault(t => !t.StartsWith("--", StringComparison.Ordinal));
     if (stray is not null)
     {
-        Console.Error.WriteLine($"Unknown command '{stray}'. Commands: run, migrate, verify-audit, train, eval, score, train-defaults, models, hash, hashbank, hash-robustness (see --help).");
+        Console.Error.WriteLine($"Unknown command '{stray}'. Commands: run, migrate, verify-audit, train, eval, score, train-defaults, models, hash, hashbank, hash-robustness, train-images (see --help).");
         return Task.FromResult(2);
     }
     return RunCommand.RunAsync(parse.UnmatchedTokens.ToArray(), ct);

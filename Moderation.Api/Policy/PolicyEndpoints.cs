@@ -65,7 +65,7 @@ public static class PolicyEndpoints
             .RequireAuthorization(ApiScopes.PolicyWrite)
             .WithName("SetModelState")
             .WithSummary("Make a model version live, shadow or retired")
-            .WithDescription("Promoting to live retires the category's previous live version in the same transaction; retiring the live version leaves the category without one. Setting the state a version already has changes nothing.")
+            .WithDescription("Promoting to live retires the previous live version of the same category and scorer (text, image, image-onnx) in the same transaction; retiring the live version leaves the category without one of that kind. Setting the state a version already has changes nothing.")
             .Accepts<ModelStateRequest>("application/json")
             .Produces<ModelVersionResponse>()
             .ProducesValidationProblem()

@@ -51,7 +51,11 @@ public sealed class HashBankIndexSource(HashBanks banks, IOptions<MediaScoringOp
     }
 }
 
-/// <summary>Reads the frames of one media item: an image's (sampled if animated) or a video's key frames.</summary>
+/// <summary>
+/// Reads the frames of one media item: an image's (sampled if animated) or a video's key frames, as luminance for
+/// the hash or as RGB squares for image models. Both scorers read through here, with the same limits and sampling, so
+/// their frame numbers agree.
+/// </summary>
 public sealed class MediaFrameReader(MediaStore store, VideoFrameSampler video, IOptions<MediaScoringOptions> options)
 {
     /// <returns>The frames that could be read and, when not everything could, why.</returns>
@@ -60,22 +64,13 @@ public sealed class MediaFrameReader(MediaStore store, VideoFrameSampler video, 
     {
         if (item.Kind == MediaKind.Video)
         {
-            var path = store.PathFor(item.Sha256);
-            if (!File.Exists(path)) throw new FileNotFoundException($"Media file {item.Sha256} of the upload is missing from the media store.", path);
-            var sample = await video.SampleAsync(path, ct);
+            var sample = await video.SampleAsync(VideoPath(item), ct);
             return (sample.Frames, sample.Problem);
         }
-
-        byte[] bytes;
-        await using (var stream = store.OpenRead(item.Sha256))
-        {
-            bytes = new byte[stream.Length];
-            await stream.ReadExactlyAsync(bytes, ct);
-        }
-        var o = options.Value;
+        var bytes = await ReadBytesAsync(item, ct);
         try
         {
-            var frames = ImageDecoder.DecodeLuma(bytes, new DecodeLimits(MaxBytes: Math.Max(bytes.Length, 1), MaxPixels: o.MaxPixels, MaxFrames: o.MaxAnimationFrames));
+            var frames = ImageDecoder.DecodeLuma(bytes, Limits(bytes));
             var problem = frames.Any(f => f.Partial) ? "the file ends early or is damaged; hashed what could be read" : null;
             return (frames.Select(f => new SampledFrame(f.Index, null, f)).ToList(), problem);
         }
@@ -83,6 +78,45 @@ public sealed class MediaFrameReader(MediaStore store, VideoFrameSampler video, 
         {
             return ([], e.Message);
         }
+    }
+
+    /// <summary>The same frames as planar RGB squares of each of <paramref name="sizes"/> (0–255, upright, stretched).</summary>
+    /// <exception cref="IOException">The stored file cannot be read: a storage fault to retry, not a verdict on the upload.</exception>
+    public async Task<(IReadOnlyList<RgbFrame> Frames, string? Problem)> ReadRgbAsync(MediaItem item, IReadOnlyCollection<int> sizes, CancellationToken ct)
+    {
+        if (item.Kind == MediaKind.Video)
+            // ffmpeg scales to the largest square a model needs; smaller ones are made from it.
+            return await video.SampleRgbAsync(VideoPath(item), sizes.Max(), sizes, ct);
+        var bytes = await ReadBytesAsync(item, ct);
+        try
+        {
+            var frames = ImageDecoder.DecodeRgbFrames(bytes, sizes, Limits(bytes));
+            return (frames, frames.Any(f => f.Partial) ? "the file ends early or is damaged; scored what could be read" : null);
+        }
+        catch (MediaRejectedException e)
+        {
+            return ([], e.Message);
+        }
+    }
+
+    private DecodeLimits Limits(byte[] bytes)
+    {
+        var o = options.Value;
+        return new DecodeLimits(MaxBytes: Math.Max(bytes.Length, 1), MaxPixels: o.MaxPixels, MaxFrames: o.MaxAnimationFrames);
+    }
+
+    private string VideoPath(MediaItem item)
+    {
+        var path = store.PathFor(item.Sha256);
+        return File.Exists(path) ? path : throw new FileNotFoundException($"Media file {item.Sha256} of the upload is missing from the media store.", path);
+    }
+
+    private async Task<byte[]> ReadBytesAsync(MediaItem item, CancellationToken ct)
+    {
+        await using var stream = store.OpenRead(item.Sha256);
+        var bytes = new byte[stream.Length];
+        await stream.ReadExactlyAsync(bytes, ct);
+        return bytes;
     }
 }
 

@@ -12,6 +12,12 @@ public sealed class MediaRejectedException(string reason) : Exception(reason);
 /// <param name="Partial">The file ended early; the frame holds what could be read (the rest is blank).</param>
 public sealed record LumaFrame(int Index, int Width, int Height, float[] Luma, bool Partial);
 
+/// <summary>One decoded frame as planar RGB squares (0–255, upright), keyed by side: the inputs of image models.</summary>
+/// <param name="Index">The frame's number: an animation's frame index, or the sampled video frame's number.</param>
+/// <param name="PositionMs">Where in a video the frame was taken; null for images.</param>
+/// <param name="Partial">The file ended early; the frame holds what could be read.</param>
+public sealed record RgbFrame(int Index, long? PositionMs, IReadOnlyDictionary<int, float[]> Squares, bool Partial);
+
 /// <summary>
 /// Decodes still and animated images with SkiaSharp. The container's header is read first (SKCodec), and the
 /// byte, pixel and frame limits are applied before pixels are decoded; what Skia cannot identify as an image (HTML
@@ -43,18 +49,43 @@ public static class ImageDecoder
     /// The first frame as planar RGB (0–255: all red, then green, then blue), stretched to
     /// <paramref name="size"/>×<paramref name="size"/>, upright, transparent areas over white: the input of an image model.
     /// </summary>
-    public static float[] DecodeRgbSquare(byte[] bytes, int size, DecodeLimits? limits = null)
+    public static float[] DecodeRgbSquare(byte[] bytes, int size, DecodeLimits? limits = null) =>
+        DecodeRgbFrames(bytes, [size], (limits ?? new DecodeLimits()) with { MaxFrames = 1 })[0].Squares[size];
+
+    /// <summary>
+    /// Every frame (an animation's sampled evenly, as <see cref="DecodeLuma"/> samples them) as planar RGB squares of
+    /// each of <paramref name="sizes"/>: what image models take. A frame of a truncated file holds what could be read.
+    /// </summary>
+    public static IReadOnlyList<RgbFrame> DecodeRgbFrames(byte[] bytes, IReadOnlyCollection<int> sizes, DecodeLimits? limits = null)
     {
-        using var codec = Open(bytes, limits ?? new DecodeLimits());
-        var info = codec.Info;
-        var target = new SKImageInfo(info.Width, info.Height, SKColorType.Rgba8888, SKAlphaType.Unpremul);
-        using var bitmap = new SKBitmap(target);
-        bitmap.Erase(SKColors.White);
-        var decoded = codec.GetPixels(target, bitmap.GetPixels());
-        if (decoded is not (SKCodecResult.Success or SKCodecResult.IncompleteInput or SKCodecResult.ErrorInInput))
-            throw new MediaRejectedException($"the image could not be decoded: {decoded}");
+        var frames = new List<RgbFrame>();
+        foreach (var (index, bitmap, partial, origin) in Frames(bytes, limits ?? new DecodeLimits()))
+            using (bitmap)
+                frames.Add(new RgbFrame(index, null, sizes.Distinct().ToDictionary(s => s, s => PlanarSquare(bitmap, s, origin)), partial));
+        return frames;
+    }
+
+    /// <summary>Planar RGB squares of each size from a raw RGB24 picture (ffmpeg's <c>rgb24</c> output).</summary>
+    public static IReadOnlyDictionary<int, float[]> RgbSquares(ReadOnlySpan<byte> rgb24, int width, int height, IReadOnlyCollection<int> sizes)
+    {
+        using var bitmap = new SKBitmap(new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Unpremul));
+        var pixels = bitmap.GetPixelSpan();
+        for (var i = 0; i < width * height; i++)
+        {
+            pixels[4 * i] = rgb24[3 * i];
+            pixels[4 * i + 1] = rgb24[3 * i + 1];
+            pixels[4 * i + 2] = rgb24[3 * i + 2];
+            pixels[4 * i + 3] = 255;
+        }
+        bitmap.NotifyPixelsChanged();
+        return sizes.Distinct().ToDictionary(s => s, s => PlanarSquare(bitmap, s, SKEncodedOrigin.TopLeft));
+    }
+
+    /// <summary>The bitmap stretched to a square, upright, as planar RGB over white.</summary>
+    private static float[] PlanarSquare(SKBitmap bitmap, int size, SKEncodedOrigin origin)
+    {
         // Mipmaps only pay when shrinking by more than half; below that a bilinear sample is enough and much cheaper.
-        var shrink = Math.Max(info.Width, info.Height) > 2 * size;
+        var shrink = Math.Max(bitmap.Width, bitmap.Height) > 2 * size;
         using var square = bitmap.Resize(new SKImageInfo(size, size, SKColorType.Rgba8888, SKAlphaType.Unpremul),
             new SKSamplingOptions(SKFilterMode.Linear, shrink ? SKMipmapMode.Linear : SKMipmapMode.None))
             ?? throw new MediaRejectedException("the image could not be resized");
@@ -69,36 +100,49 @@ public static class ImageDecoder
             result[plane + i] = pixels[4 * i + 1] * a + white;
             result[2 * plane + i] = pixels[4 * i + 2] * a + white;
         }
-        if (codec.EncodedOrigin is SKEncodedOrigin.TopLeft or (SKEncodedOrigin)0) return result;
+        if (origin is SKEncodedOrigin.TopLeft or (SKEncodedOrigin)0) return result;
         // A square stays a square whatever the orientation: only the mapping of pixels changes.
         for (var c = 0; c < 3; c++)
-            Upright(result.AsSpan(c * plane, plane).ToArray(), size, size, codec.EncodedOrigin).Luma.CopyTo(result, c * plane);
+            Upright(result.AsSpan(c * plane, plane).ToArray(), size, size, origin).Luma.CopyTo(result, c * plane);
         return result;
     }
 
     public static IReadOnlyList<LumaFrame> DecodeLuma(byte[] bytes, DecodeLimits? limits = null)
     {
-        limits ??= new DecodeLimits();
+        var frames = new List<LumaFrame>();
+        foreach (var (index, bitmap, partial, origin) in Frames(bytes, limits ?? new DecodeLimits()))
+            using (bitmap)
+            {
+                var (luma, width, height) = Upright(Luma(bitmap), bitmap.Width, bitmap.Height, origin);
+                frames.Add(new LumaFrame(index, width, height, luma, partial));
+            }
+        return frames;
+    }
+
+    /// <summary>The frames to look at, decoded as stored (not yet upright); an animation's sampled evenly. The caller disposes each bitmap.</summary>
+    private static IEnumerable<(int Index, SKBitmap Bitmap, bool Partial, SKEncodedOrigin Origin)> Frames(byte[] bytes, DecodeLimits limits)
+    {
         using var codec = Open(bytes, limits);
         var info = codec.Info;
         var frameCount = Math.Max(1, codec.FrameCount);
-
-        var frames = new List<LumaFrame>();
         var sampled = frameCount <= limits.MaxFrames
             ? Enumerable.Range(0, frameCount)
-            : Enumerable.Range(0, limits.MaxFrames).Select(i => (int)Math.Round(i * (frameCount - 1) / (double)(limits.MaxFrames - 1))).Distinct();
+            : limits.MaxFrames == 1
+                ? [0]
+                : Enumerable.Range(0, limits.MaxFrames).Select(i => (int)Math.Round(i * (frameCount - 1) / (double)(limits.MaxFrames - 1))).Distinct();
         var target = new SKImageInfo(info.Width, info.Height, SKColorType.Rgba8888, SKAlphaType.Unpremul);
         foreach (var index in sampled)
         {
-            using var bitmap = new SKBitmap(target);
+            var bitmap = new SKBitmap(target);
             bitmap.Erase(SKColors.White);
             var decoded = codec.GetPixels(target, bitmap.GetPixels(), new SKCodecOptions(index));
             if (decoded is not (SKCodecResult.Success or SKCodecResult.IncompleteInput or SKCodecResult.ErrorInInput))
-                throw new MediaRejectedException($"frame {index} could not be decoded: {decoded}");
-            var (luma, width, height) = Upright(Luma(bitmap), info.Width, info.Height, codec.EncodedOrigin);
-            frames.Add(new LumaFrame(index, width, height, luma, decoded != SKCodecResult.Success));
+            {
+                bitmap.Dispose();
+                throw new MediaRejectedException(index == 0 && frameCount == 1 ? $"the image could not be decoded: {decoded}" : $"frame {index} could not be decoded: {decoded}");
+            }
+            yield return (index, bitmap, decoded != SKCodecResult.Success, codec.EncodedOrigin);
         }
-        return frames;
     }
 
     /// <summary>Luminance (Rec. 601 weights) over white where the image is transparent.</summary>

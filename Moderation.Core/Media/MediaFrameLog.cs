@@ -13,6 +13,15 @@ public sealed record FrameMatch(string Bank, string EntryId, int Distance, strin
 /// </summary>
 public sealed record FrameEvidence(int Ordinal, int Frame, long? PositionMs, string? Hash, int? Quality, IReadOnlyList<FrameMatch> Matches, string? Problem);
 
+/// <summary>One model's probability for one category in one frame, as the image scorer computed it.</summary>
+public sealed record FrameScore(string Category, string ModelVersion, double Score, bool Shadow = false);
+
+/// <summary>
+/// What the image scorer saw in one frame of one media item: every model's score, or why the item or frame was not
+/// (fully) scored. Frame -1 is about the whole item: unreadable, or categories that have no image model.
+/// </summary>
+public sealed record FrameScoreEvidence(int Ordinal, int Frame, long? PositionMs, IReadOnlyList<FrameScore> Scores, string? Problem);
+
 /// <summary>
 /// Stores frame evidence per (upload, media item, frame), insert-if-absent: media never changes, so a retried job
 /// computes the same rows and stores nothing twice.
@@ -26,6 +35,41 @@ public sealed class MediaFrameLog(ModerationDatabase database, TimeProvider time
 
     private static readonly DialectSql Select = DialectSql.Portable(
         $"SELECT {Columns} FROM media_frames WHERE upload_id = @UploadId ORDER BY ordinal, frame");
+
+    private const string ScoreColumns = "upload_id, ordinal, frame, position_ms, scores, problem, created_at_ms";
+
+    private static readonly DialectSql InsertScores = DialectSql.InsertIfAbsent("media_frame_scores", ScoreColumns,
+        "@UploadId, @Ordinal, @Frame, @PositionMs, @Scores, @Problem, @Now", ["upload_id", "ordinal", "frame"]);
+
+    private static readonly DialectSql SelectScores = DialectSql.Portable(
+        $"SELECT {ScoreColumns} FROM media_frame_scores WHERE upload_id = @UploadId ORDER BY ordinal, frame");
+
+    /// <summary>The image scorer's evidence, insert-if-absent like the hash evidence.</summary>
+    public async Task RecordScoresAsync(IReadOnlyList<(string UploadId, FrameScoreEvidence Evidence)> frames, CancellationToken ct)
+    {
+        if (frames.Count == 0) return;
+        var now = time.GetUtcNow().ToUnixTimeMilliseconds();
+        await database.InTransactionAsync(async (connection, transaction) =>
+            await connection.ExecuteAsync(new CommandDefinition(database.Sql(InsertScores), frames.Select(f => new
+            {
+                f.UploadId, f.Evidence.Ordinal, f.Evidence.Frame, f.Evidence.PositionMs,
+                Scores = JsonSerializer.Serialize(f.Evidence.Scores, JsonSerializerOptions.Web), f.Evidence.Problem, Now = now,
+            }), transaction, cancellationToken: ct)), ct);
+    }
+
+    public async Task<IReadOnlyList<FrameScoreEvidence>> ScoresForUploadAsync(string uploadId, CancellationToken ct)
+    {
+        await using var connection = await database.OpenAsync(ct);
+        return await ReadScoresAsync(connection, database.Dialect, uploadId, ct);
+    }
+
+    /// <summary>An upload's image-scorer evidence, in media and frame order, on an open connection.</summary>
+    public static async Task<IReadOnlyList<FrameScoreEvidence>> ReadScoresAsync(System.Data.Common.DbConnection connection, SqlDialect dialect, string uploadId, CancellationToken ct)
+    {
+        var rows = await connection.QueryAsync<ScoreRow>(new CommandDefinition(dialect.Sql(SelectScores), new { UploadId = uploadId }, cancellationToken: ct));
+        return rows.Select(r => new FrameScoreEvidence((int)r.Ordinal, (int)r.Frame, r.PositionMs,
+            JsonSerializer.Deserialize<FrameScore[]>(r.Scores, JsonSerializerOptions.Web) ?? [], r.Problem)).ToList();
+    }
 
     public async Task RecordAsync(IReadOnlyList<(string UploadId, FrameEvidence Evidence)> frames, CancellationToken ct)
     {
@@ -51,6 +95,15 @@ public sealed class MediaFrameLog(ModerationDatabase database, TimeProvider time
         var rows = await connection.QueryAsync<Row>(new CommandDefinition(dialect.Sql(Select), new { UploadId = uploadId }, cancellationToken: ct));
         return rows.Select(r => new FrameEvidence((int)r.Ordinal, (int)r.Frame, r.PositionMs, r.Hash?.Trim(), r.Quality is { } q ? (int)q : null,
             JsonSerializer.Deserialize<FrameMatch[]>(r.Matches, JsonSerializerOptions.Web) ?? [], r.Problem)).ToList();
+    }
+
+    private sealed class ScoreRow
+    {
+        public long Ordinal { get; init; }
+        public long Frame { get; init; }
+        public long? PositionMs { get; init; }
+        public string Scores { get; init; } = "[]";
+        public string? Problem { get; init; }
     }
 
     private sealed class Row

@@ -32,7 +32,44 @@ public sealed class VideoFrameSampler(IOptions<MediaScoringOptions> options)
 
     private const string AllowedFormats = "mov,mp4,m4a,3gp,3g2,mj2,matroska,webm,avi";
 
+    /// <summary>Key frames as 256×256 grey pixels: what the perceptual hash reads.</summary>
     public async Task<VideoSample> SampleAsync(string path, CancellationToken ct)
+    {
+        const int frameBytes = FrameSide * FrameSide;
+        var (bytes, problemOf) = await RunAsync(path, $"scale={FrameSide}:{FrameSide}:flags=area,format=gray", "gray", frameBytes, ct);
+        var frames = new List<SampledFrame>(bytes.Length / frameBytes);
+        for (var i = 0; i + frameBytes <= bytes.Length; i += frameBytes)
+        {
+            var luma = new float[frameBytes];
+            for (var k = 0; k < frameBytes; k++) luma[k] = bytes[i + k];
+            var index = i / frameBytes;
+            frames.Add(new SampledFrame(index, PositionOf(index), new LumaFrame(index, FrameSide, FrameSide, luma, false)));
+        }
+        return new VideoSample(frames, problemOf(frames.Count));
+    }
+
+    /// <summary>
+    /// The same key frames (same numbers and positions as <see cref="SampleAsync"/>) in colour, ffmpeg scaling each to
+    /// <paramref name="side"/>×<paramref name="side"/> RGB, then made into planar squares of each of <paramref name="sizes"/>:
+    /// what image models read.
+    /// </summary>
+    public async Task<(IReadOnlyList<RgbFrame> Frames, string? Problem)> SampleRgbAsync(string path, int side, IReadOnlyCollection<int> sizes, CancellationToken ct)
+    {
+        var frameBytes = side * side * 3;
+        var (bytes, problemOf) = await RunAsync(path, $"scale={side}:{side}:flags=area,format=rgb24", "rgb24", frameBytes, ct);
+        var frames = new List<RgbFrame>(bytes.Length / frameBytes);
+        for (var i = 0; i + frameBytes <= bytes.Length; i += frameBytes)
+        {
+            var index = i / frameBytes;
+            frames.Add(new RgbFrame(index, PositionOf(index), ImageDecoder.RgbSquares(bytes.AsSpan(i, frameBytes), side, side, sizes), false));
+        }
+        return (frames, problemOf(frames.Count));
+    }
+
+    private long PositionOf(int index) => (long)Math.Round(index * 1000 / options.Value.Video.FramesPerSecond);
+
+    /// <summary>Runs ffmpeg over the video; returns the raw frames (at most MaxFrames) and how to word what went wrong for a frame count.</summary>
+    private async Task<(byte[] Frames, Func<int, string?> ProblemOf)> RunAsync(string path, string filter, string pixelFormat, int frameBytes, CancellationToken ct)
     {
         var video = options.Value.Video;
         var rate = video.FramesPerSecond.ToString("0.######", CultureInfo.InvariantCulture);
@@ -58,7 +95,7 @@ public sealed class VideoFrameSampler(IOptions<MediaScoringOptions> options)
                 .FromFileInput(path, verifyExists: true, input => input
                     .WithCustomArgument($"-nostdin -protocol_whitelist file -format_whitelist {AllowedFormats}"))
                 .OutputToPipe(new StreamPipeSink(output), o => o
-                    .WithCustomArgument($"-an -sn -dn -t {seconds} -vf fps={rate},scale={FrameSide}:{FrameSide}:flags=area,format=gray -frames:v {video.MaxFrames} -pix_fmt gray")
+                    .WithCustomArgument($"-an -sn -dn -t {seconds} -vf fps={rate},{filter} -frames:v {video.MaxFrames} -pix_fmt {pixelFormat}")
                     .ForceFormat("rawvideo"))
                 .WithLogLevel(FFMpegLogLevel.Error)
                 .NotifyOnStandardError(line => { lock (errors) if (errors.Count < 20 && !string.IsNullOrWhiteSpace(line)) errors.Add(line.Trim()); })
@@ -81,24 +118,13 @@ public sealed class VideoFrameSampler(IOptions<MediaScoringOptions> options)
         ct.ThrowIfCancellationRequested();
 
         var bytes = output.ToArray();
-        const int frameBytes = FrameSide * FrameSide;
-        var frames = new List<SampledFrame>(bytes.Length / frameBytes);
-        for (var i = 0; i + frameBytes <= bytes.Length && i / frameBytes < video.MaxFrames; i += frameBytes)
-        {
-            var luma = new float[frameBytes];
-            for (var k = 0; k < frameBytes; k++) luma[k] = bytes[i + k];
-            var index = i / frameBytes;
-            frames.Add(new SampledFrame(index, (long)Math.Round(index * 1000 / video.FramesPerSecond), new LumaFrame(index, FrameSide, FrameSide, luma, false)));
-        }
-
-        string? problem = null;
+        if (bytes.Length > (long)frameBytes * video.MaxFrames) bytes = bytes[..(frameBytes * video.MaxFrames)];
         string? firstError;
         lock (errors) firstError = errors.FirstOrDefault();
-        if (frames.Count == 0)
-            problem = $"no frame could be read from the video{(firstError is null ? "" : $": {Excerpt(firstError)}")}";
-        else if (!succeeded || firstError is not null)
-            problem = $"read {frames.Count} frame(s); the rest could not be read{(firstError is null ? "" : $": {Excerpt(firstError)}")}";
-        return new VideoSample(frames, problem);
+        return (bytes, count =>
+            count == 0 ? $"no frame could be read from the video{(firstError is null ? "" : $": {Excerpt(firstError)}")}"
+            : !succeeded || firstError is not null ? $"read {count} frame(s); the rest could not be read{(firstError is null ? "" : $": {Excerpt(firstError)}")}"
+            : null);
     }
 
     private static string Excerpt(string line) => line.Length <= 300 ? line : line[..300] + "…";

@@ -21,7 +21,10 @@ public sealed record ModelVersionInfo(
     DateTimeOffset RegisteredAt,
     DateTimeOffset StateChangedAt);
 
-/// <summary>The states of a model version. At most one version per category is <see cref="Live"/>.</summary>
+/// <summary>
+/// The states of a model version. At most one version per category and scorer is <see cref="Live"/>: a category may
+/// have a live text head and a live image head, each replaced only by a version of its own kind.
+/// </summary>
 public static class ModelStates
 {
     /// <summary>Scores decide routing.</summary>
@@ -89,7 +92,7 @@ public sealed class ModelRegistry(ModerationDatabase database, TimeProvider time
         $"SELECT {InfoColumns} FROM model_versions WHERE state IN ('live', 'shadow') ORDER BY category, state, version");
 
     private static readonly DialectSql SelectLive = DialectSql.Portable(
-        "SELECT version FROM model_versions WHERE category = @Category AND state = 'live'");
+        "SELECT version FROM model_versions WHERE category = @Category AND scorer = @Scorer AND state = 'live'");
 
     private static readonly DialectSql SelectArtifact = DialectSql.Portable(
         "SELECT artifact FROM model_versions WHERE category = @Category AND version = @Version");
@@ -109,7 +112,7 @@ public sealed class ModelRegistry(ModerationDatabase database, TimeProvider time
     /// <summary>
     /// Registers a version. Returns false, changing nothing, when the same version is already registered with the
     /// same artifact bytes (whatever its state now; change that with <see cref="SetStateAsync"/>). Registering as
-    /// live retires the category's previous live version in the same transaction.
+    /// live retires the previous live version of the same category and scorer in the same transaction.
     /// </summary>
     /// <exception cref="ModelValidationException">An argument is empty, too long or malformed.</exception>
     /// <exception cref="ModelConflictException">The version is registered with different bytes.</exception>
@@ -135,7 +138,7 @@ public sealed class ModelRegistry(ModerationDatabase database, TimeProvider time
             var now = time.GetUtcNow().ToUnixTimeMilliseconds();
             var audit = new List<AuditEntry>();
             if (state == ModelStates.Live)
-                audit.AddRange(await RetireLiveAsync(connection, transaction, category, except: version, actor, $"superseded by {version}", now, ct));
+                audit.AddRange(await RetireLiveAsync(connection, transaction, category, scorer, except: version, actor, $"superseded by {version}", now, ct));
 
             var inserted = await connection.ExecuteAsync(new CommandDefinition(database.Sql(Insert), new
             {
@@ -193,7 +196,7 @@ public sealed class ModelRegistry(ModerationDatabase database, TimeProvider time
 
     /// <summary>
     /// Moves a version to <paramref name="state"/> and returns it as stored afterwards. Promoting to live retires
-    /// the category's previous live version in the same transaction; retiring the live version leaves the category
+    /// the previous live version of the same category and scorer in the same transaction; retiring the live version leaves the category
     /// without one. Setting the state a version already has changes nothing and appends no event.
     /// </summary>
     /// <exception cref="ModelVersionNotFoundException">The version is not registered.</exception>
@@ -219,7 +222,7 @@ public sealed class ModelRegistry(ModerationDatabase database, TimeProvider time
             var now = time.GetUtcNow().ToUnixTimeMilliseconds();
             var audit = new List<AuditEntry>();
             if (state == ModelStates.Live)
-                audit.AddRange(await RetireLiveAsync(connection, transaction, category, except: version, actor, $"superseded by {version}", now, ct));
+                audit.AddRange(await RetireLiveAsync(connection, transaction, category, current.Scorer, except: version, actor, $"superseded by {version}", now, ct));
             await connection.ExecuteAsync(new CommandDefinition(database.Sql(UpdateState),
                 new { Category = category, Version = version, State = state, Now = now }, transaction, cancellationToken: ct));
             audit.Add(StateChanged(actor, category, version, current.State, state, reason));
@@ -241,10 +244,10 @@ public sealed class ModelRegistry(ModerationDatabase database, TimeProvider time
     public static string SubjectId(string category, string version) => $"{category}@{version}";
 
     private async Task<IReadOnlyList<AuditEntry>> RetireLiveAsync(DbConnection connection, DbTransaction transaction, string category,
-        string except, string actor, string reason, long now, CancellationToken ct)
+        string scorer, string except, string actor, string reason, long now, CancellationToken ct)
     {
         var live = await connection.QueryFirstOrDefaultAsync<string>(new CommandDefinition(database.Sql(SelectLive),
-            new { Category = category }, transaction, cancellationToken: ct));
+            new { Category = category, Scorer = scorer }, transaction, cancellationToken: ct));
         if (live is null || live == except) return [];
         await connection.ExecuteAsync(new CommandDefinition(database.Sql(UpdateState),
             new { Category = category, Version = live, State = ModelStates.Retired, Now = now }, transaction, cancellationToken: ct));

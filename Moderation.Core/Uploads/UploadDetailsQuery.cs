@@ -19,12 +19,19 @@ public sealed record UploadDetails(
     IReadOnlyList<ScoreDetails> Scores,
     RoutingDetails? Routing);
 
-/// <param name="Frames">What the hash-match scorer saw, frame by frame: hash, quality, bank matches, or why it could not read the item.</param>
+/// <param name="Frames">
+/// What the media scorers saw, frame by frame: the hash, its quality and bank matches (hash-match scorer), every image
+/// model's score (image scorer), or why an item could not be read. Frame -1 is about the whole item.
+/// </param>
 public sealed record MediaDetails(int Ordinal, string Kind, string FileName, string ContentType, long SizeBytes, string Sha256,
     IReadOnlyList<FrameDetails> Frames);
 
-/// <summary>One frame of a media item as the hash-match scorer saw it (frame -1: the item could not be read at all).</summary>
-public sealed record FrameDetails(int Frame, long? PositionMs, string? Hash, int? Quality, IReadOnlyList<FrameMatch> Matches, string? Problem);
+/// <summary>One frame of a media item as the media scorers saw it (frame -1: the whole item, e.g. it could not be read at all).</summary>
+/// <param name="Problem">Why the hash-match scorer could not (fully) read it.</param>
+/// <param name="Scores">Each image model's probability for its category in this frame.</param>
+/// <param name="ScoringProblem">Why the image scorer could not (fully) score it, or which categories have no image model.</param>
+public sealed record FrameDetails(int Frame, long? PositionMs, string? Hash, int? Quality, IReadOnlyList<FrameMatch> Matches, string? Problem,
+    IReadOnlyList<FrameScore> Scores, string? ScoringProblem);
 
 /// <param name="Shadow">From a shadow model: recorded for comparison, not routed on.</param>
 public sealed record ScoreDetails(string Category, double Score, string ModelVersion, string Scorer, IReadOnlyList<string> Explanations, DateTimeOffset ScoredAt, bool Shadow);
@@ -65,11 +72,17 @@ public sealed class UploadDetailsQuery(ModerationDatabase database)
 
         var media = (await connection.QueryAsync<MediaRow>(new CommandDefinition(database.Sql(SelectMedia), new { Id = id }, cancellationToken: ct)))
             .Select(m => new MediaDetails((int)m.Ordinal, m.Kind, m.FileName, m.ContentType, m.SizeBytes, m.Sha256.Trim(), [])).ToList();
-        var frames = (await MediaFrameLog.ReadAsync(connection, database.Dialect, id, ct)).ToLookup(f => f.Ordinal);
-        media = media.Select(m => m with
+        var hashed = (await MediaFrameLog.ReadAsync(connection, database.Dialect, id, ct)).ToDictionary(f => (f.Ordinal, f.Frame));
+        var scored = (await MediaFrameLog.ReadScoresAsync(connection, database.Dialect, id, ct)).ToDictionary(f => (f.Ordinal, f.Frame));
+        // Both scorers number frames the same way (one reader, one sampling), so their evidence joins on (item, frame).
+        var frames = hashed.Keys.Union(scored.Keys).Order().Select(key =>
         {
-            Frames = frames[m.Ordinal].Select(f => new FrameDetails(f.Frame, f.PositionMs, f.Hash, f.Quality, f.Matches, f.Problem)).ToList(),
-        }).ToList();
+            var h = hashed.GetValueOrDefault(key);
+            var s = scored.GetValueOrDefault(key);
+            return (key.Ordinal, Details: new FrameDetails(key.Frame, h?.PositionMs ?? s?.PositionMs, h?.Hash, h?.Quality, h?.Matches ?? [], h?.Problem,
+                s?.Scores ?? [], s?.Problem));
+        }).ToLookup(f => f.Ordinal, f => f.Details);
+        media = media.Select(m => m with { Frames = frames[m.Ordinal].ToList() }).ToList();
         var scores = (await connection.QueryAsync<ScoreRow>(new CommandDefinition(database.Sql(SelectScores), new { Id = id }, cancellationToken: ct)))
             .Select(s => new ScoreDetails(s.Category, s.Score, s.ModelVersion, s.Scorer,
                 JsonSerializer.Deserialize<string[]>(s.Explanation) ?? [], DateTimeOffset.FromUnixTimeMilliseconds(s.CreatedAtMs), s.Shadow)).ToList();

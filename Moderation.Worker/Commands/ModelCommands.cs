@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using Microsoft.Extensions.DependencyInjection;
+using Moderation.Core.Media;
 using Moderation.Core.Models;
 using Moderation.Core.Scoring;
 using Moderation.Core.Scoring.Text;
@@ -17,7 +18,7 @@ internal static class ModelCommands
     {
         var command = new Command("models", "The model registry: list versions, register a trained head, make a version live, shadow or retired.")
         {
-            List(), Register(), SetState(),
+            List(), Register(), RegisterImageModel(), SetState(),
         };
         return command;
     }
@@ -47,7 +48,7 @@ internal static class ModelCommands
 
     private static Command Register()
     {
-        var models = new Option<DirectoryInfo>("--models") { Required = true, Description = "Model directory holding <category>.zip and <category>.json (what train writes)." };
+        var models = new Option<DirectoryInfo>("--models") { Required = true, Description = "Model directory holding <category>.zip and <category>.json (what train or train-images writes)." };
         var category = CategoryOption(required: true);
         var state = new Option<string>("--state") { DefaultValueFactory = _ => ModelStates.Shadow, Description = "shadow (default) or live; live retires the category's previous live version." };
         var command = new Command("register", "Store a trained head (its zip, card and validation metrics) in the registry, as shadow or live.")
@@ -62,10 +63,50 @@ internal static class ModelCommands
                 throw new ModelValidationException("state", $"--state must be shadow or live to register, not '{target}'.");
             var directory = parse.GetValue(models)!.FullName;
             var (card, cardJson, metrics, artifact) = HeadFiles.ReadPackage(directory, name);
-            var created = await registry.RegisterAsync(name, card.ModelVersion, TextScorer.ScorerName, cardJson, metrics, artifact, target, Actor, ct);
+            // A head's card names the embedder it was trained on: ResNet18 makes it an image head, loaded by the image scorer.
+            var scorer = card.Embedder == ImageEmbedder.ModelName ? ImageScorer.HeadKind : TextScorer.ScorerName;
+            if (scorer == ImageScorer.HeadKind)
+            {
+                using var stream = new MemoryStream(artifact, writable: false);
+                ImageHead.Load(stream);
+            }
+            var created = await registry.RegisterAsync(name, card.ModelVersion, scorer, cardJson, metrics, artifact, target, Actor, ct);
             Console.WriteLine(created
                 ? $"registered {name}@{card.ModelVersion} as {target} ({artifact.Length} bytes)"
                 : $"{name}@{card.ModelVersion} is already registered with these bytes; nothing changed (use set-state to change its state)");
+            return 0;
+        });
+    }
+
+    private static Command RegisterImageModel()
+    {
+        var model = new Option<FileInfo>("--model") { Required = true, Description = "The ONNX image classifier." };
+        var manifest = new Option<FileInfo>("--manifest") { Required = true, Description = "Its manifest (JSON): input name, size, layout, channel order, scale, mean, std; output name and activation; labels with the category each scores." };
+        var state = new Option<string>("--state") { DefaultValueFactory = _ => ModelStates.Shadow, Description = "shadow (default) or live; live retires the previous live custom image model of each category." };
+        var command = new Command("register-image-model",
+            "Check a custom ONNX image classifier against its manifest and store it in the registry, once per category its labels score; the image scorer runs it beside the image heads.")
+        {
+            model, manifest, state,
+        };
+        return WithRegistry(command, async (parse, registry, ct) =>
+        {
+            var target = parse.GetValue(state)!;
+            if (target is not (ModelStates.Shadow or ModelStates.Live))
+                throw new ModelValidationException("state", $"--state must be shadow or live to register, not '{target}'.");
+            var onnx = await File.ReadAllBytesAsync(parse.GetValue(model)!.FullName, ct);
+            var manifestJson = await File.ReadAllTextAsync(parse.GetValue(manifest)!.FullName, ct);
+            var parsed = ImageModelManifest.Parse(manifestJson);
+            // Refused here, with the field, rather than when a worker first loads it.
+            using (CustomImageModel.Load(onnx, parsed)) { }
+            var artifact = CustomImageModel.Package(onnx, manifestJson);
+            var metrics = System.Text.Json.JsonSerializer.Serialize(new { checkedAgainstGraph = true, labels = parsed.Labels.Count });
+            foreach (var category in parsed.Categories.Keys.Order(StringComparer.Ordinal))
+            {
+                var created = await registry.RegisterAsync(category, parsed.RegistryVersion, ImageScorer.CustomKind, manifestJson, metrics, artifact, target, Actor, ct);
+                Console.WriteLine(created
+                    ? $"registered {category}@{parsed.RegistryVersion} ({ImageScorer.CustomKind}) as {target} ({artifact.Length} bytes)"
+                    : $"{category}@{parsed.RegistryVersion} is already registered with these bytes; nothing changed");
+            }
             return 0;
         });
     }
@@ -111,5 +152,10 @@ internal static class ModelCommands
     /// </summary>
     private static Command WithRegistry(Command command, Func<ParseResult, ModelRegistry, CancellationToken, Task<int>> action) =>
         WorkerHost.WithService(command, action, e =>
-            e is ModelRegistryException or FileNotFoundException or DirectoryNotFoundException or InvalidDataException ? $"error: {e.Message}" : null);
+            e switch
+            {
+                ImageModelException m => $"error: {m.Field}: {m.Message}",
+                ModelRegistryException or FileNotFoundException or DirectoryNotFoundException or InvalidDataException => $"error: {e.Message}",
+                _ => null,
+            });
 }

@@ -54,6 +54,8 @@ public sealed class TestApi : IAsyncDisposable
             ["Moderation:Scoring:Text:Enabled"] = "false",
             // Likewise the hash-match scorer: the media tests turn it on.
             ["Moderation:Scoring:Media:Enabled"] = "false",
+            // And the image scorer (ResNet18 on every frame): the image tests turn it on.
+            ["Moderation:Scoring:Images:Enabled"] = "false",
             ["Logging:LogLevel:Default"] = "Warning",
             ["Logging:LogLevel:Microsoft.Hosting.Lifetime"] = "Warning",
         };

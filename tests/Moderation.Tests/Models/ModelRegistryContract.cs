@@ -201,6 +201,23 @@ public abstract class ModelRegistryContract(DatabaseProvider provider)
         (await registry.ChangeStampAsync(CancellationToken.None)).Should().Be(stamps[^1]);
     }
 
+    [Fact]
+    public async Task A_text_head_and_an_image_head_of_one_category_are_live_together_and_each_is_replaced_only_by_its_own_kind()
+    {
+        var (test, registry) = await MigratedAsync();
+        await using var _ = test;
+        await RegisterAsync(registry, "harm.hate", "text-1", ModelStates.Live);
+        await registry.RegisterAsync("harm.hate", "image-1", "image", Card, Metrics, Bytes("image-1"), ModelStates.Live, "tester", CancellationToken.None);
+        (await StatesAsync(registry)).Should().BeEquivalentTo(["harm.hate@text-1:live", "harm.hate@image-1:live"]);
+
+        await registry.RegisterAsync("harm.hate", "image-2", "image", Card, Metrics, Bytes("image-2"), ModelStates.Live, "tester", CancellationToken.None);
+        (await StatesAsync(registry)).Should().BeEquivalentTo(["harm.hate@text-1:live", "harm.hate@image-1:retired", "harm.hate@image-2:live"]);
+
+        await RegisterAsync(registry, "harm.hate", "text-2", ModelStates.Shadow);
+        await registry.SetStateAsync("harm.hate", "text-2", ModelStates.Live, "tester", null, CancellationToken.None);
+        (await StatesAsync(registry)).Should().BeEquivalentTo(["harm.hate@text-1:retired", "harm.hate@text-2:live", "harm.hate@image-1:retired", "harm.hate@image-2:live"]);
+    }
+
     private static Task AppendUnrelatedAuditEventAsync(ModerationDatabase db) =>
         db.InTransactionAsync((c, t) => AuditLog.AppendAsync(c, t, db.Dialect, [new AuditEntry("x", "upload.other", "upload", "u1")], 1, CancellationToken.None));
 

@@ -17,6 +17,7 @@ internal static class ProcessEnvironment
             ["Moderation__Worker__QueuePollInterval"] = "00:00:00.050",
             ["Moderation__Scoring__Text__Enabled"] = "false",
             ["Moderation__Scoring__Media__Enabled"] = "false",
+            ["Moderation__Scoring__Images__Enabled"] = "false",
         };
         foreach (var (key, value) in extra) environment[key] = value;
         return environment;
