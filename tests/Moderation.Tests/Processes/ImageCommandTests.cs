@@ -1,0 +1,93 @@
+using System.Text;
+using FluentAssertions;
+using Moderation.Core.Media;
+using Moderation.Core.Models;
+using Moderation.Core.Storage;
+using Moderation.Tests.Infrastructure;
+using Moderation.Tests.Media;
+
+namespace Moderation.Tests.Processes;
+
+/// <summary><c>train-images</c>, <c>models register</c> of an image head and <c>models register-image-model</c>, run as the built worker program.</summary>
+[Collection(HostCollection.Name)]
+public sealed class ImageCommandTests : IDisposable
+{
+    private readonly string directory = Directory.CreateTempSubdirectory("moderation-image-commands-").FullName;
+
+    private static Task<(int ExitCode, string Output)> RunAsync(TestDatabase? database, params string[] args) =>
+        ChildProcess.RunToEndAsync(ChildProcess.BuiltAssembly("Moderation.Worker", "Moderation.Worker.dll"), args, database is null ? [] : new Dictionary<string, string>
+        {
+            ["Moderation__DataDirectory"] = database.Directory,
+            ["Moderation__Database__Provider"] = database.Provider.ToString(),
+            ["Moderation__Database__ConnectionString"] = database.ConnectionString,
+        });
+
+    private string Labels(int perClass)
+    {
+        var csv = new StringBuilder("path,category,label\n");
+        Directory.CreateDirectory(Path.Combine(directory, "pictures"));
+        for (var i = 0; i < perClass; i++)
+            foreach (var warm in new[] { true, false })
+            {
+                var name = $"pictures/{(warm ? "w" : "c")}{i}.jpg";
+                File.WriteAllBytes(Path.Combine(directory, name), TestImageModels.Scene(warm, 300 + i));
+                csv.Append($"{name},harm.violence,{(warm ? 1 : 0)}\n");
+            }
+        var path = Path.Combine(directory, "labels.csv");
+        File.WriteAllText(path, csv.ToString());
+        return path;
+    }
+
+    [Fact]
+    public async Task Train_images_prints_validation_metrics_and_its_heads_register_as_image_heads()
+    {
+        var labels = Labels(10);
+        var output = Path.Combine(directory, "heads");
+        var trained = await RunAsync(null, "train-images", "--input", labels, "--output", output);
+        trained.ExitCode.Should().Be(0, trained.Output);
+        trained.Output.Should().MatchRegex(@"harm\.violence harm\.violence-image-\d{8}-[0-9a-f]{8}: train=16 validation=4 \(positives 2\) roc_auc=[0-9.]+ pr_auc=[0-9.]+ ece=[0-9.]+");
+
+        await using var database = await TestDatabase.CreateAsync(DatabaseProvider.Sqlite);
+        (await RunAsync(database, "migrate")).ExitCode.Should().Be(0);
+        var registered = await RunAsync(database, "models", "register", "--models", output, "--category", "harm.violence", "--state", "live");
+        registered.ExitCode.Should().Be(0, registered.Output);
+        var list = await RunAsync(database, "models", "list");
+        list.Output.Should().MatchRegex(@"harm\.violence\s+harm\.violence-image-\S+\s+live\s+image\b");
+    }
+
+    [Fact]
+    public async Task Train_images_refuses_bad_input_with_the_line_and_exit_code_2()
+    {
+        var csv = Path.Combine(directory, "bad.csv");
+        File.WriteAllText(csv, "path,category,label\nnowhere.jpg,harm.violence,1\n");
+        var result = await RunAsync(null, "train-images", "--input", csv, "--output", Path.Combine(directory, "out"));
+        result.ExitCode.Should().Be(2, result.Output);
+        result.Output.Should().Contain("error:").And.Contain("line 2: nowhere.jpg does not exist");
+    }
+
+    [Fact]
+    public async Task Register_image_model_checks_the_manifest_against_the_graph_and_stores_it_per_category()
+    {
+        await using var database = await TestDatabase.CreateAsync(DatabaseProvider.Sqlite);
+        (await RunAsync(database, "migrate")).ExitCode.Should().Be(0);
+        var model = Path.Combine(directory, "red.onnx");
+        File.WriteAllBytes(model, TestImageModels.RedDetector());
+        var wrong = Path.Combine(directory, "wrong.json");
+        File.WriteAllText(wrong, TestImageModels.RedDetectorManifest(inputName: "image"));
+        var refused = await RunAsync(database, "models", "register-image-model", "--model", model, "--manifest", wrong);
+        refused.ExitCode.Should().Be(2, refused.Output);
+        refused.Output.Should().Contain("error: input.name: The model has no input 'image'; its input is 'pixels'.");
+
+        var manifest = Path.Combine(directory, "manifest.json");
+        File.WriteAllText(manifest, TestImageModels.RedDetectorManifest(version: "2026-11"));
+        var registered = await RunAsync(database, "models", "register-image-model", "--model", model, "--manifest", manifest, "--state", "live");
+        registered.ExitCode.Should().Be(0, registered.Output);
+        registered.Output.Should().Contain($"registered harm.violence@red-detector-2026-11 ({ImageScorer.CustomKind}) as live");
+        (await RunAsync(database, "models", "list")).Output.Should().MatchRegex(@"harm\.violence\s+red-detector-2026-11\s+live\s+image-onnx");
+    }
+
+    public void Dispose()
+    {
+        try { Directory.Delete(directory, recursive: true); } catch (IOException) { }
+    }
+}
