@@ -24,6 +24,7 @@ public sealed class ImageScorer(
     MediaFrameReader reader,
     MediaFrameLog evidenceLog,
     IOptions<ImageScoringOptions> options,
+    IOptions<MediaScoringOptions> mediaOptions,
     ILogger<ImageScorer> logger) : IUploadScorer
 {
     /// <summary>The scorer's name, stored beside its scores.</summary>
@@ -68,24 +69,28 @@ public sealed class ImageScorer(
         var note = missing.Count == 0 ? null : $"no image head for {string.Join(", ", missing)}: not scored from images";
 
         var items = work.Select(_ => new ItemResult()).ToArray();
-        var parallelism = embedder.Parallelism;
+        var m = mediaOptions.Value;
         for (var next = 0; next < work.Count;)
         {
-            // Read items (in parallel) until enough frames wait, then embed and score them: memory stays bounded for
-            // a batch of long videos, and ResNet18 still gets full batches.
-            var pending = new List<(int Item, RgbFrame Frame)>();
-            while (next < work.Count && pending.Count < o.MaxFramesInMemory)
+            // A chunk of items whose frames, at most, fit in MaxFramesInMemory (a video may give Video.MaxFrames, an
+            // image MaxAnimationFrames) is read in parallel, then embedded and scored in one batched call: memory stays
+            // bounded for a batch of long videos, and ResNet18 still gets full batches.
+            var chunk = new List<int>();
+            for (var budget = 0; next < work.Count && (chunk.Count == 0 || budget < o.MaxFramesInMemory); next++)
             {
-                var wave = Enumerable.Range(next, Math.Min(parallelism, work.Count - next)).ToArray();
-                next += wave.Length;
-                var read = new (IReadOnlyList<RgbFrame> Frames, string? Problem)[wave.Length];
-                await Parallel.ForEachAsync(Enumerable.Range(0, wave.Length), new ParallelOptions { CancellationToken = ct, MaxDegreeOfParallelism = parallelism },
-                    async (k, token) => read[k] = await ReadAsync(work[wave[k]].Upload.Id, work[wave[k]].Item, sizes, token));
-                for (var k = 0; k < wave.Length; k++)
-                {
-                    items[wave[k]].Problem = read[k].Problem;
-                    pending.AddRange(read[k].Frames.Select(f => (wave[k], f)));
-                }
+                var most = work[next].Item.Kind == MediaKind.Video ? m.Video.MaxFrames : m.MaxAnimationFrames;
+                if (chunk.Count > 0 && budget + most > o.MaxFramesInMemory) break;
+                chunk.Add(next);
+                budget += most;
+            }
+            var read = new (IReadOnlyList<RgbFrame> Frames, string? Problem)[chunk.Count];
+            await Parallel.ForEachAsync(Enumerable.Range(0, chunk.Count), new ParallelOptions { CancellationToken = ct, MaxDegreeOfParallelism = embedder.Parallelism },
+                async (k, token) => read[k] = await ReadAsync(work[chunk[k]].Upload.Id, work[chunk[k]].Item, sizes, token));
+            var pending = new List<(int Item, RgbFrame Frame)>();
+            for (var k = 0; k < chunk.Count; k++)
+            {
+                items[chunk[k]].Problem = read[k].Problem;
+                pending.AddRange(read[k].Frames.Select(f => (chunk[k], f)));
             }
             Score(pending, set, items, ct);
         }

@@ -17,7 +17,10 @@ public static class MediaScoringServices
     public static IServiceCollection AddMediaScoring(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddOptions<MediaScoringOptions>().Bind(configuration.GetSection(MediaScoringOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
-        services.AddOptions<ImageScoringOptions>().Bind(configuration.GetSection(ImageScoringOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<ImageScoringOptions>().Bind(configuration.GetSection(ImageScoringOptions.Section)).ValidateDataAnnotations()
+            .Validate(o => o.Categories is null || o.Categories.All(ScorerOutput.IsValidCategory),
+                $"{ImageScoringOptions.Section}:Categories holds a name that is not a category (lower-case, dotted: harm.violence).")
+            .ValidateOnStart();
         services.AddSingleton<MediaFrameLog>();
         var options = configuration.GetSection(MediaScoringOptions.Section).Get<MediaScoringOptions>() ?? new MediaScoringOptions();
         var images = configuration.GetSection(ImageScoringOptions.Section).Get<ImageScoringOptions>() ?? new ImageScoringOptions();
@@ -33,7 +36,7 @@ public static class MediaScoringServices
         }
         if (images.Enabled)
         {
-            // One embedder (two ONNX sessions) per process, loaded at start-up so a missing model file stops the host.
+            // One embedder (two ONNX sessions) per process; built with the scorers when the host starts, so a missing model file stops it.
             services.AddSingleton(sp =>
             {
                 var o = sp.GetRequiredService<IOptions<ImageScoringOptions>>().Value;

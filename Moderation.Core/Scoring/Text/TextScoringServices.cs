@@ -153,7 +153,7 @@ public sealed class ShippedModelsRegistrar(ModelRegistry registry, IOptions<Text
         {
             var package = HeadFiles.ReadPackage(directory, category);
             if (known.Any(m => m.Category == category && m.Version == package.Card.ModelVersion)) continue;
-            var state = known.Any(m => m.Category == category && m.State == ModelStates.Live) ? ModelStates.Shadow : ModelStates.Live;
+            var state = known.Any(m => m.Category == category && m.Scorer == TextScorer.ScorerName && m.State == ModelStates.Live) ? ModelStates.Shadow : ModelStates.Live;
             try
             {
                 await registry.RegisterAsync(category, package.Card.ModelVersion, TextScorer.ScorerName, package.CardJson, package.MetricsJson,

@@ -158,6 +158,17 @@ public sealed class ImageModelTests : IDisposable
     }
 
     [Fact]
+    public void A_large_jpeg_decoded_at_a_reduced_scale_gives_the_square_a_full_decode_gives()
+    {
+        // 2400×1800: JPEG decodes at a quarter (600×450, at least twice 224); PNG cannot scale and decodes in full.
+        var jpeg = TestImageModels.Scene(true, 11, 2400, 1800, SKEncodedImageFormat.Jpeg);
+        var png = TestImageModels.Scene(true, 11, 2400, 1800, SKEncodedImageFormat.Png);
+        var scaled = ImageDecoder.DecodeRgbSquare(jpeg, 224);
+        var full = ImageDecoder.DecodeRgbSquare(png, 224);
+        scaled.Zip(full, (a, b) => Math.Abs(a - b)).Average().Should().BeLessThan(6, "the same picture, whichever way it was decoded");
+    }
+
+    [Fact]
     public void The_frames_of_an_animation_and_a_truncated_image_decode_to_rgb_squares()
     {
         var jpeg = TestImageModels.Scene(true, 3, 320, 240);
