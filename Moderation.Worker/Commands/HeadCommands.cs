@@ -45,7 +45,7 @@ internal static class HeadCommands
             var scores = head.Predict(validation.Select(r => r.Text).ToList(), validationEmbeddings);
             var evaluation = HeadEvaluation.Measure(scores, validation, ThresholdsFor(name), withBias: false);
             var sha = HeadFiles.Sha256Of(file.FullName);
-            var card = new HeadCard(name, $"{name}-{DateTime.UtcNow:yyyyMMdd}-{sha[..8]}", TextEmbedder.ModelName, DateTimeOffset.UtcNow,
+            var card = new HeadCard(name, $"{name}-{DateTime.UtcNow:yyyyMMdd}-{sha[..8]}", embedder.Name, DateTimeOffset.UtcNow,
                 file.Name, sha, train.Count, validation.Count, evaluation.RocAuc, evaluation.PrAuc, evaluation.ExpectedCalibrationError);
             HeadFiles.Save(parse.GetValue(output)!.FullName, head, card);
             Console.WriteLine($"{name} {card.ModelVersion} validation ({validation.Count} held-back rows):");

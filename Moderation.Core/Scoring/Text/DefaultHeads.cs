@@ -194,7 +194,7 @@ public static class DefaultHeads
                 head = head.Gate is null ? refit : refit.WithGate(head.Gate, head.GateExponent);
             }
             var version = $"{recipe.Category}-default-{DateTime.UtcNow:yyyyMMdd}";
-            HeadFiles.Save(output, head, new HeadCard(recipe.Category, version, TextEmbedder.ModelName, DateTimeOffset.UtcNow,
+            HeadFiles.Save(output, head, new HeadCard(recipe.Category, version, embedder.Name, DateTimeOffset.UtcNow,
                 string.Join("; ", recipe.Sources.Select(s => s.File).Distinct()), "", train.Count, validation.Count,
                 all.Auc, all.Ap, all.Ece, l2, sourceLines));
 

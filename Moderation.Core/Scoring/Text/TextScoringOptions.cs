@@ -14,6 +14,12 @@ public sealed class TextScoringOptions
     /// </summary>
     public string? ModelsDirectory { get; set; }
 
+    /// <summary>
+    /// How the encoder runs: <c>Int8</c> (default; weights quantised when the model loads, several times faster on
+    /// CPU) or <c>Float32</c>. Heads should be trained with the same precision: the shipped ones were trained in int8.
+    /// </summary>
+    public TextPrecision Precision { get; set; } = TextPrecision.Int8;
+
     /// <summary>How a claim-bank match raises <c>misinformation</c>.</summary>
     public ClaimMatchOptions ClaimMatch { get; set; } = new();
 

@@ -22,7 +22,7 @@ public static class TextScoringServices
         var options = configuration.GetSection(TextScoringOptions.Section).Get<TextScoringOptions>() ?? new TextScoringOptions();
         if (!options.Enabled) return services;
 
-        services.AddSingleton(_ => new TextEmbedder());
+        services.AddSingleton(_ => new TextEmbedder(precision: options.Precision));
         services.AddSingleton<RegistryTextHeads>();
         services.AddSingleton<ITextHeadSource>(sp => sp.GetRequiredService<RegistryTextHeads>());
         services.AddSingleton<IClaimSource, ClaimBankSource>();
