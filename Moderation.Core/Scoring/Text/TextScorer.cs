@@ -36,30 +36,76 @@ public sealed partial class TextScorer(TextEmbedder embedder, ITextHeadSource he
 
     public async Task<IReadOnlyList<UploadScores>> ScoreAsync(IReadOnlyList<UploadContent> batch, CancellationToken ct)
     {
-        var scores = await ScoreTextsAsync(batch.Select(Compose).ToList(), ct);
-        return batch.Select((u, i) => new UploadScores(u.Id, scores[i])).ToList();
+        var current = await heads.CurrentAsync(ct);
+        var known = claims is null ? [] : await claims.CurrentAsync(ct);
+        var (scores, vectors) = ScoreTexts(batch.Select(Compose).ToList(), batch.Select(CreatorText).ToList(), current, known, ct);
+        return batch.Select((u, i) => new UploadScores(u.Id, scores[i],
+            vectors[i] is { } vector ? [new UploadEmbedding(EmbeddingKind, TextEmbedder.ModelName, null, null, vector)] : null)).ToList();
     }
+
+    /// <summary>The kind of the one vector per upload this scorer returns for near-duplicate search.</summary>
+    public const string EmbeddingKind = "text";
+
+    /// <summary>
+    /// Fewer word pieces than this and an upload gets no vector: "lol" or a lone emoji says nothing about two uploads
+    /// being copies of each other, and every short text would cluster with every other.
+    /// </summary>
+    public const int MinEmbeddingTokens = 4;
 
     /// <summary>Scores plain texts: for each text, one score per head (and the claim bank's verdict).</summary>
     public async Task<IReadOnlyList<IReadOnlyList<CategoryScore>>> ScoreTextsAsync(IReadOnlyList<string> texts, CancellationToken ct = default)
     {
         var current = await heads.CurrentAsync(ct);
         var known = claims is null ? [] : await claims.CurrentAsync(ct);
-        return ScoreTexts(texts, current, known, ct);
+        return ScoreTexts(texts, null, current, known, ct).Scores;
     }
 
-    private List<IReadOnlyList<CategoryScore>> ScoreTexts(IReadOnlyList<string> texts, IReadOnlyList<LoadedHead> current, IReadOnlyList<KnownClaim> known, CancellationToken ct)
+    /// <param name="embedTexts">
+    /// Per text, the part whose vector is kept for near-duplicate search (the creator's own words, without comments),
+    /// or null. Its vector is the normalised mean of its passages' embeddings; passages it shares with the scored text
+    /// are embedded once, for both.
+    /// </param>
+    private (List<IReadOnlyList<CategoryScore>> Scores, float[]?[] Vectors) ScoreTexts(IReadOnlyList<string> texts, IReadOnlyList<string>? embedTexts,
+        IReadOnlyList<LoadedHead> current, IReadOnlyList<KnownClaim> known, CancellationToken ct)
     {
         var passages = new List<(int Text, string Passage, int[] Tokens)>();
         for (var i = 0; i < texts.Count; i++)
             foreach (var (passage, tokens) in Passages(texts[i]))
                 passages.Add((i, passage, tokens));
-        var embeddings = embedder.EmbedTokens(passages.Select(p => p.Tokens).ToList(), ct);
-        var passageTexts = passages.Select(p => p.Passage).ToList();
         // Passages are in text order and every text has at least one: text i owns [first[i], first[i + 1]).
         var first = new int[texts.Count + 1];
         for (var p = passages.Count - 1; p >= 0; p--) first[passages[p].Text] = p;
         first[texts.Count] = passages.Count;
+
+        // The sequences each kept vector averages: the scored passages where they are the same, extra ones otherwise.
+        var sequences = passages.Select(p => p.Tokens).ToList();
+        var vectorParts = new List<int>?[texts.Count];
+        for (var i = 0; i < texts.Count && embedTexts is not null; i++)
+        {
+            var own = embedTexts[i];
+            if (string.IsNullOrWhiteSpace(own)) continue;
+            if (own == texts[i])
+            {
+                if (passages.Skip(first[i]).Take(first[i + 1] - first[i]).Sum(p => p.Tokens.Length) >= MinEmbeddingTokens)
+                    vectorParts[i] = Enumerable.Range(first[i], first[i + 1] - first[i]).ToList();
+                continue;
+            }
+            var ownPassages = Passages(own);
+            if (ownPassages.Sum(p => p.Tokens.Length) < MinEmbeddingTokens) continue;
+            var parts = new List<int>();
+            foreach (var (_, tokens) in ownPassages)
+            {
+                var shared = Enumerable.Range(first[i], first[i + 1] - first[i]).FirstOrDefault(p => passages[p].Tokens.AsSpan().SequenceEqual(tokens), -1);
+                if (shared < 0) { sequences.Add(tokens); shared = sequences.Count - 1; }
+                parts.Add(shared);
+            }
+            vectorParts[i] = parts;
+        }
+
+        var all = embedder.EmbedTokens(sequences, ct);
+        var embeddings = all.Length == passages.Count ? all : all[..passages.Count];
+        var vectors = vectorParts.Select(parts => parts is null ? null : MeanDirection(parts.Select(p => all[p]).ToList())).ToArray();
+        var passageTexts = passages.Select(p => p.Passage).ToList();
 
         var claimMatches = MatchClaims(texts.Count, passages.Select(p => p.Text).ToList(), embeddings, known);
         var results = texts.Select(_ => new List<CategoryScore>()).ToList();
@@ -92,7 +138,18 @@ public sealed partial class TextScorer(TextEmbedder embedder, ITextHeadSource he
             for (var i = 0; i < texts.Count; i++)
                 if (claimMatches[i] is { } claim)
                     results[i].Add(new CategoryScore(Misinformation, claim.Score, ClaimBankVersion, [claim.Reason]));
-        return results.Select(r => (IReadOnlyList<CategoryScore>)r).ToList();
+        return (results.Select(r => (IReadOnlyList<CategoryScore>)r).ToList(), vectors);
+    }
+
+    /// <summary>The normalised mean of unit vectors: one direction for a text read in several passages.</summary>
+    private static float[] MeanDirection(IReadOnlyList<float[]> vectors)
+    {
+        if (vectors.Count == 1) return (float[])vectors[0].Clone();
+        var sum = new float[vectors[0].Length];
+        foreach (var v in vectors) System.Numerics.Tensors.TensorPrimitives.Add(sum, v, sum);
+        var norm = System.Numerics.Tensors.TensorPrimitives.Norm(sum);
+        if (norm > 1e-12f) System.Numerics.Tensors.TensorPrimitives.Divide(sum, norm, sum);
+        return sum;
     }
 
     /// <summary>The closest known claim per text, if any passage is at least as similar as the threshold.</summary>
@@ -151,14 +208,23 @@ public sealed partial class TextScorer(TextEmbedder embedder, ITextHeadSource he
     private static partial Regex SentenceBreak();
 
     /// <summary>Every field a viewer reads, one per line; comments are part of what the upload shows.</summary>
-    public static string Compose(UploadContent upload)
+    public static string Compose(UploadContent upload) => Lines(upload, withComments: true);
+
+    /// <summary>
+    /// The creator's own words (caption, hashtags, transcript), the text whose vector is kept: a re-upload arrives
+    /// with other comments, which must not make it look like another item.
+    /// </summary>
+    public static string CreatorText(UploadContent upload) => Lines(upload, withComments: false);
+
+    private static string Lines(UploadContent upload, bool withComments)
     {
         var text = new StringBuilder();
         void Line(string? value) { if (!string.IsNullOrWhiteSpace(value)) text.AppendLine(value); }
         Line(upload.Caption);
         Line(string.Join(' ', upload.Hashtags));
         Line(upload.Transcript);
-        foreach (var comment in upload.Comments) Line(comment);
+        if (withComments)
+            foreach (var comment in upload.Comments) Line(comment);
         return text.ToString();
     }
 }
