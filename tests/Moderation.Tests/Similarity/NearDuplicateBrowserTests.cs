@@ -41,8 +41,15 @@ public sealed class NearDuplicateBrowserTests(ScoringReviewHostFixture fixture) 
             "WIN a FREE iphone 15!!! click the link in my bio to claim your prize NOW [nearui=0.7]",
             "Win a free iPhone 15! Just click the link in my bio to claim your prize today [nearui=0.7]",
         ];
+        // Posted together and waited for generously: the first scoring job of this host loads the text model.
         var ids = new List<string>();
-        foreach (var caption in captions) ids.Add(await fixture.UploadForReviewAsync(caption, ["<img src=x onerror=alert(1)>"]));
+        foreach (var caption in captions)
+            ids.Add((await fixture.Api.PostUploadAsync(new
+            {
+                externalId = "near-" + Guid.NewGuid().ToString("N")[..12], creatorId = "creator-near", caption, comments = new[] { "<img src=x onerror=alert(1)>" },
+            })).GetProperty("id").GetString()!);
+        foreach (var id in ids)
+            (await fixture.Api.WaitUntilRoutedAsync(id, TimeSpan.FromSeconds(240))).GetProperty("status").GetString().Should().Be("in_review");
         var page = await fixture.SignedInPageAsync("moderator1");
         var dialogs = new List<string>();
         page.Dialog += (_, dialog) => { dialogs.Add(dialog.Message); _ = dialog.DismissAsync(); };
@@ -104,7 +111,7 @@ public sealed class NearDuplicateBrowserTests(ScoringReviewHostFixture fixture) 
             externalId = "evidence-" + Guid.NewGuid().ToString("N")[..8], caption = "a copy of banked media",
             media = new[] { new { kind = "image", fileName = "copy.jpg", contentBase64 = Convert.ToBase64String(copy) } },
         })).GetProperty("id").GetString()!;
-        (await fixture.Api.WaitUntilRoutedAsync(id, TimeSpan.FromSeconds(120))).GetProperty("status").GetString().Should().Be("in_review");
+        (await fixture.Api.WaitUntilRoutedAsync(id, TimeSpan.FromSeconds(240))).GetProperty("status").GetString().Should().Be("in_review");
 
         var page = await fixture.SignedInPageAsync("moderator2");
         var response = await page.GotoAsync($"/review/item/{id}");
