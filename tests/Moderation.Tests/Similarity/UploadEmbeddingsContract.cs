@@ -3,7 +3,9 @@ using FluentAssertions;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Moderation.Core.Media;
+using Moderation.Core.Access;
 using Moderation.Core.Policies;
+using Moderation.Core.Review;
 using Moderation.Core.Scoring;
 using Moderation.Core.Similarity;
 using Moderation.Core.Storage;
@@ -234,6 +236,47 @@ public abstract class UploadEmbeddingsContract(DatabaseProvider provider)
         found[0].Similarity.Should().BeApproximately(1 - 10 / 256.0, 1e-9);
         (await search.FindAsync(ids[1], CancellationToken.None)).Select(s => s.UploadId).Should().Equal(ids[0]);
         (await search.FindAsync(ids[2], CancellationToken.None)).Should().BeEmpty();
+    }
+
+    [Fact]
+    public async Task Near_duplicates_are_decided_together_each_audited_and_a_decided_one_becomes_the_suggestion()
+    {
+        await using var test = await MigratedAsync();
+        var database = test.Database;
+        var search = Search(database, new UploadEmbeddings(database, TimeProvider.System));
+        var options = Options.Create(new ReviewOptions { QualitySampleRate = 0 });
+        var queue = new ReviewQueue(database, options, TimeProvider.System);
+        var decisions = new ReviewDecisions(database, options, TimeProvider.System, search);
+        var ids = await ReviewSeed.InReviewAsync(database, 4); // distinct captions: no exact cluster
+        var random = new Random(13);
+        var photo = VectorIndexTests.Unit(random, 512);
+        var store = new UploadEmbeddings(database, TimeProvider.System);
+        for (var i = 0; i < 3; i++)
+            await store.StoreAsync(ids[i], [new UploadEmbedding("image", Resnet, 0, null, VectorIndexTests.Near(random, photo, 0.005))], CancellationToken.None);
+        await store.StoreAsync(ids[3], [new UploadEmbedding("image", Resnet, 0, null, VectorIndexTests.Unit(random, 512))], CancellationToken.None);
+        await queue.IntakeAsync(CancellationToken.None);
+        var alice = new Reviewer("u-alice", "alice", [ReviewRoles.Moderator]);
+
+        (await queue.ClaimAsync(alice, ids[0], ReviewTaskKind.Review, CancellationToken.None)).Should().NotBeNull();
+        await decisions.DecideAsync(alice, ids[0], ReviewTaskKind.Review, ReviewAction.Remove, "spam-scam", "a scam", null, CancellationToken.None);
+
+        var similar = await new ReviewSimilarity(database, search).ForItemAsync(ids[1], CancellationToken.None);
+        var suggestion = similar.Decided.Should().ContainSingle().Subject;
+        suggestion.UploadId.Should().Be(ids[0]);
+        suggestion.Action.Should().Be(ReviewAction.Remove);
+        suggestion.ReasonCode.Should().Be("spam-scam");
+        suggestion.DecidedByName.Should().Be("alice");
+        suggestion.Basis.Should().StartWith("image embedding (resnet18) cosine 0.9");
+        similar.Open.Select(m => m.UploadId).Should().Equal(ids[2]);
+
+        (await queue.ClaimAsync(alice, ids[1], ReviewTaskKind.Review, CancellationToken.None)).Should().NotBeNull();
+        var outcome = await decisions.DecideAsync(alice, ids[1], ReviewTaskKind.Review, ReviewAction.Remove, "spam-scam", null, [ids[2], ids[3]], CancellationToken.None);
+        outcome.DecisionIds.Should().HaveCount(2);
+        outcome.Skipped.Should().Equal(ids[3]);
+        await using var connection = await database.OpenAsync();
+        var audit = (await connection.QueryAsync<string>(database.Sql(DialectSql.Portable(
+            "SELECT after_state FROM audit_events WHERE action = 'review.decided' AND subject_id = @Id")), new { Id = ids[2] })).Single();
+        audit.Should().Contain($"\"bulkAnchor\":\"{ids[1]}\"").And.Contain("\"bulkBasis\":\"image embedding (resnet18) cosine");
     }
 }
 
