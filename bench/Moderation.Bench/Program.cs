@@ -14,6 +14,7 @@ var benchmarks = new Dictionary<string, (string Description, Func<BenchOptions, 
     ["claim"] = ("review claims: 32 moderators claiming and deciding from a 100,000-item queue on SQLite (and PostgreSQL), claim p99 against a bare primary-key read", ClaimBenchmark.RunAsync),
     ["hashmatch"] = ("perceptual-hash matching: the multi-index hash index against a linear scan of a 1,000,000-hash bank", HashMatchBenchmark.RunAsync),
     ["similar"] = ("near-duplicate search for review: the in-memory vector index against reading and comparing every vector from the database per query", SimilarBenchmark.RunAsync),
+    ["textvectors"] = ("the text scorer with its per-upload vector against the same scorer's scores alone, uploads with comments", TextVectorsBenchmark.RunAsync),
     ["images"] = ("image embedding: ResNet18 through the ImageEmbedder (decode, resize, run) against the raw ONNX sessions on decoded tensors", ImagesBenchmark.RunAsync),
 };
 

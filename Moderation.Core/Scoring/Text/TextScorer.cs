@@ -61,50 +61,35 @@ public sealed partial class TextScorer(TextEmbedder embedder, ITextHeadSource he
     }
 
     /// <param name="embedTexts">
-    /// Per text, the part whose vector is kept for near-duplicate search (the creator's own words, without comments),
-    /// or null. Its vector is the normalised mean of its passages' embeddings; passages it shares with the scored text
-    /// are embedded once, for both.
+    /// Per text, its beginning whose vector is kept for near-duplicate search (the creator's own words, before the
+    /// comments), or null. The vector is the normalised mean of the embeddings of the scored passages that start in it.
     /// </param>
     private (List<IReadOnlyList<CategoryScore>> Scores, float[]?[] Vectors) ScoreTexts(IReadOnlyList<string> texts, IReadOnlyList<string>? embedTexts,
         IReadOnlyList<LoadedHead> current, IReadOnlyList<KnownClaim> known, CancellationToken ct)
     {
-        var passages = new List<(int Text, string Passage, int[] Tokens)>();
+        var passages = new List<(int Text, string Passage, int[] Tokens, int Start)>();
         for (var i = 0; i < texts.Count; i++)
-            foreach (var (passage, tokens) in Passages(texts[i]))
-                passages.Add((i, passage, tokens));
+            foreach (var (passage, tokens, start) in PassagesAt(texts[i]))
+                passages.Add((i, passage, tokens, start));
         // Passages are in text order and every text has at least one: text i owns [first[i], first[i + 1]).
         var first = new int[texts.Count + 1];
         for (var p = passages.Count - 1; p >= 0; p--) first[passages[p].Text] = p;
         first[texts.Count] = passages.Count;
+        var embeddings = embedder.EmbedTokens(passages.Select(p => p.Tokens).ToList(), ct);
 
-        // The sequences each kept vector averages: the scored passages where they are the same, extra ones otherwise.
-        var sequences = passages.Select(p => p.Tokens).ToList();
-        var vectorParts = new List<int>?[texts.Count];
+        // The kept vector averages the scored passages of the creator's words, which are the start of the scored
+        // text: nothing is embedded for it alone. A short text is scored whole, so its comments are in it too.
+        var vectors = new float[]?[texts.Count];
         for (var i = 0; i < texts.Count && embedTexts is not null; i++)
         {
             var own = embedTexts[i];
-            if (string.IsNullOrWhiteSpace(own)) continue;
-            if (own == texts[i])
-            {
-                if (passages.Skip(first[i]).Take(first[i + 1] - first[i]).Sum(p => p.Tokens.Length) >= MinEmbeddingTokens)
-                    vectorParts[i] = Enumerable.Range(first[i], first[i + 1] - first[i]).ToList();
-                continue;
-            }
-            var ownPassages = Passages(own);
-            if (ownPassages.Sum(p => p.Tokens.Length) < MinEmbeddingTokens) continue;
-            var parts = new List<int>();
-            foreach (var (_, tokens) in ownPassages)
-            {
-                var shared = Enumerable.Range(first[i], first[i + 1] - first[i]).FirstOrDefault(p => passages[p].Tokens.AsSpan().SequenceEqual(tokens), -1);
-                if (shared < 0) { sequences.Add(tokens); shared = sequences.Count - 1; }
-                parts.Add(shared);
-            }
-            vectorParts[i] = parts;
+            if (string.IsNullOrWhiteSpace(own) || !texts[i].StartsWith(own, StringComparison.Ordinal)) continue;
+            var parts = Enumerable.Range(first[i], first[i + 1] - first[i]).Where(p => passages[p].Start < own.Length).ToList();
+            var wholeText = first[i + 1] - first[i] == 1 && passages[first[i]].Start == 0 && passages[first[i]].Passage == texts[i];
+            var ownTokens = wholeText && own.Length < texts[i].Length ? embedder.Tokenize(own).Length : parts.Sum(p => passages[p].Tokens.Length);
+            if (parts.Count == 0 || ownTokens < MinEmbeddingTokens) continue;
+            vectors[i] = MeanDirection(parts.Select(p => embeddings[p]).ToList());
         }
-
-        var all = embedder.EmbedTokens(sequences, ct);
-        var embeddings = all.Length == passages.Count ? all : all[..passages.Count];
-        var vectors = vectorParts.Select(parts => parts is null ? null : MeanDirection(parts.Select(p => all[p]).ToList())).ToArray();
         var passageTexts = passages.Select(p => p.Passage).ToList();
 
         var claimMatches = MatchClaims(texts.Count, passages.Select(p => p.Text).ToList(), embeddings, known);
@@ -184,20 +169,30 @@ public sealed partial class TextScorer(TextEmbedder embedder, ITextHeadSource he
     /// <see cref="ScoringWindowTokens"/> in overlapping windows), so one harmful sentence is judged on its own
     /// and not diluted by the text around it. At most <see cref="MaxWindows"/>, sampled evenly, keeping the last.
     /// </summary>
-    public IReadOnlyList<(string Passage, int[] Tokens)> Passages(string text)
+    public IReadOnlyList<(string Passage, int[] Tokens)> Passages(string text) =>
+        PassagesAt(text).Select(p => (p.Passage, p.Tokens)).ToList();
+
+    /// <summary><see cref="Passages"/> with where each passage's sentence starts in <paramref name="text"/> (0 for a text scored whole).</summary>
+    private List<(string Passage, int[] Tokens, int Start)> PassagesAt(string text)
     {
         var whole = embedder.Tokenize(text);
-        if (whole.Length <= ScoringWindowTokens) return [(text, whole)];
-        var passages = new List<(string, int[])>();
-        foreach (var sentence in SentenceBreak().Split(text).Where(s => !string.IsNullOrWhiteSpace(s)))
+        if (whole.Length <= ScoringWindowTokens) return [(text, whole, 0)];
+        var passages = new List<(string, int[], int)>();
+        var start = 0;
+        foreach (Match? boundary in SentenceBreak().Matches(text).Append(null))
         {
+            var end = boundary?.Index ?? text.Length;
+            var sentence = text[start..end];
+            var at = start;
+            if (boundary is not null) start = boundary.Index + boundary.Length;
+            if (string.IsNullOrWhiteSpace(sentence)) continue;
             var tokens = embedder.Tokenize(sentence);
             if (tokens.Length == 0) continue;
-            if (tokens.Length <= ScoringWindowTokens) { passages.Add((sentence, tokens)); continue; }
+            if (tokens.Length <= ScoringWindowTokens) { passages.Add((sentence, tokens, at)); continue; }
             foreach (var window in TextEmbedder.Windows(tokens, int.MaxValue, ScoringWindowTokens))
-                passages.Add((embedder.Decode(window.TokenIds), window.TokenIds));
+                passages.Add((embedder.Decode(window.TokenIds), window.TokenIds, at));
         }
-        if (passages.Count == 0) return [(text, whole[..ScoringWindowTokens])];
+        if (passages.Count == 0) return [(text, whole[..ScoringWindowTokens], 0)];
         if (passages.Count <= MaxWindows) return passages;
         return Enumerable.Range(0, MaxWindows)
             .Select(i => passages[(int)Math.Round(i * (passages.Count - 1) / (double)(MaxWindows - 1))])
