@@ -10,7 +10,7 @@ public sealed class SimilarityOptions : IValidatableObject
     /// <summary>
     /// Cosine similarity at or above which two uploads' vectors of a kind make them near-duplicates. Text (MiniLM):
     /// 0.9 keeps re-typed copies of one caption (case, punctuation, a word added) and leaves paraphrases on the same
-    /// topic out (measured in <c>NearDuplicateTextTests</c>). Image (ResNet18 pooled features, all non-negative, so
+    /// topic out (checked in <c>TextEmbeddingTests</c>). Image (ResNet18 pooled features, all non-negative, so
     /// unrelated photos already score 0.6–0.8): 0.95, not calibrated on photographs here.
     /// </summary>
     public Dictionary<string, double> CosineThreshold { get; set; } = new(StringComparer.Ordinal)
