@@ -16,6 +16,7 @@ using Moderation.Core.Models;
 using Moderation.Core.Policies;
 using Moderation.Core.Scoring;
 using Moderation.Core.Scoring.Text;
+using Moderation.Core.Similarity;
 using Moderation.Core.Storage;
 using Moderation.Core.Uploads;
 
@@ -51,6 +52,11 @@ public static class ModerationServices
         services.AddSingleton<HashBanks>();
         services.AddSingleton(sp => new RoutingPolicy(sp.GetRequiredService<IOptions<RoutingPolicyOptions>>().Value));
         services.AddSingleton<ScoringOutcomeWriter>();
+        services.AddOptions<SimilarityOptions>().Bind(configuration.GetSection(SimilarityOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton<UploadEmbeddings>();
+        // Loads nothing until a reviewer asks: workers that never search hold no index.
+        services.AddSingleton<NearDuplicates>();
+        services.AddSingleton<Review.ReviewSimilarity>();
         services.AddTransient<ScoringJob>();
 
         var plugins = configuration.GetSection(ScoringOptions.Section).Get<ScoringOptions>()?.Plugins ?? [];

@@ -28,7 +28,9 @@ public sealed record DecisionOutcome(IReadOnlyList<string> DecisionIds, IReadOnl
 /// recommender prefers to the model's), and an audit event. Bulk decisions on a cluster repeat that per item.
 /// Appeals reopen a decision for someone else; an overturn retracts the earlier human signals.
 /// </summary>
-public sealed class ReviewDecisions(ModerationDatabase database, IOptions<ReviewOptions> options, TimeProvider time)
+/// <param name="nearDuplicates">Lets a bulk decision take in near-duplicates (embeddings, perceptual hashes) besides the exact cluster.</param>
+public sealed class ReviewDecisions(ModerationDatabase database, IOptions<ReviewOptions> options, TimeProvider time,
+    Similarity.NearDuplicates? nearDuplicates = null)
 {
     private ReviewOptions O => options.Value;
 
@@ -122,6 +124,11 @@ public sealed class ReviewDecisions(ModerationDatabase database, IOptions<Review
         var bulk = (clusterMembers ?? []).Where(m => m != uploadId).Distinct(StringComparer.Ordinal).ToList();
         if (bulk.Count > MaxBulk) throw new ReviewRefusedException(400, "members", $"At most {MaxBulk} items are decided in one step.");
 
+        // Near-duplicates are looked up before the transaction (an in-memory index); each member's task is still
+        // checked to be open inside it.
+        var near = bulk.Count > 0 && nearDuplicates is not null
+            ? (await nearDuplicates.FindAsync(uploadId, ct)).ToDictionary(s => s.UploadId, s => s.Basis, StringComparer.Ordinal)
+            : new Dictionary<string, string>(StringComparer.Ordinal);
         var now = time.GetUtcNow().ToUnixTimeMilliseconds();
         return await WriteGate.RunAsync(database, () => database.InTransactionAsync(async (connection, transaction) =>
         {
@@ -133,23 +140,26 @@ public sealed class ReviewDecisions(ModerationDatabase database, IOptions<Review
                 throw new ReviewRefusedException(409, "lease", "Your claim on this item has expired or was never held; claim it again.");
             if (!ReviewAction.AllowedFor(reviewer.Roles, task.Kind, task.RequiredRole).Contains(action))
                 throw new ReviewRefusedException(403, "action", $"Your roles do not allow '{action}' on this item.");
-            if (bulk.Count > 0 && (task.Kind != ReviewTaskKind.Review || task.ClusterKey is null))
+            if (bulk.Count > 0 && (task.Kind != ReviewTaskKind.Review || task.ClusterKey is null && near.Count == 0))
                 throw new ReviewRefusedException(400, "members", "Only review items in a cluster can be decided together.");
 
-            var ids = new List<string> { (await DecideOneAsync(connection, transaction, reviewer, task, action, reasonCode, note, null, now, ct))! };
+            var ids = new List<string> { (await DecideOneAsync(connection, transaction, reviewer, task, action, reasonCode, note, null, null, now, ct))! };
             var skipped = new List<string>();
             if (bulk.Count > 0)
             {
-                var members = (await connection.QueryAsync<string>(new CommandDefinition(database.Sql(SelectClusterMembers),
-                    new { task.ClusterKey, Ids = bulk.ToArray() }, transaction, cancellationToken: ct))).ToHashSet(StringComparer.Ordinal);
+                var members = task.ClusterKey is null ? new Dictionary<string, string>(StringComparer.Ordinal)
+                    : (await connection.QueryAsync<string>(new CommandDefinition(database.Sql(SelectClusterMembers),
+                        new { task.ClusterKey, Ids = bulk.ToArray() }, transaction, cancellationToken: ct)))
+                    .ToDictionary(m => m, _ => ClusterMember.SameKey, StringComparer.Ordinal);
+                foreach (var (id, basis) in near) members.TryAdd(id, basis);
                 foreach (var member in bulk)
                 {
-                    var memberTask = members.Contains(member)
+                    var memberTask = members.ContainsKey(member)
                         ? await connection.QueryFirstOrDefaultAsync<TaskRow>(new CommandDefinition(database.Sql(SelectTaskForDecision),
                             new { UploadId = member, Kind = ReviewTaskKind.Review }, transaction, cancellationToken: ct))
                         : null;
                     var id = memberTask is null ? null
-                        : await DecideOneAsync(connection, transaction, reviewer, memberTask, action, reasonCode, note, uploadId, now, ct);
+                        : await DecideOneAsync(connection, transaction, reviewer, memberTask, action, reasonCode, note, uploadId, members[member], now, ct);
                     if (id is null) skipped.Add(member); else ids.Add(id);
                 }
             }
@@ -158,8 +168,9 @@ public sealed class ReviewDecisions(ModerationDatabase database, IOptions<Review
     }
 
     /// <returns>The decision id, or null when a bulk member is held by someone else.</returns>
+    /// <param name="bulkBasis">Why a bulk member belongs with the anchor (recorded in its audit event).</param>
     private async Task<string?> DecideOneAsync(DbConnection connection, DbTransaction transaction, Reviewer reviewer, TaskRow task,
-        string action, string reasonCode, string? note, string? bulkAnchor, long now, CancellationToken ct)
+        string action, string reasonCode, string? note, string? bulkAnchor, string? bulkBasis, long now, CancellationToken ct)
     {
         var guard = new { task.UploadId, task.Kind, User = reviewer.Id, Now = now, Bulk = bulkAnchor is null ? 0 : 1 };
         var changed = await connection.ExecuteAsync(new CommandDefinition(
@@ -178,7 +189,9 @@ public sealed class ReviewDecisions(ModerationDatabase database, IOptions<Review
         }, transaction, cancellationToken: ct));
 
         var actor = $"user:{reviewer.Name}";
-        var decided = new { decisionId, kind = task.Kind, action, reasonCode, note, bulkAnchor };
+        object decided = bulkBasis is null
+            ? new { decisionId, kind = task.Kind, action, reasonCode, note, bulkAnchor }
+            : new { decisionId, kind = task.Kind, action, reasonCode, note, bulkAnchor, bulkBasis };
         var audit = new List<AuditEntry>();
         var signals = new List<NewRiskSignal>();
 

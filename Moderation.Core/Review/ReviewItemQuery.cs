@@ -18,15 +18,26 @@ public sealed record ReviewItem(
     IReadOnlyList<CreatorUpload> CreatorHistory,
     IReadOnlyList<ClusterMember> Cluster,
     IReadOnlyList<AuditEvent> Timeline,
-    string? OpenAppealStatement);
+    string? OpenAppealStatement,
+    IReadOnlyList<SimilarDecided> SimilarDecided)
+{
+    /// <summary>The decision on the most similar decided near-duplicate, if any: what the reviewer is offered.</summary>
+    public SimilarDecided? Suggestion => SimilarDecided.Count > 0 ? SimilarDecided[0] : null;
+}
 
 public sealed record PastDecision(string Id, string Kind, string Action, string ReasonCode, string? Note, string DecidedByName, DateTimeOffset DecidedAt, bool Retracted, string? BulkAnchor);
 
 public sealed record CreatorUpload(string Id, string ExternalId, string Status, DateTimeOffset ReceivedAt, string? LastAction);
 
-public sealed record ClusterMember(string UploadId, string ExternalId, string? Caption, string TaskState, string? LeaseHolder, DateTimeOffset? LeaseUntil, string? LastAction);
+/// <param name="Basis">Why it is in the cluster: the same first media file or normalised caption, or a near-duplicate's reason.</param>
+/// <param name="Similarity">For a near-duplicate, how close (cosine, or 1 − hash distance / 256); null for an exact cluster member.</param>
+public sealed record ClusterMember(string UploadId, string ExternalId, string? Caption, string TaskState, string? LeaseHolder, DateTimeOffset? LeaseUntil,
+    string? LastAction, string Basis = ClusterMember.SameKey, double? Similarity = null)
+{
+    public const string SameKey = "same media file or caption";
+}
 
-public sealed class ReviewItemQuery(ModerationDatabase database, UploadDetailsQuery details)
+public sealed class ReviewItemQuery(ModerationDatabase database, UploadDetailsQuery details, ReviewSimilarity similarity)
 {
     private static readonly DialectSql SelectText = DialectSql.Portable("""
         SELECT caption, hashtags, transcript, comments, locale, creator_id FROM uploads WHERE id = @Id
@@ -108,8 +119,11 @@ public sealed class ReviewItemQuery(ModerationDatabase database, UploadDetailsQu
             .Select(e => e.ToEvent())
             .ToList();
         var appeal = await connection.QueryFirstOrDefaultAsync<string?>(new CommandDefinition(database.Sql(SelectOpenAppeal), new { Id = uploadId }, cancellationToken: ct));
+        var near = await similarity.ForItemAsync(uploadId, ct);
+        var exact = cluster.Select(c => c.UploadId).ToHashSet(StringComparer.Ordinal);
+        cluster = [.. cluster, .. near.Open.Where(m => !exact.Contains(m.UploadId))];
         return new ReviewItem(upload, text.Caption, Strings(text.Hashtags), text.Transcript, Strings(text.Comments), text.Locale,
-            decisions, history, cluster, timeline, appeal);
+            decisions, history, cluster, timeline, appeal, near.Decided);
     }
 
     private static IReadOnlyList<string> Strings(string json)

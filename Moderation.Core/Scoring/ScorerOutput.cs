@@ -29,6 +29,20 @@ public static partial class ScorerOutput
                 if (!seen.Add((score.Category, score.ModelVersion)))
                     throw new InvalidScorerOutputException(scorer, $"scored {score.Category} with {score.ModelVersion} twice for upload {upload.UploadId}");
             }
+            var vectors = new HashSet<(string, string, int?, int?)>();
+            foreach (var embedding in upload.Embeddings ?? [])
+            {
+                try
+                {
+                    Similarity.UploadEmbeddings.Validate(embedding);
+                }
+                catch (ArgumentException e)
+                {
+                    throw new InvalidScorerOutputException(scorer, $"returned a bad embedding for upload {upload.UploadId}: {e.Message}");
+                }
+                if (!vectors.Add((embedding.Kind, embedding.Model, embedding.MediaOrdinal, embedding.Frame)))
+                    throw new InvalidScorerOutputException(scorer, $"returned two {embedding.Kind} embeddings of {embedding.Model} for the same media and frame of upload {upload.UploadId}");
+            }
         }
     }
 }

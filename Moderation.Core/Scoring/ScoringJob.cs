@@ -120,9 +120,10 @@ public sealed class ScoringJob(
         ModerationTelemetry.ScoringBatchSize.Record(batch.Count);
 
         Dictionary<string, List<AttributedScore>> scores;
+        Dictionary<string, List<UploadEmbedding>> embeddings;
         try
         {
-            scores = await RunScorersAsync(batch.Select(b => b.Content).ToList(), ct);
+            (scores, embeddings) = await RunScorersAsync(batch.Select(b => b.Content).ToList(), ct);
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
@@ -160,7 +161,8 @@ public sealed class ScoringJob(
         var decisions = batch.Select(b =>
         {
             var uploadScores = scores.GetValueOrDefault(b.Content.Id) ?? [];
-            return new ScoredUpload(b.Content, uploadScores, policy.Route(uploadScores.Select(a => a.Score).ToList()));
+            return new ScoredUpload(b.Content, uploadScores, policy.Route(uploadScores.Select(a => a.Score).ToList()),
+                embeddings.GetValueOrDefault(b.Content.Id));
         }).ToList();
         IReadOnlyList<ScoredUpload> routed;
         try
@@ -177,10 +179,12 @@ public sealed class ScoringJob(
         activity?.SetTag("scoring.routed", routed.Count);
     }
 
-    private async Task<Dictionary<string, List<AttributedScore>>> RunScorersAsync(IReadOnlyList<UploadContent> contents, CancellationToken ct)
+    private async Task<(Dictionary<string, List<AttributedScore>>, Dictionary<string, List<UploadEmbedding>>)> RunScorersAsync(
+        IReadOnlyList<UploadContent> contents, CancellationToken ct)
     {
         var ids = contents.Select(c => c.Id).ToHashSet();
         var byUpload = new Dictionary<string, List<AttributedScore>>();
+        var vectors = new Dictionary<string, List<UploadEmbedding>>();
         foreach (var scorer in scorers)
         {
             using var activity = ModerationTelemetry.Source.StartActivity("scoring.scorer");
@@ -194,6 +198,9 @@ public sealed class ScoringJob(
             {
                 if (!byUpload.TryGetValue(upload.UploadId, out var list)) byUpload[upload.UploadId] = list = [];
                 list.AddRange(upload.Scores.Select(s => new AttributedScore(scorer.Name, s with { Explanations = s.Explanations ?? [] })));
+                if (upload.Embeddings is not { Count: > 0 }) continue;
+                if (!vectors.TryGetValue(upload.UploadId, out var own)) vectors[upload.UploadId] = own = [];
+                own.AddRange(upload.Embeddings);
             }
         }
         // Two scorers must not claim the same category and model version for one upload.
@@ -203,7 +210,13 @@ public sealed class ScoringJob(
             if (duplicate is not null)
                 throw new InvalidScorerOutputException("(several)", $"scored {duplicate.Key.Category} with {duplicate.Key.ModelVersion} twice for upload {id}");
         }
-        return byUpload;
+        foreach (var (id, list) in vectors)
+        {
+            var duplicate = list.GroupBy(e => (e.Kind, e.Model, e.MediaOrdinal, e.Frame)).FirstOrDefault(g => g.Count() > 1);
+            if (duplicate is not null)
+                throw new InvalidScorerOutputException("(several)", $"returned the {duplicate.Key.Kind} embedding of {duplicate.Key.Model} twice for upload {id}");
+        }
+        return (byUpload, vectors);
     }
 
     private async Task<List<QueuedUpload>> ClaimAsync(string token, string[] uploadIds, bool topUp, long now, CancellationToken ct)
@@ -284,5 +297,6 @@ public sealed class ScoringJob(
 /// <summary>A score and the scorer that produced it.</summary>
 public sealed record AttributedScore(string Scorer, CategoryScore Score);
 
-/// <summary>An upload with its scores and the routing they led to.</summary>
-public sealed record ScoredUpload(UploadContent Content, IReadOnlyList<AttributedScore> Scores, RoutingDecision Decision);
+/// <summary>An upload with its scores, the routing they led to, and the vectors the scorers computed for near-duplicate search.</summary>
+public sealed record ScoredUpload(UploadContent Content, IReadOnlyList<AttributedScore> Scores, RoutingDecision Decision,
+    IReadOnlyList<UploadEmbedding>? Embeddings = null);

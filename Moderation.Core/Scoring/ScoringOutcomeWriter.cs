@@ -8,7 +8,8 @@ using Moderation.Core.Uploads;
 namespace Moderation.Core.Scoring;
 
 /// <summary>
-/// Stores what a scoring job decided, for a whole batch in one transaction: scores, per-category routing, the
+/// Stores what a scoring job decided, for a whole batch in one transaction: scores, the scorers' vectors (for
+/// near-duplicate search, insert-if-absent like the scores), per-category routing, the
 /// upload's new state, one audit event per upload and one risk signal per scored category. The state change is
 /// guarded on <c>status = 'queued'</c>: an upload that another run already routed is left untouched.
 /// </summary>
@@ -68,6 +69,9 @@ public sealed class ScoringOutcomeWriter(ModerationDatabase database, TimeProvid
                 UploadId = u.Content.Id, a.Score.Category, a.Score.ModelVersion, a.Score.Score, a.Scorer,
                 Explanation = JsonSerializer.Serialize(a.Score.Explanations), a.Score.Shadow, Now = now,
             })), transaction, cancellationToken: ct));
+
+            await Similarity.UploadEmbeddings.WriteAsync(connection, transaction, database.Dialect,
+                routed.SelectMany(u => (u.Embeddings ?? []).Select(e => (u.Content.Id, e))), now, ct);
 
             await connection.ExecuteAsync(new CommandDefinition(database.Sql(InsertRoute), routed.SelectMany(u => u.Decision.Categories.Select(c => new
             {

@@ -40,6 +40,18 @@
     for (const radio of form.querySelectorAll("input[name='action']")) radio.addEventListener("change", () => syncReasons(form));
     syncReasons(form);
 
+    // The suggested decision (from the most similar decided item): one click picks its decision and reason.
+    const suggestion = document.getElementById("use-suggestion");
+    if (suggestion) suggestion.addEventListener("click", () => {
+      const radio = form.querySelector(`input[name='action'][value='${CSS.escape(suggestion.dataset.action)}']`);
+      if (!radio) return;
+      radio.checked = true;
+      syncReasons(form);
+      const option = Array.from(form.querySelectorAll(`#reason-code optgroup[data-action='${CSS.escape(radio.value)}'] option`))
+        .find((o) => o.value === suggestion.dataset.reason);
+      if (option) form.querySelector("#reason-code").value = option.value;
+    });
+
     document.addEventListener("keydown", (event) => {
       if (event.ctrlKey || event.metaKey || event.altKey || typing(event.target)) return;
       const key = event.key.toLowerCase();

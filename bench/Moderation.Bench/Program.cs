@@ -14,6 +14,8 @@ var benchmarks = new Dictionary<string, (string Description, Func<BenchOptions, 
     ["claim"] = ("review claims: 32 moderators claiming and deciding from a 100,000-item queue on SQLite (and PostgreSQL), claim p99 against a bare primary-key read", ClaimBenchmark.RunAsync),
     ["hashmatch"] = ("perceptual-hash matching: the multi-index hash index against a linear scan of a 1,000,000-hash bank", HashMatchBenchmark.RunAsync),
     ["images"] = ("image scoring: the image scorer (read, decode, resize, ResNet18, three heads) against the raw ResNet18 sessions on decoded tensors", ImagesBenchmark.RunAsync),
+    ["similar"] = ("near-duplicate search for review: the in-memory vector index against reading and comparing every vector from the database per query", SimilarBenchmark.RunAsync),
+    ["textvectors"] = ("the text scorer with its per-upload vector against the same scorer's scores alone, uploads with comments", TextVectorsBenchmark.RunAsync),
 };
 
 if (args.Length == 0 || args[0] is "list" or "--help" or "-h")

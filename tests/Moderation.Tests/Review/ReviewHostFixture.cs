@@ -15,7 +15,7 @@ namespace Moderation.Tests.Review;
 /// The real API host on SQLite with the markup scorer, one user per role, and (on first use) Debian's Chromium
 /// driven by Playwright. No browser is downloaded: <c>/usr/bin/chromium</c> is the one the system package installs.
 /// </summary>
-public sealed partial class ReviewHostFixture : IAsyncLifetime
+public partial class ReviewHostFixture : IAsyncLifetime
 {
     public const string Password = "correct horse battery staple";
     public const string ChromiumPath = "/usr/bin/chromium";
@@ -36,13 +36,15 @@ public sealed partial class ReviewHostFixture : IAsyncLifetime
         [ReviewRoles.Admin] = "admin1",
     };
 
+    /// <summary>More host configuration for a variant of this fixture (e.g. with the text and media scorers on).</summary>
+    protected virtual IReadOnlyDictionary<string, string?> ExtraSettings { get; } = new Dictionary<string, string?>();
+
     public async ValueTask InitializeAsync()
     {
         database = await TestDatabase.CreateAsync(DatabaseProvider.Sqlite);
-        Api = await TestApi.StartAsync(database, withScorer: true, new Dictionary<string, string?>
-        {
-            ["Moderation:Review:QualitySampleRate"] = "0",
-        });
+        var settings = new Dictionary<string, string?> { ["Moderation:Review:QualitySampleRate"] = "0" };
+        foreach (var (key, value) in ExtraSettings) settings[key] = value;
+        Api = await TestApi.StartAsync(database, withScorer: true, settings);
         var users = Api.Services.GetRequiredService<WorkbenchUsers>();
         foreach (var (role, name) in UserFor)
             await users.CreateAsync("test", name, Password, [role], CancellationToken.None);
