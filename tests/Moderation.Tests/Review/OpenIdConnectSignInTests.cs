@@ -3,6 +3,7 @@ using System.Net.Sockets;
 using Dapper;
 using FluentAssertions;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Playwright;
 using Moderation.Core.Access;
 using Moderation.Core.Audit;
 using Moderation.Core.Storage;
@@ -191,6 +192,28 @@ public sealed class OpenIdConnectSignInTests(OidcHostFixture fixture) : IClassFi
             using var after = await client.GetAsync("/review/queues");
             after.RequestMessage!.RequestUri!.AbsolutePath.Should().Be("/review/");
         }
+    }
+
+    [Fact]
+    public async Task In_Chromium_the_provider_button_ends_signed_in_on_the_page_asked_for()
+    {
+        Assert.SkipUnless(File.Exists(ReviewHostFixture.ChromiumPath), $"{ReviewHostFixture.ChromiumPath} is not installed (apt-get install chromium; .ci/run does).");
+        fixture.Provider.NextUser = new ProviderUser("sub-eve-5", "eve", "moderation-staff");
+        using var playwright = await Playwright.CreateAsync();
+        await using var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
+        {
+            ExecutablePath = ReviewHostFixture.ChromiumPath, Headless = true, Args = ["--no-sandbox", "--disable-dev-shm-usage"],
+        });
+        var context = await browser.NewContextAsync(new BrowserNewContextOptions { BaseURL = fixture.Api.BaseAddress.ToString().TrimEnd('/') });
+        context.SetDefaultTimeout(ReviewHostFixture.BrowserWaitMs);
+        context.SetDefaultNavigationTimeout(ReviewHostFixture.BrowserWaitMs);
+        var page = await context.NewPageAsync();
+
+        await page.GotoAsync("/review/queues?sort=Oldest");
+        page.Url.Should().Contain("/review/?returnUrl=");
+        await page.ClickAsync("#signin-external button");
+        await page.WaitForURLAsync("**/review/queues?sort=Oldest");
+        (await page.TextContentAsync("header .who"))!.Should().Contain("eve").And.Contain("moderator");
     }
 
     [Fact]
