@@ -72,10 +72,12 @@ public sealed class IndexModel(WorkbenchUsers users, IMemoryCache cache, OpenIdC
     }
 
     /// <summary>
-    /// "Sign in with …": reads the provider's metadata first, so a provider that is down gives a clear message here
-    /// (503) instead of an error page, then redirects to it (authorization code with PKCE).
+    /// "Sign in with …" (<c>?handler=External</c>, a GET like any link that starts a sign-in; the state and nonce,
+    /// bound to this browser by cookies, keep a forged callback from signing anyone in): reads the provider's metadata
+    /// first, so a provider that is down gives a clear message here (503) instead of an error page, then redirects to
+    /// it (authorization code with PKCE).
     /// </summary>
-    public async Task<IActionResult> OnPostExternalAsync(string? returnUrl, CancellationToken ct)
+    public async Task<IActionResult> OnGetExternalAsync(string? returnUrl, CancellationToken ct)
     {
         ReturnUrl = returnUrl;
         if (!external.Enabled)

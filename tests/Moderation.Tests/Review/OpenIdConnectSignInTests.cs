@@ -62,8 +62,11 @@ public sealed class OidcHostFixture : IAsyncLifetime
 /// every redirect (workbench → provider → callback → landing page).
 /// </summary>
 [Collection(HostCollection.Name)]
-public sealed class OpenIdConnectSignInTests(OidcHostFixture fixture) : IClassFixture<OidcHostFixture>
+public sealed partial class OpenIdConnectSignInTests(OidcHostFixture fixture) : IClassFixture<OidcHostFixture>
 {
+    [System.Text.RegularExpressions.GeneratedRegex("id=\"signin-external\">\\s*<a [^>]*href=\"([^\"]+)\"")]
+    private static partial System.Text.RegularExpressions.Regex ButtonLink();
+
     private static HttpClient Browser(Uri baseAddress) =>
         new(new HttpClientHandler { CookieContainer = new CookieContainer(), AllowAutoRedirect = true, MaxAutomaticRedirections = 10 })
         {
@@ -76,10 +79,10 @@ public sealed class OpenIdConnectSignInTests(OidcHostFixture fixture) : IClassFi
     {
         var form = await client.GetStringAsync("/review/");
         form.Should().Contain($"Sign in with {OidcHostFixture.DisplayName}").And.Contain("id=\"signin\"", "the local form stays beside it");
-        return await client.PostAsync("/review/?handler=External", new FormUrlEncodedContent(new Dictionary<string, string>
-        {
-            ["__RequestVerificationToken"] = ReviewHostFixture.Token(form), ["returnUrl"] = returnUrl ?? "",
-        }));
+        var link = ButtonLink().Match(form);
+        link.Success.Should().BeTrue("the sign-in page links to the provider");
+        link.Groups[1].Value.Should().StartWith("/review/?handler=External");
+        return await client.GetAsync("/review/?handler=External" + (returnUrl is null ? "" : "&returnUrl=" + Uri.EscapeDataString(returnUrl)));
     }
 
     private async Task<List<AuditEvent>> AuditForAsync(string userId) =>
@@ -211,7 +214,7 @@ public sealed class OpenIdConnectSignInTests(OidcHostFixture fixture) : IClassFi
 
         await page.GotoAsync("/review/queues?sort=Oldest");
         page.Url.Should().Contain("/review/?returnUrl=");
-        await page.ClickAsync("#signin-external button");
+        await page.ClickAsync("#signin-external a");
         await page.WaitForURLAsync("**/review/queues?sort=Oldest");
         (await page.TextContentAsync("header .who"))!.Should().Contain("eve").And.Contain("moderator");
     }
@@ -275,6 +278,7 @@ public sealed class OpenIdConnectMisconfigurationTests
         var page = await api.CreateClient(null).GetStringAsync("/review/");
         page.Should().Contain("Sign-in with Corp SSO is off").And.Contain("Moderation:Review:OpenIdConnect:Authority is missing");
         page.Should().NotContain("handler=External");
+        (await api.CreateClient(null).GetAsync("/review/?handler=External")).StatusCode.Should().Be(HttpStatusCode.NotFound);
         await LocalSignInWorksAsync(api);
     }
 
@@ -299,10 +303,7 @@ public sealed class OpenIdConnectMisconfigurationTests
         using var client = new HttpClient(new HttpClientHandler { CookieContainer = new CookieContainer(), AllowAutoRedirect = false }) { BaseAddress = api.BaseAddress };
         var form = await client.GetStringAsync("/review/");
         form.Should().Contain("Sign in with Corp SSO");
-        using var pressed = await client.PostAsync("/review/?handler=External", new FormUrlEncodedContent(new Dictionary<string, string>
-        {
-            ["__RequestVerificationToken"] = ReviewHostFixture.Token(form),
-        }));
+        using var pressed = await client.GetAsync("/review/?handler=External");
         pressed.StatusCode.Should().Be(HttpStatusCode.ServiceUnavailable);
         (await pressed.Content.ReadAsStringAsync()).Should().Contain("Corp SSO cannot be reached right now");
         await LocalSignInWorksAsync(api);
