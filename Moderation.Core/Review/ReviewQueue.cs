@@ -249,8 +249,14 @@ public sealed class ReviewQueue(ModerationDatabase database, IOptions<ReviewOpti
                 };
             }).ToList();
             // One transaction per page: a thousand autocommitted inserts would be a thousand synchronous commits.
-            added += await WriteGate.RunAsync(database, () => database.InTransactionAsync((c, t) =>
-                c.ExecuteAsync(new CommandDefinition(database.Sql(InsertReviewTask), tasks, t, cancellationToken: ct)), ct), ct);
+            added += await WriteGate.RunAsync(database, () => database.InTransactionAsync(async (c, t) =>
+            {
+                var inserted = await c.ExecuteAsync(new CommandDefinition(database.Sql(InsertReviewTask), tasks, t, cancellationToken: ct));
+                // A report or reach batch that landed after the page was read found no task to reprioritise: read the
+                // counts again now the tasks exist.
+                await QueuePriority.RecomputeAsync(database, c, t, ids, O.Priority, ct);
+                return inserted;
+            }, ct), ct);
             if (uploads.Count < limit) break;
             since = uploads[^1].RoutedAtMs ?? since;
             afterId = uploads[^1].Id;
