@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc.ApplicationModels;
 using Microsoft.AspNetCore.Mvc.ApplicationParts;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Moderation.Core.Access;
 using Moderation.Core.Review;
@@ -15,13 +16,14 @@ namespace Moderation.Review;
 /// <summary>
 /// The review workbench, served by the API host under <c>/review</c>: sign-in, queues, the item page with
 /// decisions, the audit trail, agreement statistics and users. Pages use their own cookie scheme; the API keeps
-/// its key scheme as the default.
+/// its key scheme as the default. <paramref name="configuration"/> may name an OpenID Connect provider
+/// (<see cref="OpenIdConnectSettings"/>) that users can sign in with beside their local accounts.
 /// </summary>
 public static class ReviewModule
 {
     public const string PathBase = "/review";
 
-    public static IServiceCollection AddModerationReview(this IServiceCollection services)
+    public static IServiceCollection AddModerationReview(this IServiceCollection services, IConfiguration? configuration = null)
     {
         services.AddOptions<ReviewOptions>().BindConfiguration(ReviewOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<WorkbenchUsers>();
@@ -29,9 +31,11 @@ public static class ReviewModule
         services.AddSingleton<ReviewDecisions>();
         services.AddSingleton<ReviewItemQuery>();
         services.AddSingleton<QualityStats>();
+        services.AddSingleton<UserReports>();
+        services.AddSingleton<UploadReach>();
         services.AddMemoryCache();
 
-        services.AddAuthentication().AddCookie(ReviewPolicies.Scheme, options =>
+        var authentication = services.AddAuthentication().AddCookie(ReviewPolicies.Scheme, options =>
         {
             options.LoginPath = PathBase + "/";
             options.LogoutPath = PathBase + "/signout";
@@ -50,6 +54,7 @@ public static class ReviewModule
                 OnRedirectToAccessDenied = ReviewPolicies.ForbiddenAsync,
             };
         });
+        OpenIdConnectSignIn.Add(services, authentication, configuration);
         services.AddAuthorization(options => options.AddReviewPolicies());
         services.AddAntiforgery(options =>
         {
@@ -71,6 +76,7 @@ public static class ReviewModule
                 options.Conventions.AuthorizeFolder("/", ReviewPolicies.View);
                 options.Conventions.AllowAnonymousToPage("/Index");
                 options.Conventions.AllowAnonymousToPage("/SignOut");
+                options.Conventions.AllowAnonymousToPage("/SignedIn");
                 options.Conventions.AllowAnonymousToPage("/Denied");
                 options.Conventions.AuthorizePage("/Audit", ReviewPolicies.Audit);
                 options.Conventions.AuthorizePage("/Users", ReviewPolicies.Users);

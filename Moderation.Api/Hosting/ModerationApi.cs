@@ -12,6 +12,7 @@ using Moderation.Api.Media;
 using Moderation.Api.Appeals;
 using Moderation.Api.Health;
 using Moderation.Api.Policy;
+using Moderation.Api.Reports;
 using Moderation.Api.Signals;
 using Moderation.Api.Uploads;
 using Moderation.Core.Access;
@@ -86,7 +87,7 @@ public static class ModerationApi
         }));
 
         services.AddFeedDemo(configuration);
-        services.AddModerationReview();
+        services.AddModerationReview(configuration);
         services.AddModerationTelemetry(configuration, "moderation-api");
         return services;
     }
@@ -110,6 +111,7 @@ public static class ModerationApi
         app.MapFeedDemo();
         app.MapHashBanks();
         app.MapAppeals();
+        app.MapAudience();
 
         app.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = _ => false });
         app.MapHealthChecks("/readyz", new HealthCheckOptions

@@ -6,8 +6,9 @@ using Moderation.Core.Storage;
 
 namespace Moderation.Core.Access;
 
-/// <summary>A review-workbench account as the admin page lists it.</summary>
-public sealed record WorkbenchAccount(string Id, string UserName, IReadOnlyList<string> Roles, DateTimeOffset CreatedAt, DateTimeOffset? DisabledAt)
+/// <summary>A review-workbench account as the admin page lists it; <see cref="SignsInWith"/> names its OpenID Connect provider, if any.</summary>
+public sealed record WorkbenchAccount(string Id, string UserName, IReadOnlyList<string> Roles, DateTimeOffset CreatedAt, DateTimeOffset? DisabledAt,
+    string? SignsInWith = null)
 {
     public bool Disabled => DisabledAt is not null;
 }
@@ -17,6 +18,12 @@ public sealed class AccountChangeException(string field, string message) : Excep
 {
     public string Field { get; } = field;
 }
+
+/// <summary>
+/// A sign-in by an OpenID Connect provider: its name, the user's subject there, the user name it gave, and the
+/// workbench roles its role claim maps to (null: the provider does not manage roles; an admin assigns them).
+/// </summary>
+public sealed record ExternalSignIn(string Provider, string Subject, string UserName, IReadOnlyList<string>? Roles);
 
 /// <summary>
 /// Local users of the review workbench: passwords hashed with ASP.NET Core Identity's <see cref="PasswordHasher{TUser}"/>
@@ -30,7 +37,8 @@ public sealed class WorkbenchUsers(ModerationDatabase database, TimeProvider tim
     // Verified against when the user name is unknown, so a wrong name costs as long as a wrong password.
     private static readonly string DecoyHash = Hasher.HashPassword(new WorkbenchUser(), "decoy-password-for-unknown-users");
 
-    private const string Columns = "id, user_name, password_hash, roles, created_at_ms, disabled_at_ms";
+    private const string Columns =
+        "id, user_name, password_hash, roles, created_at_ms, disabled_at_ms, (SELECT MIN(l.provider) FROM user_logins l WHERE l.user_id = users.id) AS signs_in_with";
 
     private static readonly DialectSql SelectByName = DialectSql.Portable($"SELECT {Columns} FROM users WHERE user_name = @UserName");
     private static readonly DialectSql SelectById = DialectSql.Portable($"SELECT {Columns} FROM users WHERE id = @Id");
@@ -43,6 +51,12 @@ public sealed class WorkbenchUsers(ModerationDatabase database, TimeProvider tim
     private static readonly DialectSql Insert = DialectSql.Portable("""
         INSERT INTO users (id, user_name, password_hash, roles, created_at_ms) VALUES (@Id, @UserName, @PasswordHash, @Roles, @Now)
         """);
+    private static readonly DialectSql SelectLogin = DialectSql.Portable("SELECT user_id FROM user_logins WHERE provider = @Provider AND subject = @Subject");
+    private static readonly DialectSql InsertLogin = DialectSql.Portable("""
+        INSERT INTO user_logins (provider, subject, user_id, created_at_ms, last_sign_in_at_ms) VALUES (@Provider, @Subject, @UserId, @Now, @Now)
+        """);
+    private static readonly DialectSql TouchLogin = DialectSql.Portable(
+        "UPDATE user_logins SET last_sign_in_at_ms = @Now WHERE provider = @Provider AND subject = @Subject");
 
     /// <summary>The account when the name and password match an enabled user; null otherwise.</summary>
     public async Task<WorkbenchAccount?> SignInAsync(string userName, string password, CancellationToken ct)
@@ -55,11 +69,102 @@ public sealed class WorkbenchUsers(ModerationDatabase database, TimeProvider tim
             return null;
         }
         var user = new WorkbenchUser { Id = row.Id, UserName = row.UserName };
+        if (row.PasswordHash.Length == 0)
+        {
+            // An account made by an OpenID Connect sign-in has no local password until an admin sets one.
+            Hasher.VerifyHashedPassword(new WorkbenchUser(), DecoyHash, password);
+            return null;
+        }
         var result = Hasher.VerifyHashedPassword(user, row.PasswordHash, password);
         if (result == PasswordVerificationResult.Failed || row.DisabledAtMs is not null) return null;
         if (result == PasswordVerificationResult.SuccessRehashNeeded)
             await connection.ExecuteAsync(new CommandDefinition(database.Sql(UpdateHash), new { Hash = Hasher.HashPassword(user, password), row.Id }, cancellationToken: ct));
         return row.ToAccount();
+    }
+
+    /// <summary>A password sign-in, as an audit event (<c>user.signed_in</c>).</summary>
+    public Task RecordSignInAsync(WorkbenchAccount account, CancellationToken ct)
+    {
+        var now = time.GetUtcNow().ToUnixTimeMilliseconds();
+        return database.InTransactionAsync(async (connection, transaction) =>
+        {
+            await TransactionLock.TakeAsync(connection, transaction, database.Dialect, TransactionLock.AppendLog, ct);
+            await AuditLog.AppendAsync(connection, transaction, database.Dialect,
+                [new AuditEntry($"user:{account.UserName}", "user.signed_in", "user", account.Id, null, AfterState: JsonSerializer.Serialize(new { method = "password" }))], now, ct);
+        }, ct);
+    }
+
+    /// <summary>
+    /// The local account of a user an OpenID Connect provider signed in, created on first sign-in (so decisions,
+    /// agreement and exposure counts work as for local users). When the provider manages roles
+    /// (<see cref="ExternalSignIn.Roles"/> not null) they replace the account's roles at each sign-in; otherwise a new
+    /// account starts with <paramref name="defaultRoles"/> and an admin assigns the rest. The account is never matched
+    /// to a local user by name: a taken name gets a suffix from the subject. Creation, role changes and the sign-in
+    /// are audit events in one transaction. A disabled account is returned as it is, unchanged and not signed in.
+    /// </summary>
+    public async Task<WorkbenchAccount> SignInExternalAsync(ExternalSignIn login, IReadOnlyCollection<string> defaultRoles, CancellationToken ct)
+    {
+        var now = time.GetUtcNow().ToUnixTimeMilliseconds();
+        var providerActor = $"oidc:{login.Provider}";
+        return await database.InTransactionAsync(async (connection, transaction) =>
+        {
+            await TransactionLock.TakeAsync(connection, transaction, database.Dialect, TransactionLock.AppendLog, ct);
+            var keys = new { login.Provider, login.Subject, Now = now };
+            var audit = new List<AuditEntry>();
+            Row row;
+            var userId = await connection.ExecuteScalarAsync<string?>(new CommandDefinition(database.Sql(SelectLogin), keys, transaction, cancellationToken: ct));
+            if (userId is null)
+            {
+                var roles = ReviewRoles.All.Where((login.Roles ?? [.. defaultRoles]).Contains).ToList();
+                var userName = await FreeUserNameAsync(connection, transaction, login, ct);
+                userId = Guid.CreateVersion7().ToString();
+                await connection.ExecuteAsync(new CommandDefinition(database.Sql(Insert), new
+                {
+                    Id = userId, UserName = userName, PasswordHash = "", Roles = string.Join(' ', roles), Now = now,
+                }, transaction, cancellationToken: ct));
+                await connection.ExecuteAsync(new CommandDefinition(database.Sql(InsertLogin), new { login.Provider, login.Subject, UserId = userId, Now = now }, transaction, cancellationToken: ct));
+                audit.Add(new AuditEntry(providerActor, "user.created", "user", userId, null,
+                    AfterState: JsonSerializer.Serialize(new { userName, roles, provider = login.Provider, subject = login.Subject })));
+                row = (await connection.QueryFirstAsync<Row>(new CommandDefinition(database.Sql(SelectById), new { Id = userId }, transaction, cancellationToken: ct)));
+            }
+            else
+            {
+                row = await connection.QueryFirstAsync<Row>(new CommandDefinition(database.Sql(SelectById), new { Id = userId }, transaction, cancellationToken: ct));
+                if (row.DisabledAtMs is not null) return row.ToAccount();
+                var held = ReviewRoles.Parse(row.Roles);
+                if (login.Roles is not null)
+                {
+                    var roles = ReviewRoles.All.Where(login.Roles.Contains).ToList();
+                    if (!roles.SequenceEqual(held))
+                    {
+                        await connection.ExecuteAsync(new CommandDefinition(database.Sql(UpdateRoles), new { Roles = string.Join(' ', roles), row.Id }, transaction, cancellationToken: ct));
+                        audit.Add(new AuditEntry(providerActor, "user.roles_changed", "user", row.Id, "role claim at sign-in",
+                            JsonSerializer.Serialize(new { roles = held }), JsonSerializer.Serialize(new { roles })));
+                        row = await connection.QueryFirstAsync<Row>(new CommandDefinition(database.Sql(SelectById), new { Id = userId }, transaction, cancellationToken: ct));
+                    }
+                }
+                await connection.ExecuteAsync(new CommandDefinition(database.Sql(TouchLogin), keys, transaction, cancellationToken: ct));
+            }
+            audit.Add(new AuditEntry($"user:{row.UserName}", "user.signed_in", "user", row.Id, null,
+                AfterState: JsonSerializer.Serialize(new { method = "oidc", provider = login.Provider, subject = login.Subject })));
+            await AuditLog.AppendAsync(connection, transaction, database.Dialect, audit, now, ct);
+            return row.ToAccount();
+        }, ct);
+    }
+
+    /// <summary>The provider's user name made safe for a workbench name, with a suffix from the subject if another account has it.</summary>
+    private async Task<string> FreeUserNameAsync(System.Data.Common.DbConnection connection, System.Data.Common.DbTransaction transaction, ExternalSignIn login, CancellationToken ct)
+    {
+        var clean = new string(login.UserName.Trim().Select(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '-' or '_' or '@' ? c : '_').ToArray());
+        if (clean.Length > 56) clean = clean[..56];
+        var suffix = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(login.Provider + "\n" + login.Subject)));
+        if (clean.Length < 2) clean = "user-" + suffix[..8];
+        foreach (var candidate in new[] { clean, $"{clean}-{suffix[..6]}", $"{clean}-{suffix[..12]}" })
+        {
+            var taken = await connection.QueryFirstOrDefaultAsync<Row>(new CommandDefinition(database.Sql(SelectByName), new { UserName = candidate }, transaction, cancellationToken: ct));
+            if (taken is null) return candidate;
+        }
+        throw new AccountChangeException("userName", $"No free workbench name for '{clean}'.");
     }
 
     public async Task<WorkbenchAccount?> FindAsync(string id, CancellationToken ct)
@@ -183,8 +288,9 @@ public sealed class WorkbenchUsers(ModerationDatabase database, TimeProvider tim
         public string Roles { get; init; } = "";
         public long CreatedAtMs { get; init; }
         public long? DisabledAtMs { get; init; }
+        public string? SignsInWith { get; init; }
 
         public WorkbenchAccount ToAccount() => new(Id, UserName, ReviewRoles.Parse(Roles), DateTimeOffset.FromUnixTimeMilliseconds(CreatedAtMs),
-            DisabledAtMs is { } d ? DateTimeOffset.FromUnixTimeMilliseconds(d) : null);
+            DisabledAtMs is { } d ? DateTimeOffset.FromUnixTimeMilliseconds(d) : null, SignsInWith);
     }
 }

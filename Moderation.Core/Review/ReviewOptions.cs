@@ -2,7 +2,7 @@ using System.ComponentModel.DataAnnotations;
 
 namespace Moderation.Core.Review;
 
-/// <summary>Bound from <c>Moderation:Review</c>: leases, SLA clocks, reason codes, quality sampling and exposure care.</summary>
+/// <summary>Bound from <c>Moderation:Review</c>: leases, SLA clocks, priority, reason codes, quality sampling and exposure care.</summary>
 public sealed class ReviewOptions : IValidatableObject
 {
     public const string Section = "Moderation:Review";
@@ -45,6 +45,9 @@ public sealed class ReviewOptions : IValidatableObject
         [ReviewAction.Overturn] = ["misapplied-policy", "new-context", "wrong-item"],
     };
 
+    /// <summary>How priority weighs score, reach and reports (<c>Moderation:Review:Priority</c>); see <see cref="QueuePriority"/>.</summary>
+    public QueuePriorityOptions Priority { get; set; } = new();
+
     public TimeSpan SlaFor(string queue)
     {
         for (var name = queue; ; name = name[..name.LastIndexOf('.')])
@@ -71,6 +74,8 @@ public sealed class ReviewOptions : IValidatableObject
             yield return new ValidationResult("Moderation:Review:LeaseRenewInterval must be positive and shorter than LeaseDuration.", [nameof(LeaseRenewInterval)]);
         if (DefaultSla <= TimeSpan.Zero || QueueSla.Values.Any(s => s <= TimeSpan.Zero))
             yield return new ValidationResult("Moderation:Review SLAs must be positive.", [nameof(QueueSla)]);
+        foreach (var problem in Priority.Problems())
+            yield return new ValidationResult(problem, [nameof(Priority)]);
         foreach (var action in ReviewAction.Decisions.Concat(ReviewAction.AppealOutcomes))
             if (ReasonCodesFor(action).Count == 0)
                 yield return new ValidationResult($"Moderation:Review:ReasonCodes:{action} needs at least one reason code.", [nameof(ReasonCodes)]);

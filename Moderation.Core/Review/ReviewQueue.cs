@@ -13,10 +13,14 @@ namespace Moderation.Core.Review;
 /// <summary>One queue (category and task kind) on the queue list.</summary>
 public sealed record QueueSummary(string Queue, string Kind, int Open, int Held, int Breached, DateTimeOffset? Oldest, DateTimeOffset? NextDue);
 
-/// <summary>An open task as a queue lists it.</summary>
+/// <summary>
+/// An open task as a queue lists it. <see cref="Priority"/> is what the claim orders by; for review tasks it is made
+/// of <see cref="BaseScore"/> (the routed score), <see cref="Views"/> and <see cref="Reports"/> (<see cref="QueuePriority"/>).
+/// </summary>
 public sealed record QueuedTask(
     string UploadId, string Kind, string Queue, double Priority, string RequiredRole, bool Graphic,
-    DateTimeOffset EnteredAt, DateTimeOffset DueAt, string? LeaseHolder, DateTimeOffset? LeaseUntil, string ExternalId, string? Caption);
+    DateTimeOffset EnteredAt, DateTimeOffset DueAt, string? LeaseHolder, DateTimeOffset? LeaseUntil, string ExternalId, string? Caption,
+    long Views = 0, long Reports = 0, double? BaseScore = null);
 
 /// <summary>Who is asking: the user's id, name and roles.</summary>
 public sealed record Reviewer(string Id, string Name, IReadOnlyCollection<string> Roles)
@@ -47,9 +51,9 @@ public sealed class ReviewQueue(ModerationDatabase database, IOptions<ReviewOpti
     // Keyset pagination on (routed_at_ms, id): each page starts after the last row of the previous one, so a pass
     // over a large backlog reads each upload once. SQL Server has no row-value comparison; it spells it out.
     private static readonly DialectSql SelectUnqueued = new(
-        sqlite: $"SELECT u.id, u.caption, u.policy_version, u.routed_at_ms FROM uploads u WHERE u.status = 'in_review' AND (u.routed_at_ms, u.id) > (@Since, @AfterId) {NotQueued} ORDER BY u.routed_at_ms, u.id LIMIT @Limit",
-        postgres: $"SELECT u.id, u.caption, u.policy_version, u.routed_at_ms FROM uploads u WHERE u.status = 'in_review' AND (u.routed_at_ms, u.id) > (@Since, @AfterId) {NotQueued} ORDER BY u.routed_at_ms, u.id LIMIT @Limit",
-        sqlServer: $"SELECT TOP (@Limit) u.id, u.caption, u.policy_version, u.routed_at_ms FROM uploads u WHERE u.status = 'in_review' AND (u.routed_at_ms > @Since OR u.routed_at_ms = @Since AND u.id > @AfterId) {NotQueued} ORDER BY u.routed_at_ms, u.id");
+        sqlite: $"SELECT u.id, u.caption, u.policy_version, u.routed_at_ms, u.views, u.report_count FROM uploads u WHERE u.status = 'in_review' AND (u.routed_at_ms, u.id) > (@Since, @AfterId) {NotQueued} ORDER BY u.routed_at_ms, u.id LIMIT @Limit",
+        postgres: $"SELECT u.id, u.caption, u.policy_version, u.routed_at_ms, u.views, u.report_count FROM uploads u WHERE u.status = 'in_review' AND (u.routed_at_ms, u.id) > (@Since, @AfterId) {NotQueued} ORDER BY u.routed_at_ms, u.id LIMIT @Limit",
+        sqlServer: $"SELECT TOP (@Limit) u.id, u.caption, u.policy_version, u.routed_at_ms, u.views, u.report_count FROM uploads u WHERE u.status = 'in_review' AND (u.routed_at_ms > @Since OR u.routed_at_ms = @Since AND u.id > @AfterId) {NotQueued} ORDER BY u.routed_at_ms, u.id");
 
     private static readonly DialectSql SelectReviewRoutes = DialectSql.WithList("""
         SELECT upload_id, category, policy_version, score FROM routing_decisions WHERE upload_id IN @Ids AND outcome = 'review'
@@ -66,6 +70,10 @@ public sealed class ReviewQueue(ModerationDatabase database, IOptions<ReviewOpti
 
     internal static readonly DialectSql InsertTask = DialectSql.InsertIfAbsent("review_tasks", TaskColumns, TaskValues, ["upload_id", "kind"]);
 
+    // Review tasks also keep the routed score their priority is computed from (reach and reports change it later).
+    private static readonly DialectSql InsertReviewTask = DialectSql.InsertIfAbsent("review_tasks",
+        TaskColumns + ", base_score", TaskValues + ", @BaseScore", ["upload_id", "kind"]);
+
     private static readonly DialectSql SelectSummary = DialectSql.Portable("""
         SELECT queue, kind, COUNT(*) AS open_count,
                SUM(CASE WHEN lease_until_ms >= @Now THEN 1 ELSE 0 END) AS held,
@@ -76,7 +84,7 @@ public sealed class ReviewQueue(ModerationDatabase database, IOptions<ReviewOpti
 
     private const string ListColumns = """
         t.upload_id, t.kind, t.queue, t.priority, t.required_role, t.graphic, t.entered_at_ms, t.due_at_ms, t.lease_holder, t.lease_until_ms,
-        u.external_id, u.caption
+        u.external_id, u.caption, u.views, u.report_count AS reports, t.base_score
         """;
     private const string ListFilter = """
         t.state = 'open' AND (@Queue = '' OR t.queue = @Queue) AND (@Kind = '' OR t.kind = @Kind)
@@ -162,7 +170,7 @@ public sealed class ReviewQueue(ModerationDatabase database, IOptions<ReviewOpti
 
     private static readonly DialectSql SelectTask = DialectSql.Portable("""
         SELECT t.upload_id, t.kind, t.queue, t.priority, t.required_role, t.graphic, t.entered_at_ms, t.due_at_ms, t.lease_holder, t.lease_until_ms,
-               u.external_id, u.caption
+               u.external_id, u.caption, u.views, u.report_count AS reports, t.base_score
         FROM review_tasks t JOIN uploads u ON u.id = t.upload_id WHERE t.upload_id = @UploadId AND t.kind = @Kind AND t.state = 'open'
         """);
 
@@ -227,9 +235,11 @@ public sealed class ReviewQueue(ModerationDatabase database, IOptions<ReviewOpti
                 var top = reviewed.OrderByDescending(r => r.Score).ThenBy(r => r.Category, StringComparer.Ordinal).FirstOrDefault();
                 var queue = top?.Category ?? "unrouted";
                 var entered = u.RoutedAtMs ?? now.ToUnixTimeMilliseconds();
+                var score = top?.Score ?? 0.0;
                 return new
                 {
-                    UploadId = u.Id, Kind = ReviewTaskKind.Review, Queue = queue, Priority = top?.Score ?? 0.0,
+                    UploadId = u.Id, Kind = ReviewTaskKind.Review, Queue = queue, BaseScore = score,
+                    Priority = QueuePriority.Compute(score, u.Views, u.ReportCount, O.Priority).Total,
                     RequiredRole = Access.ReviewRoles.Moderator,
                     ClusterKey = ClusterKey(media.GetValueOrDefault(u.Id), u.Caption),
                     Graphic = reviewed.Any(r => O.IsGraphic(r.Category)) ? 1 : 0,
@@ -239,8 +249,14 @@ public sealed class ReviewQueue(ModerationDatabase database, IOptions<ReviewOpti
                 };
             }).ToList();
             // One transaction per page: a thousand autocommitted inserts would be a thousand synchronous commits.
-            added += await WriteGate.RunAsync(database, () => database.InTransactionAsync((c, t) =>
-                c.ExecuteAsync(new CommandDefinition(database.Sql(InsertTask), tasks, t, cancellationToken: ct)), ct), ct);
+            added += await WriteGate.RunAsync(database, () => database.InTransactionAsync(async (c, t) =>
+            {
+                var inserted = await c.ExecuteAsync(new CommandDefinition(database.Sql(InsertReviewTask), tasks, t, cancellationToken: ct));
+                // A report or reach batch that landed after the page was read found no task to reprioritise: read the
+                // counts again now the tasks exist.
+                await QueuePriority.RecomputeAsync(database, c, t, ids, O.Priority, ct);
+                return inserted;
+            }, ct), ct);
             if (uploads.Count < limit) break;
             since = uploads[^1].RoutedAtMs ?? since;
             afterId = uploads[^1].Id;
@@ -419,6 +435,8 @@ public sealed class ReviewQueue(ModerationDatabase database, IOptions<ReviewOpti
         public string? Caption { get; init; }
         public string? PolicyVersion { get; init; }
         public long? RoutedAtMs { get; init; }
+        public long Views { get; init; }
+        public long ReportCount { get; init; }
     }
 
     private sealed class RouteRow
@@ -473,9 +491,12 @@ public sealed class ReviewQueue(ModerationDatabase database, IOptions<ReviewOpti
         public long? LeaseUntilMs { get; init; }
         public string ExternalId { get; init; } = "";
         public string? Caption { get; init; }
+        public long Views { get; init; }
+        public long Reports { get; init; }
+        public double? BaseScore { get; init; }
 
         public QueuedTask ToTask() => new(UploadId, Kind, Queue, Priority, RequiredRole, Graphic != 0,
             DateTimeOffset.FromUnixTimeMilliseconds(EnteredAtMs), DateTimeOffset.FromUnixTimeMilliseconds(DueAtMs), LeaseHolder,
-            LeaseUntilMs is { } l ? DateTimeOffset.FromUnixTimeMilliseconds(l) : null, ExternalId, Caption);
+            LeaseUntilMs is { } l ? DateTimeOffset.FromUnixTimeMilliseconds(l) : null, ExternalId, Caption, Views, Reports, BaseScore);
     }
 }

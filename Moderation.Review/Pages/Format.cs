@@ -19,5 +19,7 @@ public static class Format
 
     public static string Time(DateTimeOffset at) => at.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss 'UTC'", CultureInfo.InvariantCulture);
 
+    public static string Count(long value) => value.ToString("N0", CultureInfo.InvariantCulture);
+
     public static string Score(double value) => value.ToString("0.000", CultureInfo.InvariantCulture);
 }

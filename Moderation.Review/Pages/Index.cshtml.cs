@@ -1,15 +1,22 @@
 using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Authentication.OpenIdConnect;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.RazorPages;
 using Microsoft.Extensions.Caching.Memory;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using Moderation.Core.Access;
 using Moderation.Review.Security;
 
 namespace Moderation.Review.Pages;
 
-/// <summary><c>/review/</c>: the sign-in form for visitors; signed-in users go on to the queues.</summary>
-public sealed class IndexModel(WorkbenchUsers users, IMemoryCache cache) : PageModel
+/// <summary>
+/// <c>/review/</c>: the sign-in form for visitors, and the button for the OpenID Connect provider when one is
+/// configured; signed-in users go on to the queues.
+/// </summary>
+public sealed class IndexModel(WorkbenchUsers users, IMemoryCache cache, OpenIdConnectSignIn external, ILogger<IndexModel> logger) : PageModel
 {
     /// <summary>Failed sign-ins per user name before the name is refused for <see cref="LockoutFor"/>.</summary>
     public const int MaxFailures = 5;
@@ -18,10 +25,18 @@ public sealed class IndexModel(WorkbenchUsers users, IMemoryCache cache) : PageM
     public string? Error { get; private set; }
     public string? UserName { get; private set; }
     public string? ReturnUrl { get; private set; }
+    public OpenIdConnectSignIn External => external;
 
-    public async Task<IActionResult> OnGetAsync(string? returnUrl)
+    public async Task<IActionResult> OnGetAsync(string? returnUrl, string? externalError)
     {
         ReturnUrl = returnUrl;
+        // A code, not text from the query string: nobody can put words on this page with a crafted link.
+        Error = externalError switch
+        {
+            null => null,
+            OpenIdConnectSignIn.ErrorDisabled => $"Your workbench account is disabled; {external.Settings.DisplayName} cannot sign you in.",
+            _ => $"Sign-in with {external.Settings.DisplayName} did not complete (refused, cancelled or not valid; the server log says why). Try again, or sign in with your workbench account.",
+        };
         // This page allows visitors, so nothing has authenticated the workbench cookie yet (the host's default
         // scheme is the API key): ask it directly whether this is a signed-in reviewer.
         var signedIn = await HttpContext.AuthenticateAsync(ReviewPolicies.Scheme);
@@ -51,12 +66,48 @@ public sealed class IndexModel(WorkbenchUsers users, IMemoryCache cache) : PageM
             return Page();
         }
         cache.Remove(failuresKey);
+        await users.RecordSignInAsync(account, ct);
         await HttpContext.SignInAsync(ReviewPolicies.Scheme, ReviewPolicies.Principal(account));
         return LocalRedirect(SafeReturnUrl(returnUrl));
     }
 
+    /// <summary>
+    /// "Sign in with …" (<c>?handler=External</c>, a GET like any link that starts a sign-in; the state and nonce,
+    /// bound to this browser by cookies, keep a forged callback from signing anyone in): reads the provider's metadata
+    /// first, so a provider that is down gives a clear message here (503) instead of an error page, then redirects to
+    /// it (authorization code with PKCE).
+    /// </summary>
+    public async Task<IActionResult> OnGetExternalAsync(string? returnUrl, CancellationToken ct)
+    {
+        ReturnUrl = returnUrl;
+        if (!external.Enabled)
+        {
+            Error = "Sign-in with an OpenID Connect provider is not configured here.";
+            Response.StatusCode = StatusCodes.Status404NotFound;
+            return Page();
+        }
+        var options = HttpContext.RequestServices.GetRequiredService<IOptionsMonitor<OpenIdConnectOptions>>().Get(OpenIdConnectSignIn.Scheme);
+        try
+        {
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            timeout.CancelAfter(options.BackchannelTimeout);
+            await options.ConfigurationManager!.GetConfigurationAsync(timeout.Token);
+        }
+        catch (Exception e) when (!ct.IsCancellationRequested)
+        {
+            logger.LogWarning("OpenID Connect provider {Authority} could not be reached: {Reason}", external.Settings.Authority, e.Message);
+            Error = $"{external.Settings.DisplayName} cannot be reached right now, so it cannot sign you in. Sign in with your workbench account, or try again later.";
+            Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+            return Page();
+        }
+        var landing = $"{ReviewModule.PathBase}/signedin?returnUrl={Uri.EscapeDataString(SafeReturnUrl(returnUrl))}";
+        return Challenge(new AuthenticationProperties { RedirectUri = landing }, OpenIdConnectSignIn.Scheme);
+    }
+
+    private string SafeReturnUrl(string? returnUrl) => SafeReturnUrl(Url, returnUrl);
+
     /// <summary>Only paths inside the workbench: never an open redirect.</summary>
-    private string SafeReturnUrl(string? returnUrl) =>
-        returnUrl is not null && Url.IsLocalUrl(returnUrl) && returnUrl.StartsWith(ReviewModule.PathBase + "/", StringComparison.OrdinalIgnoreCase)
+    internal static string SafeReturnUrl(IUrlHelper url, string? returnUrl) =>
+        returnUrl is not null && url.IsLocalUrl(returnUrl) && returnUrl.StartsWith(ReviewModule.PathBase + "/", StringComparison.OrdinalIgnoreCase)
             ? returnUrl : ReviewModule.PathBase + "/queues";
 }

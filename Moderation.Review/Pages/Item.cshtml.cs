@@ -20,8 +20,12 @@ public sealed class ItemModel(
     IOptions<ReviewOptions> options,
     TimeProvider time,
     IAuthorizationService authorization,
-    WorkbenchUsers users) : PageModel
+    WorkbenchUsers users,
+    UserReports reports) : PageModel
 {
+    /// <summary>Users' reports of this upload per reason, most first.</summary>
+    public IReadOnlyList<(string Reason, long Reports)> ReportReasons { get; private set; } = [];
+
     public ReviewItem Item { get; private set; } = null!;
     public QueuedTask? Task { get; private set; }
     public string? Kind { get; private set; }
@@ -124,6 +128,7 @@ public sealed class ItemModel(
         var openKinds = await reviewQueue.OpenKindsAsync(uploadId, ct);
         Kind = kind is not null && openKinds.Contains(kind) ? kind : openKinds.FirstOrDefault();
         Task = Kind is null ? null : await reviewQueue.FindOpenAsync(uploadId, Kind, ct);
+        ReportReasons = await reports.ReasonsAsync(uploadId, ct);
         var reviewer = User.ToReviewer();
         RevealMedia = await users.RevealsMediaAsync(reviewer.Id, ct);
         var leaseLive = Task?.LeaseUntil is { } until && until >= Now;

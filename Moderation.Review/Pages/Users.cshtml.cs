@@ -7,8 +7,10 @@ using Moderation.Review.Security;
 namespace Moderation.Review.Pages;
 
 /// <summary>Admins create users, set their roles, disable them and reset passwords; each change is audited.</summary>
-public sealed class UsersModel(WorkbenchUsers users) : PageModel
+public sealed class UsersModel(WorkbenchUsers users, OpenIdConnectSignIn external) : PageModel
 {
+    /// <summary>The OpenID Connect provider's role claim decides its users' roles (an admin's change lasts until their next sign-in).</summary>
+    public bool RolesFromProvider => external.Enabled && !string.IsNullOrWhiteSpace(external.Settings.RoleClaim);
     public IReadOnlyList<WorkbenchAccount> Accounts { get; private set; } = [];
     public string? Error { get; private set; }
     public string? ErrorField { get; private set; }

@@ -59,6 +59,8 @@ public static class ReviewPolicies
         return new ClaimsPrincipal(new ClaimsIdentity(claims, Scheme, ClaimTypes.Name, ClaimTypes.Role));
     }
 
+    public static string AccountCacheKey(string userId) => "review-user:" + userId;
+
     /// <summary>
     /// The cookie carries roles, but an admin's change (roles, disabling) must not wait for it to expire: each
     /// request re-reads the account, cached for a few seconds.
@@ -69,7 +71,7 @@ public static class ReviewPolicies
         if (id is null) { context.RejectPrincipal(); return; }
         var cache = context.HttpContext.RequestServices.GetRequiredService<IMemoryCache>();
         var users = context.HttpContext.RequestServices.GetRequiredService<WorkbenchUsers>();
-        var account = await cache.GetOrCreateAsync("review-user:" + id, entry =>
+        var account = await cache.GetOrCreateAsync(AccountCacheKey(id), entry =>
         {
             entry.AbsoluteExpirationRelativeToNow = TimeSpan.FromSeconds(5);
             return users.FindAsync(id, context.HttpContext.RequestAborted);

@@ -18,6 +18,8 @@ namespace Moderation.Bench;
 /// MODERATION_BENCH_POSTGRES holds an admin connection string, on PostgreSQL. Every claim is checked against the
 /// claims still held (a double claim is any item handed to a second moderator); claim latency p50/p99 is reported
 /// beside a bare primary-key read of the same table by the same number of concurrent readers, in the same run.
+/// Seeded items carry views (0 to 5 million) and, one in ten, up to 11 user reports, so the priority the claim
+/// orders by is made of score, reach and reports as in production.
 /// </summary>
 internal static class ClaimBenchmark
 {
@@ -141,12 +143,14 @@ internal static class ClaimBenchmark
     private static readonly DialectSql SeedUploads = new(
         sqlite: """
             WITH RECURSIVE g(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM g WHERE n + 1 < @Count)
-            INSERT INTO uploads (id, external_id, creator_id, caption, hashtags, comments, status, policy_version, received_at_ms, enqueued_at_ms, routed_at_ms, updated_at_ms)
-            SELECT printf('bench-%08d', n), printf('ext-%08d', n), 'creator-' || (n % 997), 'caption ' || n, '[]', '[]', 'in_review', 'bench', @Now, @Now, @Now - n, @Now FROM g
+            INSERT INTO uploads (id, external_id, creator_id, caption, hashtags, comments, status, policy_version, received_at_ms, enqueued_at_ms, routed_at_ms, updated_at_ms, views, report_count)
+            SELECT printf('bench-%08d', n), printf('ext-%08d', n), 'creator-' || (n % 997), 'caption ' || n, '[]', '[]', 'in_review', 'bench', @Now, @Now, @Now - n, @Now,
+                   (n * 7919) % 5000000, CASE WHEN n % 10 = 0 THEN n % 12 ELSE 0 END FROM g
             """,
         postgres: """
-            INSERT INTO uploads (id, external_id, creator_id, caption, hashtags, comments, status, policy_version, received_at_ms, enqueued_at_ms, routed_at_ms, updated_at_ms)
-            SELECT 'bench-' || lpad(n::text, 8, '0'), 'ext-' || lpad(n::text, 8, '0'), 'creator-' || (n % 997), 'caption ' || n, '[]', '[]', 'in_review', 'bench', @Now, @Now, @Now - n, @Now
+            INSERT INTO uploads (id, external_id, creator_id, caption, hashtags, comments, status, policy_version, received_at_ms, enqueued_at_ms, routed_at_ms, updated_at_ms, views, report_count)
+            SELECT 'bench-' || lpad(n::text, 8, '0'), 'ext-' || lpad(n::text, 8, '0'), 'creator-' || (n % 997), 'caption ' || n, '[]', '[]', 'in_review', 'bench', @Now, @Now, @Now - n, @Now,
+                   (n::bigint * 7919) % 5000000, CASE WHEN n % 10 = 0 THEN n % 12 ELSE 0 END
             FROM generate_series(0, @Count - 1) AS n
             """,
         sqlServer: "SELECT 1");

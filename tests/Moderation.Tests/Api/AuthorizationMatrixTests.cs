@@ -45,6 +45,8 @@ public sealed class AuthorizationMatrixTests(SqliteApiFixture fixture) : IClassF
         Row("GET", "/v1/hashbanks/{unknown}/entries.csv", no, forbidden, forbidden, notFound, notFound, notFound);
         Row("POST", "/v1/hashbanks/{unknown}/entries/x/retire", no, forbidden, forbidden, forbidden, notFound, notFound);
         Row("POST", "/v1/appeals", no, notFound, forbidden, forbidden, forbidden, notFound);
+        Row("POST", "/v1/uploads/{unknown}/reports", no, notFound, forbidden, forbidden, forbidden, notFound);
+        Row("POST", "/v1/reach", no, ok, forbidden, forbidden, forbidden, ok);
         Row("GET", "/hangfire", no, forbidden, forbidden, forbidden, forbidden, ok);
         Row("GET", "/healthz", ok, ok, ok, ok, ok, ok);
         Row("GET", "/readyz", ok, ok, ok, ok, ok, ok);
@@ -78,6 +80,8 @@ public sealed class AuthorizationMatrixTests(SqliteApiFixture fixture) : IClassF
             "/v1/appeals" => new { uploadId = $"unknown-{Guid.NewGuid():N}", statement = "matrix" },
             "/v1/claims" => new { text = $"A matrix claim {Guid.NewGuid():N}", sourceUrl = "https://factcheck.example.org/m" },
             "/v1/hashbanks" => new { name = $"matrix-{Guid.NewGuid():N}", category = "harm", action = "label" },
+            "/v1/reach" => new { items = new[] { new { uploadId = $"unknown-{Guid.NewGuid():N}", views = 1 } } },
+            _ when path.EndsWith("/reports", StringComparison.Ordinal) => new { reporterId = "matrix", reason = "spam" },
             _ when path.EndsWith("/retire", StringComparison.Ordinal) => new { reason = "matrix" },
             _ => new { state = "live" },
         };

@@ -27,6 +27,7 @@ public sealed class ReviewAuthorizationMatrixTests(ReviewHostFixture fixture) : 
         //                                                    visitor triage moderator senior policy admin
         Row("GET", "/review/", ok, ok, ok, ok, ok, ok);
         Row("GET", "/review/assets/review.js", ok, ok, ok, ok, ok, ok);
+        Row("GET", "/review/signedin", ok, ok, ok, ok, ok, ok); // the landing page after a provider sign-in: a link on, nothing else
         Row("GET", "/review/queues", s, ok, ok, ok, ok, ok);
         Row("GET", "/review/item/{item}", s, ok, ok, ok, ok, ok);
         Row("GET", "/review/media/{item}/0", s, ok, ok, ok, ok, ok);
