@@ -191,6 +191,28 @@ public sealed class PerceptualHashTests
     }
 
     [Fact]
+    public void Search_variants_are_each_rotation_and_mirror_under_ten_crop_hypotheses_and_find_a_copy_cut_at_one_edge()
+    {
+        var scene = Scene(5, 400, 300);
+        var result = Hash(scene);
+        result.Variants.Should().HaveCount(80);
+        result.Dihedral.Should().HaveCount(8);
+        for (var d = 0; d < 8; d++) result.Variants[d * 10].Should().Be(result.Dihedral[d], "the first hypothesis of each orientation is no crop");
+        result.Variants[0].Should().Be(result.Hash);
+
+        // 6% off the left edge: the plain hash drifts, the crop hypotheses bring it back.
+        var (luma, width, height) = scene;
+        var cut = 24;
+        var cropped = new float[(width - cut) * height];
+        for (var y = 0; y < height; y++)
+            for (var x = cut; x < width; x++) cropped[y * (width - cut) + x - cut] = luma[y * width + x];
+        var copy = PdqHasher.Hash(cropped, width - cut, height);
+        var plain = copy.Dihedral.Min(result.Hash.DistanceTo);
+        var best = copy.Variants.Min(result.Hash.DistanceTo);
+        best.Should().BeLessThan(plain).And.BeLessThanOrEqualTo(PerceptualHash.DefaultMatchDistance);
+    }
+
+    [Fact]
     public void A_flat_image_has_low_quality_and_bad_sizes_are_refused()
     {
         PdqHasher.Hash(Enumerable.Repeat(100f, 64 * 64).ToArray(), 64, 64).Quality.Should().Be(0);
