@@ -16,14 +16,15 @@ public readonly record struct HashMatch(int Entry, int Distance);
 /// general form of Qin, Wang and Zhang, 2018), so the candidates are the entries whose substring lies within t_i
 /// of the query's in table i. At PDQ's distance 31 with 16 tables that is t = 1 everywhere: 17 buckets per table.
 /// <para>
-/// Each table is a compressed sparse row layout: the bucket offsets (2^bits + 1 of them) and the entries grouped by
-/// bucket, each with 96 other bits of its hash beside it (16 bytes a slot). A candidate is checked on those 96 bits
-/// without leaving the bucket: two random hashes differ in about 48 of them, a match in at most d − t, so almost
-/// nothing but a match reaches the full 256-bit check. A search first looks up every bucket it will read and
-/// touches the first slot of each, so the memory reads of all buckets overlap instead of waiting one after another,
-/// then checks the candidates; it allocates nothing unless something matches. Memory: 16 bytes per entry per table
-/// plus the hashes themselves, about 290 MB for a million hashes with 16 tables. Adding after a search rebuilds the
-/// tables at the next search. Searches may run concurrently.
+/// Each table is a compressed sparse row layout: the bucket offsets (2^bits + 1 of them), and the entries grouped by
+/// bucket as 12-byte slots of 96 other bits of their hash, with the entry numbers in a parallel array read only for a
+/// candidate that passes. A candidate is checked on those 96 bits without leaving the bucket: two random hashes
+/// differ in about 48 of them, a match in at most d − (bits the bucket is away), so almost nothing but a match
+/// reaches the full 256-bit check. A search first looks up every bucket it will read and prefetches its cache lines,
+/// so the memory reads of all buckets overlap instead of waiting one after another, then checks the candidates; it
+/// allocates nothing unless something matches. Memory: 16 bytes per entry per table plus the hashes themselves,
+/// about 294 MB for a million hashes with 16 tables. Adding after a search rebuilds the tables at the next search.
+/// Searches may run concurrently.
 /// </para>
 /// </summary>
 public sealed class HashIndex
