@@ -25,9 +25,12 @@ public sealed class HashBankIndex
 
     public ActiveHashEntry this[int entry] => entries[entry];
 
-    /// <summary>Every entry within <paramref name="maxDistance"/> of the image or of a rotation or mirror of it, nearest first.</summary>
+    /// <summary>
+    /// Every entry within <paramref name="maxDistance"/> of the image, of a rotation or mirror of it, or of either seen
+    /// as cut from a larger picture (<see cref="HashResult.Variants"/>), nearest first.
+    /// </summary>
     public IReadOnlyList<FrameMatch> Match(HashResult hash, int maxDistance) =>
-        index.SearchAny(hash.Dihedral, maxDistance)
+        index.SearchAny(hash.Variants, maxDistance)
             .Select(m => new FrameMatch(entries[m.Entry].Bank, entries[m.Entry].Id, m.Distance, entries[m.Entry].Category, entries[m.Entry].Action))
             .ToList();
 }

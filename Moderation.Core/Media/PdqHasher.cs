@@ -1,7 +1,12 @@
 namespace Moderation.Core.Media;
 
-/// <summary>A perceptual hash with its quality (0–100: how much detail the image has; below about 50 hashes match too easily).</summary>
-public sealed record HashResult(PerceptualHash Hash, int Quality, IReadOnlyList<PerceptualHash> Dihedral);
+/// <summary>
+/// A perceptual hash with its quality (0–100: how much detail the image has; below about 50 hashes match too easily),
+/// the hashes of the image's eight rotations and mirrors (<see cref="Dihedral"/>, the first being <see cref="Hash"/>),
+/// and <see cref="Variants"/>: what a search should look up, each rotation and mirror hashed as if the picture had
+/// also been cut from a larger one (see <see cref="PdqHasher"/>).
+/// </summary>
+public sealed record HashResult(PerceptualHash Hash, int Quality, IReadOnlyList<PerceptualHash> Dihedral, IReadOnlyList<PerceptualHash> Variants);
 
 /// <summary>
 /// A PDQ-style perceptual hash, after the layout of Facebook's PDQ ("The PDQ and TMK+PDQF hashing algorithms", 2019):
@@ -16,6 +21,16 @@ public sealed record HashResult(PerceptualHash Hash, int Quality, IReadOnlyList<
 /// interchangeable with PDQ's; they are with every hash this class makes. The eight dihedral variants (rotations and
 /// mirrors) are hashed from the rotated and mirrored 64×64 grid, so a mirrored copy is matched without decoding it
 /// again.
+/// <para>
+/// A crop off one edge or a corner also shifts the picture, which a centred window cannot absorb (a 5% cut off the
+/// left moves the centre by 2.6% of the width). So the query side hashes each dihedral variant under ten crop
+/// hypotheses as well (<see cref="HashResult.Variants"/>): as it is; as if 5% had been cut off the left, the right,
+/// the top or the bottom; off two adjacent edges (four corners); and 2.5% off every edge. A hypothesis maps the
+/// cosines and the window onto the part of the original picture the query would show, so the projections are those
+/// of the original measured on what is left of it. Stored hashes are always the plain <see cref="HashResult.Hash"/>;
+/// only a search looks up the 80 variants, which finds cropped copies at a cost of 80 index lookups per frame and
+/// more chances for a false match (measured in docs/media.md).
+/// </para>
 /// </summary>
 public static class PdqHasher
 {
@@ -28,27 +43,42 @@ public static class PdqHasher
     /// <summary>The window's standard deviation, as a share of the image's side.</summary>
     private const double WindowSigma = 0.25;
 
-    /// <summary>B[i, j] = w(u_j) · (cos(π f_i u_j) − its mean), u_j = (2j + 1) / 128, f_i from 1 to 8.</summary>
-    private static readonly float[,] Basis = BuildBasis();
+    /// <summary>The share of a side a crop hypothesis assumes was cut off.</summary>
+    private const double CropShare = 0.05;
 
-    private static float[,] BuildBasis()
+    /// <summary>
+    /// Per axis, the share cut off before the first sample and after the last: none, the start, the end, both halves.
+    /// </summary>
+    private static readonly (double Before, double After)[] AxisCrops = [(0, 0), (CropShare, 0), (0, CropShare), (CropShare / 2, CropShare / 2)];
+
+    /// <summary>The crop hypotheses as (horizontal, vertical) indexes into <see cref="AxisCrops"/>; the first is none.</summary>
+    private static readonly (int X, int Y)[] Hypotheses =
+        [(0, 0), (1, 0), (2, 0), (0, 1), (0, 2), (1, 1), (2, 1), (1, 2), (2, 2), (3, 3)];
+
+    /// <summary>Bases[k][i, j]: B[i, j] = w(U_j) · cos(π f_i U_j) − mean, with U_j the original's coordinate of sample j under axis crop k.</summary>
+    private static readonly float[][,] Bases = AxisCrops.Select(c => BuildBasis(c.Before, c.After)).ToArray();
+
+    private static float[,] BuildBasis(double before, double after)
     {
         var basis = new float[Frequencies, Grid];
         for (var i = 0; i < Frequencies; i++)
         {
             var f = LowestFrequency + (HighestFrequency - LowestFrequency) * i / (Frequencies - 1);
-            var row = new double[Grid];
+            // The mean is the whole (uncropped) picture's, so that without a crop a flat image projects to zero.
+            double mean = 0;
+            for (var j = 0; j < Grid; j++) mean += Windowed(f, (2 * j + 1) / (2.0 * Grid));
+            mean /= Grid;
             for (var j = 0; j < Grid; j++)
             {
-                var u = (2 * j + 1) / (2.0 * Grid);
-                var window = Math.Exp(-0.5 * Math.Pow((u - 0.5) / WindowSigma, 2));
-                row[j] = window * Math.Cos(Math.PI * f * u);
+                var u = before + (2 * j + 1) / (2.0 * Grid) * (1 - before - after);
+                basis[i, j] = (float)(Windowed(f, u) - mean);
             }
-            var mean = row.Average();
-            for (var j = 0; j < Grid; j++) basis[i, j] = (float)(row[j] - mean);
         }
         return basis;
     }
+
+    private static double Windowed(double frequency, double u) =>
+        Math.Exp(-0.5 * Math.Pow((u - 0.5) / WindowSigma, 2)) * Math.Cos(Math.PI * frequency * u);
 
     /// <summary>Hashes an image given as luminance (0–255), row-major, <paramref name="width"/> × <paramref name="height"/>.</summary>
     public static HashResult Hash(ReadOnlySpan<float> luma, int width, int height)
@@ -58,43 +88,61 @@ public static class PdqHasher
         var small = Downsample(luma, width, height);
         var quality = Quality(small);
 
-        var variants = new List<PerceptualHash>(8);
+        var dihedral = new List<PerceptualHash>(8);
+        var variants = new List<PerceptualHash>(8 * Hypotheses.Length);
         foreach (var transpose in new[] { false, true })
             foreach (var flipRows in new[] { false, true })
                 foreach (var flipColumns in new[] { false, true })
-                    variants.Add(Threshold(Project(small, transpose, flipRows, flipColumns)));
-        return new HashResult(variants[0], quality, variants);
+                {
+                    var grid = Orient(small, transpose, flipRows, flipColumns);
+                    // temp[k][i, y] = Σx Bases[k][i, x] · A[y, x]: horizontal frequency i of row y under horizontal crop k.
+                    var temp = Bases.Select(basis => Rows(grid, basis)).ToArray();
+                    foreach (var (x, y) in Hypotheses) variants.Add(Threshold(Columns(temp[x], Bases[y])));
+                    dihedral.Add(variants[^Hypotheses.Length]);
+                }
+        return new HashResult(dihedral[0], quality, dihedral, variants);
     }
 
     /// <summary>
-    /// The 16×16 projections of the grid seen transposed and/or mirrored (flipping the rows turns the picture upside
-    /// down, flipping the columns mirrors it left to right): C = B · A' · Bᵀ.
+    /// The grid seen transposed and/or mirrored (flipping the rows turns the picture upside down, flipping the columns
+    /// mirrors it left to right).
     /// </summary>
-    private static float[] Project(float[] small, bool transpose, bool flipRows, bool flipColumns)
+    private static float[] Orient(float[] small, bool transpose, bool flipRows, bool flipColumns)
     {
-        float Pixel(int y, int x)
-        {
-            if (transpose) (y, x) = (x, y);
-            if (flipRows) y = Grid - 1 - y;
-            if (flipColumns) x = Grid - 1 - x;
-            return small[y * Grid + x];
-        }
+        var result = new float[Grid * Grid];
+        for (var y = 0; y < Grid; y++)
+            for (var x = 0; x < Grid; x++)
+            {
+                int sy = y, sx = x;
+                if (transpose) (sy, sx) = (sx, sy);
+                if (flipRows) sy = Grid - 1 - sy;
+                if (flipColumns) sx = Grid - 1 - sx;
+                result[y * Grid + x] = small[sy * Grid + sx];
+            }
+        return result;
+    }
 
-        // temp[i, y] = Σx B[i, x] · A'[y, x]: horizontal frequency i of row y.
+    private static float[,] Rows(float[] grid, float[,] basis)
+    {
         var temp = new float[Frequencies, Grid];
         for (var y = 0; y < Grid; y++)
             for (var x = 0; x < Grid; x++)
             {
-                var v = Pixel(y, x);
-                for (var i = 0; i < Frequencies; i++) temp[i, y] += Basis[i, x] * v;
+                var v = grid[y * Grid + x];
+                for (var i = 0; i < Frequencies; i++) temp[i, y] += basis[i, x] * v;
             }
-        // C[r, c] = Σy B[r, y] · temp[c, y]: vertical frequency r, horizontal frequency c.
+        return temp;
+    }
+
+    /// <summary>C[r, c] = Σy B[r, y] · temp[c, y]: vertical frequency r, horizontal frequency c.</summary>
+    private static float[] Columns(float[,] temp, float[,] basis)
+    {
         var values = new float[Frequencies * Frequencies];
         for (var r = 0; r < Frequencies; r++)
             for (var c = 0; c < Frequencies; c++)
             {
                 float sum = 0;
-                for (var y = 0; y < Grid; y++) sum += Basis[r, y] * temp[c, y];
+                for (var y = 0; y < Grid; y++) sum += basis[r, y] * temp[c, y];
                 values[r * Frequencies + c] = sum;
             }
         return values;

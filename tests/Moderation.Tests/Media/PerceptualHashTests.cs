@@ -50,6 +50,61 @@ public sealed class PerceptualHashTests
         }
     }
 
+    [Theory]
+    [InlineData(16, 1)]
+    [InlineData(16, 2)]
+    [InlineData(16, 3)]
+    [InlineData(8, 4)]
+    public void Randomized_banks_with_duplicates_and_near_threshold_neighbours_match_the_scan(int chunkBits, int seed)
+    {
+        var random = new Random(seed);
+        var index = new HashIndex(chunkBits);
+        var queries = new List<PerceptualHash>();
+        for (var i = 0; i < 5_000; i++) index.Add(RandomHash(random));
+        for (var q = 0; q < 40; q++)
+        {
+            var query = RandomHash(random);
+            queries.Add(query);
+            // Duplicates (the same hash twice, the query itself three times) and neighbours at and around 31.
+            var twin = Flip(query, random, 30);
+            index.Add(twin);
+            index.Add(twin);
+            for (var copy = 0; copy < 3; copy++) index.Add(query);
+            foreach (var distance in new[] { 31, 31, 32, 32, 29, 33, 20, 45 }) index.Add(Flip(query, random, distance));
+            // Near a bank entry but not planted around a query: a distance from the query no one chose.
+            queries.Add(Flip(index[random.Next(5_000)], random, random.Next(25, 40)));
+        }
+        queries.Add(default);
+        foreach (var query in queries)
+            foreach (var maxDistance in new[] { 0, 1, 15, 16, 30, 31, 32, 47, 63 })
+                index.Search(query, maxDistance).Should().Equal(index.Scan(query, maxDistance), $"radius {maxDistance}, {chunkBits}-bit substrings");
+        // Every planted group is found with its duplicates, each entry once, nearest first.
+        var found = index.Search(queries[0]);
+        found.Select(m => m.Distance).Should().Equal(0, 0, 0, 20, 29, 30, 30, 31, 31);
+        found.Select(m => m.Entry).Should().OnlyHaveUniqueItems();
+    }
+
+    [Fact]
+    public void Adding_after_a_search_is_seen_by_the_next_search_and_search_any_keeps_the_nearest_per_entry()
+    {
+        var random = new Random(11);
+        var index = new HashIndex();
+        for (var i = 0; i < 1_000; i++) index.Add(RandomHash(random));
+        var query = RandomHash(random);
+        index.Search(query).Should().BeEmpty();
+        var near = index.Add(Flip(query, random, 12));
+        index.Search(query).Should().Equal(new HashMatch(near, 12));
+
+        var mirrored = Flip(query, random, 40);
+        var both = index.SearchAny([mirrored, query]);
+        both.Should().Equal(new HashMatch(near, 12));
+        var scans = new[] { mirrored, query }.SelectMany(q => index.Scan(q)).GroupBy(m => m.Entry).Select(g => g.MinBy(m => m.Distance));
+        both.Should().Equal(scans);
+        index.MemoryBytes.Should().BeGreaterThan(1_001 * 32L);
+        new Action(() => index.Search(query, 64)).Should().Throw<ArgumentOutOfRangeException>();
+        new Action(() => _ = new HashIndex(12)).Should().Throw<ArgumentOutOfRangeException>();
+    }
+
     /// <summary>A photograph-like test image: smooth shading, a few soft shapes, fine texture, from a seed.</summary>
     internal static (float[] Luma, int Width, int Height) Scene(int seed, int width = 320, int height = 240)
     {
@@ -133,6 +188,28 @@ public sealed class PerceptualHashTests
         for (var i = 0; i < originals.Count; i++)
             for (var j = i + 1; j < originals.Count; j++)
                 originals[i].Hash.DistanceTo(originals[j].Hash).Should().BeGreaterThan(PerceptualHash.DefaultMatchDistance, $"scenes {i} and {j} differ");
+    }
+
+    [Fact]
+    public void Search_variants_are_each_rotation_and_mirror_under_ten_crop_hypotheses_and_find_a_copy_cut_at_one_edge()
+    {
+        var scene = Scene(5, 400, 300);
+        var result = Hash(scene);
+        result.Variants.Should().HaveCount(80);
+        result.Dihedral.Should().HaveCount(8);
+        for (var d = 0; d < 8; d++) result.Variants[d * 10].Should().Be(result.Dihedral[d], "the first hypothesis of each orientation is no crop");
+        result.Variants[0].Should().Be(result.Hash);
+
+        // 6% off the left edge: the plain hash drifts, the crop hypotheses bring it back.
+        var (luma, width, height) = scene;
+        var cut = 24;
+        var cropped = new float[(width - cut) * height];
+        for (var y = 0; y < height; y++)
+            for (var x = cut; x < width; x++) cropped[y * (width - cut) + x - cut] = luma[y * width + x];
+        var copy = PdqHasher.Hash(cropped, width - cut, height);
+        var plain = copy.Dihedral.Min(result.Hash.DistanceTo);
+        var best = copy.Variants.Min(result.Hash.DistanceTo);
+        best.Should().BeLessThan(plain).And.BeLessThanOrEqualTo(PerceptualHash.DefaultMatchDistance);
     }
 
     [Fact]

@@ -81,7 +81,7 @@ public sealed class HashBankCommandTests : IDisposable
             ["hash-robustness", "--input", photos]);
         exitCode.Should().Be(0, output);
         output.Should().Contain("skipped notes.txt").And.MatchRegex(@"half size\s+4/4").And.Contain("different photos: 0/6 pairs");
-        output.Should().MatchRegex(@"hash-robustness: photos=4 half_size=1\.000 JPEG_q50=1\.000 5pct_crop=[0-9.]+ mirror=1\.000 false_match_rate=0\.00000");
+        output.Should().MatchRegex(@"hash-robustness: photos=4 half_size=1\.000 jpeg_q50=1\.000 crop5_centred=[0-9.]+ crop5_edge=[0-9.]+ crop5_corner=[0-9.]+ mirror=1\.000 all_four=[0-9.]+ crop10_edge=[0-9.]+ false_match_rate=0\.00000 min_pair_distance=[0-9]+ low_quality=0");
     }
 
     public void Dispose()
