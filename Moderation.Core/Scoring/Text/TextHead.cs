@@ -290,29 +290,40 @@ public sealed class TextHead
     /// <see cref="TextNormalizer"/>. Featurising (normalising, hashing word and character n-grams) is nearly all of
     /// a head's cost and heads trained by <see cref="Train"/> share it, so the texts are featurised once for every
     /// head whose featuriser gives the same features (checked on probe texts), and each head only applies its
-    /// weights to the sparse vectors. Other heads run on their own.
+    /// weights to the sparse vectors. Other heads run on their own. Groups run side by side, one per core.
     /// </summary>
-    public static double[][] PredictMany(IReadOnlyList<TextHead> heads, IReadOnlyList<string> normalizedTexts, IReadOnlyList<float[]> embeddings)
+    public static double[][] PredictMany(IReadOnlyList<TextHead> heads, IReadOnlyList<string> normalizedTexts, IReadOnlyList<float[]> embeddings,
+        CancellationToken ct = default)
     {
         var models = heads.Concat(heads.Select(h => h.Gate).OfType<TextHead>()).Distinct().ToList();
-        var raw = new Dictionary<TextHead, double[]>(ReferenceEqualityComparer.Instance);
-        foreach (var model in models.Where(m => m.SplitModel is null)) raw[model] = model.PredictUngated(normalizedTexts, embeddings);
-        while (raw.Count < models.Count)
+        // Each group shares one featurisation: heads whose featurisers agree, or a head without split weights alone.
+        var groups = new List<List<TextHead>>();
+        foreach (var model in models)
+            if (model.SplitModel is not null && groups.FirstOrDefault(g => g[0].SplitModel is { } leader && leader.SameFeatures(model.SplitModel)) is { } group)
+                group.Add(model);
+            else
+                groups.Add([model]);
+        var raw = new double[groups.Count][][];
+        Parallel.For(0, groups.Count, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount, CancellationToken = ct }, g =>
         {
-            var leader = models.First(m => !raw.ContainsKey(m));
-            var group = models.Where(m => !raw.ContainsKey(m) && leader.SplitModel!.SameFeatures(m.SplitModel!)).ToList();
-            var vectors = leader.Featurize(leader.SplitModel!.Featurizer, normalizedTexts, embeddings)!;
-            foreach (var member in group)
+            var leader = groups[g][0];
+            if (leader.SplitModel is null)
             {
-                var weights = member.SplitModel!;
-                raw[member] = vectors.Select(v => weights.Probability(v)).ToArray();
+                raw[g] = [leader.PredictUngated(normalizedTexts, embeddings)];
+                return;
             }
-        }
+            var vectors = leader.Featurize(leader.SplitModel.Featurizer, normalizedTexts, embeddings)!;
+            raw[g] = groups[g].Select(member => vectors.Select(v => member.SplitModel!.Probability(v)).ToArray()).ToArray();
+        });
+        var byModel = new Dictionary<TextHead, double[]>(ReferenceEqualityComparer.Instance);
+        for (var g = 0; g < groups.Count; g++)
+            for (var m = 0; m < groups[g].Count; m++)
+                byModel[groups[g][m]] = raw[g][m];
         return heads.Select(h =>
         {
-            var probabilities = (double[])raw[h].Clone();
+            var probabilities = (double[])byModel[h].Clone();
             if (h.Gate is { } gate)
-                for (var i = 0; i < probabilities.Length; i++) probabilities[i] *= Math.Pow(raw[gate][i], h.GateExponent);
+                for (var i = 0; i < probabilities.Length; i++) probabilities[i] *= Math.Pow(byModel[gate][i], h.GateExponent);
             return probabilities;
         }).ToArray();
     }

@@ -67,9 +67,13 @@ public sealed partial class TextScorer(TextEmbedder embedder, ITextHeadSource he
     private (List<IReadOnlyList<CategoryScore>> Scores, float[]?[] Vectors) ScoreTexts(IReadOnlyList<string> texts, IReadOnlyList<string>? embedTexts,
         IReadOnlyList<LoadedHead> current, IReadOnlyList<KnownClaim> known, CancellationToken ct)
     {
+        // Normalising and tokenising is the scorer's own work beside the model's: side by side, one text per core.
+        var perText = new List<(string Passage, int[] Tokens, int Start)>[texts.Count];
+        Parallel.For(0, texts.Count, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount, CancellationToken = ct },
+            i => perText[i] = PassagesAt(texts[i]));
         var passages = new List<(int Text, string Passage, int[] Tokens, int Start)>();
         for (var i = 0; i < texts.Count; i++)
-            foreach (var (passage, tokens, start) in PassagesAt(texts[i]))
+            foreach (var (passage, tokens, start) in perText[i])
                 passages.Add((i, passage, tokens, start));
         // Passages are in text order and every text has at least one: text i owns [first[i], first[i + 1]).
         var first = new int[texts.Count + 1];
@@ -94,11 +98,9 @@ public sealed partial class TextScorer(TextEmbedder embedder, ITextHeadSource he
 
         var claimMatches = MatchClaims(texts.Count, passages.Select(p => p.Text).ToList(), embeddings, known);
         var results = texts.Select(_ => new List<CategoryScore>()).ToList();
-        // The heads are independent models: run them side by side (the embedder has finished with the cores).
+        // Heads with the same text features share one featurisation (most of a head's cost); the groups run side by side.
         var normalizedPassages = passageTexts.Select(TextNormalizer.Normalize).ToList();
-        var byHead = new double[current.Count][];
-        Parallel.For(0, current.Count, new ParallelOptions { CancellationToken = ct, MaxDegreeOfParallelism = Environment.ProcessorCount },
-            h => byHead[h] = current[h].Head.PredictNormalized(normalizedPassages, embeddings));
+        var byHead = TextHead.PredictMany(current.Select(h => h.Head).ToList(), normalizedPassages, embeddings, ct);
         for (var h = 0; h < current.Count; h++)
         {
             var (card, _, shadow) = current[h];

@@ -38,7 +38,7 @@ public sealed class HeadCommandTests : IDisposable
         train.ExitCode.Should().Be(0, train.Output);
         train.Output.Should().Contain("validation (5 held-back rows)").And.Contain("roc_auc=").And.Contain("threshold=0.5000");
         File.Exists(Path.Combine(models, "harm.violence.zip")).Should().BeTrue();
-        File.ReadAllText(Path.Combine(models, "harm.violence.json")).Should().Contain("\"embedder\": \"all-MiniLM-L6-v2\"");
+        File.ReadAllText(Path.Combine(models, "harm.violence.json")).Should().Contain("\"embedder\": \"all-MiniLM-L6-v2-int8\"");
 
         var test = WriteCsv("test.csv", "text,label,group", [
             "\"I am a gay man and I love cooking\",0,gay",

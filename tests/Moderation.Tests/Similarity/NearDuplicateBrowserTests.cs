@@ -72,9 +72,9 @@ public sealed class NearDuplicateBrowserTests(ScoringReviewHostFixture fixture) 
         await page.WaitForURLAsync("**/review/item/**");
         var second = ids.Single(id => page.Url.Contains(id, StringComparison.Ordinal));
         var third = ids.Single(id => id != first && id != second);
-        (await page.Locator("#suggestion").InnerTextAsync()).Should().Contain("Suggested: Remove").And.Contain("spam-scam").And.Contain("text embedding (all-MiniLM-L6-v2) cosine");
+        (await page.Locator("#suggestion").InnerTextAsync()).Should().Contain("Suggested: Remove").And.Contain("spam-scam").And.Contain("text embedding (all-MiniLM-L6-v2-int8) cosine");
         (await page.Locator($"#similar-decided tr[data-upload='{first}']").InnerTextAsync()).Should().Contain("Remove").And.Contain("moderator1");
-        (await page.Locator($"#cluster tr[data-upload='{third}'] td.basis").InnerTextAsync()).Should().StartWith("text embedding (all-MiniLM-L6-v2) cosine 0.9");
+        (await page.Locator($"#cluster tr[data-upload='{third}'] td.basis").InnerTextAsync()).Should().StartWith("text embedding (all-MiniLM-L6-v2-int8) cosine 0.9");
         (await page.Locator(".bulk-member").CountAsync()).Should().Be(1);
         await page.ScreenshotAsync(new PageScreenshotOptions { Path = ReviewHostFixture.ScreenshotPath("near-duplicates.png"), FullPage = true });
 
