@@ -71,7 +71,9 @@ public sealed class ImageEmbedder : IDisposable
     /// <summary>The graph's bytes with its leading (batch) dimension made dynamic, in its inputs, outputs and reshapes.</summary>
     public static byte[] DynamicBatch(string path)
     {
-        var model = ModelProto.Parser.ParseFromFile(path);
+        // Read with File.ReadAllBytes (shared read): with ParseFromFile, two embedders loading
+        // at once (two test hosts, or two workers sharing one install) then failed with "being used by another process".
+        var model = ModelProto.Parser.ParseFrom(File.ReadAllBytes(path));
         model.Graph.SetDim();
         return model.ToByteArray();
     }

@@ -215,7 +215,16 @@ public sealed partial class OpenIdConnectSignInTests(OidcHostFixture fixture) : 
         await page.GotoAsync("/review/queues?sort=Oldest");
         page.Url.Should().Contain("/review/?returnUrl=");
         await page.ClickAsync("#signin-external a");
-        await page.WaitForURLAsync("**/review/queues?sort=Oldest");
+        try
+        {
+            await page.WaitForURLAsync("**/review/queues?sort=Oldest");
+        }
+        catch (TimeoutException e)
+        {
+            // Say where the flow stopped: the provider, the landing page or an error page.
+            var body = await page.InnerTextAsync("body");
+            throw new TimeoutException($"Still at {page.Url} ({await page.TitleAsync()}): {body[..Math.Min(body.Length, 500)]}", e);
+        }
         (await page.TextContentAsync("header .who"))!.Should().Contain("eve").And.Contain("moderator");
     }
 
