@@ -69,7 +69,11 @@ internal sealed class FeedServer : IAsyncDisposable
         });
     }
 
-    public HttpClient Client() => new() { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(2) };
+    /// <summary>
+    /// A client whose timeout is what a <see cref="FeedMode.Hang"/> poll waits for. 2 s was too short for a local answer
+    /// at load average 20 (two polls timed out and a test saw their signals applied by the next one).
+    /// </summary>
+    public HttpClient Client() => new() { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(10) };
 
     private async Task Serve(HttpContext context)
     {
@@ -86,7 +90,7 @@ internal sealed class FeedServer : IAsyncDisposable
                 await context.Response.WriteAsync("{\"signals\":[{\"seq\":");
                 return;
             case FeedMode.Hang:
-                await Task.Delay(TimeSpan.FromSeconds(10), context.RequestAborted);
+                await Task.Delay(Timeout.Infinite, context.RequestAborted);
                 return;
         }
         var from = Mode == FeedMode.RepeatFromStart ? 0 : after;
