@@ -1,6 +1,7 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 
 namespace Moderation.Core.Media;
@@ -17,31 +18,56 @@ public readonly record struct HashMatch(int Entry, int Distance);
 /// of the query's in table i. At PDQ's distance 31 with 16 tables that is t = 1 everywhere: 17 buckets per table.
 /// <para>
 /// Each table is a compressed sparse row layout: the bucket offsets (2^bits + 1 of them), and the entries grouped by
-/// bucket as 12-byte slots of 96 other bits of their hash, with the entry numbers in a parallel array read only for a
-/// candidate that passes. A candidate is checked on those 96 bits without leaving the bucket: two random hashes
-/// differ in about 48 of them, a match in at most d − (bits the bucket is away), so almost nothing but a match
-/// reaches the full 256-bit check. A search first looks up every bucket it will read and prefetches its cache lines,
-/// so the memory reads of all buckets overlap instead of waiting one after another, then checks the candidates; it
-/// allocates nothing unless something matches. Memory: 16 bytes per entry per table plus the hashes themselves,
-/// about 294 MB for a million hashes with 16 tables. Adding after a search rebuilds the tables at the next search.
+/// bucket as 16-byte slots: 96 other bits of their hash and the entry's number. A candidate is checked on those 96
+/// bits without leaving the bucket: two random hashes differ in about 48 of them, a match in at most d − (bits the
+/// bucket is away), so almost nothing but a match reaches the full 256-bit check. The check runs on whole vector
+/// registers of slots (four with AVX-512, two with AVX2, one at a time elsewhere).
+/// A search works in stages so that its cache misses overlap instead of waiting one after another: it computes every
+/// bucket key and prefetches their offsets, reads the offsets and prefetches the buckets' cache lines, then checks
+/// the candidates; it allocates nothing unless something matches. The tables are pinned, read through pointers.
+/// Measured on 2 cores against a 1M bank (bench hashmatch): each stage, the vector check and the pointer reads each
+/// added 10–30% (21–25x the linear scan before, about 48x after); 2 MB pages (madvise) and 12-byte slots were slower.
+/// Memory: 16 bytes per entry per table plus the hashes themselves, about 294 MB for a million hashes with 16
+/// tables. Adding after a search rebuilds the tables at the next search.
 /// Searches may run concurrently.
 /// </para>
 /// </summary>
+[SkipLocalsInit]
 public sealed class HashIndex
 {
-    /// <summary>One entry of a table's bucket: 96 bits of its hash from outside the substring (its number is in a parallel array).</summary>
-    [StructLayout(LayoutKind.Sequential, Pack = 4)]
-    private readonly struct Slot(ulong a, uint b)
+    /// <summary>
+    /// One entry of a table's bucket, 16 bytes: 96 bits of its hash from outside the substring and the entry's number,
+    /// so that a vector register holds whole slots (two in 256 bits, four in 512).
+    /// </summary>
+    [StructLayout(LayoutKind.Sequential)]
+    private readonly struct Slot(ulong a, uint b, int entry)
     {
         public readonly ulong A = a;
         public readonly uint B = b;
+        public readonly int Entry = entry;
     }
 
-    private sealed class Table(int[] offsets, Slot[] slots, int[] entries)
+    /// <summary>Slots past the last bucket, so a vector may read a whole register from a bucket's last slot.</summary>
+    private const int Padding = 3;
+
+    /// <summary>
+    /// A table: bucket offsets and slots, both pinned (allocated on the pinned heap, so they never move) so that a
+    /// search reads them through pointers, with no bounds checks or pinning per bucket.
+    /// </summary>
+    private sealed unsafe class Table
     {
-        public readonly int[] Offsets = offsets;
-        public readonly Slot[] Slots = slots;
-        public readonly int[] Entries = entries;
+        public readonly int[] Offsets;
+        public readonly Slot[] Slots;
+        public readonly int* OffsetsAt;
+        public readonly Slot* SlotsAt;
+
+        public Table(int[] offsets, Slot[] slots)
+        {
+            Offsets = offsets;
+            Slots = slots;
+            OffsetsAt = (int*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(offsets));
+            SlotsAt = (Slot*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(slots));
+        }
     }
 
     /// <summary>A bucket to read: where it lies in its table's slots, and the bits its key is away from the query's.</summary>
@@ -56,9 +82,23 @@ public sealed class HashIndex
     private readonly int tableCount;
     private Table[]? tables;
 
+    /// <summary>Slots checked per vector instruction sequence: 4 (AVX-512), 2 (AVX2) or 1.</summary>
+    private readonly int checkWidth;
+
+    /// <summary>The check widths this processor runs, widest first (1, without vectors, always).</summary>
+    internal static IReadOnlyList<int> CheckWidths { get; } =
+        new[] { Vector512.IsHardwareAccelerated && Avx512BW.IsSupported ? 4 : 0, Avx2.IsSupported ? 2 : 0, 1 }.Where(w => w > 0).ToArray();
+
     /// <param name="chunkBits">Bits per substring: 16 (16 tables, the default) or 8 (32 tables).</param>
-    public HashIndex(int chunkBits = 16)
+    public HashIndex(int chunkBits = 16) : this(chunkBits, CheckWidths[0])
     {
+    }
+
+    /// <summary>With a chosen check width (one of <see cref="CheckWidths"/>), so tests cover each.</summary>
+    internal HashIndex(int chunkBits, int checkWidth)
+    {
+        if (!CheckWidths.Contains(checkWidth)) throw new ArgumentOutOfRangeException(nameof(checkWidth), $"This processor checks {string.Join(", ", CheckWidths)} slots at a time.");
+        this.checkWidth = checkWidth;
         if (chunkBits is not (8 or 16)) throw new ArgumentOutOfRangeException(nameof(chunkBits), "Substrings of 8 or 16 bits.");
         this.chunkBits = chunkBits;
         tableCount = PerceptualHash.Bits / chunkBits;
@@ -71,7 +111,7 @@ public sealed class HashIndex
     /// <summary>Bytes the tables and the hashes take (after the tables are built).</summary>
     public long MemoryBytes =>
         (long)hashes.Capacity * Unsafe.SizeOf<PerceptualHash>()
-        + (tables is null ? 0 : tables.Sum(t => (long)t.Offsets.Length * sizeof(int) + (long)t.Slots.Length * (Unsafe.SizeOf<Slot>() + sizeof(int))));
+        + (tables is null ? 0 : tables.Sum(t => (long)t.Offsets.Length * sizeof(int) + (long)t.Slots.Length * Unsafe.SizeOf<Slot>()));
 
     /// <summary>Adds a hash; returns its entry number (entries count from 0 in the order added).</summary>
     public int Add(PerceptualHash hash)
@@ -115,20 +155,18 @@ public sealed class HashIndex
             var all = hashes.ToArray();
             Parallel.For(0, tableCount, t =>
             {
-                var offsets = new int[buckets + 1];
+                var offsets = GC.AllocateArray<int>(buckets + 1, pinned: true);
                 foreach (var hash in all) offsets[Key(hash, t) + 1]++;
                 for (var b = 0; b < buckets; b++) offsets[b + 1] += offsets[b];
                 var next = offsets.AsSpan(0, buckets).ToArray();
-                var slots = GC.AllocateUninitializedArray<Slot>(all.Length);
-                var entries = GC.AllocateUninitializedArray<int>(all.Length);
+                var slots = GC.AllocateArray<Slot>(all.Length + Padding, pinned: true);
                 for (var entry = 0; entry < all.Length; entry++)
                 {
                     var (a, b) = CheckBits(all[entry], t);
                     var position = next[Key(all[entry], t)]++;
-                    slots[position] = new Slot(a, b);
-                    entries[position] = entry;
+                    slots[position] = new Slot(a, b, entry);
                 }
-                built[t] = new Table(offsets, slots, entries);
+                built[t] = new Table(offsets, slots);
             });
             return tables = built;
         }
@@ -161,6 +199,8 @@ public sealed class HashIndex
         Span<int> thresholds = stackalloc int[tableCount];
         Thresholds(maxDistance, thresholds);
 
+        // In stages, so that the cache misses of a stage overlap instead of following one another: the buckets'
+        // keys (their offsets asked for ahead), then the offsets read (their slots asked for ahead), then the checks.
         const int Batch = 320;
         Span<Probe> probes = stackalloc Probe[Batch];
         Span<int> keys = stackalloc int[1 + 16 + 120 + 560];
@@ -169,53 +209,153 @@ public sealed class HashIndex
         {
             if (thresholds[t] < 0) continue;
             var table = current[t];
-            var count = Neighbours(Key(query, t), chunkBits, thresholds[t], keys);
+            var own = Key(query, t);
+            var count = Neighbours(own, chunkBits, thresholds[t], keys);
             for (var k = 0; k < count; k++)
             {
                 var key = keys[k];
-                int start = table.Offsets[key], end = table.Offsets[key + 1];
-                if (start == end) continue;
-                Prefetch(table.Slots, start, end);
-                probes[pending++] = new Probe { Table = t, Start = start, End = end, Away = BitOperations.PopCount((uint)(key ^ Key(query, t))) };
+                PrefetchOffset(table, key);
+                probes[pending++] = new Probe { Table = t, Start = key, Away = BitOperations.PopCount((uint)(key ^ own)) };
                 if (pending == Batch)
                 {
-                    Check(current, probes, query, maxDistance, ref matches);
+                    Flush(current, probes, query, maxDistance, ref matches);
                     pending = 0;
                 }
             }
         }
-        Check(current, probes[..pending], query, maxDistance, ref matches);
+        Flush(current, probes[..pending], query, maxDistance, ref matches);
     }
 
-    /// <summary>
-    /// Asks for every cache line of a bucket ahead of reading it. A bucket is a few lines somewhere in hundreds of
-    /// megabytes, so each read misses the caches; prefetching all buckets of a query first lets the misses overlap,
-    /// where reading bucket after bucket waits for each in turn (measured: 1.5x more queries per second with it).
-    /// </summary>
-    private static unsafe void Prefetch(Slot[] slots, int start, int end)
+    private static unsafe void PrefetchOffset(Table table, int key)
     {
-        if (!Sse.IsSupported) return;
-        const int SlotsPerLine = 64 / 12;
-        fixed (Slot* first = &slots[start])
-            for (var p = first; p < first + (end - start); p += SlotsPerLine) Sse.Prefetch0(p);
-        fixed (Slot* last = &slots[end - 1]) Sse.Prefetch0(last);
+        if (Sse.IsSupported) Sse.Prefetch0(table.OffsetsAt + key);
     }
 
-    private void Check(Table[] current, ReadOnlySpan<Probe> probes, in PerceptualHash query, int maxDistance, ref List<HashMatch>? matches)
+    /// <summary>Reads the probes' bucket ranges (<see cref="Probe.Start"/> holds the key until then), prefetches them and checks them.</summary>
+    private unsafe void Flush(Table[] current, Span<Probe> probes, in PerceptualHash query, int maxDistance, ref List<HashMatch>? matches)
     {
-        var all = CollectionsMarshal.AsSpan(hashes);
+        foreach (ref var probe in probes)
+        {
+            // Only loads here, no branch on what they read: the processor keeps many of these misses in flight.
+            var offsets = current[probe.Table].OffsetsAt;
+            var key = probe.Start;
+            probe.Start = offsets[key];
+            probe.End = offsets[key + 1];
+        }
+        if (Sse.IsSupported)
+            foreach (ref readonly var probe in probes)
+            {
+                // Asks for every cache line of the bucket ahead of reading it: a bucket is a few lines somewhere in
+                // hundreds of megabytes, so each read misses the caches; asked for together, the misses overlap.
+                var from = (byte*)(current[probe.Table].SlotsAt + probe.Start);
+                var to = (byte*)(current[probe.Table].SlotsAt + probe.End);
+                for (var p = from; p < to; p += 64) Sse.Prefetch0(p);
+                if (to > from) Sse.Prefetch0(to - 1);
+            }
+        switch (checkWidth)
+        {
+            case 4: Check512(current, probes, query, maxDistance, ref matches); break;
+            case 2: Check256(current, probes, query, maxDistance, ref matches); break;
+            default: CheckScalar(current, probes, query, maxDistance, ref matches); break;
+        }
+    }
+
+    private void CheckScalar(Table[] current, ReadOnlySpan<Probe> probes, in PerceptualHash query, int maxDistance, ref List<HashMatch>? matches)
+    {
         foreach (ref readonly var probe in probes)
         {
             var (qa, qb) = CheckBits(query, probe.Table);
             var limit = maxDistance - probe.Away;
-            var table = current[probe.Table];
-            var slots = table.Slots.AsSpan(probe.Start, probe.End - probe.Start);
-            for (var i = 0; i < slots.Length; i++)
+            var slots = current[probe.Table].Slots;
+            for (var i = probe.Start; i < probe.End; i++)
+                if (BitOperations.PopCount(slots[i].A ^ qa) + BitOperations.PopCount(slots[i].B ^ qb) <= limit)
+                    Confirm(slots[i].Entry, query, maxDistance, ref matches);
+        }
+    }
+
+    /// <summary>The full 256-bit distance of a candidate that passed its bucket's 96-bit check.</summary>
+    private void Confirm(int entry, in PerceptualHash query, int maxDistance, ref List<HashMatch>? matches)
+    {
+        var distance = CollectionsMarshal.AsSpan(hashes)[entry].DistanceTo(query);
+        if (distance <= maxDistance) (matches ??= []).Add(new HashMatch(entry, distance));
+    }
+
+    // The vector checks count bits with a nibble lookup (PSHUFB) summed per 64-bit lane (PSADBW), as x86 before
+    // AVX-512 VPOPCNTDQ has no vector popcount (and .NET exposes none). A slot is two lanes: its 64-bit A, and its
+    // 32-bit B with the entry number masked off; adding the lane pair gives the slot's distance on the 96 bits.
+    // Probes come grouped by table, so the query's bits for a table are set up once.
+
+    /// <summary>Bits set in each 4-bit value, repeated in every 128-bit lane (PSHUFB looks up within a lane).</summary>
+    private static readonly Vector512<byte> NibbleBits = Vector512.Create(
+        Enumerable.Range(0, 64).Select(i => (byte)BitOperations.PopCount((uint)(i & 15))).ToArray());
+
+    private unsafe void Check512(Table[] current, ReadOnlySpan<Probe> probes, in PerceptualHash query, int maxDistance, ref List<HashMatch>? matches)
+    {
+        var keep = Vector512.Create(ulong.MaxValue, uint.MaxValue, ulong.MaxValue, uint.MaxValue, ulong.MaxValue, uint.MaxValue, ulong.MaxValue, uint.MaxValue);
+        var nibble = Vector512.Create((byte)0x0F);
+        var bitsIn = NibbleBits;
+        var pattern = Vector512<ulong>.Zero;
+        var tableNumber = -1;
+        Slot* slots = null;
+        foreach (ref readonly var probe in probes)
+        {
+            if (probe.Table != tableNumber)
             {
-                if (BitOperations.PopCount(slots[i].A ^ qa) + BitOperations.PopCount(slots[i].B ^ qb) > limit) continue;
-                var entry = table.Entries[probe.Start + i];
-                var distance = all[entry].DistanceTo(query);
-                if (distance <= maxDistance) (matches ??= []).Add(new HashMatch(entry, distance));
+                tableNumber = probe.Table;
+                slots = current[tableNumber].SlotsAt;
+                var (qa, qb) = CheckBits(query, tableNumber);
+                pattern = Vector512.Create(qa, qb, qa, qb, qa, qb, qa, qb);
+            }
+            var bound = Vector512.Create((long)(maxDistance - probe.Away));
+            for (var i = probe.Start; i < probe.End; i += 4)
+            {
+                var bytes = ((Vector512.Load((ulong*)(slots + i)) ^ pattern) & keep).AsByte();
+                var low = Avx512BW.Shuffle(bitsIn, bytes & nibble);
+                var high = Avx512BW.Shuffle(bitsIn, Avx512BW.ShiftRightLogical(bytes.AsUInt16(), 4).AsByte() & nibble);
+                var lanes = Avx512BW.SumAbsoluteDifferences(low + high, Vector512<byte>.Zero).AsInt64();
+                var pairs = lanes + Avx512F.Shuffle(lanes.AsInt32(), 0b01_00_11_10).AsInt64();
+                // Bits 0, 2, 4, 6: the slots i .. i + 3 whose 96 bits are within the limit.
+                var near = Vector512.LessThanOrEqual(pairs, bound).ExtractMostSignificantBits() & 0b0101_0101UL;
+                for (; near != 0; near &= near - 1)
+                {
+                    var slot = i + BitOperations.TrailingZeroCount(near) / 2;
+                    if (slot < probe.End) Confirm(slots[slot].Entry, query, maxDistance, ref matches);
+                }
+            }
+        }
+    }
+
+    private unsafe void Check256(Table[] current, ReadOnlySpan<Probe> probes, in PerceptualHash query, int maxDistance, ref List<HashMatch>? matches)
+    {
+        var keep = Vector256.Create(ulong.MaxValue, uint.MaxValue, ulong.MaxValue, uint.MaxValue);
+        var nibble = Vector256.Create((byte)0x0F);
+        var bitsIn = NibbleBits.GetLower();
+        var pattern = Vector256<ulong>.Zero;
+        var tableNumber = -1;
+        Slot* slots = null;
+        foreach (ref readonly var probe in probes)
+        {
+            if (probe.Table != tableNumber)
+            {
+                tableNumber = probe.Table;
+                slots = current[tableNumber].SlotsAt;
+                var (qa, qb) = CheckBits(query, tableNumber);
+                pattern = Vector256.Create(qa, qb, qa, qb);
+            }
+            var bound = Vector256.Create((long)(maxDistance - probe.Away));
+            for (var i = probe.Start; i < probe.End; i += 2)
+            {
+                var bytes = ((Vector256.Load((ulong*)(slots + i)) ^ pattern) & keep).AsByte();
+                var low = Avx2.Shuffle(bitsIn, bytes & nibble);
+                var high = Avx2.Shuffle(bitsIn, Avx2.ShiftRightLogical(bytes.AsUInt16(), 4).AsByte() & nibble);
+                var lanes = Avx2.SumAbsoluteDifferences(low + high, Vector256<byte>.Zero).AsInt64();
+                var pairs = lanes + Avx2.Shuffle(lanes.AsInt32(), 0b01_00_11_10).AsInt64();
+                var near = Vector256.LessThanOrEqual(pairs, bound).ExtractMostSignificantBits() & 0b0101U;
+                for (; near != 0; near &= near - 1)
+                {
+                    var slot = i + BitOperations.TrailingZeroCount(near) / 2;
+                    if (slot < probe.End) Confirm(slots[slot].Entry, query, maxDistance, ref matches);
+                }
             }
         }
     }
@@ -283,3 +423,4 @@ public sealed class HashIndex
         return n;
     }
 }
+
