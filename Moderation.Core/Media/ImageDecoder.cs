@@ -59,7 +59,7 @@ public static class ImageDecoder
     public static IReadOnlyList<RgbFrame> DecodeRgbFrames(byte[] bytes, IReadOnlyCollection<int> sizes, DecodeLimits? limits = null)
     {
         var frames = new List<RgbFrame>();
-        foreach (var (index, bitmap, partial, origin) in Frames(bytes, limits ?? new DecodeLimits(), sizes.Max()))
+        foreach (var (index, bitmap, partial, origin) in Frames(bytes, limits ?? new DecodeLimits(), sizes.Max(), NativePremultiplied))
             using (bitmap)
                 frames.Add(new RgbFrame(index, null, sizes.Distinct().ToDictionary(s => s, s => PlanarSquare(bitmap, s, origin)), partial));
         return frames;
@@ -68,7 +68,7 @@ public static class ImageDecoder
     /// <summary>Planar RGB squares of each size from a raw RGB24 picture (ffmpeg's <c>rgb24</c> output).</summary>
     public static IReadOnlyDictionary<int, float[]> RgbSquares(ReadOnlySpan<byte> rgb24, int width, int height, IReadOnlyCollection<int> sizes)
     {
-        using var bitmap = new SKBitmap(new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Unpremul));
+        using var bitmap = new SKBitmap(new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Opaque));
         var pixels = bitmap.GetPixelSpan();
         for (var i = 0; i < width * height; i++)
         {
@@ -81,24 +81,37 @@ public static class ImageDecoder
         return sizes.Distinct().ToDictionary(s => s, s => PlanarSquare(bitmap, s, SKEncodedOrigin.TopLeft));
     }
 
-    /// <summary>The bitmap stretched to a square, upright, as planar RGB over white.</summary>
+    /// <summary>
+    /// How RGB frames are decoded: Skia's native 32-bit premultiplied layout, the one its raster pipeline resamples
+    /// fastest (measured on 320×240 JPEGs to 224×224: decoding and resizing 0.65 ms, against 1.2 ms for unpremultiplied
+    /// RGBA through <see cref="SKBitmap.Resize(SKImageInfo, SKSamplingOptions)"/>).
+    /// </summary>
+    private static readonly (SKColorType Color, SKAlphaType Alpha) NativePremultiplied = (SKImageInfo.PlatformColorType, SKAlphaType.Premul);
+
+    /// <summary>
+    /// The bitmap stretched to a square, upright, as planar RGB over white: drawn, bilinear (with mipmaps when shrinking
+    /// by more than half), onto a white square, so transparency is composited by Skia and the square is opaque.
+    /// </summary>
     private static float[] PlanarSquare(SKBitmap bitmap, int size, SKEncodedOrigin origin)
     {
-        // Mipmaps only pay when shrinking by more than half; below that a bilinear sample is enough and much cheaper.
         var shrink = Math.Max(bitmap.Width, bitmap.Height) > 2 * size;
-        using var square = bitmap.Resize(new SKImageInfo(size, size, SKColorType.Rgba8888, SKAlphaType.Unpremul),
-            new SKSamplingOptions(SKFilterMode.Linear, shrink ? SKMipmapMode.Linear : SKMipmapMode.None))
-            ?? throw new MediaRejectedException("the image could not be resized");
+        using var square = new SKBitmap(new SKImageInfo(size, size, NativePremultiplied.Color, SKAlphaType.Premul));
+        using (var pixmap = bitmap.PeekPixels())
+        using (var image = SKImage.FromPixels(pixmap) ?? throw new MediaRejectedException("the image could not be resized"))
+        using (var canvas = new SKCanvas(square))
+        {
+            canvas.Clear(SKColors.White);
+            canvas.DrawImage(image, new SKRect(0, 0, size, size), new SKSamplingOptions(SKFilterMode.Linear, shrink ? SKMipmapMode.Linear : SKMipmapMode.None));
+        }
         var pixels = square.GetPixelSpan();
+        var (red, blue) = square.ColorType == SKColorType.Bgra8888 ? (2, 0) : (0, 2);
         var plane = size * size;
         var result = new float[3 * plane];
         for (var i = 0; i < plane; i++)
         {
-            var a = pixels[4 * i + 3] / 255f;
-            var white = 255f * (1 - a);
-            result[i] = pixels[4 * i] * a + white;
-            result[plane + i] = pixels[4 * i + 1] * a + white;
-            result[2 * plane + i] = pixels[4 * i + 2] * a + white;
+            result[i] = pixels[4 * i + red];
+            result[plane + i] = pixels[4 * i + 1];
+            result[2 * plane + i] = pixels[4 * i + blue];
         }
         if (origin is SKEncodedOrigin.TopLeft or (SKEncodedOrigin)0) return result;
         // A square stays a square whatever the orientation: only the mapping of pixels changes.
@@ -125,7 +138,9 @@ public static class ImageDecoder
     /// squares of this side, keeping at least twice it on the short side: a 12-megapixel photo for a 224-pixel model
     /// decodes at an eighth of its size, much faster, and the resize still has detail to average.
     /// </param>
-    private static IEnumerable<(int Index, SKBitmap Bitmap, bool Partial, SKEncodedOrigin Origin)> Frames(byte[] bytes, DecodeLimits limits, int? minSide = null)
+    /// <param name="layout">The pixel layout to decode to; default unpremultiplied RGBA (what the perceptual hash reads).</param>
+    private static IEnumerable<(int Index, SKBitmap Bitmap, bool Partial, SKEncodedOrigin Origin)> Frames(byte[] bytes, DecodeLimits limits, int? minSide = null,
+        (SKColorType Color, SKAlphaType Alpha)? layout = null)
     {
         using var codec = Open(bytes, limits);
         var info = codec.Info;
@@ -141,7 +156,8 @@ public static class ImageDecoder
             : limits.MaxFrames == 1
                 ? [0]
                 : Enumerable.Range(0, limits.MaxFrames).Select(i => (int)Math.Round(i * (frameCount - 1) / (double)(limits.MaxFrames - 1))).Distinct();
-        var target = new SKImageInfo(info.Width, info.Height, SKColorType.Rgba8888, SKAlphaType.Unpremul);
+        var (colorType, alphaType) = layout ?? (SKColorType.Rgba8888, SKAlphaType.Unpremul);
+        var target = new SKImageInfo(info.Width, info.Height, colorType, alphaType);
         foreach (var index in sampled)
         {
             var bitmap = new SKBitmap(target);
