@@ -53,9 +53,10 @@ public static class ImageHeadsFromDecisions
             .Where(e => e.Label is not null).Select(e => (e.Upload, e.Label!.Value)).ToList();
 
     /// <summary>Trains every category with at least <paramref name="minExamples"/> positive and negative uploads.</summary>
+    /// <param name="only">The categories to train (others are not considered); null: every category a decision found violated.</param>
     /// <exception cref="DecisionTrainingException">No category could be trained; the message says why for each.</exception>
     public static DecisionTrainingOutcome Train(DecidedImageSet set, string outputDirectory, int minExamples = DefaultMinExamples, float l2 = 1f,
-        DateTimeOffset? now = null)
+        DateTimeOffset? now = null, IReadOnlyCollection<string>? only = null)
     {
         if (minExamples < 2) throw new ArgumentOutOfRangeException(nameof(minExamples), "At least 2 uploads per class: one to train on, one to hold back.");
         var at = now ?? DateTimeOffset.UtcNow;
@@ -72,9 +73,14 @@ public static class ImageHeadsFromDecisions
 
         var trained = new List<DecisionHeadResult>();
         var skipped = new List<string>();
-        foreach (var category in categories)
+        foreach (var category in only?.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal) ?? categories.AsEnumerable())
         {
             var examples = Examples(set, category);
+            if (examples.All(e => !e.Label))
+            {
+                skipped.Add($"{category}: no standing decision on an upload with images found a violation of it");
+                continue;
+            }
             int positives = examples.Count(e => e.Label), negatives = examples.Count - positives;
             var excluded = set.Uploads.Count - examples.Count;
             var counts = $"{positives} positive and {negatives} negative uploads" + (excluded > 0 ? $" ({excluded} actioned for other categories only, left out)" : "");

@@ -4,6 +4,7 @@ using System.Globalization;
 using Microsoft.Extensions.DependencyInjection;
 using Moderation.Core.Media;
 using Moderation.Core.Models;
+using Moderation.Core.Scoring;
 using Moderation.Core.Scoring.Text;
 using Moderation.Core.Storage;
 
@@ -41,6 +42,17 @@ internal static class ImageCommands
         {
             if (result.GetValueOrDefault<int>() is var value and < 2) result.AddError($"--min-examples must be at least 2 (one upload to train on and one to hold back per class), not {value}.");
         });
+        var categories = new Option<string[]>("--category")
+        {
+            Description = "With --from-decisions: train only this category (repeat for several); default: every category a standing decision found violated.",
+            AllowMultipleArgumentsPerToken = false,
+        };
+        categories.Validators.Add(result =>
+        {
+            foreach (var value in result.GetValueOrDefault<string[]>() ?? [])
+                if (value.Length > ModelRegistry.MaxCategoryLength || !ScorerOutput.IsValidCategory(value))
+                    result.AddError($"'{value}' is not a category name (lower-case, dotted: harm.violence).");
+        });
         var register = new Option<bool>("--register")
         {
             Description = "With --from-decisions: also store each trained head in the model registry as a shadow version (scored beside the live one, never routing); make it live with 'models set-state'.",
@@ -48,21 +60,22 @@ internal static class ImageCommands
         var command = new Command("train-images",
             "Train an image head per category on ResNet18 embeddings, from labelled images (--input) or from moderators' decisions (--from-decisions); holds back every fifth positive and negative (upload) per category and prints ROC-AUC, PR-AUC and calibration error.")
         {
-            input, fromDecisions, output, l2, since, minExamples, register,
+            input, fromDecisions, output, l2, since, minExamples, categories, register,
         };
         command.Validators.Add(result =>
         {
             var csv = result.GetValue(input) is not null;
             var decisions = result.GetValue(fromDecisions);
             if (csv == decisions) result.AddError("Give either --input labels.csv or --from-decisions (one of them).");
-            if (csv && (result.GetResult(since) is { Implicit: false } || result.GetResult(minExamples) is { Implicit: false } || result.GetValue(register)))
-                result.AddError("--since, --min-examples and --register go with --from-decisions, not --input.");
+            if (csv && (result.GetResult(since) is { Implicit: false } || result.GetResult(minExamples) is { Implicit: false } || result.GetValue(register)
+                        || result.GetResult(categories) is { Implicit: false }))
+                result.AddError("--since, --min-examples, --category and --register go with --from-decisions, not --input.");
         });
         return WorkerHost.WithService<IServiceProvider>(command, async (parse, services, ct) =>
         {
             if (parse.GetValue(fromDecisions))
                 return await FromDecisionsAsync(services, parse.GetValue(output)!.FullName, parse.GetValue(since) is { } text ? ParseSince(text) : null,
-                    parse.GetValue(minExamples), parse.GetValue(l2), parse.GetValue(register), ct);
+                    parse.GetValue(minExamples), parse.GetValue(categories) is { Length: > 0 } only ? only : null, parse.GetValue(l2), parse.GetValue(register), ct);
             try
             {
                 var file = parse.GetValue(input)!;
@@ -95,11 +108,11 @@ internal static class ImageCommands
     private static DateTimeOffset? ParseSince(string text) =>
         DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var value) ? value : null;
 
-    private static async Task<int> FromDecisionsAsync(IServiceProvider services, string output, DateTimeOffset? since, int minExamples, float l2, bool register,
-        CancellationToken ct)
+    private static async Task<int> FromDecisionsAsync(IServiceProvider services, string output, DateTimeOffset? since, int minExamples,
+        IReadOnlyCollection<string>? only, float l2, bool register, CancellationToken ct)
     {
         var set = await new DecidedImageExamples(services.GetRequiredService<ModerationDatabase>()).LoadAsync(since, ct);
-        var outcome = ImageHeadsFromDecisions.Train(set, output, minExamples, l2);
+        var outcome = ImageHeadsFromDecisions.Train(set, output, minExamples, l2, only: only);
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"trained {outcome.Trained.Count} image head(s) from {ImageHeadsFromDecisions.Source} ({set.Uploads.Count} decided uploads with {set.EmbeddingModel} image embeddings); validation on held-back uploads (an upload scores its highest frame):"));
         foreach (var head in outcome.Trained)

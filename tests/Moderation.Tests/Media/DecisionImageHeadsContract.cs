@@ -177,6 +177,11 @@ public abstract class DecisionImageHeadsContract(DatabaseProvider provider) : ID
         var fresh = DecisionSeeder.Embed([(true, 90_001), (false, 90_001)]);
         loaded.Predict(fresh[0]).Should().BeGreaterThan(loaded.Predict(fresh[1]), "a new violent scene scores above a new calm one");
 
+        // --category: only the named ones; a parent category takes its sub-categories' violations (harm.hate is harm).
+        var chosen = ImageHeadsFromDecisions.Train(set, Path.Combine(output, "chosen"), only: ["harm", "harm.sexual"]);
+        chosen.Trained.Should().ContainSingle().Which.Card.Decisions!.PositiveUploads.Should().Be(33);
+        chosen.Skipped.Should().Equal("harm.sexual: no standing decision on an upload with images found a violation of it");
+
         // --since keeps only uploads whose standing decision is that recent.
         var recent = await new DecidedImageExamples(test.Database).LoadAsync(seed.Clock.Now - TimeSpan.FromMinutes(9.5), CancellationToken.None);
         recent.Uploads.Select(u => u.Verdict.UploadId).Should().BeEquivalentTo(ids.TakeLast(10));
@@ -297,6 +302,21 @@ public sealed class DecisionSplitTests
         validation.Select(v => v.Upload.Verdict.UploadId).Should().NotIntersectWith(train.Select(t => t.Upload.Verdict.UploadId));
         // In decision order (the latest upload, u22, was decided first): positives u22, u12, u02; negatives u21, u11, u01.
         validation.Select(v => v.Upload.Verdict.UploadId).Should().BeEquivalentTo("u22", "u12", "u02", "u21", "u11", "u01");
+    }
+
+    [Fact]
+    public void A_frame_weight_counts_as_the_frame_repeated()
+    {
+        var scenes = Enumerable.Range(0, 8).SelectMany(i => new[] { (true, 500 + i), (false, 500 + i) }).ToList();
+        var vectors = DecisionSeeder.Embed(scenes);
+        var labels = scenes.Select(s => s.Item1).ToList();
+        var weighted = ImageHead.Train(vectors, labels, weights: vectors.Select((_, i) => i == 0 ? 3f : 1f).ToList());
+        var repeated = ImageHead.Train([vectors[0], vectors[0], .. vectors], [labels[0], labels[0], .. labels]);
+        var plain = ImageHead.Train(vectors, labels);
+        var probes = DecisionSeeder.Embed([(true, 600), (false, 600), (true, 601)]).Append(vectors[0]).ToList();
+        foreach (var probe in probes)
+            weighted.Predict(probe).Should().BeApproximately(repeated.Predict(probe), 1e-3);
+        Math.Abs(weighted.Predict(vectors[0]) - plain.Predict(vectors[0])).Should().BeGreaterThan(1e-3, "the weight changes the head");
     }
 
     [Fact]

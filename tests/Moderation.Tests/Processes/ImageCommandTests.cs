@@ -131,9 +131,10 @@ public sealed class ImageCommandTests : IDisposable
         {
             (new[] { "--output", output }, "Give either --input labels.csv or --from-decisions (one of them)."),
             (new[] { "--from-decisions", "--input", "labels.csv", "--output", output }, "Give either --input labels.csv or --from-decisions (one of them)."),
-            (new[] { "--input", "labels.csv", "--register", "--output", output }, "--since, --min-examples and --register go with --from-decisions, not --input."),
+            (new[] { "--input", "labels.csv", "--register", "--output", output }, "--since, --min-examples, --category and --register go with --from-decisions, not --input."),
             (new[] { "--from-decisions", "--min-examples", "1", "--output", output }, "--min-examples must be at least 2"),
             (new[] { "--from-decisions", "--since", "last week", "--output", output }, "--since must be a date or time such as 2026-11-01"),
+            (new[] { "--from-decisions", "--category", "Harm Violence", "--output", output }, "'Harm Violence' is not a category name"),
         })
         {
             var refused = await RunAsync(database, ["train-images", .. args]);
