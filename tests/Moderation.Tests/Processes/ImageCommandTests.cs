@@ -1,5 +1,7 @@
 using System.Text;
 using FluentAssertions;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
 using Moderation.Core.Media;
 using Moderation.Core.Models;
 using Moderation.Core.Storage;
@@ -104,6 +106,14 @@ public sealed class ImageCommandTests : IDisposable
         File.Exists(Path.Combine(output, "harm.violence.zip")).Should().BeTrue();
         var list = await RunAsync(database, "models", "list");
         list.Output.Should().MatchRegex(@"harm\.violence\s+harm\.violence-image-\S+\s+shadow\s+image\b").And.NotContain(" live ");
+        // The image scorer's model source loads it as a shadow head: scored beside, never routing.
+        using (var models = new RegistryImageModels(new ModelRegistry(database.Database, TimeProvider.System), Options.Create(new ImageScoringOptions()),
+                   TimeProvider.System, NullLogger<RegistryImageModels>.Instance))
+        {
+            var set = await models.CurrentAsync(CancellationToken.None);
+            set.Heads.Should().ContainSingle().Which.Should().Match<LoadedImageHead>(h => h.Category == "harm.violence" && h.Shadow);
+            set.LiveCategories.Should().BeEmpty();
+        }
 
         var again = await RunAsync(database, "train-images", "--from-decisions", "--output", output, "--register");
         again.ExitCode.Should().Be(0, again.Output);
