@@ -40,6 +40,8 @@ public sealed class ImageHead
         public float[] Features { get; set; } = [];
 
         public bool Label { get; set; }
+
+        public float Weight { get; set; } = 1;
     }
 
     private sealed class HeadOutput
@@ -55,16 +57,21 @@ public sealed class ImageHead
     }
 
     /// <summary>Trains on raw ResNet18 embeddings; <paramref name="seed"/> makes it reproducible.</summary>
-    public static ImageHead Train(IReadOnlyList<float[]> embeddings, IReadOnlyList<bool> labels, float l2 = 1f, int seed = 17)
+    /// <param name="weights">Per-example weights (frames of one video sharing its upload's weight); null: all 1.</param>
+    public static ImageHead Train(IReadOnlyList<float[]> embeddings, IReadOnlyList<bool> labels, float l2 = 1f, int seed = 17,
+        IReadOnlyList<float>? weights = null)
     {
         if (embeddings.Count != labels.Count) throw new ArgumentException($"{embeddings.Count} embeddings but {labels.Count} labels.");
+        if (weights is not null && (weights.Count != labels.Count || weights.Any(w => !float.IsFinite(w) || w <= 0)))
+            throw new ArgumentException($"{weights.Count} weights for {labels.Count} labels, or a weight that is not a positive number.");
         if (labels.Distinct().Count() < 2) throw new ArgumentException("A head needs examples of both labels (0 and 1) to train on.");
         var ml = new MLContext(seed);
-        var data = ml.Data.LoadFromEnumerable(embeddings.Select((e, i) => new HeadInput { Features = Features(e), Label = labels[i] }));
+        var data = ml.Data.LoadFromEnumerable(embeddings.Select((e, i) => new HeadInput { Features = Features(e), Label = labels[i], Weight = weights?[i] ?? 1 }));
         var trainer = ml.BinaryClassification.Trainers.LbfgsLogisticRegression(new LbfgsLogisticRegressionBinaryTrainer.Options
         {
             LabelColumnName = nameof(HeadInput.Label),
             FeatureColumnName = nameof(HeadInput.Features),
+            ExampleWeightColumnName = weights is null ? null : nameof(HeadInput.Weight),
             L2Regularization = l2,
             L1Regularization = 0,
             OptimizationTolerance = 1e-6f,

@@ -17,7 +17,22 @@ public sealed record HeadCard(
     double ValidationPrAuc,
     double ValidationCalibrationError,
     double L2Regularization = 0,
-    IReadOnlyList<string>? Sources = null);
+    IReadOnlyList<string>? Sources = null,
+    DecisionTrainingSet? Decisions = null);
+
+/// <summary>
+/// What a head trained from moderators' decisions learnt from (<c>train-images --from-decisions</c>): the decisions'
+/// time span, the uploads on each side, the frames, and the embedding model their stored vectors came from.
+/// </summary>
+public sealed record DecisionTrainingSet(
+    DateTimeOffset? Since,
+    DateTimeOffset FirstDecision,
+    DateTimeOffset LastDecision,
+    int PositiveUploads,
+    int NegativeUploads,
+    int TrainingFrames,
+    int ValidationFrames,
+    string EmbeddingModel);
 
 /// <summary>A head as the model registry stores it: its card and metrics as JSON, its zip's bytes.</summary>
 public sealed record HeadPackage(HeadCard Card, string CardJson, string MetricsJson, byte[] Artifact);
