@@ -4,7 +4,9 @@ using System.Text;
 using System.Text.Json;
 using Dapper;
 using Moderation.Core.Scoring.Text;
+using Moderation.Core.Similarity;
 using Moderation.Core.Storage;
+using Moderation.Core.Uploads;
 using Recommender.Core;
 using Recommender.Core.Catalog;
 using Recommender.Core.Safety;
@@ -34,9 +36,16 @@ public sealed class FeedOptions
 /// <summary>
 /// The API host's demo of <see cref="ForYouRecommender"/>: the catalog is the uploads in the database, the safety
 /// layer reads the risk-signal feed through the library's own <see cref="SignalFollower"/> (from the database
-/// rather than over HTTP, since it runs inside the service), and user profiles live in memory. Item embeddings
-/// are the text model's (all-MiniLM-L6-v2 over caption, hashtags and transcript) when it is enabled, otherwise a
-/// hashed bag of words of the same text. Items are keyed by upload id.
+/// rather than over HTTP, since it runs inside the service), and user profiles live in memory. Items are keyed by
+/// upload id.
+/// <para>
+/// Item embeddings: with the text model enabled, the vector the text scorer already stored for the upload
+/// (<c>upload_embeddings</c>, kind text, this embedder's model: the creator's words, caption, hashtags and
+/// transcript), read once the upload is scored, so no upload is embedded twice; an upload scored without one (too
+/// few words, or scored by a worker running another model) is embedded here, over the same text. Until then the
+/// upload waits outside the catalog, which costs nothing: the feed withholds unscored items anyway. With the text
+/// model off, a hashed bag of words of the same text, at once.
+/// </para>
 /// </summary>
 public sealed class FeedDemo
 {
@@ -59,11 +68,28 @@ public sealed class FeedDemo
             WHERE received_at_ms > @Ms OR (received_at_ms = @Ms AND id > @Id) ORDER BY received_at_ms, id
             """);
 
+    /// <summary>Uploads per query when looking up the waiting uploads' stored vectors.</summary>
+    private const int LookupChunk = 500;
+
+    // Dapper expands "IN @Ids" into one parameter per id, except for PostgreSQL, which gets the array as one parameter.
+    private const string StoredVectorsFrom = """
+        SELECT u.id AS id, u.status AS status, e.dimensions AS dimensions, e.vector AS vector
+        FROM uploads u
+        LEFT JOIN upload_embeddings e ON e.upload_id = u.id AND e.kind = @Kind AND e.model = @Model AND e.media_ordinal = -1 AND e.frame = -1
+        """;
+
+    private static readonly DialectSql SelectStoredVectors = new(
+        sqlite: StoredVectorsFrom + " WHERE u.id IN @Ids",
+        postgres: StoredVectorsFrom + " WHERE u.id = ANY(@Ids)",
+        sqlServer: StoredVectorsFrom + " WHERE u.id IN @Ids");
+
     private readonly ModerationDatabase database;
     private readonly TextEmbedder? embedder;
     private readonly FeedOptions options;
     private readonly SemaphoreSlim syncing = new(1, 1);
     private readonly Dictionary<string, string> externalIds = new(StringComparer.Ordinal);
+    // Read but not yet in the catalog: waiting for the text scorer's stored vector. Touched only inside a sync.
+    private readonly Dictionary<string, UploadRow> waiting = new(StringComparer.Ordinal);
     private long newestMs;
 
     public FeedDemo(ModerationDatabase database, FeedOptions options, TimeProvider time, TextEmbedder? embedder = null)
@@ -98,6 +124,7 @@ public sealed class FeedDemo
         {
             // Uploads first: a signal names an upload that is already in the database, so it finds its item.
             await LoadUploadsAsync(ct);
+            await PlaceWaitingAsync(ct);
             await Follower.PollAsync(ct);
         }
         finally
@@ -116,24 +143,9 @@ public sealed class FeedDemo
             await using (var connection = await database.OpenAsync(ct))
                 rows = (await connection.QueryAsync<UploadRow>(new CommandDefinition(database.Sql(SelectUploads),
                     new { Ms = ms, Id = id, Limit = UploadPage }, cancellationToken: ct))).ToList();
-            var fresh = rows.Where(r => !Catalog.Contains(r.Id)).ToList();
-            if (fresh.Count > 0)
-            {
-                var texts = fresh.Select(Text).ToList();
-                var embeddings = embedder is null ? texts.Select(t => Hashed(t, options.HashedDimensions)).ToArray() : embedder.Embed(texts, ct);
-                for (var i = 0; i < fresh.Count; i++)
-                {
-                    var r = fresh[i];
-                    Ranker.Upsert(new CatalogItem(r.Id, string.IsNullOrEmpty(r.CreatorId) ? "(no creator)" : r.CreatorId, embeddings[i],
-                        DateTimeOffset.FromUnixTimeMilliseconds(r.ReceivedAtMs))
-                    {
-                        Caption = r.Caption,
-                        Hashtags = Strings(r.Hashtags),
-                        Transcript = r.Transcript,
-                    });
-                    lock (externalIds) externalIds[r.Id] = r.ExternalId;
-                }
-            }
+            foreach (var r in rows.Where(r => !Catalog.Contains(r.Id)))
+                if (embedder is null) Place(r, Hashed(Text(r), options.HashedDimensions));
+                else waiting.TryAdd(r.Id, r);
             if (rows.Count > 0)
             {
                 ms = rows[^1].ReceivedAtMs;
@@ -142,6 +154,55 @@ public sealed class FeedDemo
             }
             if (rows.Count < UploadPage) return;
         }
+    }
+
+    /// <summary>
+    /// Puts waiting uploads into the catalog: with the vector the text scorer stored, or, for one already scored
+    /// without a vector of this model, embedded here. One not yet scored keeps waiting.
+    /// </summary>
+    private async Task PlaceWaitingAsync(CancellationToken ct)
+    {
+        if (embedder is null || waiting.Count == 0) return;
+        var unmatched = new List<UploadRow>();
+        foreach (var chunk in waiting.Keys.ToList().Chunk(LookupChunk))
+        {
+            List<StoredVectorRow> found;
+            await using (var connection = await database.OpenAsync(ct))
+                found = (await connection.QueryAsync<StoredVectorRow>(new CommandDefinition(database.Sql(SelectStoredVectors),
+                    new { Kind = TextScorer.EmbeddingKind, Model = embedder.Name, Ids = chunk }, cancellationToken: ct))).ToList();
+            var seen = found.Select(f => f.Id).ToHashSet(StringComparer.Ordinal);
+            foreach (var gone in chunk.Where(id => !seen.Contains(id))) waiting.Remove(gone);
+            foreach (var row in found)
+            {
+                if (!waiting.TryGetValue(row.Id, out var upload)) continue;
+                if (row.Vector is { } bytes && row.Dimensions == TextEmbedder.Dimensions)
+                {
+                    waiting.Remove(row.Id);
+                    Place(upload, UploadEmbeddings.FromBytes(bytes, row.Dimensions.Value));
+                }
+                else if (row.Status != UploadStatus.Queued)
+                {
+                    // Scored (the vectors commit with the routing) and still no vector: there will be none.
+                    waiting.Remove(row.Id);
+                    unmatched.Add(upload);
+                }
+            }
+        }
+        if (unmatched.Count == 0) return;
+        var embeddings = embedder.Embed(unmatched.Select(Text).ToList(), ct);
+        for (var i = 0; i < unmatched.Count; i++) Place(unmatched[i], embeddings[i]);
+    }
+
+    private void Place(UploadRow r, float[] embedding)
+    {
+        Ranker.Upsert(new CatalogItem(r.Id, string.IsNullOrEmpty(r.CreatorId) ? "(no creator)" : r.CreatorId, embedding,
+            DateTimeOffset.FromUnixTimeMilliseconds(r.ReceivedAtMs))
+        {
+            Caption = r.Caption,
+            Hashtags = Strings(r.Hashtags),
+            Transcript = r.Transcript,
+        });
+        lock (externalIds) externalIds[r.Id] = r.ExternalId;
     }
 
     private static string Text(UploadRow r) =>
@@ -171,6 +232,14 @@ public sealed class FeedDemo
             var hash = XxHash64.HashToUInt64(Encoding.UTF8.GetBytes(feature));
             vector[(int)(hash % (ulong)dimensions)] += (hash >> 63) == 0 ? weight : -weight;
         }
+    }
+
+    private sealed class StoredVectorRow
+    {
+        public string Id { get; init; } = "";
+        public string Status { get; init; } = "";
+        public int? Dimensions { get; init; }
+        public byte[]? Vector { get; init; }
     }
 
     private sealed class UploadRow

@@ -290,7 +290,7 @@ public sealed class TextHead
     /// <see cref="TextNormalizer"/>. Featurising (normalising, hashing word and character n-grams) is nearly all of
     /// a head's cost and heads trained by <see cref="Train"/> share it, so the texts are featurised once for every
     /// head whose featuriser gives the same features (checked on probe texts), and each head only applies its
-    /// weights to the sparse vectors. Other heads run on their own. Groups run side by side, one per core.
+    /// weights to the sparse vectors. Other heads run on their own. Groups and slices of the texts run side by side.
     /// </summary>
     public static double[][] PredictMany(IReadOnlyList<TextHead> heads, IReadOnlyList<string> normalizedTexts, IReadOnlyList<float[]> embeddings,
         CancellationToken ct = default)
@@ -303,17 +303,29 @@ public sealed class TextHead
                 group.Add(model);
             else
                 groups.Add([model]);
-        var raw = new double[groups.Count][][];
-        Parallel.For(0, groups.Count, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount, CancellationToken = ct }, g =>
+        // Work items are (group, slice of the texts): groups differ in cost (a featurisation shared by six heads
+        // against a head alone), so slicing the texts as well keeps every core busy until the end.
+        var count = normalizedTexts.Count;
+        var slices = Math.Clamp(count / MinSlice, 1, Environment.ProcessorCount);
+        var sliceSize = (count + slices - 1) / Math.Max(1, slices);
+        var raw = groups.Select(g => g.Select(_ => new double[count]).ToArray()).ToArray();
+        Parallel.For(0, groups.Count * slices, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount, CancellationToken = ct }, item =>
         {
+            var (g, slice) = (item / slices, item % slices);
+            var start = slice * sliceSize;
+            var length = Math.Min(sliceSize, count - start);
+            if (length <= 0) return;
+            var texts = Slice(normalizedTexts, start, length);
+            var vectorsIn = Slice(embeddings, start, length);
             var leader = groups[g][0];
             if (leader.SplitModel is null)
             {
-                raw[g] = [leader.PredictUngated(normalizedTexts, embeddings)];
+                leader.PredictUngated(texts, vectorsIn).CopyTo(raw[g][0], start);
                 return;
             }
-            var vectors = leader.Featurize(leader.SplitModel.Featurizer, normalizedTexts, embeddings)!;
-            raw[g] = groups[g].Select(member => vectors.Select(v => member.SplitModel!.Probability(v)).ToArray()).ToArray();
+            var features = leader.Featurize(leader.SplitModel.Featurizer, texts, vectorsIn)!;
+            for (var m = 0; m < groups[g].Count; m++)
+                for (var i = 0; i < length; i++) raw[g][m][start + i] = groups[g][m].SplitModel!.Probability(features[i]);
         });
         var byModel = new Dictionary<TextHead, double[]>(ReferenceEqualityComparer.Instance);
         for (var g = 0; g < groups.Count; g++)
@@ -327,6 +339,12 @@ public sealed class TextHead
             return probabilities;
         }).ToArray();
     }
+
+    /// <summary>Texts per slice below which slicing a batch further costs more (a pipeline pass per slice) than it gains.</summary>
+    private const int MinSlice = 16;
+
+    private static IReadOnlyList<T> Slice<T>(IReadOnlyList<T> items, int start, int length) =>
+        start == 0 && length == items.Count ? items : Enumerable.Range(start, length).Select(i => items[i]).ToList();
 
     private double[] PredictUngated(IReadOnlyList<string> normalizedTexts, IReadOnlyList<float[]> embeddings)
     {

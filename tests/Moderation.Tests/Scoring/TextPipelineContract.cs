@@ -138,6 +138,32 @@ public abstract class TextPipelineContract<TFixture>(TFixture fixture) where TFi
         later.GetProperty("scores").EnumerateArray().Should().NotContain(s => s.GetProperty("modelVersion").GetString() == live.Version);
         (await registry.FindAsync("harm.sexual", live.Version, CancellationToken.None))!.State.Should().Be(ModelStates.Retired);
     }
+
+    [Fact]
+    public async Task The_feed_reuses_the_scorers_stored_text_vector_and_embeds_only_uploads_scored_without_one()
+    {
+        var demo = Api.Services.GetRequiredService<Moderation.Api.Feed.FeedDemo>();
+        var embedder = Api.Services.GetRequiredService<Moderation.Core.Scoring.Text.TextEmbedder>();
+        var vectors = Api.Services.GetRequiredService<Moderation.Core.Similarity.UploadEmbeddings>();
+        var worded = (await Api.PostUploadAsync(new { externalId = $"feed-{Guid.NewGuid():N}", caption = "Sunrise over the harbour, fishing boats heading out", hashtags = new[] { "sea" } }))
+            .GetProperty("id").GetString()!;
+        var terse = (await Api.PostUploadAsync(new { externalId = $"feed-{Guid.NewGuid():N}", caption = "wow" }))
+            .GetProperty("id").GetString()!;
+
+        // Not in the catalog while unscored (the feed withholds such items anyway), and no embedding was made for them.
+        await demo.SyncAsync(CancellationToken.None);
+        foreach (var id in new[] { worded, terse }) await Api.WaitUntilRoutedAsync(id, TimeSpan.FromSeconds(120));
+        await demo.SyncAsync(CancellationToken.None);
+
+        var stored = (await vectors.ForUploadAsync(worded, CancellationToken.None)).Single(v => v.Embedding.Kind == "text");
+        stored.Embedding.Model.Should().Be(embedder.Name);
+        demo.Catalog.Find(worded)!.Embedding.Should().Equal(stored.Embedding.Vector, "the item carries the vector the scorer stored");
+
+        // "wow" is too short for a stored vector: the feed embeds it itself, over the same words.
+        (await vectors.ForUploadAsync(terse, CancellationToken.None)).Should().NotContain(v => v.Embedding.Kind == "text");
+        var own = demo.Catalog.Find(terse)!.Embedding;
+        Moderation.Core.Media.ImageEmbedder.Cosine(own, embedder.Embed(["wow"])[0]).Should().BeGreaterThan(0.999);
+    }
 }
 
 [Collection(HostCollection.Name)]
