@@ -31,6 +31,24 @@ public sealed class TextHead
     private readonly PredictionEngine<HeadInput, HeadOutput> engine;
     private readonly object engineLock = new();
 
+    // Scoring runs rows through prediction engines kept for reuse, one per concurrent caller, rather than building a
+    // data view per batch: ML.NET emits and JITs IL for every view over a class (LoadFromEnumerable), and a scoring
+    // worker building several per batch spent about a fifth of its CPU compiling and finalising those methods.
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<ITransformer, FeatureEngines> featureEngines = new(ReferenceEqualityComparer.Instance);
+    private readonly System.Collections.Concurrent.ConcurrentBag<PredictionEngine<HeadInput, HeadOutput>> probabilityEngines = [];
+
+    /// <summary>Reusable engines of one featuriser; <see cref="HasFeatures"/> false when it has no "Features" column.</summary>
+    private sealed class FeatureEngines(bool hasFeatures)
+    {
+        public bool HasFeatures { get; } = hasFeatures;
+        public System.Collections.Concurrent.ConcurrentBag<PredictionEngine<HeadInput, FeatureRow>> Idle { get; } = [];
+    }
+
+    private sealed class FeatureRow
+    {
+        public VBuffer<float> Features { get; set; }
+    }
+
     private TextHead(MLContext ml, ITransformer model, TextHead? gate = null, double gateExponent = 1)
     {
         this.ml = ml;
@@ -271,18 +289,28 @@ public sealed class TextHead
     /// <summary>The "Features" vector of each text, copied out of ML.NET's reused row buffer; null if there is no such column.</summary>
     private VBuffer<float>[]? Featurize(ITransformer featurizer, IReadOnlyList<string> normalizedTexts, IReadOnlyList<float[]> embeddings)
     {
-        var view = featurizer.Transform(ml.Data.LoadFromEnumerable(normalizedTexts.Select((t, i) => new HeadInput { Text = t, Embedding = embeddings[i] })));
-        if (view.Schema.GetColumnOrNull("Features") is not { } column) return null;
-        var vectors = new VBuffer<float>[normalizedTexts.Count];
-        using var cursor = view.GetRowCursor([column]);
-        var getter = cursor.GetGetter<VBuffer<float>>(column);
-        VBuffer<float> buffer = default;
-        for (var i = 0; cursor.MoveNext(); i++)
+        var engines = featureEngines.GetOrAdd(featurizer, f =>
+            new FeatureEngines(f.GetOutputSchema(ml.Data.LoadFromEnumerable(Array.Empty<HeadInput>()).Schema).GetColumnOrNull("Features") is not null));
+        if (!engines.HasFeatures) return null;
+        if (!engines.Idle.TryTake(out var rows)) rows = ml.Model.CreatePredictionEngine<HeadInput, FeatureRow>(featurizer);
+        try
         {
-            getter(ref buffer);
-            buffer.CopyTo(ref vectors[i]);
+            var vectors = new VBuffer<float>[normalizedTexts.Count];
+            var input = new HeadInput();
+            var output = new FeatureRow();
+            for (var i = 0; i < vectors.Length; i++)
+            {
+                input.Text = normalizedTexts[i];
+                input.Embedding = embeddings[i];
+                rows.Predict(input, ref output);
+                output.Features.CopyTo(ref vectors[i]);
+            }
+            return vectors;
         }
-        return vectors;
+        finally
+        {
+            engines.Idle.Add(rows);
+        }
     }
 
     /// <summary>
@@ -348,8 +376,25 @@ public sealed class TextHead
 
     private double[] PredictUngated(IReadOnlyList<string> normalizedTexts, IReadOnlyList<float[]> embeddings)
     {
-        var data = ml.Data.LoadFromEnumerable(normalizedTexts.Select((t, i) => new HeadInput { Text = t, Embedding = embeddings[i] }));
-        return model.Transform(data).GetColumn<float>("Probability").Select(p => (double)p).ToArray();
+        if (!probabilityEngines.TryTake(out var rows)) rows = ml.Model.CreatePredictionEngine<HeadInput, HeadOutput>(model);
+        try
+        {
+            var probabilities = new double[normalizedTexts.Count];
+            var input = new HeadInput();
+            var output = new HeadOutput();
+            for (var i = 0; i < probabilities.Length; i++)
+            {
+                input.Text = normalizedTexts[i];
+                input.Embedding = embeddings[i];
+                rows.Predict(input, ref output);
+                probabilities[i] = output.Probability;
+            }
+            return probabilities;
+        }
+        finally
+        {
+            probabilityEngines.Add(rows);
+        }
     }
 
     /// <summary>Probabilities for many texts in one pass.</summary>
