@@ -47,8 +47,8 @@ public sealed class HashIndex
         public readonly int Entry = entry;
     }
 
-    /// <summary>Slots past the last bucket, so a vector may read a whole register from a bucket's last slot.</summary>
-    private const int Padding = 3;
+    /// <summary>Slots past the last bucket, so the check may read sixteen slots from the start of any bucket.</summary>
+    private const int Padding = 16;
 
     /// <summary>
     /// A table: bucket offsets and slots, both pinned (allocated on the pinned heap, so they never move) so that a
@@ -307,22 +307,35 @@ public sealed class HashIndex
                 pattern = Vector512.Create(qa, qb, qa, qb, qa, qb, qa, qb);
             }
             var bound = Vector512.Create((long)(maxDistance - probe.Away));
-            for (var i = probe.Start; i < probe.End; i += 4)
-            {
-                var bytes = ((Vector512.Load((ulong*)(slots + i)) ^ pattern) & keep).AsByte();
-                var low = Avx512BW.Shuffle(bitsIn, bytes & nibble);
-                var high = Avx512BW.Shuffle(bitsIn, Avx512BW.ShiftRightLogical(bytes.AsUInt16(), 4).AsByte() & nibble);
-                var lanes = Avx512BW.SumAbsoluteDifferences(low + high, Vector512<byte>.Zero).AsInt64();
-                var pairs = lanes + Avx512F.Shuffle(lanes.AsInt32(), 0b01_00_11_10).AsInt64();
-                // Bits 0, 2, 4, 6: the slots i .. i + 3 whose 96 bits are within the limit.
-                var near = Vector512.LessThanOrEqual(pairs, bound).ExtractMostSignificantBits() & 0b0101_0101UL;
-                for (; near != 0; near &= near - 1)
+            // The first sixteen slots (most buckets hold fewer) as four independent steps, with no branch on the
+            // bucket's size; bits of slots past its end are masked off. Longer buckets go on four at a time.
+            var length = probe.End - probe.Start;
+            var near = Near512(slots + probe.Start, pattern, keep, nibble, bitsIn, bound)
+                | Near512(slots + probe.Start + 4, pattern, keep, nibble, bitsIn, bound) << 8
+                | Near512(slots + probe.Start + 8, pattern, keep, nibble, bitsIn, bound) << 16
+                | Near512(slots + probe.Start + 12, pattern, keep, nibble, bitsIn, bound) << 24;
+            if (length < 16) near &= (1UL << (2 * length)) - 1;
+            for (; near != 0; near &= near - 1)
+                Confirm(slots[probe.Start + BitOperations.TrailingZeroCount(near) / 2].Entry, query, maxDistance, ref matches);
+            for (var i = probe.Start + 16; i < probe.End; i += 4)
+                for (near = Near512(slots + i, pattern, keep, nibble, bitsIn, bound); near != 0; near &= near - 1)
                 {
                     var slot = i + BitOperations.TrailingZeroCount(near) / 2;
                     if (slot < probe.End) Confirm(slots[slot].Entry, query, maxDistance, ref matches);
                 }
-            }
         }
+    }
+
+    /// <summary>Bits 0, 2, 4, 6: which of the four slots from <paramref name="at"/> are within <paramref name="bound"/> on their 96 bits.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe ulong Near512(Slot* at, Vector512<ulong> pattern, Vector512<ulong> keep, Vector512<byte> nibble, Vector512<byte> bitsIn, Vector512<long> bound)
+    {
+        var bytes = ((Vector512.Load((ulong*)at) ^ pattern) & keep).AsByte();
+        var low = Avx512BW.Shuffle(bitsIn, bytes & nibble);
+        var high = Avx512BW.Shuffle(bitsIn, Avx512BW.ShiftRightLogical(bytes.AsUInt16(), 4).AsByte() & nibble);
+        var lanes = Avx512BW.SumAbsoluteDifferences(low + high, Vector512<byte>.Zero).AsInt64();
+        var pairs = lanes + Avx512F.Shuffle(lanes.AsInt32(), 0b01_00_11_10).AsInt64();
+        return Vector512.LessThanOrEqual(pairs, bound).ExtractMostSignificantBits() & 0b0101_0101UL;
     }
 
     private unsafe void Check256(Table[] current, ReadOnlySpan<Probe> probes, in PerceptualHash query, int maxDistance, ref List<HashMatch>? matches)
