@@ -292,24 +292,36 @@ public sealed class TextHead
         var engines = featureEngines.GetOrAdd(featurizer, f =>
             new FeatureEngines(f.GetOutputSchema(ml.Data.LoadFromEnumerable(Array.Empty<HeadInput>()).Schema).GetColumnOrNull("Features") is not null));
         if (!engines.HasFeatures) return null;
-        if (!engines.Idle.TryTake(out var rows)) rows = ml.Model.CreatePredictionEngine<HeadInput, FeatureRow>(featurizer);
+        return PredictRows(engines.Idle, featurizer, normalizedTexts, embeddings, static row =>
+        {
+            VBuffer<float> copy = default;
+            row.Features.CopyTo(ref copy);
+            return copy;
+        });
+    }
+
+    /// <summary>Runs the texts through a reused engine of <paramref name="transformer"/> (made when none is idle), reading each row's output.</summary>
+    private T[] PredictRows<TOut, T>(System.Collections.Concurrent.ConcurrentBag<PredictionEngine<HeadInput, TOut>> idle, ITransformer transformer,
+        IReadOnlyList<string> normalizedTexts, IReadOnlyList<float[]> embeddings, Func<TOut, T> read) where TOut : class, new()
+    {
+        if (!idle.TryTake(out var rows)) rows = ml.Model.CreatePredictionEngine<HeadInput, TOut>(transformer);
         try
         {
-            var vectors = new VBuffer<float>[normalizedTexts.Count];
+            var result = new T[normalizedTexts.Count];
             var input = new HeadInput();
-            var output = new FeatureRow();
-            for (var i = 0; i < vectors.Length; i++)
+            var output = new TOut();
+            for (var i = 0; i < result.Length; i++)
             {
                 input.Text = normalizedTexts[i];
                 input.Embedding = embeddings[i];
                 rows.Predict(input, ref output);
-                output.Features.CopyTo(ref vectors[i]);
+                result[i] = read(output);
             }
-            return vectors;
+            return result;
         }
         finally
         {
-            engines.Idle.Add(rows);
+            idle.Add(rows);
         }
     }
 
@@ -374,28 +386,8 @@ public sealed class TextHead
     private static IReadOnlyList<T> Slice<T>(IReadOnlyList<T> items, int start, int length) =>
         start == 0 && length == items.Count ? items : Enumerable.Range(start, length).Select(i => items[i]).ToList();
 
-    private double[] PredictUngated(IReadOnlyList<string> normalizedTexts, IReadOnlyList<float[]> embeddings)
-    {
-        if (!probabilityEngines.TryTake(out var rows)) rows = ml.Model.CreatePredictionEngine<HeadInput, HeadOutput>(model);
-        try
-        {
-            var probabilities = new double[normalizedTexts.Count];
-            var input = new HeadInput();
-            var output = new HeadOutput();
-            for (var i = 0; i < probabilities.Length; i++)
-            {
-                input.Text = normalizedTexts[i];
-                input.Embedding = embeddings[i];
-                rows.Predict(input, ref output);
-                probabilities[i] = output.Probability;
-            }
-            return probabilities;
-        }
-        finally
-        {
-            probabilityEngines.Add(rows);
-        }
-    }
+    private double[] PredictUngated(IReadOnlyList<string> normalizedTexts, IReadOnlyList<float[]> embeddings) =>
+        PredictRows(probabilityEngines, model, normalizedTexts, embeddings, static row => (double)row.Probability);
 
     /// <summary>Probabilities for many texts in one pass.</summary>
     public double[] Predict(IReadOnlyList<string> texts, IReadOnlyList<float[]> embeddings) =>
