@@ -29,7 +29,7 @@ public sealed record MediaRequest
 /// <summary>The answer to an accepted upload.</summary>
 public sealed record UploadAccepted(string Id, string Status);
 
-/// <summary>An upload's state, scores and routing.</summary>
+/// <summary>An upload's state, scores and routing, and what the scorers declined to score (<c>unscored</c>) and why.</summary>
 public sealed record UploadResponse(
     string Id,
     string ExternalId,
@@ -42,8 +42,9 @@ public sealed record UploadResponse(
     string? LastError,
     IReadOnlyList<MediaDetails> Media,
     IReadOnlyList<ScoreDetails> Scores,
-    RoutingDetails? Routing)
+    RoutingDetails? Routing,
+    IReadOnlyList<UnscoredDetails> Unscored)
 {
     public static UploadResponse From(UploadDetails d) => new(d.Id, d.ExternalId, d.CreatorId, d.Status, d.StatusDetail,
-        d.ReceivedAt, d.RoutedAt, d.ScoringAttempts, d.LastError, d.Media, d.Scores, d.Routing);
+        d.ReceivedAt, d.RoutedAt, d.ScoringAttempts, d.LastError, d.Media, d.Scores, d.Routing, d.Unscored);
 }

@@ -47,7 +47,12 @@ public sealed class RoutingPolicy(RoutingPolicyOptions options)
         }
     }
 
-    public RoutingDecision Route(IReadOnlyList<CategoryScore> scores)
+    /// <param name="abstentions">
+    /// What the scorers declined to score. A code listed in <see cref="RoutingPolicyOptions.Unscored"/> is routed as
+    /// its own category (<c>language_unsupported</c> to review by default), with no demotion: a post is not held back
+    /// for the language it is written in. Other codes (<c>no_text</c>) are recorded, not routed.
+    /// </param>
+    public RoutingDecision Route(IReadOnlyList<CategoryScore> scores, IReadOnlyList<AttributedAbstention>? abstentions = null)
     {
         // Several model versions may score one category; the highest score decides. Shadow scores never route.
         // A match against known content (a hash bank) outranks every estimate: its own action decides.
@@ -59,6 +64,12 @@ public sealed class RoutingPolicy(RoutingPolicyOptions options)
                 ? RouteMatch(match)
                 : RouteCategory(g.MaxBy(s => s.Score)!))
             .ToList();
+        abstentions ??= [];
+        routes.AddRange(abstentions
+            .Where(a => options.Unscored.ContainsKey(a.Abstention.Code) && routes.All(r => r.Category != a.Abstention.Code))
+            .GroupBy(a => a.Abstention.Code, StringComparer.Ordinal)
+            .OrderBy(g => g.Key, StringComparer.Ordinal)
+            .Select(g => RouteUnscored(g.MaxBy(a => a.Abstention.Confidence)!)));
 
         if (options.Mode == PolicyMode.Observe)
         {
@@ -69,7 +80,9 @@ public sealed class RoutingPolicy(RoutingPolicyOptions options)
 
         var worst = routes.OrderByDescending(r => Severity(r.Outcome)).ThenByDescending(r => r.Score).FirstOrDefault();
         if (worst is null)
-            return new RoutingDecision(Version, UploadStatus.Allowed, $"no scorer produced a score for this upload (policy {Version})", routes);
+            return new RoutingDecision(Version, UploadStatus.Allowed, abstentions.Count == 0
+                ? $"no scorer produced a score for this upload (policy {Version})"
+                : $"not scored: {string.Join("; ", abstentions.Select(a => $"{a.Scorer}: {a.Abstention.Reason}"))} (policy {Version})", routes);
 
         var status = worst.Outcome switch
         {
@@ -139,6 +152,15 @@ public sealed class RoutingPolicy(RoutingPolicyOptions options)
         var reason = $"{score.Category}: {verdict.Source} {score.ModelVersion} asks for {verdict.Action} (policy {Version})";
         return new CategoryRoute(score.Category, outcome, score.Score, score.ModelVersion, t.Review, t.Action, reason, verdict.Action,
             multiplier, verdict.Source);
+    }
+
+    /// <summary>An abstention the policy routes: review or allow, with no demotion and no action on the recommender's side.</summary>
+    private CategoryRoute RouteUnscored(AttributedAbstention declined)
+    {
+        var a = declined.Abstention;
+        var outcome = options.Unscored[a.Code] == UnscoredOutcome.Review ? RouteOutcome.Review : RouteOutcome.Allow;
+        var reason = $"{a.Code}: {declined.Scorer} gave no score ({a.Reason}); policy {Version} routes it to {outcome}";
+        return new CategoryRoute(a.Code, outcome, a.Confidence, a.ModelVersion, 0, 1, reason, SignalAction.None, 1.0);
     }
 
     /// <summary>How far an action goes, for choosing between two matches of one category.</summary>

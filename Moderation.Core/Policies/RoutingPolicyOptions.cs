@@ -20,6 +20,16 @@ public sealed class RoutingPolicyOptions : IValidatableObject
 
     public Dictionary<string, CategoryThresholds> Categories { get; set; } = new(StringComparer.Ordinal);
 
+    /// <summary>
+    /// Where an upload goes when a scorer declined to score it, by abstention code (<c>Allow</c> or <c>Review</c>).
+    /// A code not listed is recorded and shown but not routed (<c>no_text</c>: there was nothing to judge). By default
+    /// a text in a language the text models do not read goes to a person, since no model has looked at its words.
+    /// </summary>
+    public Dictionary<string, UnscoredOutcome> Unscored { get; set; } = new(StringComparer.Ordinal)
+    {
+        [Scoring.AbstentionCodes.LanguageUnsupported] = UnscoredOutcome.Review,
+    };
+
     /// <summary>The lowest multiplier a provisional demotion applies (at the action threshold).</summary>
     [Range(0.0, 1.0)]
     public double DemotionFloor { get; set; } = 0.2;
@@ -34,6 +44,13 @@ public sealed class RoutingPolicyOptions : IValidatableObject
                     [nameof(Categories)]);
         }
     }
+}
+
+/// <summary>What the policy does with an upload a scorer declined to score.</summary>
+public enum UnscoredOutcome
+{
+    Allow,
+    Review,
 }
 
 public enum PolicyMode

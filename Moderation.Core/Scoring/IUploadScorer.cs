@@ -54,4 +54,28 @@ public sealed record MatchVerdict(string Source, string Action);
 public sealed record UploadEmbedding(string Kind, string Model, int? MediaOrdinal, int? Frame, float[] Vector);
 
 /// <param name="Embeddings">Vectors for near-duplicate search, if the scorer computes any; stored beside the scores.</param>
-public sealed record UploadScores(string UploadId, IReadOnlyList<CategoryScore> Scores, IReadOnlyList<UploadEmbedding>? Embeddings = null);
+/// <param name="Abstentions">What the scorer declined to score for this upload, and why (no score is given then).</param>
+public sealed record UploadScores(string UploadId, IReadOnlyList<CategoryScore> Scores, IReadOnlyList<UploadEmbedding>? Embeddings = null,
+    IReadOnlyList<Abstention>? Abstentions = null);
+
+/// <summary>
+/// A scorer's statement that it gives an upload no score, and why: there is nothing it can judge (no words), or the
+/// content is outside what its models know (a language they were not trained on). A probability made up for such
+/// content would be routed and sent to the recommender as if it meant something; an abstention is recorded and shown
+/// instead, and the policy may route it (<c>Moderation:Policy:Unscored</c>: <c>language_unsupported</c> goes to
+/// review by default).
+/// </summary>
+/// <param name="Code">What kind (<see cref="AbstentionCodes"/>), a dotted lower-case name like a category.</param>
+/// <param name="Reason">What a person reads, e.g. "written in Spanish (es, confidence 0.97); the text models read English".</param>
+/// <param name="ModelVersion">What decided it (e.g. the language detector and its mode).</param>
+/// <param name="Confidence">How sure the scorer is of <paramref name="Code"/>, 0 to 1.</param>
+public sealed record Abstention(string Code, string Reason, string ModelVersion, double Confidence = 1);
+
+public static class AbstentionCodes
+{
+    /// <summary>No words to judge: empty, or only emoji, links, @handles, numbers or punctuation.</summary>
+    public const string NoText = "no_text";
+
+    /// <summary>Written in a language the scorer's models were not trained on.</summary>
+    public const string LanguageUnsupported = "language_unsupported";
+}

@@ -29,6 +29,20 @@ public static partial class ScorerOutput
                 if (!seen.Add((score.Category, score.ModelVersion)))
                     throw new InvalidScorerOutputException(scorer, $"scored {score.Category} with {score.ModelVersion} twice for upload {upload.UploadId}");
             }
+            var codes = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var abstention in upload.Abstentions ?? [])
+            {
+                if (!IsValidCategory(abstention.Code))
+                    throw new InvalidScorerOutputException(scorer, $"abstention code '{abstention.Code}' is not a dotted lower-case name");
+                if (!codes.Add(abstention.Code))
+                    throw new InvalidScorerOutputException(scorer, $"abstained with {abstention.Code} twice for upload {upload.UploadId}");
+                if (string.IsNullOrWhiteSpace(abstention.Reason) || abstention.Reason.Length > 2000)
+                    throw new InvalidScorerOutputException(scorer, $"abstention {abstention.Code} has an empty reason or one longer than 2000 characters");
+                if (string.IsNullOrWhiteSpace(abstention.ModelVersion) || abstention.ModelVersion.Length > 128)
+                    throw new InvalidScorerOutputException(scorer, $"abstention {abstention.Code} has an empty model version or one longer than 128 characters");
+                if (double.IsNaN(abstention.Confidence) || abstention.Confidence is < 0 or > 1)
+                    throw new InvalidScorerOutputException(scorer, $"abstention {abstention.Code} has confidence {abstention.Confidence}, not in [0,1]");
+            }
             var vectors = new HashSet<(string, string, int?, int?)>();
             foreach (var embedding in upload.Embeddings ?? [])
             {

@@ -121,9 +121,10 @@ public sealed class ScoringJob(
 
         Dictionary<string, List<AttributedScore>> scores;
         Dictionary<string, List<UploadEmbedding>> embeddings;
+        Dictionary<string, List<AttributedAbstention>> abstentions;
         try
         {
-            (scores, embeddings) = await RunScorersAsync(batch.Select(b => b.Content).ToList(), ct);
+            (scores, embeddings, abstentions) = await RunScorersAsync(batch.Select(b => b.Content).ToList(), ct);
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
@@ -161,8 +162,9 @@ public sealed class ScoringJob(
         var decisions = batch.Select(b =>
         {
             var uploadScores = scores.GetValueOrDefault(b.Content.Id) ?? [];
-            return new ScoredUpload(b.Content, uploadScores, policy.Route(uploadScores.Select(a => a.Score).ToList()),
-                embeddings.GetValueOrDefault(b.Content.Id));
+            var declined = abstentions.GetValueOrDefault(b.Content.Id) ?? [];
+            return new ScoredUpload(b.Content, uploadScores, policy.Route(uploadScores.Select(a => a.Score).ToList(), declined),
+                embeddings.GetValueOrDefault(b.Content.Id), declined);
         }).ToList();
         IReadOnlyList<ScoredUpload> routed;
         try
@@ -179,12 +181,13 @@ public sealed class ScoringJob(
         activity?.SetTag("scoring.routed", routed.Count);
     }
 
-    private async Task<(Dictionary<string, List<AttributedScore>>, Dictionary<string, List<UploadEmbedding>>)> RunScorersAsync(
-        IReadOnlyList<UploadContent> contents, CancellationToken ct)
+    private async Task<(Dictionary<string, List<AttributedScore>>, Dictionary<string, List<UploadEmbedding>>, Dictionary<string, List<AttributedAbstention>>)>
+        RunScorersAsync(IReadOnlyList<UploadContent> contents, CancellationToken ct)
     {
         var ids = contents.Select(c => c.Id).ToHashSet();
         var byUpload = new Dictionary<string, List<AttributedScore>>();
         var vectors = new Dictionary<string, List<UploadEmbedding>>();
+        var declined = new Dictionary<string, List<AttributedAbstention>>();
         foreach (var scorer in scorers)
         {
             using var activity = ModerationTelemetry.Source.StartActivity("scoring.scorer");
@@ -198,6 +201,11 @@ public sealed class ScoringJob(
             {
                 if (!byUpload.TryGetValue(upload.UploadId, out var list)) byUpload[upload.UploadId] = list = [];
                 list.AddRange(upload.Scores.Select(s => new AttributedScore(scorer.Name, s with { Explanations = s.Explanations ?? [] })));
+                if (upload.Abstentions is { Count: > 0 })
+                {
+                    if (!declined.TryGetValue(upload.UploadId, out var notes)) declined[upload.UploadId] = notes = [];
+                    notes.AddRange(upload.Abstentions.Select(a => new AttributedAbstention(scorer.Name, a)));
+                }
                 if (upload.Embeddings is not { Count: > 0 }) continue;
                 if (!vectors.TryGetValue(upload.UploadId, out var own)) vectors[upload.UploadId] = own = [];
                 own.AddRange(upload.Embeddings);
@@ -216,7 +224,7 @@ public sealed class ScoringJob(
             if (duplicate is not null)
                 throw new InvalidScorerOutputException("(several)", $"returned the {duplicate.Key.Kind} embedding of {duplicate.Key.Model} twice for upload {id}");
         }
-        return (byUpload, vectors);
+        return (byUpload, vectors, declined);
     }
 
     private async Task<List<QueuedUpload>> ClaimAsync(string token, string[] uploadIds, bool topUp, long now, CancellationToken ct)
@@ -297,6 +305,12 @@ public sealed class ScoringJob(
 /// <summary>A score and the scorer that produced it.</summary>
 public sealed record AttributedScore(string Scorer, CategoryScore Score);
 
-/// <summary>An upload with its scores, the routing they led to, and the vectors the scorers computed for near-duplicate search.</summary>
+/// <summary>An abstention and the scorer that declined.</summary>
+public sealed record AttributedAbstention(string Scorer, Abstention Abstention);
+
+/// <summary>
+/// An upload with its scores, the routing they led to, the vectors the scorers computed for near-duplicate search,
+/// and what the scorers declined to score.
+/// </summary>
 public sealed record ScoredUpload(UploadContent Content, IReadOnlyList<AttributedScore> Scores, RoutingDecision Decision,
-    IReadOnlyList<UploadEmbedding>? Embeddings = null);
+    IReadOnlyList<UploadEmbedding>? Embeddings = null, IReadOnlyList<AttributedAbstention>? Abstentions = null);

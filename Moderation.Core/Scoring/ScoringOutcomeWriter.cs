@@ -9,7 +9,7 @@ namespace Moderation.Core.Scoring;
 
 /// <summary>
 /// Stores what a scoring job decided, for a whole batch in one transaction: scores, the scorers' vectors (for
-/// near-duplicate search, insert-if-absent like the scores), per-category routing, the
+/// near-duplicate search, insert-if-absent like the scores), what the scorers declined to score, per-category routing, the
 /// upload's new state, one audit event per upload and one risk signal per scored category. The state change is
 /// guarded on <c>status = 'queued'</c>: an upload that another run already routed is left untouched.
 /// </summary>
@@ -34,6 +34,10 @@ public sealed class ScoringOutcomeWriter(ModerationDatabase database, TimeProvid
 
     private static readonly DialectSql InsertScore =
         DialectSql.InsertIfAbsent("scores", ScoreColumns, ScoreValues, ["upload_id", "category", "model_version"]);
+
+    private static readonly DialectSql InsertAbstention = DialectSql.InsertIfAbsent("abstentions",
+        "upload_id, scorer, code, reason, model_version, confidence, created_at_ms",
+        "@UploadId, @Scorer, @Code, @Reason, @ModelVersion, @Confidence, @Now", ["upload_id", "scorer", "code"]);
 
     private const string RouteColumns =
         "upload_id, category, policy_version, outcome, score, model_version, reason, review_threshold, action_threshold, decided_at_ms";
@@ -68,6 +72,11 @@ public sealed class ScoringOutcomeWriter(ModerationDatabase database, TimeProvid
             {
                 UploadId = u.Content.Id, a.Score.Category, a.Score.ModelVersion, a.Score.Score, a.Scorer,
                 Explanation = JsonSerializer.Serialize(a.Score.Explanations), a.Score.Shadow, Now = now,
+            })), transaction, cancellationToken: ct));
+
+            await connection.ExecuteAsync(new CommandDefinition(database.Sql(InsertAbstention), routed.SelectMany(u => (u.Abstentions ?? []).Select(a => new
+            {
+                UploadId = u.Content.Id, a.Scorer, a.Abstention.Code, a.Abstention.Reason, a.Abstention.ModelVersion, a.Abstention.Confidence, Now = now,
             })), transaction, cancellationToken: ct));
 
             await Similarity.UploadEmbeddings.WriteAsync(connection, transaction, database.Dialect,

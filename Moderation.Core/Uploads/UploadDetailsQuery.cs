@@ -17,7 +17,11 @@ public sealed record UploadDetails(
     string? LastError,
     IReadOnlyList<MediaDetails> Media,
     IReadOnlyList<ScoreDetails> Scores,
-    RoutingDetails? Routing);
+    RoutingDetails? Routing,
+    IReadOnlyList<UnscoredDetails> Unscored);
+
+/// <summary>What a scorer declined to score for the upload and why (no words, an unsupported language).</summary>
+public sealed record UnscoredDetails(string Scorer, string Code, string Reason, string ModelVersion, double Confidence, DateTimeOffset At);
 
 /// <param name="Frames">
 /// What the media scorers saw, frame by frame: the hash, its quality and bank matches (hash-match scorer), every image
@@ -58,6 +62,10 @@ public sealed class UploadDetailsQuery(ModerationDatabase database)
         FROM scores WHERE upload_id = @Id ORDER BY category, model_version
         """);
 
+    private static readonly DialectSql SelectAbstentions = DialectSql.Portable("""
+        SELECT scorer, code, reason, model_version, confidence, created_at_ms FROM abstentions WHERE upload_id = @Id ORDER BY scorer, code
+        """);
+
     private static readonly DialectSql SelectRoutes = DialectSql.Portable("""
         SELECT category, outcome, score, model_version, review_threshold, action_threshold, reason
         FROM routing_decisions WHERE upload_id = @Id AND policy_version = @PolicyVersion ORDER BY category
@@ -87,6 +95,10 @@ public sealed class UploadDetailsQuery(ModerationDatabase database)
             .Select(s => new ScoreDetails(s.Category, s.Score, s.ModelVersion, s.Scorer,
                 JsonSerializer.Deserialize<string[]>(s.Explanation) ?? [], DateTimeOffset.FromUnixTimeMilliseconds(s.CreatedAtMs), s.Shadow)).ToList();
 
+        var unscored = (await connection.QueryAsync<AbstentionRow>(new CommandDefinition(database.Sql(SelectAbstentions), new { Id = id }, cancellationToken: ct)))
+            .Select(a => new UnscoredDetails(a.Scorer, a.Code, a.Reason, a.ModelVersion, a.Confidence, DateTimeOffset.FromUnixTimeMilliseconds(a.CreatedAtMs)))
+            .ToList();
+
         RoutingDetails? routing = null;
         if (upload.PolicyVersion is not null && upload.RoutedAtMs is not null)
         {
@@ -100,7 +112,7 @@ public sealed class UploadDetailsQuery(ModerationDatabase database)
         return new UploadDetails(upload.Id, upload.ExternalId, upload.CreatorId, upload.Status, upload.StatusDetail,
             DateTimeOffset.FromUnixTimeMilliseconds(upload.ReceivedAtMs),
             upload.RoutedAtMs is { } routed ? DateTimeOffset.FromUnixTimeMilliseconds(routed) : null,
-            (int)upload.ScoringAttempts, upload.LastError, media, scores, routing);
+            (int)upload.ScoringAttempts, upload.LastError, media, scores, routing, unscored);
     }
 
     private sealed class UploadRow
@@ -135,6 +147,16 @@ public sealed class UploadDetailsQuery(ModerationDatabase database)
         public string Scorer { get; init; } = "";
         public string Explanation { get; init; } = "[]";
         public bool Shadow { get; init; }
+        public long CreatedAtMs { get; init; }
+    }
+
+    private sealed class AbstentionRow
+    {
+        public string Scorer { get; init; } = "";
+        public string Code { get; init; } = "";
+        public string Reason { get; init; } = "";
+        public string ModelVersion { get; init; } = "";
+        public double Confidence { get; init; }
         public long CreatedAtMs { get; init; }
     }
 

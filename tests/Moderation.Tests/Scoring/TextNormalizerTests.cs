@@ -35,6 +35,17 @@ public sealed class TextNormalizerTests
     public void Ordinary_text_is_left_as_it_is(string input) =>
         TextNormalizer.Normalize(input).Should().Be(input);
 
+    [Theory]
+    [InlineData("look at this https://t.co/AbC123 and www.example.org/x?y=1", "look at this http and http")]
+    [InlineData("@jess_22 you are so right", "@user you are so right")]
+    [InlineData("@a @b @c @d thanks all", "@user thanks all")]
+    [InlineData("RT @news_bot: big storm coming", "big storm coming")]
+    [InlineData("mail me at name@example.com", "mail me at name@example.com")]           // an address is not a handle
+    [InlineData("#StopAsianHate #BlackLivesMatter #fyp", "#Stop Asian Hate #Black Lives Matter #fyp")]
+    [InlineData("#COVID19 #NYCMarathon", "#COVID19 #NYC Marathon")]
+    public void Platform_conventions_are_written_one_way(string input, string expected) =>
+        TextNormalizer.Normalize(input).Should().Be(expected);
+
     [Fact]
     public void Lone_surrogates_become_replacement_characters_instead_of_failing()
     {
