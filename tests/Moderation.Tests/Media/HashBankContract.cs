@@ -26,7 +26,7 @@ public abstract class HashBankContract(DatabaseProvider provider)
         return new PerceptualHash((ulong)random.NextInt64(), (ulong)random.NextInt64(), (ulong)random.NextInt64(), (ulong)random.NextInt64()).ToString();
     }
 
-    private static IReadOnlyList<HashCsvRow> Rows(string csv, string? source = null) => HashBankCsv.Read(new StringReader(csv), source, 1000);
+    private static IReadOnlyList<HashCsvRow> Rows(string csv, string? source = null) => HashBankCsv.Read(new StringReader(csv), HashAlgorithms.Pdq, source, 1000);
 
     [Fact]
     public async Task Banks_are_created_imported_into_exported_and_every_change_is_audited()
@@ -71,7 +71,7 @@ public abstract class HashBankContract(DatabaseProvider provider)
 
         // Export in the bank format reads back as the same hashes.
         var csv = new StringWriter();
-        HashBankCsv.Write(csv, await banks.EntriesAsync("known-abuse", false, None));
+        HashBankCsv.Write(csv, HashAlgorithms.Pdq, await banks.EntriesAsync("known-abuse", false, None));
         Rows(csv.ToString()).Select(r => r.Hash.ToString()).Should().Equal(Hex(1), Hex(3), Hex(2));
 
         var events = (await AuditLog.ReadAsync(test.Database, 0, 100, None)).Where(e => e.SubjectType == HashBanks.SubjectType).ToList();

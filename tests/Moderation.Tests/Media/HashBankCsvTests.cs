@@ -8,7 +8,7 @@ public sealed class HashBankCsvTests
     private static readonly string A = HashBankContract.Hex(1), B = HashBankContract.Hex(2);
 
     private static IReadOnlyList<HashCsvRow> Read(string csv, string? source = null, int maxRows = 100) =>
-        HashBankCsv.Read(new StringReader(csv), source, maxRows);
+        HashBankCsv.Read(new StringReader(csv), HashAlgorithms.Pdq, source, maxRows);
 
     private static HashCsvException Bad(string csv, int maxRows = 100)
     {
@@ -21,10 +21,10 @@ public sealed class HashBankCsvTests
     {
         var fromHash = Read($"path,hash,quality\r\nimgs/a.jpg,{A},77\r\n\r\n\"b, c.png\",{B.ToUpperInvariant()},100\r\n", "partner list");
         fromHash.Should().Equal(
-            new HashCsvRow(2, PerceptualHash.Parse(A), 77, "partner list: imgs/a.jpg"),
-            new HashCsvRow(4, PerceptualHash.Parse(B), 100, "partner list: b, c.png"));
+            new HashCsvRow(2, A, 77, "partner list: imgs/a.jpg"),
+            new HashCsvRow(4, B, 100, "partner list: b, c.png"));
         var fromBank = Read($"\uFEFFid,hash,quality,source,added_by,added_at\nx,{A},,case 9,alice,2026-01-01T00:00:00.000Z\n");
-        fromBank.Should().Equal(new HashCsvRow(2, PerceptualHash.Parse(A), null, "case 9"));
+        fromBank.Should().Equal(new HashCsvRow(2, A, null, "case 9"));
     }
 
     [Fact]
@@ -56,9 +56,9 @@ public sealed class HashBankCsvTests
     public void Export_escapes_sources_a_spreadsheet_would_run()
     {
         var writer = new StringWriter();
-        HashBankCsv.Write(writer, [new HashBankEntry("id1", "b", A, 90, "=HYPERLINK(\"http://x\")", "alice", DateTimeOffset.UnixEpoch, null, null, null)]);
+        HashBankCsv.Write(writer, HashAlgorithms.Pdq, [new HashBankEntry("id1", "b", A, 90, "=HYPERLINK(\"http://x\")", "alice", DateTimeOffset.UnixEpoch, null, null, null)]);
         var text = writer.ToString();
-        text.Should().StartWith("id,hash,quality,source,added_by,added_at");
+        text.Should().StartWith("id,algorithm,hash,quality,source,added_by,added_at,state,metadata");
         text.Should().NotContain(",=HYPERLINK").And.NotContain(",\"=HYPERLINK");
         text.Should().Contain("1970-01-01T00:00:00.000Z");
     }

@@ -65,13 +65,13 @@ public abstract class HashMatchPipelineContract<TFixture>(TFixture fixture) : ID
     [Fact]
     public async Task A_resized_recompressed_copy_of_a_banked_image_is_actioned_with_per_frame_evidence_and_a_hash_match_signal()
     {
-        var scene = PerceptualHashTests.Scene(101, 480, 360);
+        var scene = SyntheticPhotos.Photo(101, 480, 360);
         var banked = PdqHasher.Hash(scene.Luma, scene.Width, scene.Height).Hash.ToString();
         var bank = await BankWithAsync("ineligible", banked);
 
         var copy = TestMedia.Encode(TestMedia.HalfSize(scene), SKEncodedImageFormat.Jpeg, 50);
-        var other = TestMedia.Encode(PerceptualHashTests.Scene(102), SKEncodedImageFormat.Png);
-        var truncated = TestMedia.Encode(PerceptualHashTests.Scene(103), SKEncodedImageFormat.Jpeg, 90);
+        var other = TestMedia.Encode(SyntheticPhotos.Photo(102), SKEncodedImageFormat.Png);
+        var truncated = TestMedia.Encode(SyntheticPhotos.Photo(103), SKEncodedImageFormat.Jpeg, 90);
         truncated = truncated[..(truncated.Length / 2)];
         var upload = await UploadAndWaitAsync(Media("image", "copy.jpg", copy), Media("image", "other.png", other), Media("image", "cut.jpg", truncated));
 
@@ -109,7 +109,7 @@ public abstract class HashMatchPipelineContract<TFixture>(TFixture fixture) : ID
     [Fact]
     public async Task A_bank_that_asks_for_no_action_sends_a_match_to_review_and_a_retired_entry_stops_matching()
     {
-        var scene = PerceptualHashTests.Scene(111);
+        var scene = SyntheticPhotos.Photo(111);
         var bank = await BankWithAsync("none", PdqHasher.Hash(scene.Luma, scene.Width, scene.Height).Hash.ToString());
         var png = TestMedia.Encode(scene, SKEncodedImageFormat.Png);
 
@@ -127,7 +127,7 @@ public abstract class HashMatchPipelineContract<TFixture>(TFixture fixture) : ID
     [Fact]
     public async Task Video_frames_are_sampled_and_a_banked_still_inside_a_video_is_matched_at_its_time()
     {
-        var scene = PerceptualHashTests.Scene(121, 320, 240);
+        var scene = SyntheticPhotos.Photo(121, 320, 240);
         var bank = await BankWithAsync("demote", PdqHasher.Hash(scene.Luma, scene.Width, scene.Height).Hash.ToString());
         var video = TestMedia.StillVideo(TestMedia.Encode(scene, SKEncodedImageFormat.Png), 2, scratch);
 

@@ -99,7 +99,7 @@ public sealed class NearDuplicateBrowserTests(ScoringReviewHostFixture fixture) 
     [Fact]
     public async Task The_item_page_shows_which_frame_matched_which_hash_bank_entry_and_at_what_distance()
     {
-        var scene = PerceptualHashTests.Scene(211, 480, 360);
+        var scene = SyntheticPhotos.Photo(211, 480, 360);
         var banked = PdqHasher.Hash(scene.Luma, scene.Width, scene.Height).Hash.ToString();
         var bank = "ui-" + Guid.NewGuid().ToString("N")[..8];
         (await fixture.Api.Client.PostAsJsonAsync("/v1/hashbanks", new { name = bank, category = "evidenceui", action = "none" })).StatusCode.Should().Be(HttpStatusCode.Created);
