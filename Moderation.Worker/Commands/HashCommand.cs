@@ -5,16 +5,26 @@ using Moderation.Core.Media;
 
 namespace Moderation.Worker.Commands;
 
-/// <summary><c>hash</c>: the perceptual hash of every image under a directory, as <c>path,hash,quality</c>.</summary>
+/// <summary>
+/// <c>hash</c>: the hash of every file under a directory, as <c>path,hash,quality</c>: PDQ by default (bit-compatible
+/// with Facebook's reference, so the list can be exchanged), crop-robust (this service's own), or the exact-file
+/// digests (md5, sha256; quality empty). vPDQ is per video: see <c>hashbank import</c> for its line format.
+/// </summary>
 internal static class HashCommand
 {
     public static Command Create()
     {
         var input = new Option<DirectoryInfo>("--input") { Required = true, Description = "Directory to walk (recursively) for images." };
-        var output = new Option<FileInfo>("--output") { Required = true, Description = "CSV to write: path (relative to --input), hash (64 hex digits), quality (0-100)." };
-        var command = new Command("hash", "Write the PDQ-style perceptual hash of every image under a directory; files that are not images are listed on stderr.")
+        var output = new Option<FileInfo>("--output") { Required = true, Description = "CSV to write: path (relative to --input), hash, quality (0-100; empty for md5 and sha256)." };
+        var algorithm = new Option<string>("--algorithm")
         {
-            input, output,
+            DefaultValueFactory = _ => HashAlgorithms.Pdq,
+            Description = "pdq (the default: Facebook's PDQ, exchangeable), crop-robust (this service's own), md5 or sha256 (exact files).",
+        };
+        algorithm.AcceptOnlyFromAmong(HashAlgorithms.Pdq, HashAlgorithms.CropRobust, HashAlgorithms.Md5, HashAlgorithms.Sha256);
+        var command = new Command("hash", "Write the hash of every image under a directory (PDQ by default); files that are not images are listed on stderr.")
+        {
+            input, output, algorithm,
         };
         command.SetAction((parse, ct) =>
         {
@@ -38,11 +48,12 @@ internal static class HashCommand
                 var relative = Path.GetRelativePath(root.FullName, file.FullName).Replace('\\', '/');
                 try
                 {
-                    var frame = ImageDecoder.DecodeLuma(File.ReadAllBytes(file.FullName), new DecodeLimits(MaxFrames: 1))[0];
-                    var result = PdqHasher.Hash(frame.Luma, frame.Width, frame.Height);
+                    var bytes = File.ReadAllBytes(file.FullName);
+                    var chosen = parse.GetValue(algorithm)!;
+                    var (hash, quality) = chosen is HashAlgorithms.Md5 or HashAlgorithms.Sha256 ? (HashAlgorithms.Digest(chosen, bytes), "") : Perceptual(chosen, bytes);
                     csv.WriteField(relative);
-                    csv.WriteField(result.Hash.ToString());
-                    csv.WriteField(result.Quality);
+                    csv.WriteField(hash);
+                    csv.WriteField(quality);
                     csv.NextRecord();
                     hashed++;
                 }
@@ -56,5 +67,13 @@ internal static class HashCommand
             return Task.FromResult(0);
         });
         return command;
+    }
+
+    /// <summary>The first frame's hash and quality; EXIF orientation applied (the reference tool does not read it).</summary>
+    private static (string Hash, string Quality) Perceptual(string algorithm, byte[] bytes)
+    {
+        var frame = ImageDecoder.DecodeLuma(bytes, new DecodeLimits(MaxFrames: 1))[0];
+        var result = algorithm == HashAlgorithms.Pdq ? PdqHasher.Hash(frame.Luma, frame.Width, frame.Height) : CropRobustHasher.Hash(frame.Luma, frame.Width, frame.Height);
+        return (result.Hash.ToString(), result.Quality.ToString(System.Globalization.CultureInfo.InvariantCulture));
     }
 }

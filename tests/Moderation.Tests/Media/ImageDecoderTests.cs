@@ -138,6 +138,24 @@ public sealed class ImageDecoderTests : IDisposable
         text.Should().Contain("skipped page.jpg: not an image");
     }
 
+    [Fact]
+    public async Task The_hash_command_writes_pdq_by_default_as_the_reference_tool_does_and_md5_on_request()
+    {
+        var output = Path.Combine(directory, "pdq.csv");
+        var (exitCode, text) = await ChildProcess.RunToEndAsync(ChildProcess.BuiltAssembly("Moderation.Worker", "Moderation.Worker.dll"),
+            ["hash", "--input", PdqReferenceTests.FixtureDirectory, "--output", output], workingDirectory: directory);
+        exitCode.Should().Be(0, text);
+        var ours = File.ReadAllLines(output).Skip(1).Select(l => l.Split(',')).ToDictionary(f => f[0], f => (f[1], f[2]));
+        foreach (var (file, hash, quality) in PdqReferenceTests.Reference())
+            ours[file].Should().Be((hash.ToString(), quality.ToString(System.Globalization.CultureInfo.InvariantCulture)), file);
+
+        var md5 = Path.Combine(directory, "md5.csv");
+        (exitCode, text) = await ChildProcess.RunToEndAsync(ChildProcess.BuiltAssembly("Moderation.Worker", "Moderation.Worker.dll"),
+            ["hash", "--algorithm", "md5", "--input", PdqReferenceTests.FixtureDirectory, "--output", md5], workingDirectory: directory);
+        exitCode.Should().Be(0, text);
+        File.ReadAllLines(md5).Should().Contain($"reference.csv,{Convert.ToHexStringLower(System.Security.Cryptography.MD5.HashData(File.ReadAllBytes(Path.Combine(PdqReferenceTests.FixtureDirectory, "reference.csv"))))},");
+    }
+
     public void Dispose()
     {
         try { Directory.Delete(directory, recursive: true); }
