@@ -37,8 +37,12 @@ public sealed record MediaItem(int Ordinal, string Kind, string FileName, string
 /// Set when the score is a match against known content (a hash bank) rather than a model's estimate: the match's own
 /// action decides the routing, not the thresholds, and its signal carries the match's source.
 /// </param>
+/// <param name="ReviewOnly">
+/// From a model that may send an upload to review but not act on it by itself (a shipped model whose errors on this
+/// platform nobody has measured), until the policy lists it in <c>ActOnModels</c>.
+/// </param>
 public sealed record CategoryScore(string Category, double Score, string ModelVersion, IReadOnlyList<string> Explanations, bool Shadow = false,
-    MatchVerdict? Match = null);
+    MatchVerdict? Match = null, bool ReviewOnly = false);
 
 /// <summary>What a match against known content asks for: the signal source (e.g. <c>hash_match</c>) and action (none … ineligible).</summary>
 public sealed record MatchVerdict(string Source, string Action);
