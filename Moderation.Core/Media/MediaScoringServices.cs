@@ -25,12 +25,20 @@ public static class MediaScoringServices
                 $"{ImageScoringOptions.Section}:Categories holds a name that is not a category (lower-case, dotted: harm.violence).")
             .ValidateOnStart();
         services.AddSingleton<MediaFrameLog>();
+        services.AddOptions<OcrOptions>().Bind(configuration.GetSection(OcrOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
         var options = configuration.GetSection(MediaScoringOptions.Section).Get<MediaScoringOptions>() ?? new MediaScoringOptions();
         var images = configuration.GetSection(ImageScoringOptions.Section).Get<ImageScoringOptions>() ?? new ImageScoringOptions();
-        if (options.Enabled || images.Enabled)
+        var ocr = configuration.GetSection(OcrOptions.Section).Get<OcrOptions>() ?? new OcrOptions();
+        if (options.Enabled || images.Enabled || ocr.Enabled)
         {
             services.TryAddSingleton<VideoFrameSampler>();
             services.TryAddSingleton<MediaFrameReader>();
+        }
+        if (ocr.Enabled)
+        {
+            // Read by the scoring job before the scorers run (text in pictures goes to the text scorer).
+            services.AddSingleton<TesseractRunner>();
+            services.AddSingleton<ImageTextReader>();
         }
         if (options.Enabled)
         {

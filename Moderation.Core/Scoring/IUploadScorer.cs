@@ -14,6 +14,10 @@ public interface IUploadScorer
 }
 
 /// <summary>What a scorer sees of an upload. Media bytes are read through <see cref="Uploads.MediaStore"/>.</summary>
+/// <param name="ImageText">
+/// Text read by OCR in the upload's images and video frames (<see cref="Media.ImageTextReader"/>, before the scorers
+/// run); null when OCR is off or nothing was read.
+/// </param>
 public sealed record UploadContent(
     string Id,
     string ExternalId,
@@ -23,7 +27,8 @@ public sealed record UploadContent(
     string? Transcript,
     IReadOnlyList<string> Comments,
     string? Locale,
-    IReadOnlyList<MediaItem> Media);
+    IReadOnlyList<MediaItem> Media,
+    string? ImageText = null);
 
 public sealed record MediaItem(int Ordinal, string Kind, string FileName, string ContentType, long SizeBytes, string Sha256);
 
