@@ -183,3 +183,105 @@ public sealed class OcrTests(ITestOutputHelper output) : IDisposable
         try { Directory.Delete(scratch, recursive: true); } catch (IOException) { }
     }
 }
+
+/// <summary>The API host with the real text scorer (MiniLM and the shipped heads) and OCR on, no other scorer.</summary>
+public abstract class OcrApiFixture(Moderation.Core.Storage.DatabaseProvider provider) : Moderation.Tests.Infrastructure.ApiFixture(provider)
+{
+    protected override bool WithScorer => false;
+
+    protected override IDictionary<string, string?> HostSettings => new Dictionary<string, string?>(Settings)
+    {
+        ["Moderation:Limits:MaxMediaBytes"] = "2097152",
+        ["Moderation:Limits:MaxRequestBytes"] = "16777216",
+        ["Moderation:Scoring:Text:Enabled"] = "true",
+        ["Moderation:Scoring:Text:RefreshInterval"] = "00:00:00.100",
+        ["Moderation:Scoring:Ocr:Enabled"] = "true",
+        ["Moderation:Scoring:Media:Video:FramesPerSecond"] = "1",
+    };
+}
+
+public sealed class SqliteOcrApiFixture() : OcrApiFixture(Moderation.Core.Storage.DatabaseProvider.Sqlite);
+public sealed class PostgresOcrApiFixture() : OcrApiFixture(Moderation.Core.Storage.DatabaseProvider.Postgres);
+
+/// <summary>
+/// A threat written on a picture, uploaded with no caption at all, goes through OCR into the text scorer and to review,
+/// with the read text and its frame in the upload's status. Once per provider.
+/// </summary>
+public abstract class OcrPipelineContract<TFixture>(TFixture fixture) : IDisposable where TFixture : OcrApiFixture
+{
+    private readonly string scratch = Directory.CreateTempSubdirectory("moderation-ocr-pipeline-").FullName;
+
+    private async Task<System.Text.Json.JsonElement> UploadAndWaitAsync(string kind, string fileName, byte[] bytes)
+    {
+        var id = (await fixture.Api.PostUploadAsync(new
+        {
+            externalId = $"ocr-{Guid.NewGuid():N}"[..24],
+            media = new[] { new { kind, fileName, contentBase64 = Convert.ToBase64String(bytes) } },
+        })).GetProperty("id").GetString()!;
+        var upload = await fixture.Api.WaitUntilRoutedAsync(id, TimeSpan.FromSeconds(180));
+        upload.GetProperty("status").GetString().Should().NotBe("queued", upload.ToString());
+        return upload;
+    }
+
+    private static System.Text.Json.JsonElement Violence(System.Text.Json.JsonElement upload) =>
+        upload.GetProperty("scores").EnumerateArray().Single(s => s.GetProperty("category").GetString() == "harm.violence" && !s.GetProperty("shadow").GetBoolean());
+
+    [Fact]
+    public async Task A_threat_written_on_an_image_with_no_caption_reaches_review_through_the_text_scorer_with_the_read_text_as_the_reason()
+    {
+        var threat = TextPictures.Render(["I know where you live and", "I am going to stab you tonight"], "DejaVuSans-Bold.ttf", 36, TextPictures.Background.Photo);
+        var upload = await UploadAndWaitAsync("image", "meme.png", threat);
+        upload.GetProperty("status").GetString().Should().BeOneOf(["in_review", "actioned"], upload.ToString());
+        // The category that sent it to review was scored by the text scorer, and its reason quotes the text read in the image.
+        var routed = upload.GetProperty("routing").GetProperty("categories").EnumerateArray().Where(c => c.GetProperty("outcome").GetString() != "allow").ToList();
+        routed.Should().NotBeEmpty(upload.ToString());
+        foreach (var route in routed)
+        {
+            var score = upload.GetProperty("scores").EnumerateArray().Single(s => s.GetProperty("category").GetString() == route.GetProperty("category").GetString()
+                && s.GetProperty("modelVersion").GetString() == route.GetProperty("modelVersion").GetString());
+            score.GetProperty("scorer").GetString().Should().Be("text");
+            score.GetProperty("explanations")[0].GetString().Should().Contain("[text in image]").And.Contain("stab you tonight");
+        }
+        var frame = upload.GetProperty("media")[0].GetProperty("frames")[0];
+        frame.GetProperty("frame").GetInt32().Should().Be(0);
+        frame.GetProperty("text").GetString().Should().Contain("stab you tonight");
+        frame.GetProperty("textConfidence").GetDouble().Should().BeGreaterThan(60);
+
+        var calm = TextPictures.Render(["Lovely morning walk with", "my dog in the park"], "DejaVuSerif.ttf", 32, TextPictures.Background.Gradient);
+        var allowed = await UploadAndWaitAsync("image", "walk.png", calm);
+        allowed.GetProperty("status").GetString().Should().Be("allowed", allowed.ToString());
+    }
+
+    [Fact]
+    public async Task Text_burnt_into_a_video_is_read_at_the_frame_it_appears_in()
+    {
+        var picture = TextPictures.Render(["I know where you live and", "I am going to stab you tonight"], "DejaVuSans.ttf", 40, TextPictures.Background.White);
+        var video = TestMedia.StillVideo(picture, 2, scratch);
+        var upload = await UploadAndWaitAsync("video", "clip.mp4", video);
+        var frames = upload.GetProperty("media")[0].GetProperty("frames").EnumerateArray().ToList();
+        frames.Where(f => f.TryGetProperty("text", out var t) && t.GetString() is { } s && s.Contains("stab you tonight"))
+            .Select(f => f.GetProperty("positionMs").GetInt64()).Should().NotBeEmpty();
+        Violence(upload).GetProperty("explanations")[0].GetString().Should().Contain("[text in image]");
+        upload.GetProperty("status").GetString().Should().BeOneOf(["in_review", "actioned"], upload.ToString());
+    }
+
+    [Fact]
+    public async Task An_upload_whose_media_says_nothing_gets_no_text_score_from_its_pictures()
+    {
+        var blank = TestMedia.Encode(SyntheticPhotos.Photo(31), SkiaSharp.SKEncodedImageFormat.Jpeg, 80);
+        var upload = await UploadAndWaitAsync("image", "photo.jpg", blank);
+        var frame = upload.GetProperty("media")[0].GetProperty("frames")[0];
+        (frame.GetProperty("text").GetString() ?? "").Length.Should().BeLessThan(20, "a photograph without writing reads as (almost) nothing");
+    }
+
+    public void Dispose()
+    {
+        try { Directory.Delete(scratch, recursive: true); } catch (IOException) { }
+    }
+}
+
+[Collection(Moderation.Tests.Infrastructure.HostCollection.Name)]
+public sealed class SqliteOcrPipelineTests(SqliteOcrApiFixture fixture) : OcrPipelineContract<SqliteOcrApiFixture>(fixture), IClassFixture<SqliteOcrApiFixture>;
+
+[Collection(Moderation.Tests.Infrastructure.HostCollection.Name)]
+public sealed class PostgresOcrPipelineTests(PostgresOcrApiFixture fixture) : OcrPipelineContract<PostgresOcrApiFixture>(fixture), IClassFixture<PostgresOcrApiFixture>;
