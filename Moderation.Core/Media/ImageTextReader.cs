@@ -101,7 +101,10 @@ public sealed class TesseractRunner(IOptions<OcrOptions> options)
     public async Task<(ReadText? Text, string? Problem)> ReadAsync(byte[] luma, int width, int height, CancellationToken ct)
     {
         var o = options.Value;
-        var tesseract = string.IsNullOrWhiteSpace(o.TesseractPath) ? "tesseract" : Path.GetFullPath(o.TesseractPath);
+        var tesseract = (string.IsNullOrWhiteSpace(o.TesseractPath) ? OnPath("tesseract") : Path.GetFullPath(o.TesseractPath)) is { } found && File.Exists(found)
+            ? found
+            : throw new TesseractUnavailableException(
+                $"tesseract is not {(string.IsNullOrWhiteSpace(o.TesseractPath) ? "on the PATH" : $"at {o.TesseractPath}")}: install Debian's tesseract-ocr and tesseract-ocr-eng, set Moderation:Scoring:Ocr:TesseractPath, or turn OCR off (Moderation:Scoring:Ocr:Enabled=false).", null);
         var start = new ProcessStartInfo
         {
             RedirectStandardInput = true,
@@ -134,6 +137,8 @@ public sealed class TesseractRunner(IOptions<OcrOptions> options)
         deadline.CancelAfter(o.Timeout);
         var stdout = ReadCappedAsync(process.StandardOutput.BaseStream, MaxOutputBytes, deadline.Token);
         var stderr = ReadCappedAsync(process.StandardError.BaseStream, 64 * 1024, deadline.Token);
+        // A process that prints past the cap is stopped at once, not left blocked on a full pipe until the deadline.
+        _ = stdout.ContinueWith(t => { if (t.Result.Truncated) Kill(process); }, TaskScheduler.Default);
         try
         {
             await using (var input = process.StandardInput.BaseStream)
@@ -147,6 +152,8 @@ public sealed class TesseractRunner(IOptions<OcrOptions> options)
         {
             Kill(process);
             ct.ThrowIfCancellationRequested();
+            if (stdout.IsCompleted && stdout.Result.Truncated)
+                return (null, $"tesseract printed more than {MaxOutputBytes} bytes and was stopped");
             if (deadline.IsCancellationRequested)
                 return (null, $"tesseract took longer than {o.Timeout.TotalSeconds:0.#} s and was stopped");
             // It closed its input early: it died; its exit code below says how.
@@ -168,6 +175,10 @@ public sealed class TesseractRunner(IOptions<OcrOptions> options)
         }
         return (Parse(Encoding.UTF8.GetString(output), o.MinWordConfidence), null);
     }
+
+    private static string? OnPath(string name) =>
+        (Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries)
+            .Select(d => Path.Combine(d, name)).FirstOrDefault(File.Exists);
 
     /// <summary>TSV rows of level 5 (words): text and confidence; words grouped into lines by block, paragraph and line.</summary>
     public static ReadText Parse(string tsv, int minConfidence)
