@@ -24,6 +24,45 @@ public sealed class PdqReferenceTests(ITestOutputHelper output)
         return PdqHasher.Hash(frame.Luma, frame.Width, frame.Height);
     }
 
+    /// <summary>
+    /// The decoder's effect, on 20 photographs of our own (not the reference set): a PNG decodes to the same pixels in
+    /// every decoder, so PDQ from Skia's pixels and from ffmpeg's are equal; a JPEG's pixels depend on the decoder's IDCT
+    /// and chroma upsampling (ffmpeg's against Skia's libjpeg-turbo), which moves a few bits.
+    /// </summary>
+    [Fact]
+    public void Where_the_decoders_agree_the_hash_is_the_same_and_the_jpeg_decoder_s_effect_is_reported()
+    {
+        var directory = Directory.CreateTempSubdirectory("pdq-decoders-").FullName;
+        try
+        {
+            var jpegDistances = new List<int>();
+            for (var seed = 1; seed <= 20; seed++)
+            {
+                var photo = SyntheticPhotos.Photo(seed, 480, 360);
+                foreach (var (format, name) in new[] { (SkiaSharp.SKEncodedImageFormat.Png, "png"), (SkiaSharp.SKEncodedImageFormat.Jpeg, "jpg") })
+                {
+                    var file = Path.Combine(directory, $"{seed}.{name}");
+                    File.WriteAllBytes(file, ImageDecoderTests.Encode(photo, format, 85));
+                    var skia = ImageDecoder.DecodeLuma(File.ReadAllBytes(file)).Single();
+                    var raw = Path.Combine(directory, $"{seed}-{name}.rgb");
+                    TestMedia.Ffmpeg("-i", file, "-f", "rawvideo", "-pix_fmt", "rgb24", raw);
+                    var rgb = File.ReadAllBytes(raw);
+                    var luma = new float[skia.Width * skia.Height];
+                    for (var i = 0; i < luma.Length; i++) luma[i] = PdqHasher.Luma(rgb[3 * i], rgb[3 * i + 1], rgb[3 * i + 2]);
+                    var distance = PdqHasher.Hash(skia.Luma, skia.Width, skia.Height).Hash.DistanceTo(PdqHasher.Hash(luma, skia.Width, skia.Height).Hash);
+                    if (format == SkiaSharp.SKEncodedImageFormat.Png) distance.Should().Be(0, $"photo {seed} as PNG");
+                    else jpegDistances.Add(distance);
+                }
+            }
+            output.WriteLine($"JPEG q85, Skia (libjpeg-turbo) against ffmpeg's decoder: mean {jpegDistances.Average():0.0}, max {jpegDistances.Max()} bits over {jpegDistances.Count} photos; PNG: 0 bits on all");
+            jpegDistances.Max().Should().BeLessThanOrEqualTo(PerceptualHash.DefaultMatchDistance);
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
     [Fact]
     public void Every_reference_image_of_quality_50_or_more_hashes_within_2_bits_and_5_quality_of_the_reference()
     {
