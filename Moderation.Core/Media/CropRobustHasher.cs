@@ -94,32 +94,13 @@ public static class CropRobustHasher
             foreach (var flipRows in new[] { false, true })
                 foreach (var flipColumns in new[] { false, true })
                 {
-                    var grid = Orient(small, transpose, flipRows, flipColumns);
+                    var grid = HashGrid.Orient(small, transpose, flipRows, flipColumns);
                     // temp[k][i, y] = Σx Bases[k][i, x] · A[y, x]: horizontal frequency i of row y under horizontal crop k.
                     var temp = Bases.Select(basis => Rows(grid, basis)).ToArray();
                     foreach (var (x, y) in Hypotheses) variants.Add(Threshold(Columns(temp[x], Bases[y])));
                     dihedral.Add(variants[^Hypotheses.Length]);
                 }
         return new HashResult(dihedral[0], quality, dihedral, variants);
-    }
-
-    /// <summary>
-    /// The grid seen transposed and/or mirrored (flipping the rows turns the picture upside down, flipping the columns
-    /// mirrors it left to right).
-    /// </summary>
-    private static float[] Orient(float[] small, bool transpose, bool flipRows, bool flipColumns)
-    {
-        var result = new float[Grid * Grid];
-        for (var y = 0; y < Grid; y++)
-            for (var x = 0; x < Grid; x++)
-            {
-                int sy = y, sx = x;
-                if (transpose) (sy, sx) = (sx, sy);
-                if (flipRows) sy = Grid - 1 - sy;
-                if (flipColumns) sx = Grid - 1 - sx;
-                result[y * Grid + x] = small[sy * Grid + sx];
-            }
-        return result;
     }
 
     private static float[,] Rows(float[] grid, float[,] basis)

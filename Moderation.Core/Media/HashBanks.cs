@@ -276,28 +276,12 @@ public sealed partial class HashBanks(ModerationDatabase database, TimeProvider 
             new { Bank = bankName }, cancellationToken: ct))).Select(r => r.ToEntry()).ToList();
     }
 
-    public async Task<HashBankEntry> RetireEntryAsync(string bankName, string entryId, string actor, string? reason, CancellationToken ct)
-    {
-        CheckActor(actor);
-        var cleanReason = CheckReason(reason, required: true)!;
-        return await database.InTransactionAsync(async (connection, transaction) =>
-        {
-            await TransactionLock.TakeAsync(connection, transaction, database.Dialect, TransactionLock.AppendLog, ct);
-            var row = await connection.QueryFirstOrDefaultAsync<EntryRow>(new CommandDefinition(database.Sql(SelectEntry),
-                new { Bank = bankName, Id = entryId }, transaction, cancellationToken: ct));
-            var entry = row?.ToEntry() ?? throw new HashBankNotFoundException($"Hash bank '{bankName}' has no entry '{entryId}'.");
-            if (entry.RetiredAt is not null)
-                throw new HashBankConflictException($"Entry {entryId} of '{bankName}' is already retired (by {entry.RetiredBy} at {entry.RetiredAt:u}).");
-            var now = time.GetUtcNow().ToUnixTimeMilliseconds();
-            await connection.ExecuteAsync(new CommandDefinition(database.Sql(RetireEntry),
-                new { Bank = bankName, Id = entryId, Actor = actor, Now = now, Reason = cleanReason }, transaction, cancellationToken: ct));
-            await AuditLog.AppendAsync(connection, transaction, database.Dialect,
-                [new AuditEntry(actor, "hash_bank.entry_retired", SubjectType, bankName, cleanReason,
-                    JsonSerializer.Serialize(new { entry = entryId, hash = entry.Hash, state = "active" }),
-                    JsonSerializer.Serialize(new { entry = entryId, hash = entry.Hash, state = "retired" }))], now, ct);
-            return entry with { RetiredBy = actor, RetiredAt = DateTimeOffset.FromUnixTimeMilliseconds(now), RetireReason = cleanReason };
-        }, ct);
-    }
+    public Task<HashBankEntry> RetireEntryAsync(string bankName, string entryId, string actor, string? reason, CancellationToken ct) =>
+        ChangeEntryAsync(bankName, entryId, actor, reason, "hash_bank.entry_retired", "retired",
+            entry => entry.RetiredAt is null ? null : $"Entry {entryId} of '{bankName}' is already retired (by {entry.RetiredBy} at {entry.RetiredAt:u}).",
+            async (connection, transaction, now, cleanReason) => await connection.ExecuteAsync(new CommandDefinition(database.Sql(RetireEntry),
+                new { Bank = bankName, Id = entryId, Actor = actor, Now = now, Reason = cleanReason }, transaction, cancellationToken: ct)),
+            (entry, now, cleanReason) => entry with { RetiredBy = actor, RetiredAt = DateTimeOffset.FromUnixTimeMilliseconds(now), RetireReason = cleanReason }, ct);
 
     private static readonly DialectSql InsertMatch = DialectSql.InsertIfAbsent("hash_entry_matches", "entry_id, upload_id, matched_at_ms",
         "@EntryId, @UploadId, @Now", ["entry_id", "upload_id"]);
@@ -369,7 +353,23 @@ public sealed partial class HashBanks(ModerationDatabase database, TimeProvider 
     }
 
     /// <summary>Lets a quarantined entry match again; its flood count starts from zero.</summary>
-    public async Task<HashBankEntry> ReleaseEntryAsync(string bankName, string entryId, string actor, string? reason, CancellationToken ct)
+    public Task<HashBankEntry> ReleaseEntryAsync(string bankName, string entryId, string actor, string? reason, CancellationToken ct) =>
+        ChangeEntryAsync(bankName, entryId, actor, reason, "hash_bank.entry_released", "active",
+            entry => entry.State == "quarantined" ? null : $"Entry {entryId} of '{bankName}' is {entry.State}, not quarantined.",
+            async (connection, transaction, _, _) =>
+            {
+                await connection.ExecuteAsync(new CommandDefinition(database.Sql(ReleaseEntry), new { Bank = bankName, Id = entryId }, transaction, cancellationToken: ct));
+                await connection.ExecuteAsync(new CommandDefinition(database.Sql(ForgetMatches), new { Id = entryId }, transaction, cancellationToken: ct));
+            },
+            (entry, _, _) => entry with { QuarantinedAt = null, QuarantineReason = null }, ct);
+
+    /// <summary>
+    /// One entry changes state (retired, released) in one transaction under the append-log lock: read, checked
+    /// (<paramref name="refusal"/> says why not, or null), changed, and audited with its state before and after.
+    /// </summary>
+    private async Task<HashBankEntry> ChangeEntryAsync(string bankName, string entryId, string actor, string? reason, string auditAction, string newState,
+        Func<HashBankEntry, string?> refusal, Func<DbConnection, DbTransaction, long, string, Task> change,
+        Func<HashBankEntry, long, string, HashBankEntry> changed, CancellationToken ct)
     {
         CheckActor(actor);
         var cleanReason = CheckReason(reason, required: true)!;
@@ -379,16 +379,14 @@ public sealed partial class HashBanks(ModerationDatabase database, TimeProvider 
             var row = await connection.QueryFirstOrDefaultAsync<EntryRow>(new CommandDefinition(database.Sql(SelectEntry),
                 new { Bank = bankName, Id = entryId }, transaction, cancellationToken: ct));
             var entry = row?.ToEntry() ?? throw new HashBankNotFoundException($"Hash bank '{bankName}' has no entry '{entryId}'.");
-            if (entry.State != "quarantined")
-                throw new HashBankConflictException($"Entry {entryId} of '{bankName}' is {entry.State}, not quarantined.");
+            if (refusal(entry) is { } why) throw new HashBankConflictException(why);
             var now = time.GetUtcNow().ToUnixTimeMilliseconds();
-            await connection.ExecuteAsync(new CommandDefinition(database.Sql(ReleaseEntry), new { Bank = bankName, Id = entryId }, transaction, cancellationToken: ct));
-            await connection.ExecuteAsync(new CommandDefinition(database.Sql(ForgetMatches), new { Id = entryId }, transaction, cancellationToken: ct));
+            await change(connection, transaction, now, cleanReason);
             await AuditLog.AppendAsync(connection, transaction, database.Dialect,
-                [new AuditEntry(actor, "hash_bank.entry_released", SubjectType, bankName, cleanReason,
-                    JsonSerializer.Serialize(new { entry = entryId, hash = entry.Hash, state = "quarantined" }),
-                    JsonSerializer.Serialize(new { entry = entryId, hash = entry.Hash, state = "active" }))], now, ct);
-            return entry with { QuarantinedAt = null, QuarantineReason = null };
+                [new AuditEntry(actor, auditAction, SubjectType, bankName, cleanReason,
+                    JsonSerializer.Serialize(new { entry = entryId, hash = entry.Hash, state = entry.State }),
+                    JsonSerializer.Serialize(new { entry = entryId, hash = entry.Hash, state = newState }))], now, ct);
+            return changed(entry, now, cleanReason);
         }, ct);
     }
 

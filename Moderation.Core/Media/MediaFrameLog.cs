@@ -54,13 +54,11 @@ public sealed class MediaFrameLog(ModerationDatabase database, TimeProvider time
     /// <summary>What OCR read, insert-if-absent like the other evidence.</summary>
     public async Task RecordTextAsync(IReadOnlyList<(string UploadId, FrameTextEvidence Evidence)> frames, CancellationToken ct)
     {
-        if (frames.Count == 0) return;
         var now = time.GetUtcNow().ToUnixTimeMilliseconds();
-        await database.InTransactionAsync(async (connection, transaction) =>
-            await connection.ExecuteAsync(new CommandDefinition(database.Sql(InsertText), frames.Select(f => new
+        await InsertAllAsync(InsertText, frames.Select(f => (object)new
             {
                 f.UploadId, f.Evidence.Ordinal, f.Evidence.Frame, f.Evidence.PositionMs, f.Evidence.Text, f.Evidence.Confidence, f.Evidence.Problem, Now = now,
-            }), transaction, cancellationToken: ct)), ct);
+            }), ct);
     }
 
     public async Task<IReadOnlyList<FrameTextEvidence>> TextForUploadAsync(string uploadId, CancellationToken ct)
@@ -100,14 +98,12 @@ public sealed class MediaFrameLog(ModerationDatabase database, TimeProvider time
     /// <summary>The image scorer's evidence, insert-if-absent like the hash evidence.</summary>
     public async Task RecordScoresAsync(IReadOnlyList<(string UploadId, FrameScoreEvidence Evidence)> frames, CancellationToken ct)
     {
-        if (frames.Count == 0) return;
         var now = time.GetUtcNow().ToUnixTimeMilliseconds();
-        await database.InTransactionAsync(async (connection, transaction) =>
-            await connection.ExecuteAsync(new CommandDefinition(database.Sql(InsertScores), frames.Select(f => new
+        await InsertAllAsync(InsertScores, frames.Select(f => (object)new
             {
                 f.UploadId, f.Evidence.Ordinal, f.Evidence.Frame, f.Evidence.PositionMs,
                 Scores = JsonSerializer.Serialize(f.Evidence.Scores, JsonSerializerOptions.Web), f.Evidence.Problem, Now = now,
-            }), transaction, cancellationToken: ct)), ct);
+            }), ct);
     }
 
     public async Task<IReadOnlyList<FrameScoreEvidence>> ScoresForUploadAsync(string uploadId, CancellationToken ct)
@@ -126,15 +122,22 @@ public sealed class MediaFrameLog(ModerationDatabase database, TimeProvider time
 
     public async Task RecordAsync(IReadOnlyList<(string UploadId, FrameEvidence Evidence)> frames, CancellationToken ct)
     {
-        if (frames.Count == 0) return;
         var now = time.GetUtcNow().ToUnixTimeMilliseconds();
-        await database.InTransactionAsync(async (connection, transaction) =>
-            await connection.ExecuteAsync(new CommandDefinition(database.Sql(Insert), frames.Select(f => new
+        await InsertAllAsync(Insert, frames.Select(f => (object)new
             {
                 f.UploadId, f.Evidence.Ordinal, f.Evidence.Frame, f.Evidence.PositionMs, f.Evidence.Hash, f.Evidence.Quality,
                 Matches = JsonSerializer.Serialize(f.Evidence.Matches, JsonSerializerOptions.Web), f.Evidence.Problem, f.Evidence.Pdq, f.Evidence.PdqQuality,
                 Now = now,
-            }), transaction, cancellationToken: ct)), ct);
+            }), ct);
+    }
+
+    /// <summary>Every row in one transaction, insert-if-absent (the statements are): a retried job stores nothing twice.</summary>
+    private async Task InsertAllAsync(DialectSql insert, IEnumerable<object> rows, CancellationToken ct)
+    {
+        var list = rows.ToList();
+        if (list.Count == 0) return;
+        await database.InTransactionAsync(async (connection, transaction) =>
+            await connection.ExecuteAsync(new CommandDefinition(database.Sql(insert), list, transaction, cancellationToken: ct)), ct);
     }
 
     public async Task<IReadOnlyList<FrameEvidence>> ForUploadAsync(string uploadId, CancellationToken ct)

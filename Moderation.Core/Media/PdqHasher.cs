@@ -89,7 +89,7 @@ public static class PdqHasher
             foreach (var flipRows in new[] { false, true })
                 foreach (var flipColumns in new[] { false, true })
                 {
-                    var oriented = transpose || flipRows || flipColumns ? Orient(grid, transpose, flipRows, flipColumns) : grid;
+                    var oriented = transpose || flipRows || flipColumns ? HashGrid.Orient(grid, transpose, flipRows, flipColumns) : grid;
                     // T_k = D_k A (vertical frequencies under vertical crop k), then B = T D_hᵀ.
                     var vertical = new float[AxisCrops.Length][];
                     foreach (var (x, y) in Hypotheses)
@@ -140,21 +140,6 @@ public static class PdqHasher
         for (var k = 0; k < values.Length; k++)
             if (values[k] > median) words[k >> 6] |= 1UL << (k & 63);
         return new PerceptualHash(words[0], words[1], words[2], words[3]);
-    }
-
-    private static float[] Orient(float[] grid, bool transpose, bool flipRows, bool flipColumns)
-    {
-        var result = new float[Grid * Grid];
-        for (var y = 0; y < Grid; y++)
-            for (var x = 0; x < Grid; x++)
-            {
-                int sy = y, sx = x;
-                if (transpose) (sy, sx) = (sx, sy);
-                if (flipRows) sy = Grid - 1 - sy;
-                if (flipColumns) sx = Grid - 1 - sx;
-                result[y * Grid + x] = grid[sy * Grid + sx];
-            }
-        return result;
     }
 
     /// <summary>The 512×512 point sample (when larger), the two-pass tent filter, and the 64×64 grid of centres.</summary>

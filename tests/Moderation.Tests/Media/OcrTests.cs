@@ -156,7 +156,8 @@ public sealed class OcrTests(ITestOutputHelper output) : IDisposable
             .ReadAsync(luma, width, height, CancellationToken.None);
         crash.Problem.Should().StartWith("tesseract failed (exit code");
 
-        var flood = await Runner(new OcrOptions { Timeout = quick.Timeout, TesseractPath = Script("flood.sh", "cat > /dev/null; yes 5 | head -c 8000000") })
+        // (A long limit: the output cap, not the clock, must stop this one, however loaded the machine.)
+        var flood = await Runner(new OcrOptions { Timeout = TimeSpan.FromSeconds(60), TesseractPath = Script("flood.sh", "cat > /dev/null; yes 5 | head -c 8000000") })
             .ReadAsync(luma, width, height, CancellationToken.None);
         flood.Problem.Should().Contain("printed more than");
 
