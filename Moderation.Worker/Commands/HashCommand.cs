@@ -19,20 +19,20 @@ internal static class HashCommand
         var algorithm = new Option<string>("--algorithm")
         {
             DefaultValueFactory = _ => HashAlgorithms.Pdq,
-            Description = "pdq (the default: Facebook's PDQ, exchangeable), crop-robust (this service's own), md5 or sha256 (exact files).",
+            Description = "pdq (the default: Facebook's PDQ, exchangeable), crop-robust (this service's own), md5 or sha256 (exact files), vpdq (videos: PDQ of a frame a second, the hash column holding the frames).",
         };
-        algorithm.AcceptOnlyFromAmong(HashAlgorithms.Pdq, HashAlgorithms.CropRobust, HashAlgorithms.Md5, HashAlgorithms.Sha256);
+        algorithm.AcceptOnlyFromAmong(HashAlgorithms.Pdq, HashAlgorithms.CropRobust, HashAlgorithms.Md5, HashAlgorithms.Sha256, HashAlgorithms.Vpdq);
         var command = new Command("hash", "Write the hash of every image under a directory (PDQ by default); files that are not images are listed on stderr.")
         {
             input, output, algorithm,
         };
-        command.SetAction((parse, ct) =>
+        command.SetAction(async (parse, ct) =>
         {
             var root = parse.GetValue(input)!;
             if (!root.Exists)
             {
                 Console.Error.WriteLine($"error: {root.FullName} does not exist.");
-                return Task.FromResult(2);
+                return 2;
             }
             using var writer = new StreamWriter(parse.GetValue(output)!.FullName);
             using var csv = new CsvWriter(writer, CultureInfo.InvariantCulture);
@@ -50,7 +50,12 @@ internal static class HashCommand
                 {
                     var bytes = File.ReadAllBytes(file.FullName);
                     var chosen = parse.GetValue(algorithm)!;
-                    var (hash, quality) = chosen is HashAlgorithms.Md5 or HashAlgorithms.Sha256 ? (HashAlgorithms.Digest(chosen, bytes), "") : Perceptual(chosen, bytes);
+                    var (hash, quality) = chosen switch
+                    {
+                        HashAlgorithms.Md5 or HashAlgorithms.Sha256 => (HashAlgorithms.Digest(chosen, bytes), ""),
+                        HashAlgorithms.Vpdq => await VideoAsync(file.FullName, ct),
+                        _ => Perceptual(chosen, bytes),
+                    };
                     csv.WriteField(relative);
                     csv.WriteField(hash);
                     csv.WriteField(quality);
@@ -63,10 +68,26 @@ internal static class HashCommand
                     refused++;
                 }
             }
-            Console.Error.WriteLine($"hashed {hashed} images, skipped {refused} other files");
-            return Task.FromResult(0);
+            Console.Error.WriteLine($"hashed {hashed} files, skipped {refused} others");
+            return 0;
         });
         return command;
+    }
+
+    /// <summary>
+    /// A video's vPDQ: the PDQ hash of a frame a second (ffmpeg, as the scorer samples), as ThreatExchange's frame lines
+    /// joined by ';'; the quality column is the frames' lowest.
+    /// </summary>
+    private static async Task<(string Hash, string Quality)> VideoAsync(string path, CancellationToken ct)
+    {
+        var sample = await new VideoFrameSampler(Microsoft.Extensions.Options.Options.Create(new MediaScoringOptions())).SampleAsync(path, ct);
+        if (sample.Frames.Count == 0) throw new MediaRejectedException(sample.Problem ?? "no frame could be read");
+        var frames = sample.Frames.Select(f =>
+        {
+            var pdq = PdqHasher.Hash(f.Luma.Luma, f.Luma.Width, f.Luma.Height);
+            return new VpdqFrame(f.Index, pdq.Quality, pdq.Hash, (f.PositionMs ?? 0) / 1000.0);
+        }).ToList();
+        return (HashAlgorithms.FormatVpdq(frames), frames.Min(f => f.Quality).ToString(System.Globalization.CultureInfo.InvariantCulture));
     }
 
     /// <summary>The first frame's hash and quality; EXIF orientation applied (the reference tool does not read it).</summary>

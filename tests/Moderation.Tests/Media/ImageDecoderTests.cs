@@ -203,6 +203,16 @@ public sealed class ImageDecoderTests : IDisposable
         (exitCode, text) = await ChildProcess.RunToEndAsync(ChildProcess.BuiltAssembly("Moderation.Worker", "Moderation.Worker.dll"),
             ["hash", "--algorithm", "md5", "--input", PdqReferenceTests.FixtureDirectory, "--output", md5], workingDirectory: directory);
         exitCode.Should().Be(0, text);
+        var videos = Directory.CreateDirectory(Path.Combine(directory, "videos")).FullName;
+        TestMedia.TestPattern(videos, 3);
+        var vpdq = Path.Combine(directory, "vpdq.csv");
+        (exitCode, text) = await ChildProcess.RunToEndAsync(ChildProcess.BuiltAssembly("Moderation.Worker", "Moderation.Worker.dll"),
+            ["hash", "--algorithm", "vpdq", "--input", videos, "--output", vpdq], workingDirectory: directory);
+        exitCode.Should().Be(0, text);
+        var video = HashBankCsv.Read(new StringReader(File.ReadAllText(vpdq)), HashAlgorithms.Vpdq, null, 10).Single();
+        HashAlgorithms.TryParseVpdq(video.Frames!, out var frames, out _).Should().BeTrue();
+        frames.Select(f => f.Seconds).Should().Equal(0, 1, 2);
+
         File.ReadAllLines(md5).Should().Contain($"reference.csv,{Convert.ToHexStringLower(System.Security.Cryptography.MD5.HashData(File.ReadAllBytes(Path.Combine(PdqReferenceTests.FixtureDirectory, "reference.csv"))))},");
     }
 
