@@ -144,7 +144,7 @@ public sealed class PdqReferenceBankTests(ITestOutputHelper output)
 
     /// <remarks>
     /// The turned files are separate JPEGs (re-encoded, and a 1004×1600 file is point-sampled to 512×512 on other pixels
-    /// than a 1600×1004 one), so their reference hashes are near, not equal, to our turned hashes of the original: 0–14
+    /// than a 1600×1004 one), so their reference hashes are near, not equal, to our turned hashes of the original: 0–18
     /// bits when this was written. What matters is that a mirrored or rotated copy is found.
     /// </remarks>
     [Fact]
