@@ -19,7 +19,19 @@ public sealed record HashBankRequest
     public string? Action { get; init; }
 
     public string? Description { get; init; }
+
+    /// <summary>The hash algorithm of the bank's entries: pdq (the default), vpdq, md5, sha256 or crop-robust.</summary>
+    public string? Algorithm { get; init; }
 }
+
+/// <summary>The body of <c>POST /v1/hashbanks/{name}/entries/{id}/release</c>.</summary>
+public sealed record ReleaseHashEntryRequest
+{
+    /// <summary>Why the entry may match again (e.g. "checked: the matches were all the same violating video"); required.</summary>
+    public string? Reason { get; init; }
+}
+
+public sealed record QuarantinedEntriesResponse(IReadOnlyList<HashBankEntry> Entries);
 
 /// <summary>The body of <c>PATCH /v1/hashbanks/{name}</c>: fields left out keep their value.</summary>
 public sealed record HashBankChangeRequest
@@ -71,7 +83,7 @@ public static class HashBankEndpoints
             .RequireAuthorization(ApiScopes.PolicyWrite)
             .WithName("PostHashBank")
             .WithSummary("Create a hash bank")
-            .WithDescription("A name (lower-case letters, digits, '-', '_'), the category a match scores and the action it asks for (none, label, demote, interstitial, ineligible). A match with action none sends the upload to review; any other action acts on it.")
+            .WithDescription("A name (lower-case letters, digits, '-', '_'), the hash algorithm of its entries (pdq when absent; vpdq, md5, sha256, crop-robust), the category a match scores and the action it asks for (none, label, demote, interstitial, ineligible). Only hashes of the bank's algorithm are matched against it. A match with action none sends the upload to review; any other action acts on it.")
             .Accepts<HashBankRequest>("application/json")
             .Produces<HashBank>(StatusCodes.Status201Created)
             .ProducesValidationProblem()
@@ -89,15 +101,35 @@ public static class HashBankEndpoints
             .RequireAuthorization(ApiScopes.PolicyRead)
             .WithName("ExportHashBank")
             .WithSummary("Export a bank's active entries as CSV")
-            .WithDescription("Columns id,hash,quality,source,added_by,added_at; with `includeRetired=true` retired entries too.")
+            .WithDescription("Columns id,algorithm,hash,quality,source,added_by,added_at,state,metadata; with `includeRetired=true` retired entries too.")
             .Produces(StatusCodes.Status200OK, contentType: "text/csv")
             .ProducesProblem(StatusCodes.Status404NotFound);
+        banks.MapGet("/{name}/entries.txt", GetEntriesPlain)
+            .RequireAuthorization(ApiScopes.PolicyRead)
+            .WithName("ExportHashBankPlain")
+            .WithSummary("Export a bank's active entries as one hash a line")
+            .Produces(StatusCodes.Status200OK, contentType: "text/plain")
+            .ProducesProblem(StatusCodes.Status404NotFound);
+        banks.MapGet("/quarantine", GetQuarantined)
+            .RequireAuthorization(ApiScopes.PolicyRead)
+            .WithName("GetQuarantinedHashEntries")
+            .WithSummary("Entries of every bank stopped because they matched a flood of uploads")
+            .Produces<QuarantinedEntriesResponse>();
+        banks.MapPost("/{name}/entries/{id}/release", PostReleaseEntry)
+            .RequireAuthorization(ApiScopes.PolicyWrite)
+            .WithName("ReleaseHashEntry")
+            .WithSummary("Let a quarantined entry match again (its flood count starts from zero)")
+            .Accepts<ReleaseHashEntryRequest>("application/json")
+            .Produces<HashBankEntry>()
+            .ProducesValidationProblem()
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status409Conflict);
         banks.MapPost("/{name}/entries", PostEntries)
             .RequireAuthorization(ApiScopes.PolicyWrite)
             .WithName("ImportHashBank")
             .WithSummary("Import hashes into a bank from CSV")
-            .WithDescription("A text/csv body with a header: `path,hash,quality` (what the worker's hash command writes) or the export format. `source=` names where the hashes came from, for rows without a source. Every row is checked first: a bad row is a 400 listing the bad rows by line (the header is line 1) and nothing is imported. Hashes the bank already holds are counted, not added twice.")
-            .Accepts<string>("text/csv")
+            .WithDescription("A text/csv or text/plain body in the bank's algorithm: one hash a line (no header; for vpdq, one video's 'frame,quality,hash,seconds' lines), or CSV with a header: `path,hash,quality` (what the worker's hash command writes), the export format, or a list's own `hash`/`signal` column with quality and metadata columns (tags, reference, partner, ...), kept per entry. `source=` names where the hashes came from, for rows without a source. Every row is checked first: a bad row is a 400 listing the bad rows by line and nothing is imported. Hashes the bank already holds are counted, not added twice.")
+            .Accepts<string>("text/csv", "text/plain")
             .Produces<HashImportResult>()
             .ProducesValidationProblem()
             .ProducesProblem(StatusCodes.Status404NotFound)
@@ -128,7 +160,7 @@ public static class HashBankEndpoints
         return await Guard(async () =>
         {
             var bank = await store.CreateAsync(body.Name ?? "", body.Category ?? "", body.Action ?? "", body.Description,
-                PolicyEndpoints.Actor(request.HttpContext.User), ct);
+                PolicyEndpoints.Actor(request.HttpContext.User), ct, body.Algorithm);
             return TypedResults.Created($"/v1/hashbanks/{bank.Name}", bank);
         });
     }
@@ -148,22 +180,44 @@ public static class HashBankEndpoints
             return PolicyEndpoints.Invalid("includeRetired", "must be true or false", "Invalid query");
         return await Guard(async () =>
         {
+            var bank = await store.FindAsync(name, ct) ?? throw new HashBankNotFoundException($"No hash bank is named '{name}'.");
             var entries = await store.EntriesAsync(name, all, ct);
             var text = new StringWriter();
-            HashBankCsv.Write(text, entries);
+            HashBankCsv.Write(text, bank.Algorithm, entries);
             context.Response.Headers.ContentDisposition = $"attachment; filename=\"{name}.csv\"";
             return TypedResults.Text(text.ToString(), "text/csv", Encoding.UTF8);
         });
+    }
+
+    internal static async Task<IResult> GetEntriesPlain(HttpContext context, string name, HashBanks store, CancellationToken ct) =>
+        await Guard(async () =>
+        {
+            var entries = await store.EntriesAsync(name, false, ct);
+            var text = new StringWriter();
+            HashBankCsv.WritePlain(text, entries.Where(e => e.State == "active"));
+            context.Response.Headers.ContentDisposition = $"attachment; filename=\"{name}.txt\"";
+            return TypedResults.Text(text.ToString(), "text/plain", Encoding.UTF8);
+        });
+
+    internal static async Task<IResult> GetQuarantined(HashBanks store, CancellationToken ct) =>
+        TypedResults.Ok(new QuarantinedEntriesResponse(await store.QuarantinedAsync(ct)));
+
+    internal static async Task<IResult> PostReleaseEntry(HttpRequest request, string name, string id, HashBanks store, CancellationToken ct)
+    {
+        var (body, problem) = await PolicyEndpoints.ReadAsync<ReleaseHashEntryRequest>(request, ct);
+        if (body is null) return problem!;
+        return await Guard(async () => TypedResults.Ok(await store.ReleaseEntryAsync(name, id, PolicyEndpoints.Actor(request.HttpContext.User), body.Reason, ct)));
     }
 
     internal static async Task<IResult> PostEntries(HttpRequest request, string name, string? source, HashBanks store, CancellationToken ct)
     {
         var bodySize = request.HttpContext.Features.Get<IHttpMaxRequestBodySizeFeature>();
         if (bodySize is { IsReadOnly: false }) bodySize.MaxRequestBodySize = MaxImportBytes;
-        if (request.ContentType is not { } type || !type.StartsWith("text/csv", StringComparison.OrdinalIgnoreCase))
+        if (request.ContentType is not { } type
+            || !(type.StartsWith("text/csv", StringComparison.OrdinalIgnoreCase) || type.StartsWith("text/plain", StringComparison.OrdinalIgnoreCase)))
             return TypedResults.Problem(statusCode: StatusCodes.Status415UnsupportedMediaType, title: "Unsupported media type",
-                detail: "Send the hashes as text/csv with a header row (hash, and optionally quality, source, path).");
-        if (await store.FindAsync(name, ct) is null) return PolicyEndpoints.NotFound($"No hash bank is named '{name}'.");
+                detail: "Send the hashes as text/csv with a header row (hash, and optionally quality, source, path, metadata columns), or as text/plain with one hash a line.");
+        if (await store.FindAsync(name, ct) is not { } bank) return PolicyEndpoints.NotFound($"No hash bank is named '{name}'.");
 
         var buffer = new MemoryStream();
         try
@@ -180,7 +234,7 @@ public static class HashBankEndpoints
         try
         {
             using var reader = new StreamReader(buffer, new UTF8Encoding(false, throwOnInvalidBytes: true));
-            rows = HashBankCsv.Read(reader, source, MaxImportRows);
+            rows = HashBankCsv.Read(reader, bank.Algorithm, source, MaxImportRows);
         }
         catch (DecoderFallbackException)
         {

@@ -27,7 +27,12 @@ public sealed record ImageModelLabel(int Index, string Name, string? Category = 
 /// What a policy team writes beside an ONNX image classifier: how to feed it, how to read it, and which of its labels
 /// score which category. Checked against the ONNX graph's real inputs and outputs when the model is loaded.
 /// </summary>
-public sealed record ImageModelManifest(string Name, string Version, ImageModelInput Input, ImageModelOutput Output, IReadOnlyList<ImageModelLabel> Labels)
+/// <param name="ReviewOnly">
+/// Its scores send an upload to review at most, never to automatic action, until a policy lists the model in
+/// <c>Moderation:Policy:ActOnModels</c>: for a model whose errors on this platform's content nobody has measured yet.
+/// </param>
+public sealed record ImageModelManifest(string Name, string Version, ImageModelInput Input, ImageModelOutput Output, IReadOnlyList<ImageModelLabel> Labels,
+    bool ReviewOnly = false)
 {
     public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
     {

@@ -80,7 +80,7 @@ public static class HashRobustness
     public static HashResult HashFile(byte[] file)
     {
         var frame = ImageDecoder.DecodeLuma(file, new DecodeLimits(MaxBytes: Math.Max(file.Length, 1), MaxFrames: 1))[0];
-        return PdqHasher.Hash(frame.Luma, frame.Width, frame.Height);
+        return CropRobustHasher.Hash(frame.Luma, frame.Width, frame.Height);
     }
 
     /// <summary>The distance a search would find: the nearest of the copy's search variants to the original.</summary>

@@ -64,6 +64,7 @@ public sealed class ImageScorer(
         var o = options.Value;
         var set = await models.CurrentAsync(ct);
         var sizes = set.Custom.Select(c => c.Model.Manifest.Input.Size).Append(ImageEmbedder.Side).ToHashSet();
+        var reviewOnly = set.Custom.Where(c => c.Model.Manifest.ReviewOnly).Select(c => c.ModelVersion).ToHashSet(StringComparer.Ordinal);
         var live = set.LiveCategories;
         var missing = o.ExpectedCategories.Where(c => !live.Contains(c)).ToList();
         var note = missing.Count == 0 ? null : $"no image head for {string.Join(", ", missing)}: not scored from images";
@@ -111,7 +112,7 @@ public sealed class ImageScorer(
             }
             var embeddings = mine.SelectMany(m => m.Result.Frames.Select(f => new UploadEmbedding("image", ImageEmbedder.EmbeddingModel, m.Item.Ordinal,
                 m.Item.Kind == MediaKind.Video || m.Result.Frames.Count > 1 || f.Index > 0 ? f.Index : null, f.Embedding))).ToList();
-            scores.Add(new UploadScores(upload.Id, CategoryScores(mine), embeddings));
+            scores.Add(new UploadScores(upload.Id, CategoryScores(mine, reviewOnly), embeddings));
         }
         return new ImageAnalysis(scores, evidence);
     }
@@ -161,7 +162,7 @@ public sealed class ImageScorer(
 
     private static string Join(string? a, string b) => a is null ? b : $"{a}; {b}";
 
-    private static List<CategoryScore> CategoryScores(IReadOnlyList<(MediaItem Item, ItemResult Result)> media)
+    private static List<CategoryScore> CategoryScores(IReadOnlyList<(MediaItem Item, ItemResult Result)> media, IReadOnlySet<string> reviewOnly)
     {
         var hits = media.SelectMany(m => m.Result.Frames.SelectMany(f => f.Scores.Select(s => (m.Item, Frame: f, s.Score, s.Kind)))).ToList();
         return hits.GroupBy(h => (h.Score.Category, h.Score.ModelVersion, h.Score.Shadow, h.Kind))
@@ -173,7 +174,8 @@ public sealed class ImageScorer(
                 var explanations = ranked.Take(MaxExplanations).Select(h => string.Create(CultureInfo.InvariantCulture,
                     $"media {h.Item.Ordinal} ({h.Item.Kind}), {Where(h.Frame)}: {h.Score.Score:0.000} by {what} {g.Key.ModelVersion}")).ToList();
                 if (ranked.Count > 1) explanations.Add($"highest of {ranked.Count} frames");
-                return new CategoryScore(g.Key.Category, ranked[0].Score.Score, g.Key.ModelVersion, explanations, g.Key.Shadow);
+                return new CategoryScore(g.Key.Category, ranked[0].Score.Score, g.Key.ModelVersion, explanations, g.Key.Shadow,
+                    ReviewOnly: reviewOnly.Contains(g.Key.ModelVersion));
             })
             .ToList();
     }

@@ -44,5 +44,11 @@ public sealed class ImageScoringOptions
     /// <summary>The ResNet18 model folder (default: <c>DnnImageModels</c> beside the program, from the NuGet package).</summary>
     public string? ModelsDirectory { get; set; }
 
+    /// <summary>Register the image models that ship in <c>models/image</c> (nsfwjs) at start-up; see <see cref="ShippedImageModelsRegistrar"/>.</summary>
+    public bool RegisterShippedModels { get; set; } = true;
+
+    /// <summary>Where the shipped image models are (default: <c>models/image</c> beside the program).</summary>
+    public string? ShippedModelsDirectory { get; set; }
+
     public EmbedderThreading Threading => new(Parallelism, BatchSize, ThreadsPerRun);
 }

@@ -34,6 +34,29 @@ public sealed class MediaScoringOptions
     public int MaxAnimationFrames { get; set; } = 8;
 
     public VideoSamplingOptions Video { get; set; } = new();
+
+    /// <summary>How vPDQ banks are matched against uploaded videos.</summary>
+    public VpdqOptions Vpdq { get; set; } = new();
+
+    /// <summary>When an entry that suddenly matches a flood of uploads is stopped for a policy user to look at.</summary>
+    public HashQuarantineOptions Quarantine { get; set; } = new();
+}
+
+/// <summary>
+/// A bad entry in a shared list (a logo, a meme template, a blank frame someone hashed) would match innocent uploads by
+/// the thousand: an entry that matches more than <see cref="MaxUploads"/> distinct uploads within <see cref="Window"/>
+/// is quarantined (it stops matching, its matches are recorded but score nothing) until a policy user releases or
+/// retires it.
+/// </summary>
+public sealed class HashQuarantineOptions
+{
+    public bool Enabled { get; set; } = true;
+
+    [Range(1, 10_000_000)]
+    public int MaxUploads { get; set; } = 100;
+
+    [Range(typeof(TimeSpan), "00:00:01", "30.00:00:00")]
+    public TimeSpan Window { get; set; } = TimeSpan.FromHours(1);
 }
 
 /// <summary>How key frames are taken from a video (with ffmpeg): a rate, and limits on frames, content and time.</summary>

@@ -1,35 +1,26 @@
 namespace Moderation.Core.Media;
 
 /// <summary>
-/// A perceptual hash with its quality (0–100: how much detail the image has; below about 50 hashes match too easily),
-/// the hashes of the image's eight rotations and mirrors (<see cref="Dihedral"/>, the first being <see cref="Hash"/>),
-/// and <see cref="Variants"/>: what a search should look up, each rotation and mirror hashed as if the picture had
-/// also been cut from a larger one (see <see cref="PdqHasher"/>).
-/// </summary>
-public sealed record HashResult(PerceptualHash Hash, int Quality, IReadOnlyList<PerceptualHash> Dihedral, IReadOnlyList<PerceptualHash> Variants);
-
-/// <summary>
-/// A PDQ-style perceptual hash, after the layout of Facebook's PDQ ("The PDQ and TMK+PDQF hashing algorithms", 2019):
-/// luminance; a tent-filter (two box passes, Jarosz) downsample to 64×64; 16×16 projections onto cosines; one bit
-/// per projection, set when it is above their median; quality from the gradient energy. It differs from PDQ in the
-/// frequency band, for robustness to cropping (measured in docs/media.md): PDQ keeps the 16 lowest DCT frequencies
-/// per axis (up to 16 half-cycles across the image), and a 5% crop, which rescales the picture by 5%, shifts the
-/// highest of them by most of a half-cycle near the edges, flipping about 48 of 256 bits on photograph-like images.
-/// Here the 16 frequencies per axis are spread evenly from 1 to 8 half-cycles, each cosine zero-mean (so a
-/// brightness change moves no projection) and weighted by a Gaussian window centred on the image (σ = a quarter of
-/// the side), which gives the centre, where a rescale moves content least, the most weight. Hashes are therefore not
-/// interchangeable with PDQ's; they are with every hash this class makes. The eight dihedral variants (rotations and
-/// mirrors) are hashed from the rotated and mirrored 64×64 grid, so a mirrored copy is matched without decoding it
-/// again.
+/// PDQ as Facebook published it ("The PDQ and TMK+PDQF hashing algorithms", 2019) and as its reference
+/// <c>pdq-photo-hasher</c> computes it, so that hashes exchanged with other platforms (industry hash-sharing
+/// programmes, partners, Meta's HMA) match ours: on the same decoded pixels the bits are the same.
+/// <list type="number">
+/// <item>An image larger than 512 pixels on a side is first point-sampled to 512×512 (the reference does this for speed
+/// with a nearest-neighbour resize, aspect ratio not kept).</item>
+/// <item>Luminance Y = 0.299 R + 0.587 G + 0.114 B, in single precision.</item>
+/// <item>Two passes of a box filter along rows then columns (Jarosz: a tent filter) with windows of ⌈side / 128⌉,
+/// then the 64×64 pixels at the centres of a 64×64 grid.</item>
+/// <item>Quality: the sum of |Δ|·100/255 (each truncated) over neighbouring pixels of the 64×64 grid, / 90, at most 100.</item>
+/// <item>The 2-D DCT's frequencies 1–16 on each axis (16×16, the DC left out), one bit per coefficient, set when it is
+/// above the median (the 128th smallest); bit i·16 + j for vertical frequency i and horizontal frequency j.</item>
+/// </list>
+/// Every sum runs in single precision in the reference's order, so ties at the median fall the same way.
 /// <para>
-/// A crop off one edge or a corner also shifts the picture, which a centred window cannot absorb (a 5% cut off the
-/// left moves the centre by 2.6% of the width). So the query side hashes each dihedral variant under ten crop
-/// hypotheses as well (<see cref="HashResult.Variants"/>): as it is; as if 5% had been cut off the left, the right,
-/// the top or the bottom; off two adjacent edges (four corners); and 2.5% off every edge. A hypothesis maps the
-/// cosines and the window onto the part of the original picture the query would show, so the projections are those
-/// of the original measured on what is left of it. Stored hashes are always the plain <see cref="HashResult.Hash"/>;
-/// only a search looks up the 80 variants, which finds cropped copies at a cost of 80 index lookups per frame and
-/// more chances for a false match (measured in docs/media.md).
+/// Search variants (<see cref="HashResult.Variants"/>, what a match looks up; stored hashes are always the plain one):
+/// the eight rotations and mirrors, each also under the same ten crop hypotheses as <see cref="CropRobustHasher"/>
+/// (5% off one edge, two adjacent edges, or 2.5% off every edge), computed in PDQ's own frequency space: the DCT's
+/// cosines sampled where the frame's pixels would lie in the uncropped original. A bank of PDQ hashes made elsewhere is
+/// therefore matched by plain copies bit for bit, and by mirrored, rotated and slightly cropped copies as well.
 /// </para>
 /// </summary>
 public static class PdqHasher
@@ -37,187 +28,197 @@ public static class PdqHasher
     private const int Grid = 64;
     private const int Frequencies = 16;
 
-    /// <summary>Lowest and highest frequency, in half-cycles across the image.</summary>
-    private const double LowestFrequency = 1, HighestFrequency = 8;
+    /// <summary>Images larger than this on either side are first point-sampled to this square, as the reference does.</summary>
+    public const int ResampleSide = 512;
 
-    /// <summary>The window's standard deviation, as a share of the image's side.</summary>
-    private const double WindowSigma = 0.25;
+    /// <summary>Smaller than this on a side and the reference gives an all-zero hash of quality 0.</summary>
+    public const int MinSide = 5;
 
-    /// <summary>The share of a side a crop hypothesis assumes was cut off.</summary>
     private const double CropShare = 0.05;
 
-    /// <summary>
-    /// Per axis, the share cut off before the first sample and after the last: none, the start, the end, both halves.
-    /// </summary>
     private static readonly (double Before, double After)[] AxisCrops = [(0, 0), (CropShare, 0), (0, CropShare), (CropShare / 2, CropShare / 2)];
 
-    /// <summary>The crop hypotheses as (horizontal, vertical) indexes into <see cref="AxisCrops"/>; the first is none.</summary>
+    /// <summary>Crop hypotheses as (horizontal, vertical) indexes into <see cref="AxisCrops"/>; the first is none.</summary>
     private static readonly (int X, int Y)[] Hypotheses =
         [(0, 0), (1, 0), (2, 0), (0, 1), (0, 2), (1, 1), (2, 1), (1, 2), (2, 2), (3, 3)];
 
-    /// <summary>Bases[k][i, j]: B[i, j] = w(U_j) · cos(π f_i U_j) − mean, with U_j the original's coordinate of sample j under axis crop k.</summary>
-    private static readonly float[][,] Bases = AxisCrops.Select(c => BuildBasis(c.Before, c.After)).ToArray();
+    /// <summary>Per axis crop, D[i, j] = √(2/64) · cos(π (i + 1) u_j) with u_j where sample j lies in the original (0–1).</summary>
+    private static readonly float[][] Bases = AxisCrops.Select(c => Basis(c.Before, c.After)).ToArray();
 
-    private static float[,] BuildBasis(double before, double after)
+    private static float[] Basis(double before, double after)
     {
-        var basis = new float[Frequencies, Grid];
+        // The reference's constant is a float; the cosine is double and the product is rounded to float.
+        var scale = (float)Math.Sqrt(2.0 / Grid);
+        var basis = new float[Frequencies * Grid];
         for (var i = 0; i < Frequencies; i++)
-        {
-            var f = LowestFrequency + (HighestFrequency - LowestFrequency) * i / (Frequencies - 1);
-            // The mean is the whole (uncropped) picture's, so that without a crop a flat image projects to zero.
-            double mean = 0;
-            for (var j = 0; j < Grid; j++) mean += Windowed(f, (2 * j + 1) / (2.0 * Grid));
-            mean /= Grid;
             for (var j = 0; j < Grid; j++)
             {
                 var u = before + (2 * j + 1) / (2.0 * Grid) * (1 - before - after);
-                basis[i, j] = (float)(Windowed(f, u) - mean);
+                basis[i * Grid + j] = (float)(scale * Math.Cos(Math.PI * (i + 1) * u));
             }
-        }
         return basis;
     }
 
-    private static double Windowed(double frequency, double u) =>
-        Math.Exp(-0.5 * Math.Pow((u - 0.5) / WindowSigma, 2)) * Math.Cos(Math.PI * frequency * u);
+    /// <summary>Luminance as the reference computes it from 8-bit RGB.</summary>
+    public static float Luma(byte r, byte g, byte b) => 0.299f * r + 0.587f * g + 0.114f * b;
 
     /// <summary>Hashes an image given as luminance (0–255), row-major, <paramref name="width"/> × <paramref name="height"/>.</summary>
     public static HashResult Hash(ReadOnlySpan<float> luma, int width, int height)
     {
         if (width < 1 || height < 1 || luma.Length != (long)width * height)
             throw new ArgumentException($"Expected {width}×{height} luminance values, got {luma.Length}.");
-        var small = Downsample(luma, width, height);
-        var quality = Quality(small);
+        if (width < MinSide || height < MinSide)
+        {
+            // What the reference answers for a picture too small to hash: zero bits, quality 0 (never matched).
+            var zero = Enumerable.Repeat(default(PerceptualHash), 8).ToList();
+            return new HashResult(default, 0, zero, Enumerable.Repeat(default(PerceptualHash), 8 * Hypotheses.Length).ToList());
+        }
+        // A 64×64 picture is taken as the grid itself, as the reference takes it (video frames ffmpeg already shrank).
+        return FromGrid(width == Grid && height == Grid ? luma.ToArray() : Downsample(luma, width, height));
+    }
 
+    /// <summary>The hash of a 64×64 luminance grid (already downsampled, as the reference takes video frames).</summary>
+    public static HashResult FromGrid(float[] grid)
+    {
+        if (grid.Length != Grid * Grid) throw new ArgumentException($"A PDQ grid has {Grid * Grid} values, not {grid.Length}.", nameof(grid));
+        var quality = Quality(grid);
         var dihedral = new List<PerceptualHash>(8);
         var variants = new List<PerceptualHash>(8 * Hypotheses.Length);
+        var coefficients = new float[Frequencies * Frequencies];
         foreach (var transpose in new[] { false, true })
             foreach (var flipRows in new[] { false, true })
                 foreach (var flipColumns in new[] { false, true })
                 {
-                    var grid = Orient(small, transpose, flipRows, flipColumns);
-                    // temp[k][i, y] = Σx Bases[k][i, x] · A[y, x]: horizontal frequency i of row y under horizontal crop k.
-                    var temp = Bases.Select(basis => Rows(grid, basis)).ToArray();
-                    foreach (var (x, y) in Hypotheses) variants.Add(Threshold(Columns(temp[x], Bases[y])));
+                    var oriented = transpose || flipRows || flipColumns ? HashGrid.Orient(grid, transpose, flipRows, flipColumns) : grid;
+                    // T_k = D_k A (vertical frequencies under vertical crop k), then B = T D_hᵀ.
+                    var vertical = new float[AxisCrops.Length][];
+                    foreach (var (x, y) in Hypotheses)
+                    {
+                        vertical[y] ??= Vertical(oriented, Bases[y]);
+                        Horizontal(vertical[y], Bases[x], coefficients);
+                        variants.Add(Threshold(coefficients));
+                    }
                     dihedral.Add(variants[^Hypotheses.Length]);
                 }
         return new HashResult(dihedral[0], quality, dihedral, variants);
     }
 
-    /// <summary>
-    /// The grid seen transposed and/or mirrored (flipping the rows turns the picture upside down, flipping the columns
-    /// mirrors it left to right).
-    /// </summary>
-    private static float[] Orient(float[] small, bool transpose, bool flipRows, bool flipColumns)
+    /// <summary>T[i, j] = Σk D[i, k] · A[k, j], summed over k in order (the reference's order).</summary>
+    private static float[] Vertical(float[] a, float[] d)
     {
-        var result = new float[Grid * Grid];
-        for (var y = 0; y < Grid; y++)
-            for (var x = 0; x < Grid; x++)
+        var t = new float[Frequencies * Grid];
+        for (var i = 0; i < Frequencies; i++)
+            for (var j = 0; j < Grid; j++)
             {
-                int sy = y, sx = x;
-                if (transpose) (sy, sx) = (sx, sy);
-                if (flipRows) sy = Grid - 1 - sy;
-                if (flipColumns) sx = Grid - 1 - sx;
-                result[y * Grid + x] = small[sy * Grid + sx];
+                var sum = 0f;
+                for (var k = 0; k < Grid; k++) sum += d[i * Grid + k] * a[k * Grid + j];
+                t[i * Grid + j] = sum;
             }
-        return result;
+        return t;
     }
 
-    private static float[,] Rows(float[] grid, float[,] basis)
+    /// <summary>B[i, j] = Σk T[i, k] · D[j, k].</summary>
+    private static void Horizontal(float[] t, float[] d, float[] b)
     {
-        var temp = new float[Frequencies, Grid];
-        for (var y = 0; y < Grid; y++)
-            for (var x = 0; x < Grid; x++)
+        for (var i = 0; i < Frequencies; i++)
+            for (var j = 0; j < Frequencies; j++)
             {
-                var v = grid[y * Grid + x];
-                for (var i = 0; i < Frequencies; i++) temp[i, y] += basis[i, x] * v;
+                var sum = 0f;
+                for (var k = 0; k < Grid; k++) sum += t[i * Grid + k] * d[j * Grid + k];
+                b[i * Frequencies + j] = sum;
             }
-        return temp;
     }
 
-    /// <summary>C[r, c] = Σy B[r, y] · temp[c, y]: vertical frequency r, horizontal frequency c.</summary>
-    private static float[] Columns(float[,] temp, float[,] basis)
-    {
-        var values = new float[Frequencies * Frequencies];
-        for (var r = 0; r < Frequencies; r++)
-            for (var c = 0; c < Frequencies; c++)
-            {
-                float sum = 0;
-                for (var y = 0; y < Grid; y++) sum += basis[r, y] * temp[c, y];
-                values[r * Frequencies + c] = sum;
-            }
-        return values;
-    }
-
-    /// <summary>One bit per projection: above the median of the 256.</summary>
+    /// <summary>One bit per coefficient: above the median, which for 256 values is the 128th smallest (Torben's median).</summary>
     private static PerceptualHash Threshold(float[] values)
     {
-        var sorted = (float[])values.Clone();
-        Array.Sort(sorted);
-        var median = (sorted[127] + sorted[128]) / 2;
-        Span<bool> bits = stackalloc bool[PerceptualHash.Bits];
-        for (var k = 0; k < values.Length; k++) bits[k] = values[k] > median;
-        return PerceptualHash.FromBits(bits);
+        Span<float> sorted = stackalloc float[values.Length];
+        values.CopyTo(sorted);
+        sorted.Sort();
+        var median = sorted[(values.Length - 1) / 2];
+        Span<ulong> words = stackalloc ulong[4];
+        for (var k = 0; k < values.Length; k++)
+            if (values[k] > median) words[k >> 6] |= 1UL << (k & 63);
+        return new PerceptualHash(words[0], words[1], words[2], words[3]);
     }
 
-    /// <summary>Two box-filter passes per axis (a tent filter) of a window matched to the scale, then 64×64 samples.</summary>
+    /// <summary>The 512×512 point sample (when larger), the two-pass tent filter, and the 64×64 grid of centres.</summary>
     private static float[] Downsample(ReadOnlySpan<float> luma, int width, int height)
     {
-        var buffer = luma.ToArray();
-        var windowX = Math.Max(1, (width + 2 * Grid - 1) / (2 * Grid));
-        var windowY = Math.Max(1, (height + 2 * Grid - 1) / (2 * Grid));
+        float[] buffer;
+        if (width > ResampleSide || height > ResampleSide)
+        {
+            buffer = new float[ResampleSide * ResampleSide];
+            for (var y = 0; y < ResampleSide; y++)
+            {
+                var sy = (int)((long)y * height / ResampleSide);
+                for (var x = 0; x < ResampleSide; x++)
+                    buffer[y * ResampleSide + x] = luma[sy * width + (int)((long)x * width / ResampleSide)];
+            }
+            width = height = ResampleSide;
+        }
+        else buffer = luma.ToArray();
+
         var scratch = new float[buffer.Length];
+        int windowAlongRows = WindowSize(width), windowAlongColumns = WindowSize(height);
         for (var pass = 0; pass < 2; pass++)
         {
-            BoxRows(buffer, scratch, width, height, windowX);
-            BoxColumns(scratch, buffer, width, height, windowY);
+            for (var row = 0; row < height; row++) Box(buffer, scratch, row * width, width, 1, windowAlongRows);
+            for (var column = 0; column < width; column++) Box(scratch, buffer, column, height, width, windowAlongColumns);
         }
-        var result = new float[Grid * Grid];
-        for (var gy = 0; gy < Grid; gy++)
+
+        var grid = new float[Grid * Grid];
+        for (var i = 0; i < Grid; i++)
         {
-            var y = Math.Min(height - 1, (int)((gy + 0.5) * height / Grid));
-            for (var gx = 0; gx < Grid; gx++)
-            {
-                var x = Math.Min(width - 1, (int)((gx + 0.5) * width / Grid));
-                result[gy * Grid + gx] = buffer[y * width + x];
-            }
+            var y = (int)((i + 0.5) * height / Grid);
+            for (var j = 0; j < Grid; j++) grid[i * Grid + j] = buffer[y * width + (int)((j + 0.5) * width / Grid)];
         }
-        return result;
+        return grid;
     }
 
-    /// <summary>Mean over a window along each row, with a running sum (linear in the image, whatever the window).</summary>
-    private static void BoxRows(float[] source, float[] target, int width, int height, int window) =>
-        Box(source, target, count: width, lines: height, step: 1, lineStride: width, window);
+    /// <summary>Half of a 64th of the side, rounded up: two passes then cover a whole grid cell.</summary>
+    private static int WindowSize(int side) => (side + 2 * Grid - 1) / (2 * Grid);
 
-    private static void BoxColumns(float[] source, float[] target, int width, int height, int window) =>
-        Box(source, target, count: height, lines: width, step: width, lineStride: 1, window);
-
-    private static void Box(float[] source, float[] target, int count, int lines, int step, int lineStride, int window)
+    /// <summary>
+    /// A running-sum box filter along one line, in single precision, with the reference's phases: the window grows to
+    /// full size at the start and shrinks at the end, and each output is the mean of what the window holds.
+    /// </summary>
+    private static void Box(float[] input, float[] output, int start, int length, int stride, int window)
     {
-        var half = window / 2;
-        var prefix = new double[count + 1];
-        for (var line = 0; line < lines; line++)
+        var half = (window + 2) / 2;
+        int growing = half - 1, firstWrites = window - half + 1, full = length - window, shrinking = half - 1;
+        int left = start, right = start, at = start, size = 0;
+        var sum = 0f;
+        for (var i = 0; i < growing; i++, right += stride, size++) sum += input[right];
+        for (var i = 0; i < firstWrites; i++, right += stride, at += stride)
         {
-            var start = line * lineStride;
-            for (var k = 0; k < count; k++) prefix[k + 1] = prefix[k] + source[start + k * step];
-            for (var k = 0; k < count; k++)
-            {
-                int from = Math.Max(0, k - half), to = Math.Min(count - 1, k + (window - 1 - half));
-                target[start + k * step] = (float)((prefix[to + 1] - prefix[from]) / (to - from + 1));
-            }
+            sum += input[right];
+            size++;
+            output[at] = sum / size;
+        }
+        for (var i = 0; i < full; i++, left += stride, right += stride, at += stride)
+        {
+            sum += input[right];
+            sum -= input[left];
+            output[at] = sum / size;
+        }
+        for (var i = 0; i < shrinking; i++, left += stride, at += stride)
+        {
+            sum -= input[left];
+            size--;
+            output[at] = sum / size;
         }
     }
 
-    /// <summary>Sum of absolute neighbour differences on the 64×64 grid, scaled to 0–100 as PDQ scales it.</summary>
-    private static int Quality(float[] small)
+    private static int Quality(float[] grid)
     {
-        double gradient = 0;
-        for (var y = 0; y < Grid; y++)
-            for (var x = 0; x < Grid; x++)
-            {
-                var v = small[y * Grid + x];
-                if (x + 1 < Grid) gradient += Math.Abs(small[y * Grid + x + 1] - v);
-                if (y + 1 < Grid) gradient += Math.Abs(small[(y + 1) * Grid + x] - v);
-            }
-        return (int)Math.Clamp(gradient / 90, 0, 100);
+        var gradients = 0;
+        for (var i = 0; i < Grid - 1; i++)
+            for (var j = 0; j < Grid; j++)
+                gradients += Math.Abs((int)((grid[i * Grid + j] - grid[(i + 1) * Grid + j]) * 100 / 255));
+        for (var i = 0; i < Grid; i++)
+            for (var j = 0; j < Grid - 1; j++)
+                gradients += Math.Abs((int)((grid[i * Grid + j] - grid[i * Grid + j + 1]) * 100 / 255));
+        return Math.Min(100, gradients / 90);
     }
 }

@@ -46,3 +46,25 @@ public readonly record struct PerceptualHash(ulong W0, ulong W1, ulong W2, ulong
     public static PerceptualHash Parse(string hex) =>
         TryParse(hex, out var hash) ? hash : throw new FormatException($"'{hex}' is not a 256-bit hash (64 hex digits).");
 }
+
+/// <summary>The 64×64 luminance grid both 256-bit hashes project, seen turned or mirrored (their dihedral variants).</summary>
+internal static class HashGrid
+{
+    public const int Side = 64;
+
+    /// <summary>The grid transposed and/or flipped (flipping the rows turns it upside down, flipping the columns mirrors it).</summary>
+    public static float[] Orient(float[] grid, bool transpose, bool flipRows, bool flipColumns)
+    {
+        var result = new float[Side * Side];
+        for (var y = 0; y < Side; y++)
+            for (var x = 0; x < Side; x++)
+            {
+                int sy = y, sx = x;
+                if (transpose) (sy, sx) = (sx, sy);
+                if (flipRows) sy = Side - 1 - sy;
+                if (flipColumns) sx = Side - 1 - sx;
+                result[y * Side + x] = grid[sy * Side + sx];
+            }
+        return result;
+    }
+}

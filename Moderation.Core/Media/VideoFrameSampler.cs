@@ -66,6 +66,27 @@ public sealed class VideoFrameSampler(IOptions<MediaScoringOptions> options)
         return (frames, problemOf(frames.Count));
     }
 
+    /// <summary>
+    /// The same key frames (same numbers and positions as <see cref="SampleAsync"/>) in grey at <paramref name="side"/>
+    /// × <paramref name="side"/> with the aspect ratio kept (padded with white): what OCR reads, where 256 pixels would
+    /// leave a caption's letters a few pixels high.
+    /// </summary>
+    public async Task<VideoSample> SampleTextFramesAsync(string path, int side, CancellationToken ct)
+    {
+        var frameBytes = side * side;
+        var (bytes, problemOf) = await RunAsync(path,
+            $"scale={side}:{side}:force_original_aspect_ratio=decrease:flags=area,pad={side}:{side}:(ow-iw)/2:(oh-ih)/2:color=white,format=gray", "gray", frameBytes, ct);
+        var frames = new List<SampledFrame>(bytes.Length / frameBytes);
+        for (var i = 0; i + frameBytes <= bytes.Length; i += frameBytes)
+        {
+            var luma = new float[frameBytes];
+            for (var k = 0; k < frameBytes; k++) luma[k] = bytes[i + k];
+            var index = i / frameBytes;
+            frames.Add(new SampledFrame(index, PositionOf(index), new LumaFrame(index, side, side, luma, false)));
+        }
+        return new VideoSample(frames, problemOf(frames.Count));
+    }
+
     private long PositionOf(int index) => (long)Math.Round(index * 1000 / options.Value.Video.FramesPerSecond);
 
     /// <summary>Runs ffmpeg over the video; returns the raw frames (at most MaxFrames) and how to word what went wrong for a frame count.</summary>

@@ -62,7 +62,8 @@ public sealed class RoutingPolicy(RoutingPolicyOptions options)
             .OrderBy(g => g.Key, StringComparer.Ordinal)
             .Select(g => g.Where(s => s.Match is not null).MaxBy(s => ActionSeverity(s.Match!.Action)) is { } match
                 ? RouteMatch(match)
-                : RouteCategory(g.MaxBy(s => s.Score)!))
+                // Every model's route, then the most severe (a review-only model's high score may rank below another's action).
+                : g.Select(RouteCategory).OrderByDescending(r => Severity(r.Outcome)).ThenByDescending(r => r.Score).First())
             .ToList();
         abstentions ??= [];
         routes.AddRange(abstentions
@@ -102,7 +103,14 @@ public sealed class RoutingPolicy(RoutingPolicyOptions options)
         var s = score.Score;
         string outcome, reason, action;
         double multiplier;
-        if (s >= t.Action)
+        if (s >= t.Action && score.ReviewOnly && !ActsOn(score.ModelVersion))
+        {
+            outcome = RouteOutcome.Review;
+            reason = $"{score.Category} scored {F(s)} >= action threshold {F(t.Action)}, but {score.ModelVersion} routes to review only until the policy lists it in ActOnModels (policy {Version})";
+            action = SignalAction.Demote;
+            multiplier = options.DemotionFloor;
+        }
+        else if (s >= t.Action)
         {
             outcome = RouteOutcome.Action;
             reason = $"{score.Category} scored {F(s)} >= action threshold {F(t.Action)} (policy {Version})";
@@ -133,6 +141,9 @@ public sealed class RoutingPolicy(RoutingPolicyOptions options)
         }
         return new CategoryRoute(score.Category, outcome, s, score.ModelVersion, t.Review, t.Action, reason, action, Math.Round(multiplier, 6));
     }
+
+    private bool ActsOn(string modelVersion) => options.ActOnModels.Any(m =>
+        m.EndsWith("-*", StringComparison.Ordinal) ? modelVersion.StartsWith(m[..^1], StringComparison.Ordinal) : m == modelVersion);
 
     /// <summary>
     /// Known content: the match's action goes to the recommender as is. A match that asks for no action still sends

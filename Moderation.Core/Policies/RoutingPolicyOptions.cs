@@ -34,6 +34,13 @@ public sealed class RoutingPolicyOptions : IValidatableObject
     [Range(0.0, 1.0)]
     public double DemotionFloor { get; set; } = 0.2;
 
+    /// <summary>
+    /// Models shipped review-only (a score at or above the action threshold sends the upload to review, not to action)
+    /// that this policy lets act: registry versions, or a name followed by <c>-*</c> for every version of it
+    /// (<c>nsfwjs-mobilenet-v2-*</c>).
+    /// </summary>
+    public List<string> ActOnModels { get; set; } = [];
+
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
         foreach (var (name, thresholds) in Categories.Prepend(new("default", Default)))

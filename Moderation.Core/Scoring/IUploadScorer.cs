@@ -14,6 +14,10 @@ public interface IUploadScorer
 }
 
 /// <summary>What a scorer sees of an upload. Media bytes are read through <see cref="Uploads.MediaStore"/>.</summary>
+/// <param name="ImageText">
+/// Text read by OCR in the upload's images and video frames (<see cref="Media.ImageTextReader"/>, before the scorers
+/// run); null when OCR is off or nothing was read.
+/// </param>
 public sealed record UploadContent(
     string Id,
     string ExternalId,
@@ -23,7 +27,8 @@ public sealed record UploadContent(
     string? Transcript,
     IReadOnlyList<string> Comments,
     string? Locale,
-    IReadOnlyList<MediaItem> Media);
+    IReadOnlyList<MediaItem> Media,
+    string? ImageText = null);
 
 public sealed record MediaItem(int Ordinal, string Kind, string FileName, string ContentType, long SizeBytes, string Sha256);
 
@@ -37,8 +42,12 @@ public sealed record MediaItem(int Ordinal, string Kind, string FileName, string
 /// Set when the score is a match against known content (a hash bank) rather than a model's estimate: the match's own
 /// action decides the routing, not the thresholds, and its signal carries the match's source.
 /// </param>
+/// <param name="ReviewOnly">
+/// From a model that may send an upload to review but not act on it by itself (a shipped model whose errors on this
+/// platform nobody has measured), until the policy lists it in <c>ActOnModels</c>.
+/// </param>
 public sealed record CategoryScore(string Category, double Score, string ModelVersion, IReadOnlyList<string> Explanations, bool Shadow = false,
-    MatchVerdict? Match = null);
+    MatchVerdict? Match = null, bool ReviewOnly = false);
 
 /// <summary>What a match against known content asks for: the signal source (e.g. <c>hash_match</c>) and action (none … ineligible).</summary>
 public sealed record MatchVerdict(string Source, string Action);

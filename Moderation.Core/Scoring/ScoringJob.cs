@@ -36,7 +36,8 @@ public sealed class ScoringJob(
     IBackgroundJobClient jobs,
     IOptions<ScoringOptions> options,
     TimeProvider time,
-    ILogger<ScoringJob> logger)
+    ILogger<ScoringJob> logger,
+    Media.ImageTextReader? imageText = null)
 {
     public const string NoScorersDetail = "unscored: no scorers configured";
 
@@ -185,6 +186,8 @@ public sealed class ScoringJob(
         RunScorersAsync(IReadOnlyList<UploadContent> contents, CancellationToken ct)
     {
         var ids = contents.Select(c => c.Id).ToHashSet();
+        // Text in pictures is read first, so the text scorer scores it with the rest of the upload's words.
+        if (imageText is not null) contents = await imageText.ReadAsync(contents, ct);
         var byUpload = new Dictionary<string, List<AttributedScore>>();
         var vectors = new Dictionary<string, List<UploadEmbedding>>();
         var declined = new Dictionary<string, List<AttributedAbstention>>();

@@ -34,8 +34,12 @@ public sealed record MediaDetails(int Ordinal, string Kind, string FileName, str
 /// <param name="Problem">Why the hash-match scorer could not (fully) read it.</param>
 /// <param name="Scores">Each image model's probability for its category in this frame.</param>
 /// <param name="ScoringProblem">Why the image scorer could not (fully) score it, or which categories have no image model.</param>
+/// <param name="Hash">The crop-robust hash (near-duplicate search), with its <paramref name="Quality"/>.</param>
+/// <param name="Pdq">The PDQ hash (what exchanged PDQ banks match), with its <paramref name="PdqQuality"/>.</param>
+/// <param name="Text">What OCR read in the frame (null: not read), with Tesseract's mean word confidence and any problem.</param>
 public sealed record FrameDetails(int Frame, long? PositionMs, string? Hash, int? Quality, IReadOnlyList<FrameMatch> Matches, string? Problem,
-    IReadOnlyList<FrameScore> Scores, string? ScoringProblem);
+    IReadOnlyList<FrameScore> Scores, string? ScoringProblem, string? Pdq = null, int? PdqQuality = null, string? Text = null,
+    double? TextConfidence = null, string? TextProblem = null);
 
 /// <param name="Shadow">From a shadow model: recorded for comparison, not routed on.</param>
 public sealed record ScoreDetails(string Category, double Score, string ModelVersion, string Scorer, IReadOnlyList<string> Explanations, DateTimeOffset ScoredAt, bool Shadow);
@@ -82,13 +86,15 @@ public sealed class UploadDetailsQuery(ModerationDatabase database)
             .Select(m => new MediaDetails((int)m.Ordinal, m.Kind, m.FileName, m.ContentType, m.SizeBytes, m.Sha256.Trim(), [])).ToList();
         var hashed = (await MediaFrameLog.ReadAsync(connection, database.Dialect, id, ct)).ToDictionary(f => (f.Ordinal, f.Frame));
         var scored = (await MediaFrameLog.ReadScoresAsync(connection, database.Dialect, id, ct)).ToDictionary(f => (f.Ordinal, f.Frame));
-        // Both scorers number frames the same way (one reader, one sampling), so their evidence joins on (item, frame).
-        var frames = hashed.Keys.Union(scored.Keys).Order().Select(key =>
+        var read = (await MediaFrameLog.ReadTextAsync(connection, database.Dialect, id, ct)).ToDictionary(f => (f.Ordinal, f.Frame));
+        // Every scorer numbers frames the same way (one reader, one sampling), so their evidence joins on (item, frame).
+        var frames = hashed.Keys.Union(scored.Keys).Union(read.Keys).Order().Select(key =>
         {
             var h = hashed.GetValueOrDefault(key);
             var s = scored.GetValueOrDefault(key);
-            return (key.Ordinal, Details: new FrameDetails(key.Frame, h?.PositionMs ?? s?.PositionMs, h?.Hash, h?.Quality, h?.Matches ?? [], h?.Problem,
-                s?.Scores ?? [], s?.Problem));
+            var t = read.GetValueOrDefault(key);
+            return (key.Ordinal, Details: new FrameDetails(key.Frame, h?.PositionMs ?? s?.PositionMs ?? t?.PositionMs, h?.Hash, h?.Quality, h?.Matches ?? [], h?.Problem,
+                s?.Scores ?? [], s?.Problem, h?.Pdq, h?.PdqQuality, t?.Text, t?.Confidence, t?.Problem));
         }).ToLookup(f => f.Ordinal, f => f.Details);
         media = media.Select(m => m with { Frames = frames[m.Ordinal].ToList() }).ToList();
         var scores = (await connection.QueryAsync<ScoreRow>(new CommandDefinition(database.Sql(SelectScores), new { Id = id }, cancellationToken: ct)))

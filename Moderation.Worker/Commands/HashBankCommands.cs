@@ -18,7 +18,7 @@ internal static class HashBankCommands
 
     public static Command Create() => new("hashbank", "Hash banks of known violating media: list, create, import and export CSV, retire an entry.")
     {
-        List(), CreateBank(), Import(), Export(), Retire(),
+        List(), CreateBank(), Import(), Export(), Retire(), Quarantine(), Release(),
     };
 
     private static Command List()
@@ -32,9 +32,10 @@ internal static class HashBankCommands
                 Console.WriteLine("no hash banks");
                 return 0;
             }
-            Console.WriteLine($"{"name",-32} {"category",-24} {"action",-12} {"entries",8}  description");
+            Console.WriteLine($"{"name",-32} {"algorithm",-12} {"category",-24} {"action",-12} {"entries",8} {"quarantined",11}  description");
             foreach (var b in all)
-                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{b.Name,-32} {b.Category,-24} {b.Action,-12} {b.ActiveEntries,8}  {b.Description}"));
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"{b.Name,-32} {b.Algorithm,-12} {b.Category,-24} {b.Action,-12} {b.ActiveEntries,8} {b.QuarantinedEntries,11}  {b.Description}"));
             return 0;
         });
     }
@@ -45,12 +46,13 @@ internal static class HashBankCommands
         var category = new Option<string>("--category") { Required = true, Description = "The category a match scores, e.g. harm.sexual." };
         var action = new Option<string>("--action") { Required = true, Description = $"What a match asks for: {string.Join(", ", HashBanks.Actions)}." };
         var description = new Option<string?>("--description") { Description = "What the bank holds and where it comes from." };
-        var command = new Command("create", "Create a hash bank.") { name, category, action, description };
+        var algorithm = new Option<string>("--algorithm") { DefaultValueFactory = _ => HashAlgorithms.Default, Description = $"The hash algorithm of its entries: {string.Join(", ", HashAlgorithms.All)}." };
+        var command = new Command("create", "Create a hash bank.") { name, category, action, description, algorithm };
         return WithBanks(command, async (parse, banks, ct) =>
         {
             var bank = await banks.CreateAsync(parse.GetValue(name)!, parse.GetValue(category)!, parse.GetValue(action)!, parse.GetValue(description),
-                ModelCommands.Actor, ct);
-            Console.WriteLine($"created hash bank {bank.Name} ({bank.Category}, {bank.Action})");
+                ModelCommands.Actor, ct, parse.GetValue(algorithm));
+            Console.WriteLine($"created hash bank {bank.Name} ({bank.Algorithm}, {bank.Category}, {bank.Action})");
             return 0;
         });
     }
@@ -58,7 +60,7 @@ internal static class HashBankCommands
     private static Command Import()
     {
         var bank = BankOption();
-        var input = new Option<FileInfo>("--input") { Required = true, Description = "CSV with a header: path,hash,quality (what hash writes) or id,hash,quality,source,added_by,added_at (what export writes)." };
+        var input = new Option<FileInfo>("--input") { Required = true, Description = "One hash a line (for a vpdq bank: one video's frame,quality,hash,seconds lines), or CSV with a header: path,hash,quality (what hash writes), the export format, or a list's hash column with quality and metadata columns." };
         var source = new Option<string?>("--source") { Description = "Where the hashes come from, kept as each entry's source note (rows with a path add it)." };
         var command = new Command("import", "Add the hashes of a CSV to a bank, all or nothing; hashes the bank already holds are counted, not added twice.")
         {
@@ -68,9 +70,10 @@ internal static class HashBankCommands
         {
             var file = parse.GetValue(input)!;
             if (!file.Exists) throw new FileNotFoundException($"{file.FullName} does not exist.");
+            var target = await banks.FindAsync(parse.GetValue(bank)!, ct) ?? throw new HashBankNotFoundException($"No hash bank is named '{parse.GetValue(bank)}'.");
             IReadOnlyList<HashCsvRow> rows;
             using (var reader = new StreamReader(file.FullName, new UTF8Encoding(false, throwOnInvalidBytes: true)))
-                rows = HashBankCsv.Read(reader, parse.GetValue(source), MaxImportRows);
+                rows = HashBankCsv.Read(reader, target.Algorithm, parse.GetValue(source), MaxImportRows);
             var result = await banks.ImportAsync(parse.GetValue(bank)!, rows, ModelCommands.Actor, ct);
             Console.WriteLine($"{result.Bank}: read {result.Rows} rows, added {result.Added}, already present {result.AlreadyPresent}");
             return 0;
@@ -80,14 +83,18 @@ internal static class HashBankCommands
     private static Command Export()
     {
         var bank = BankOption();
-        var output = new Option<FileInfo>("--output") { Required = true, Description = "CSV to write: id,hash,quality,source,added_by,added_at." };
-        var retired = new Option<bool>("--include-retired") { Description = "Retired entries too." };
-        var command = new Command("export", "Write a bank's active entries as CSV.") { bank, output, retired };
+        var output = new Option<FileInfo>("--output") { Required = true, Description = "File to write: CSV id,algorithm,hash,quality,source,added_by,added_at,state,metadata, or with --plain one hash a line." };
+        var retired = new Option<bool>("--include-retired") { Description = "Retired entries too (CSV only)." };
+        var plain = new Option<bool>("--plain") { Description = "One hash a line, active entries only: what lists without metadata exchange." };
+        var command = new Command("export", "Write a bank's active entries as CSV or as one hash a line.") { bank, output, retired, plain };
         return WithBanks(command, async (parse, banks, ct) =>
         {
-            var entries = await banks.EntriesAsync(parse.GetValue(bank)!, parse.GetValue(retired), ct);
+            var target = await banks.FindAsync(parse.GetValue(bank)!, ct) ?? throw new HashBankNotFoundException($"No hash bank is named '{parse.GetValue(bank)}'.");
+            var entries = await banks.EntriesAsync(parse.GetValue(bank)!, parse.GetValue(retired) && !parse.GetValue(plain), ct);
+            if (parse.GetValue(plain)) entries = entries.Where(e => e.State == "active").ToList();
             await using (var writer = new StreamWriter(parse.GetValue(output)!.FullName, false, new UTF8Encoding(false)))
-                HashBankCsv.Write(writer, entries);
+                if (parse.GetValue(plain)) HashBankCsv.WritePlain(writer, entries);
+                else HashBankCsv.Write(writer, target.Algorithm, entries);
             Console.WriteLine($"wrote {entries.Count} entries of {parse.GetValue(bank)} to {parse.GetValue(output)!.FullName}");
             return 0;
         });
@@ -103,6 +110,33 @@ internal static class HashBankCommands
         {
             var retired = await banks.RetireEntryAsync(parse.GetValue(bank)!, parse.GetValue(entry)!, ModelCommands.Actor, parse.GetValue(reason), ct);
             Console.WriteLine($"retired entry {retired.Id} ({retired.Hash}) of {retired.Bank}");
+            return 0;
+        });
+    }
+
+    private static Command Quarantine()
+    {
+        var command = new Command("quarantine", "List the entries stopped because they matched a flood of uploads (release or retire each).");
+        return WithBanks(command, async (_, banks, ct) =>
+        {
+            var entries = await banks.QuarantinedAsync(ct);
+            if (entries.Count == 0) Console.WriteLine("no quarantined entries");
+            foreach (var e in entries)
+                Console.WriteLine($"{e.Bank} {e.Id} {e.Hash} quarantined {e.QuarantinedAt:u}: {e.QuarantineReason} (source: {e.Source})");
+            return 0;
+        });
+    }
+
+    private static Command Release()
+    {
+        var bank = BankOption();
+        var entry = new Option<string>("--entry") { Required = true, Description = "The entry id (hashbank quarantine lists them)." };
+        var reason = new Option<string>("--reason") { Required = true, Description = "Why it may match again; recorded in the audit trail." };
+        var command = new Command("release", "Let a quarantined entry match again; its flood count starts from zero.") { bank, entry, reason };
+        return WithBanks(command, async (parse, banks, ct) =>
+        {
+            var released = await banks.ReleaseEntryAsync(parse.GetValue(bank)!, parse.GetValue(entry)!, ModelCommands.Actor, parse.GetValue(reason), ct);
+            Console.WriteLine($"released entry {released.Id} ({released.Hash}) of {released.Bank}");
             return 0;
         });
     }

@@ -18,7 +18,7 @@ internal static class ModelCommands
     {
         var command = new Command("models", "The model registry: list versions, register a trained head, make a version live, shadow or retired.")
         {
-            List(), Register(), RegisterImageModel(), SetState(),
+            List(), Register(), RegisterImageModel(), SetState(), ConvertTfjs(),
         };
         return command;
     }
@@ -109,6 +109,45 @@ internal static class ModelCommands
             }
             return 0;
         });
+    }
+
+    /// <summary>
+    /// <c>models convert-tfjs</c>: a TensorFlow.js layers model (model.json and its weight shards) to ONNX, for
+    /// <c>register-image-model</c>; how the shipped nsfwjs classifier was made (models/image/nsfwjs-mobilenet-v2).
+    /// </summary>
+    private static Command ConvertTfjs()
+    {
+        var model = new Option<FileInfo>("--model") { Required = true, Description = "The TF.js model.json (a Keras functional model); its weight shards beside it." };
+        var output = new Option<FileInfo>("--output") { Required = true, Description = "The ONNX file to write." };
+        var inputName = new Option<string>("--input-name") { DefaultValueFactory = _ => "input", Description = "Name of the graph's input (NHWC float)." };
+        var outputName = new Option<string>("--output-name") { DefaultValueFactory = _ => "probabilities", Description = "Name of the graph's output." };
+        var command = new Command("convert-tfjs", "Convert a TensorFlow.js layers model to ONNX (input kept NHWC; quantised weights dequantised as TF.js does).")
+        {
+            model, output, inputName, outputName,
+        };
+        command.SetAction((parse, _) =>
+        {
+            var file = parse.GetValue(model)!;
+            if (!file.Exists)
+            {
+                Console.Error.WriteLine($"error: {file.FullName} does not exist.");
+                return Task.FromResult(2);
+            }
+            try
+            {
+                var onnx = Moderation.Core.Onnx.TfjsLayersConverter.Convert(file.FullName, parse.GetValue(inputName)!, parse.GetValue(outputName)!);
+                File.WriteAllBytes(parse.GetValue(output)!.FullName, onnx);
+                Console.WriteLine($"wrote {parse.GetValue(output)!.FullName} ({onnx.Length} bytes)");
+                return Task.FromResult(0);
+            }
+            catch (Exception e) when (e is Moderation.Core.Onnx.TfjsConversionException or IOException or System.Text.Json.JsonException or KeyNotFoundException
+                                          or InvalidOperationException or NullReferenceException)
+            {
+                Console.Error.WriteLine($"error: {e.Message}");
+                return Task.FromResult(2);
+            }
+        });
+        return command;
     }
 
     private static Command SetState()

@@ -220,6 +220,8 @@ public sealed partial class TextScorer(TextEmbedder embedder, ITextHeadSource he
         Line(upload.Caption);
         Line(string.Join(' ', upload.Hashtags));
         Line(upload.Transcript);
+        // OCR (issue 15): text read in the upload's pictures, marked so the quoted passage says where it came from.
+        Line(upload.ImageText is { Length: > 0 } read ? $"[text in image] {read}" : null);
         if (withComments)
             foreach (var comment in upload.Comments) Line(comment);
         return text.ToString();

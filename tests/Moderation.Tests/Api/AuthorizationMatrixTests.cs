@@ -44,6 +44,9 @@ public sealed class AuthorizationMatrixTests(SqliteApiFixture fixture) : IClassF
         Row("GET", "/v1/hashbanks/{unknown}", no, forbidden, forbidden, notFound, notFound, notFound);
         Row("GET", "/v1/hashbanks/{unknown}/entries.csv", no, forbidden, forbidden, notFound, notFound, notFound);
         Row("POST", "/v1/hashbanks/{unknown}/entries/x/retire", no, forbidden, forbidden, forbidden, notFound, notFound);
+        Row("GET", "/v1/hashbanks/{unknown}/entries.txt", no, forbidden, forbidden, notFound, notFound, notFound);
+        Row("GET", "/v1/hashbanks/quarantine", no, forbidden, forbidden, ok, ok, ok);
+        Row("POST", "/v1/hashbanks/{unknown}/entries/x/release", no, forbidden, forbidden, forbidden, notFound, notFound);
         Row("POST", "/v1/appeals", no, notFound, forbidden, forbidden, forbidden, notFound);
         Row("POST", "/v1/uploads/{unknown}/reports", no, notFound, forbidden, forbidden, forbidden, notFound);
         Row("POST", "/v1/reach", no, ok, forbidden, forbidden, forbidden, ok);
@@ -82,7 +85,7 @@ public sealed class AuthorizationMatrixTests(SqliteApiFixture fixture) : IClassF
             "/v1/hashbanks" => new { name = $"matrix-{Guid.NewGuid():N}", category = "harm", action = "label" },
             "/v1/reach" => new { items = new[] { new { uploadId = $"unknown-{Guid.NewGuid():N}", views = 1 } } },
             _ when path.EndsWith("/reports", StringComparison.Ordinal) => new { reporterId = "matrix", reason = "spam" },
-            _ when path.EndsWith("/retire", StringComparison.Ordinal) => new { reason = "matrix" },
+            _ when path.EndsWith("/retire", StringComparison.Ordinal) || path.EndsWith("/release", StringComparison.Ordinal) => new { reason = "matrix" },
             _ => new { state = "live" },
         };
         using var client = api.CreateClient(key);

@@ -50,7 +50,7 @@ public sealed class HashBankEndpointTests(SqliteApiFixture fixture) : IClassFixt
         export.StatusCode.Should().Be(HttpStatusCode.OK);
         export.Content.Headers.ContentType!.MediaType.Should().Be("text/csv");
         var lines = (await export.Content.ReadAsStringAsync()).Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        lines[0].Trim().Should().Be("id,hash,quality,source,added_by,added_at");
+        lines[0].Trim().Should().Be("id,algorithm,hash,quality,source,added_by,added_at,state,metadata");
         lines.Should().HaveCount(3);
         lines[1].Should().Contain(h1).And.Contain("case 7: x/a.jpg");
         var entryId = lines[2].Split(',')[0];
@@ -98,5 +98,30 @@ public sealed class HashBankEndpointTests(SqliteApiFixture fixture) : IClassFixt
             .GetProperty("detail").GetString().Should().Contain("already exists");
         (await JsonAsync(await Api.Client.PostAsJsonAsync("/v1/hashbanks", new { name = Name(), category = "harm", action = "demote", colour = "red" }), HttpStatusCode.BadRequest))
             .GetProperty("errors").GetProperty("$.colour")[0].GetString().Should().Contain("not a known field");
+    }
+
+    [Fact]
+    public async Task A_bank_declares_its_algorithm_takes_plain_lists_with_metadata_and_lists_quarantined_entries()
+    {
+        var name = Name();
+        var created = await JsonAsync(await Api.Client.PostAsJsonAsync("/v1/hashbanks", new { name, category = "harm", action = "none", algorithm = "md5" }), HttpStatusCode.Created);
+        created.GetProperty("algorithm").GetString().Should().Be("md5");
+        (await JsonAsync(await Api.Client.PostAsJsonAsync("/v1/hashbanks", new { name = Name(), category = "harm", action = "none" }), HttpStatusCode.Created))
+            .GetProperty("algorithm").GetString().Should().Be("pdq", "PDQ is the default for new banks");
+        (await JsonAsync(await Api.Client.PostAsJsonAsync("/v1/hashbanks", new { name = Name(), category = "harm", action = "none", algorithm = "phash" }), HttpStatusCode.BadRequest))
+            .GetProperty("errors").GetProperty("algorithm")[0].GetString().Should().Contain("pdq, vpdq, md5, sha256, crop-robust");
+
+        var md5 = "0123456789abcdef0123456789abcdef";
+        var plain = await Api.Client.PostAsync($"/v1/hashbanks/{name}/entries?source=partner", new StringContent($"# list\n{md5}\n", Encoding.UTF8, "text/plain"));
+        (await JsonAsync(plain, HttpStatusCode.OK)).GetProperty("added").GetInt32().Should().Be(1);
+        var withMetadata = await Api.Client.PostAsync($"/v1/hashbanks/{name}/entries", Csv("signal_type,signal,tags\nvideo_md5,fedcba9876543210fedcba9876543210,violence\n"));
+        (await JsonAsync(withMetadata, HttpStatusCode.OK)).GetProperty("added").GetInt32().Should().Be(1);
+        var wrong = await Api.Client.PostAsync($"/v1/hashbanks/{name}/entries", Csv($"hash\n{HashBankContract.Hex(3)}\n"));
+        (await JsonAsync(wrong, HttpStatusCode.BadRequest)).GetProperty("errors").GetProperty("line 2: hash")[0].GetString().Should().Contain("32 hex digits");
+
+        var text = await Api.Client.GetStringAsync($"/v1/hashbanks/{name}/entries.txt");
+        text.Should().Be($"{md5}\nfedcba9876543210fedcba9876543210\n");
+        (await Api.Client.GetStringAsync($"/v1/hashbanks/{name}/entries.csv")).Should().Contain("md5,fedcba9876543210fedcba9876543210").And.Contain("violence");
+        (await Api.Client.GetFromJsonAsync<JsonElement>("/v1/hashbanks/quarantine")).GetProperty("entries").ValueKind.Should().Be(JsonValueKind.Array);
     }
 }

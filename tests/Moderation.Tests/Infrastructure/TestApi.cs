@@ -56,6 +56,8 @@ public sealed class TestApi : IAsyncDisposable
             ["Moderation:Scoring:Media:Enabled"] = "false",
             // And the image scorer (ResNet18 on every frame): the image tests turn it on.
             ["Moderation:Scoring:Images:Enabled"] = "false",
+            // And OCR (a tesseract process per frame): the OCR tests turn it on.
+            ["Moderation:Scoring:Ocr:Enabled"] = "false",
             ["Logging:LogLevel:Default"] = "Warning",
             ["Logging:LogLevel:Microsoft.Hosting.Lifetime"] = "Warning",
         };

@@ -26,7 +26,52 @@ public abstract class HashBankContract(DatabaseProvider provider)
         return new PerceptualHash((ulong)random.NextInt64(), (ulong)random.NextInt64(), (ulong)random.NextInt64(), (ulong)random.NextInt64()).ToString();
     }
 
-    private static IReadOnlyList<HashCsvRow> Rows(string csv, string? source = null) => HashBankCsv.Read(new StringReader(csv), source, 1000);
+    private static IReadOnlyList<HashCsvRow> Rows(string csv, string? source = null) => HashBankCsv.Read(new StringReader(csv), HashAlgorithms.Pdq, source, 1000);
+
+    [Fact]
+    public async Task An_entry_that_matches_a_flood_of_uploads_is_quarantined_until_a_policy_user_releases_it()
+    {
+        var (test, banks) = await MigratedAsync();
+        await using var _ = test;
+        var bank = await banks.CreateAsync("shared-list", "harm.sexual", "ineligible", null, "alice", None);
+        bank.Algorithm.Should().Be(HashAlgorithms.Pdq, "PDQ is the default");
+        await banks.ImportAsync("shared-list", Rows($"hash\n{Hex(1)}\n{Hex(2)}\n"), "bob", None);
+        var entries = await banks.EntriesAsync("shared-list", false, None);
+        string bad = entries[0].Id, good = entries[1].Id;
+
+        // Three uploads within the window are allowed (a retried job's repeat counts once), the fourth is a flood.
+        for (var upload = 1; upload <= 3; upload++)
+            (await banks.RecordMatchesAsync([(bad, $"u{upload}"), (bad, $"u{upload}"), (good, $"u{upload}")], 3, TimeSpan.FromHours(1), None)).Should().BeEmpty();
+        (await banks.RecordMatchesAsync([(bad, "u1")], 3, TimeSpan.FromHours(1), None)).Should().BeEmpty("u1 was counted already");
+        (await banks.RecordMatchesAsync([(bad, "u4"), (good, "u4")], 3, TimeSpan.FromHours(1), None)).Should().BeEquivalentTo([bad, good]);
+
+        (await banks.MatchableAsync(None)).Should().BeEmpty("both entries are quarantined");
+        var quarantined = await banks.QuarantinedAsync(None);
+        quarantined.Select(e => e.State).Should().Equal("quarantined", "quarantined");
+        quarantined[0].QuarantineReason.Should().Contain("matched 4 uploads");
+        (await banks.FindAsync("shared-list", None))!.QuarantinedEntries.Should().Be(2);
+
+        var released = await banks.ReleaseEntryAsync("shared-list", good, "carol", "checked: all four were the same violating picture", None);
+        released.State.Should().Be("active");
+        (await banks.MatchableAsync(None)).Select(e => e.Id).Should().Equal(good);
+        (await banks.RecordMatchesAsync([(good, "u5")], 3, TimeSpan.FromHours(1), None)).Should().BeEmpty("the count starts again after a release");
+        var again = async () => await banks.ReleaseEntryAsync("shared-list", good, "carol", "twice", None);
+        await again.Should().ThrowAsync<HashBankConflictException>();
+
+        var events = (await AuditLog.ReadAsync(test.Database, 0, 100, None)).Where(e => e.SubjectType == HashBanks.SubjectType).Select(e => (e.Action, e.Actor)).ToList();
+        events.Should().Contain(("hash_bank.entry_quarantined", "system:hash-flood-check")).And.Contain(("hash_bank.entry_released", "carol"));
+    }
+
+    [Fact]
+    public async Task A_bank_declares_its_algorithm_and_an_unknown_one_is_refused()
+    {
+        var (test, banks) = await MigratedAsync();
+        await using var _ = test;
+        (await banks.CreateAsync("exact", "harm", "none", null, "alice", None, HashAlgorithms.Sha256)).Algorithm.Should().Be("sha256");
+        (await banks.ListAsync(None)).Single().Algorithm.Should().Be("sha256");
+        var act = async () => await banks.CreateAsync("odd", "harm", "none", null, "alice", None, "phash");
+        (await act.Should().ThrowAsync<HashBankValidationException>()).Which.Field.Should().Be("algorithm");
+    }
 
     [Fact]
     public async Task Banks_are_created_imported_into_exported_and_every_change_is_audited()
@@ -71,7 +116,7 @@ public abstract class HashBankContract(DatabaseProvider provider)
 
         // Export in the bank format reads back as the same hashes.
         var csv = new StringWriter();
-        HashBankCsv.Write(csv, await banks.EntriesAsync("known-abuse", false, None));
+        HashBankCsv.Write(csv, HashAlgorithms.Pdq, await banks.EntriesAsync("known-abuse", false, None));
         Rows(csv.ToString()).Select(r => r.Hash.ToString()).Should().Equal(Hex(1), Hex(3), Hex(2));
 
         var events = (await AuditLog.ReadAsync(test.Database, 0, 100, None)).Where(e => e.SubjectType == HashBanks.SubjectType).ToList();

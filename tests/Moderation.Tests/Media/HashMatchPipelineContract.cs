@@ -65,13 +65,13 @@ public abstract class HashMatchPipelineContract<TFixture>(TFixture fixture) : ID
     [Fact]
     public async Task A_resized_recompressed_copy_of_a_banked_image_is_actioned_with_per_frame_evidence_and_a_hash_match_signal()
     {
-        var scene = PerceptualHashTests.Scene(101, 480, 360);
+        var scene = SyntheticPhotos.Photo(101, 480, 360);
         var banked = PdqHasher.Hash(scene.Luma, scene.Width, scene.Height).Hash.ToString();
         var bank = await BankWithAsync("ineligible", banked);
 
         var copy = TestMedia.Encode(TestMedia.HalfSize(scene), SKEncodedImageFormat.Jpeg, 50);
-        var other = TestMedia.Encode(PerceptualHashTests.Scene(102), SKEncodedImageFormat.Png);
-        var truncated = TestMedia.Encode(PerceptualHashTests.Scene(103), SKEncodedImageFormat.Jpeg, 90);
+        var other = TestMedia.Encode(SyntheticPhotos.Photo(102), SKEncodedImageFormat.Png);
+        var truncated = TestMedia.Encode(SyntheticPhotos.Photo(103), SKEncodedImageFormat.Jpeg, 90);
         truncated = truncated[..(truncated.Length / 2)];
         var upload = await UploadAndWaitAsync(Media("image", "copy.jpg", copy), Media("image", "other.png", other), Media("image", "cut.jpg", truncated));
 
@@ -109,7 +109,7 @@ public abstract class HashMatchPipelineContract<TFixture>(TFixture fixture) : ID
     [Fact]
     public async Task A_bank_that_asks_for_no_action_sends_a_match_to_review_and_a_retired_entry_stops_matching()
     {
-        var scene = PerceptualHashTests.Scene(111);
+        var scene = SyntheticPhotos.Photo(111);
         var bank = await BankWithAsync("none", PdqHasher.Hash(scene.Luma, scene.Width, scene.Height).Hash.ToString());
         var png = TestMedia.Encode(scene, SKEncodedImageFormat.Png);
 
@@ -127,7 +127,7 @@ public abstract class HashMatchPipelineContract<TFixture>(TFixture fixture) : ID
     [Fact]
     public async Task Video_frames_are_sampled_and_a_banked_still_inside_a_video_is_matched_at_its_time()
     {
-        var scene = PerceptualHashTests.Scene(121, 320, 240);
+        var scene = SyntheticPhotos.Photo(121, 320, 240);
         var bank = await BankWithAsync("demote", PdqHasher.Hash(scene.Luma, scene.Width, scene.Height).Hash.ToString());
         var video = TestMedia.StillVideo(TestMedia.Encode(scene, SKEncodedImageFormat.Png), 2, scratch);
 
@@ -155,6 +155,57 @@ public abstract class HashMatchPipelineContract<TFixture>(TFixture fixture) : ID
         upload.GetProperty("status").GetString().Should().Be("allowed", upload.ToString());
         var frame = upload.GetProperty("media")[0].GetProperty("frames").EnumerateArray().First();
         frame.GetProperty("problem").GetString().Should().NotBeNullOrEmpty();
+    }
+
+    private async Task<string> BankOfAsync(string algorithm, string action, string plainList)
+    {
+        var name = Unique("bank");
+        (await Api.Client.PostAsJsonAsync("/v1/hashbanks", new { name, category = "harm.violence", action, algorithm })).StatusCode.Should().Be(HttpStatusCode.Created);
+        var imported = await Api.Client.PostAsync($"/v1/hashbanks/{name}/entries?source=partner%20list", new StringContent(plainList, Encoding.UTF8, "text/plain"));
+        imported.StatusCode.Should().Be(HttpStatusCode.OK, await imported.Content.ReadAsStringAsync());
+        return name;
+    }
+
+    [Fact]
+    public async Task A_file_whose_md5_is_banked_matches_the_exact_file_bank_even_when_no_frame_can_be_decoded()
+    {
+        var good = File.ReadAllBytes(TestMedia.TestPattern(scratch, 2));
+        var corrupt = (byte[])good.Clone();
+        new Random(9).NextBytes(corrupt.AsSpan(64));
+        var bank = await BankOfAsync(HashAlgorithms.Md5, "none", $"# exact files\n{HashAlgorithms.Digest(HashAlgorithms.Md5, corrupt).ToUpperInvariant()}\n");
+
+        var upload = await UploadAndWaitAsync(Media("video", "broken.mp4", corrupt));
+        upload.GetProperty("status").GetString().Should().Be("in_review", upload.ToString());
+        var whole = upload.GetProperty("media")[0].GetProperty("frames").EnumerateArray().First();
+        whole.GetProperty("frame").GetInt32().Should().Be(-1);
+        var match = whole.GetProperty("matches").EnumerateArray().Single();
+        (match.GetProperty("bank").GetString(), match.GetProperty("algorithm").GetString()).Should().Be((bank, "md5"));
+        upload.GetProperty("scores")[0].GetProperty("explanations")[0].GetString().Should().Contain("the file's md5 is the entry's");
+    }
+
+    [Fact]
+    public async Task A_reencoded_copy_of_a_banked_video_matches_its_vpdq_entry_by_the_share_of_matching_frames()
+    {
+        var original = TestMedia.TestPattern(scratch, 3);
+        var sampler = new VideoFrameSampler(Microsoft.Extensions.Options.Options.Create(new MediaScoringOptions { Video = { FramesPerSecond = 2 } }));
+        var sample = await sampler.SampleAsync(original, CancellationToken.None);
+        var lines = string.Join('\n', sample.Frames.Select(f =>
+        {
+            var hash = PdqHasher.Hash(f.Luma.Luma, f.Luma.Width, f.Luma.Height);
+            return string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{f.Index},{hash.Quality},{hash.Hash},{f.PositionMs / 1000.0:0.###}");
+        }));
+        var bank = await BankOfAsync(HashAlgorithms.Vpdq, "demote", lines);
+
+        var copyDirectory = Directory.CreateDirectory(Path.Combine(scratch, "copy")).FullName;
+        var copy = File.ReadAllBytes(TestMedia.TestPattern(copyDirectory, 3, codec: "mpeg4"));
+        var upload = await UploadAndWaitAsync(Media("video", "copy.mp4", copy));
+        upload.GetProperty("status").GetString().Should().Be("actioned", upload.ToString());
+        var whole = upload.GetProperty("media")[0].GetProperty("frames").EnumerateArray().First();
+        whole.GetProperty("frame").GetInt32().Should().Be(-1);
+        var match = whole.GetProperty("matches").EnumerateArray().Single(m => m.GetProperty("bank").GetString() == bank);
+        match.GetProperty("algorithm").GetString().Should().Be("vpdq");
+        match.GetProperty("detail").GetString().Should().Contain("frames match the entry");
+        upload.GetProperty("media")[0].GetProperty("frames")[1].GetProperty("pdq").GetString().Should().MatchRegex("^[0-9a-f]{64}$");
     }
 
     public void Dispose()

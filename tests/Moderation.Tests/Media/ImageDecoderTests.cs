@@ -95,6 +95,56 @@ public sealed class ImageDecoderTests : IDisposable
         }
     }
 
+    /// <summary>A JPEG with an EXIF APP1 segment holding only an orientation tag, inserted after SOI.</summary>
+    private static byte[] WithExifOrientation(byte[] jpeg, ushort orientation)
+    {
+        // TIFF little-endian header, one IFD entry: tag 0x0112 (Orientation), type SHORT, count 1, the value.
+        byte[] tiff = [(byte)'I', (byte)'I', 42, 0, 8, 0, 0, 0, 1, 0, 0x12, 0x01, 3, 0, 1, 0, 0, 0, (byte)orientation, 0, 0, 0, 0, 0, 0, 0];
+        var payload = Encoding.ASCII.GetBytes("Exif\0\0").Concat(tiff).ToArray();
+        var length = payload.Length + 2;
+        return jpeg[..2].Concat(new byte[] { 0xFF, 0xE1, (byte)(length >> 8), (byte)length }).Concat(payload).Concat(jpeg[2..]).ToArray();
+    }
+
+    [Fact]
+    public void Awkward_images_each_give_a_hash_or_a_recorded_reason_and_a_blank_one_never_matches()
+    {
+        var photo = SyntheticPhotos.Photo(17, 320, 240);
+        var upright = PdqHasher.Hash(photo.Luma, photo.Width, photo.Height);
+        upright.Quality.Should().BeGreaterThanOrEqualTo(50);
+
+        // A photo stored sideways with EXIF orientation 6 (rotate 90° clockwise to view) is turned upright before hashing:
+        // its hash is one of the original's rotation variants, so a banked upright photo finds it.
+        var sideways = WithExifOrientation(Encode(photo, SKEncodedImageFormat.Jpeg, 95), 6);
+        var turned = ImageDecoder.DecodeLuma(sideways).Single();
+        (turned.Width, turned.Height).Should().Be((240, 320));
+        // (JPEG at quality 95 alone moves this textured photo a few bits, and a 240×320 picture is filtered along its
+        // other axis first: 14 bits when this was written; what matters is that it is found.)
+        var turnedHash = PdqHasher.Hash(turned.Luma, turned.Width, turned.Height).Hash;
+        upright.Variants.Min(turnedHash.DistanceTo).Should().BeLessThanOrEqualTo(PerceptualHash.DefaultMatchDistance);
+        var unrotated = ImageDecoder.DecodeLuma(Encode(photo, SKEncodedImageFormat.Jpeg, 95)).Single();
+        (unrotated.Width, unrotated.Height).Should().Be((320, 240), "without the tag the same JPEG is read as stored");
+
+        // 16 bits per channel, and transparency (composited over white), decode to 8-bit luminance and hash.
+        var deep = Path.Combine(directory, "deep.png");
+        TestMedia.Ffmpeg("-f", "lavfi", "-i", "testsrc=size=320x240", "-frames:v", "1", "-pix_fmt", "rgb48be", deep);
+        var deepFrame = ImageDecoder.DecodeLuma(File.ReadAllBytes(deep)).Single();
+        PdqHasher.Hash(deepFrame.Luma, deepFrame.Width, deepFrame.Height).Quality.Should().BeGreaterThanOrEqualTo(50);
+        var alpha = Path.Combine(directory, "alpha.png");
+        TestMedia.Ffmpeg("-f", "lavfi", "-i", "testsrc=size=320x240", "-frames:v", "1", "-vf", "format=rgba,colorchannelmixer=aa=0.5", alpha);
+        var alphaFrame = ImageDecoder.DecodeLuma(File.ReadAllBytes(alpha)).Single();
+        alphaFrame.Luma.Max().Should().BeLessThanOrEqualTo(255);
+        PdqHasher.Hash(alphaFrame.Luma, alphaFrame.Width, alphaFrame.Height).Quality.Should().BeGreaterThanOrEqualTo(50);
+
+        // A fully transparent picture is blank white after compositing: quality 0, which the matcher never matches.
+        using var clear = new SKBitmap(new SKImageInfo(200, 200, SKColorType.Rgba8888, SKAlphaType.Unpremul));
+        clear.Erase(SKColors.Transparent);
+        using var clearData = SKImage.FromBitmap(clear).Encode(SKEncodedImageFormat.Png, 100);
+        var blank = ImageDecoder.DecodeLuma(clearData.ToArray()).Single();
+        PdqHasher.Hash(blank.Luma, blank.Width, blank.Height).Quality.Should().Be(0);
+        // A picture smaller than PDQ's 5 pixels gets the reference's answer: no bits, quality 0.
+        PdqHasher.Hash(new float[16], 4, 4).Should().Match<HashResult>(h => h.Quality == 0 && h.Hash == default);
+    }
+
     [Fact]
     public void A_truncated_jpeg_gives_what_could_be_read_or_a_reason_never_a_crash()
     {
@@ -136,6 +186,34 @@ public sealed class ImageDecoderTests : IDisposable
             int.Parse(line.Split(',')[2]).Should().BeInRange(0, 100);
         }
         text.Should().Contain("skipped page.jpg: not an image");
+    }
+
+    [Fact]
+    public async Task The_hash_command_writes_pdq_by_default_as_the_reference_tool_does_and_md5_on_request()
+    {
+        var output = Path.Combine(directory, "pdq.csv");
+        var (exitCode, text) = await ChildProcess.RunToEndAsync(ChildProcess.BuiltAssembly("Moderation.Worker", "Moderation.Worker.dll"),
+            ["hash", "--input", PdqReferenceTests.FixtureDirectory, "--output", output], workingDirectory: directory);
+        exitCode.Should().Be(0, text);
+        var ours = File.ReadAllLines(output).Skip(1).Select(l => l.Split(',')).ToDictionary(f => f[0], f => (f[1], f[2]));
+        foreach (var (file, hash, quality) in PdqReferenceTests.Reference())
+            ours[file].Should().Be((hash.ToString(), quality.ToString(System.Globalization.CultureInfo.InvariantCulture)), file);
+
+        var md5 = Path.Combine(directory, "md5.csv");
+        (exitCode, text) = await ChildProcess.RunToEndAsync(ChildProcess.BuiltAssembly("Moderation.Worker", "Moderation.Worker.dll"),
+            ["hash", "--algorithm", "md5", "--input", PdqReferenceTests.FixtureDirectory, "--output", md5], workingDirectory: directory);
+        exitCode.Should().Be(0, text);
+        var videos = Directory.CreateDirectory(Path.Combine(directory, "videos")).FullName;
+        TestMedia.TestPattern(videos, 3);
+        var vpdq = Path.Combine(directory, "vpdq.csv");
+        (exitCode, text) = await ChildProcess.RunToEndAsync(ChildProcess.BuiltAssembly("Moderation.Worker", "Moderation.Worker.dll"),
+            ["hash", "--algorithm", "vpdq", "--input", videos, "--output", vpdq], workingDirectory: directory);
+        exitCode.Should().Be(0, text);
+        var video = HashBankCsv.Read(new StringReader(File.ReadAllText(vpdq)), HashAlgorithms.Vpdq, null, 10).Single();
+        HashAlgorithms.TryParseVpdq(video.Frames!, out var frames, out _).Should().BeTrue();
+        frames.Select(f => f.Seconds).Should().Equal(0, 1, 2);
+
+        File.ReadAllLines(md5).Should().Contain($"reference.csv,{Convert.ToHexStringLower(System.Security.Cryptography.MD5.HashData(File.ReadAllBytes(Path.Combine(PdqReferenceTests.FixtureDirectory, "reference.csv"))))},");
     }
 
     public void Dispose()

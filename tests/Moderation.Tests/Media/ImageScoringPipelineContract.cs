@@ -16,12 +16,16 @@ public abstract class ImageApiFixture(DatabaseProvider provider) : ApiFixture(pr
 {
     protected override bool WithScorer => false;
 
+    /// <summary>Whether the host registers the shipped nsfwjs model (off here: these tests check the mechanism with their own models).</summary>
+    protected virtual bool ShippedModels => false;
+
     protected override IDictionary<string, string?> HostSettings => new Dictionary<string, string?>(Settings)
     {
         ["Moderation:Limits:MaxMediaBytes"] = "2097152",
         ["Moderation:Limits:MaxRequestBytes"] = "16777216",
         ["Moderation:Scoring:Media:Enabled"] = "true",
         ["Moderation:Scoring:Images:Enabled"] = "true",
+        ["Moderation:Scoring:Images:RegisterShippedModels"] = ShippedModels ? "true" : "false",
         // Read the registry's change stamp on every batch, so a model registered by the test scores the next upload.
         ["Moderation:Scoring:Images:RefreshInterval"] = "00:00:00",
         ["Moderation:Scoring:Media:Video:FramesPerSecond"] = "2",
@@ -30,6 +34,12 @@ public abstract class ImageApiFixture(DatabaseProvider provider) : ApiFixture(pr
 
 public sealed class SqliteImageApiFixture() : ImageApiFixture(DatabaseProvider.Sqlite);
 public sealed class PostgresImageApiFixture() : ImageApiFixture(DatabaseProvider.Postgres);
+
+/// <summary>The same host with the shipped image models registered at start-up, as a deployment has them.</summary>
+public sealed class SqliteShippedImageApiFixture() : ImageApiFixture(DatabaseProvider.Sqlite)
+{
+    protected override bool ShippedModels => true;
+}
 
 /// <summary>
 /// Uploads with images and videos go through the real API host and the Hangfire job: frames are embedded with ResNet18

@@ -175,7 +175,7 @@ public sealed class PerceptualHashTests
     private static (float[], int, int) Flatter((float[] Luma, int Width, int Height) image) =>
         (image.Luma.Select(v => v * 0.9f + 10).ToArray(), image.Width, image.Height);
 
-    private static HashResult Hash((float[] Luma, int Width, int Height) image) => PdqHasher.Hash(image.Luma, image.Width, image.Height);
+    private static HashResult Hash((float[] Luma, int Width, int Height) image) => CropRobustHasher.Hash(image.Luma, image.Width, image.Height);
 
     [Fact]
     public void Resized_slightly_cropped_toned_and_mirrored_copies_match_and_different_scenes_do_not()
@@ -214,7 +214,7 @@ public sealed class PerceptualHashTests
         var cropped = new float[(width - cut) * height];
         for (var y = 0; y < height; y++)
             for (var x = cut; x < width; x++) cropped[y * (width - cut) + x - cut] = luma[y * width + x];
-        var copy = PdqHasher.Hash(cropped, width - cut, height);
+        var copy = CropRobustHasher.Hash(cropped, width - cut, height);
         var plain = copy.Dihedral.Min(result.Hash.DistanceTo);
         var best = copy.Variants.Min(result.Hash.DistanceTo);
         best.Should().BeLessThan(plain).And.BeLessThanOrEqualTo(PerceptualHash.DefaultMatchDistance);
@@ -223,8 +223,8 @@ public sealed class PerceptualHashTests
     [Fact]
     public void A_flat_image_has_low_quality_and_bad_sizes_are_refused()
     {
-        PdqHasher.Hash(Enumerable.Repeat(100f, 64 * 64).ToArray(), 64, 64).Quality.Should().Be(0);
-        var act = () => PdqHasher.Hash(new float[10], 5, 5);
+        CropRobustHasher.Hash(Enumerable.Repeat(100f, 64 * 64).ToArray(), 64, 64).Quality.Should().Be(0);
+        var act = () => CropRobustHasher.Hash(new float[10], 5, 5);
         act.Should().Throw<ArgumentException>();
     }
 }

@@ -48,17 +48,17 @@ public sealed class HashBankCommandTests : IDisposable
         good.Output.Should().Contain("read 2 rows, added 2, already present 0");
 
         var list = await RunAsync(database, "hashbank", "list");
-        list.Output.Should().MatchRegex(@"known-gore\s+harm\.violence\s+ineligible\s+2");
+        list.Output.Should().MatchRegex(@"known-gore\s+pdq\s+harm\.violence\s+ineligible\s+2");
 
         var exported = Path.Combine(directory, "out.csv");
         (await RunAsync(database, "hashbank", "export", "--bank", "known-gore", "--output", exported)).ExitCode.Should().Be(0);
-        var rows = HashBankCsv.Read(new StringReader(File.ReadAllText(exported)), null, 10);
+        var rows = HashBankCsv.Read(new StringReader(File.ReadAllText(exported)), HashAlgorithms.Pdq, null, 10);
         rows.Select(r => (r.Hash.ToString(), r.Quality, r.Source)).Should().Equal((h1, 90, "partner feed: a.jpg"), (h2, 70, "partner feed: b.jpg"));
 
         var entries = await new HashBanks(database.Database, TimeProvider.System).EntriesAsync("known-gore", false, CancellationToken.None);
         var retired = await RunAsync(database, "hashbank", "retire", "--bank", "known-gore", "--entry", entries[0].Id, "--reason", "duplicate of another list");
         retired.ExitCode.Should().Be(0, retired.Output);
-        (await RunAsync(database, "hashbank", "list")).Output.Should().MatchRegex(@"known-gore\s+harm\.violence\s+ineligible\s+1");
+        (await RunAsync(database, "hashbank", "list")).Output.Should().MatchRegex(@"known-gore\s+pdq\s+harm\.violence\s+ineligible\s+1");
 
         var missing = await RunAsync(database, "hashbank", "import", "--bank", "nope", "--input", Write("one.csv", $"hash\n{h1}\n"));
         missing.ExitCode.Should().Be(2);

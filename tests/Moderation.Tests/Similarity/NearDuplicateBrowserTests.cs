@@ -21,6 +21,7 @@ public sealed class ScoringReviewHostFixture : ReviewHostFixture
         ["Moderation:Scoring:Text:Enabled"] = "true",
         ["Moderation:Scoring:Media:Enabled"] = "true",
         ["Moderation:Scoring:Media:RefreshInterval"] = "00:00:00",
+        ["Moderation:Scoring:Ocr:Enabled"] = "true",
         ["Moderation:Similarity:RefreshInterval"] = "00:00:00",
         ["Moderation:Limits:MaxMediaBytes"] = "2097152",
         ["Moderation:Limits:MaxRequestBytes"] = "16777216",
@@ -99,7 +100,7 @@ public sealed class NearDuplicateBrowserTests(ScoringReviewHostFixture fixture) 
     [Fact]
     public async Task The_item_page_shows_which_frame_matched_which_hash_bank_entry_and_at_what_distance()
     {
-        var scene = PerceptualHashTests.Scene(211, 480, 360);
+        var scene = SyntheticPhotos.Photo(211, 480, 360);
         var banked = PdqHasher.Hash(scene.Luma, scene.Width, scene.Height).Hash.ToString();
         var bank = "ui-" + Guid.NewGuid().ToString("N")[..8];
         (await fixture.Api.Client.PostAsJsonAsync("/v1/hashbanks", new { name = bank, category = "evidenceui", action = "none" })).StatusCode.Should().Be(HttpStatusCode.Created);
@@ -120,6 +121,29 @@ public sealed class NearDuplicateBrowserTests(ScoringReviewHostFixture fixture) 
         evidence.Should().Contain($"bank '{bank}'").And.MatchRegex("distance [0-9]+ of 256 bits").And.Contain("evidenceui, action none");
         (await page.Locator("#scores").InnerTextAsync()).Should().Contain($"of hash bank '{bank}' at distance");
         (await page.Locator("script:not([src])").CountAsync()).Should().Be(0);
+        await page.Context.CloseAsync();
+    }
+
+    [Fact]
+    public async Task The_item_page_shows_the_text_read_in_a_picture_with_its_frame_and_keeps_it_inert()
+    {
+        var picture = TextPictures.Render(["Meet me at the station at 7 tonight", "<script>alert(1)</script>"], "DejaVuSansMono.ttf", 32, TextPictures.Background.White);
+        var id = (await fixture.Api.PostUploadAsync(new
+        {
+            externalId = "ocr-ui-" + Guid.NewGuid().ToString("N")[..8], caption = "[ocrui=0.7]",
+            media = new[] { new { kind = "image", fileName = "note.png", contentBase64 = Convert.ToBase64String(picture) } },
+        })).GetProperty("id").GetString()!;
+        (await fixture.Api.WaitUntilRoutedAsync(id, TimeSpan.FromSeconds(240))).GetProperty("status").GetString().Should().Be("in_review");
+
+        var page = await fixture.SignedInPageAsync("moderator2");
+        var dialogs = new List<string>();
+        page.Dialog += (_, d) => dialogs.Add(d.Message);
+        await page.GotoAsync($"/review/item/{id}");
+        var row = await page.Locator("#frame-evidence tbody tr").First.InnerTextAsync();
+        row.Should().Contain("0 (image)").And.Contain("Meet me at the station at 7 tonight").And.Contain("% sure");
+        (await page.Locator("#frame-evidence td.ocr").First.InnerTextAsync()).Should().Contain("<script>");
+        (await page.Locator("script:not([src])").CountAsync()).Should().Be(0);
+        dialogs.Should().BeEmpty();
         await page.Context.CloseAsync();
     }
 }
