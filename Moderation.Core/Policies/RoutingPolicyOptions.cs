@@ -43,6 +43,8 @@ public sealed class RoutingPolicyOptions : IValidatableObject
 
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
+        foreach (var code in Unscored.Keys.Where(c => !Scoring.ScorerOutput.IsValidCategory(c)))
+            yield return new ValidationResult($"Policy Unscored code '{code}' is not a dotted lower-case name (e.g. language_unsupported).", [nameof(Unscored)]);
         foreach (var (name, thresholds) in Categories.Prepend(new("default", Default)))
         {
             if (thresholds.Review is < 0 or > 1 || thresholds.Action is < 0 or > 1 || thresholds.Review > thresholds.Action)

@@ -5,7 +5,10 @@ using Moderation.Core.Scoring.Text;
 
 namespace Moderation.Worker.Commands;
 
-/// <summary><c>score</c>: every input column, plus one probability column per head, for each row of a CSV.</summary>
+/// <summary>
+/// <c>score</c>: every input column, plus one probability column per head and an <c>unscored</c> column, for each row
+/// of a CSV, computed exactly as the pipeline computes an upload's text scores.
+/// </summary>
 internal static class ScoreCommand
 {
     /// <summary>Where the program looks for models when --models is not given: beside itself.</summary>
@@ -14,67 +17,64 @@ internal static class ScoreCommand
     public static Command Create()
     {
         var input = new Option<FileInfo>("--input") { Required = true, Description = "CSV with a 'text' column." };
-        var output = new Option<FileInfo>("--output") { Required = true, Description = "CSV to write: the input columns plus one column per category." };
-        var models = new Option<DirectoryInfo?>("--models") { Description = $"Model directory (default: {DefaultModels})." };
-        var command = new Command("score", "Score the 'text' column of a CSV with every head of a model directory.") { input, output, models };
-        command.SetAction((parse, ct) =>
+        var output = new Option<FileInfo>("--output") { Required = true, Description = "CSV to write: the input columns, one column per category, and 'unscored' (why a text got no score)." };
+        var models = TextScoringRun.ModelsOption();
+        var claims = TextScoringRun.ClaimsOption();
+        var language = TextScoringRun.LanguageOption();
+        var command = new Command("score", "Score the 'text' column of a CSV with every head of a model directory, as the pipeline scores an upload's words.")
+        {
+            input, output, models, claims, language,
+        };
+        command.SetAction(async (parse, ct) =>
         {
             try
             {
-                return Task.FromResult(Run(parse.GetValue(input)!, parse.GetValue(output)!, parse.GetValue(models)?.FullName ?? DefaultModels, ct));
+                return await RunAsync(parse.GetValue(input)!, parse.GetValue(output)!, parse.GetValue(models)?.FullName ?? DefaultModels,
+                    parse.GetValue(claims), parse.GetValue(language), ct);
             }
-            catch (Exception e) when (e is LabelledTextsException or FileNotFoundException or DirectoryNotFoundException or CsvHelperException)
+            catch (Exception e) when (e is LabelledTextsException or FileNotFoundException or DirectoryNotFoundException or CsvHelperException or InvalidDataException)
             {
                 Console.Error.WriteLine($"error: {e.Message}");
-                return Task.FromResult(2);
+                return 2;
             }
         });
         return command;
     }
 
-    private static int Run(FileInfo input, FileInfo output, string modelDirectory, CancellationToken ct)
+    private static async Task<int> RunAsync(FileInfo input, FileInfo output, string modelDirectory, FileInfo? claims, LanguageDetection language, CancellationToken ct)
     {
         if (!input.Exists) throw new LabelledTextsException($"{input.FullName} does not exist.");
-        var models = TextModels.Load(modelDirectory);
-        using var embedder = new TextEmbedder();
-        var scorer = new TextScorer(embedder, models);
-
-        using var reader = new StreamReader(input.FullName);
-        using var csv = new CsvReader(reader, CultureInfo.InvariantCulture);
-        if (!csv.Read() || !csv.ReadHeader() || csv.HeaderRecord is not { Length: > 0 } header)
-            throw new LabelledTextsException($"{input.FullName} is empty: it needs a header line with a 'text' column.");
+        var rows = new List<string[]>();
+        string[] header;
+        using (var reader = new StreamReader(input.FullName))
+        using (var csv = new CsvReader(reader, CultureInfo.InvariantCulture))
+        {
+            if (!csv.Read() || !csv.ReadHeader() || csv.HeaderRecord is not { Length: > 0 } h)
+                throw new LabelledTextsException($"{input.FullName} is empty: it needs a header line with a 'text' column.");
+            header = h;
+            while (csv.Read()) rows.Add(Enumerable.Range(0, header.Length).Select(i => csv.GetField(i) ?? "").ToArray());
+        }
         var textIndex = Array.IndexOf(header, "text");
         if (textIndex < 0) throw new LabelledTextsException($"{input.FullName} has no 'text' column (its columns: {string.Join(", ", header)}).");
-        var categories = models.Heads.Select(h => h.Card.Category).ToList();
+
+        using var run = new TextScoringRun(modelDirectory, claims, language);
+        var categories = run.Models.Heads.Select(h => h.Card.Category).ToList();
+        var verdicts = await run.ScoreAsync(rows.Select(r => r[textIndex]).ToList(), ct);
 
         using var writer = new StreamWriter(output.FullName);
         using var csvOut = new CsvWriter(writer, CultureInfo.InvariantCulture);
-        foreach (var column in header.Concat(categories)) csvOut.WriteField(column);
+        foreach (var column in header.Concat(categories).Append("unscored")) csvOut.WriteField(column);
         csvOut.NextRecord();
-
-        var rows = 0;
-        var chunk = new List<string[]>();
-        void Flush()
+        for (var i = 0; i < rows.Count; i++)
         {
-            var scores = scorer.ScoreTextsAsync(chunk.Select(r => r[textIndex]).ToList(), ct).GetAwaiter().GetResult();
-            for (var i = 0; i < chunk.Count; i++)
-            {
-                foreach (var field in chunk[i]) csvOut.WriteField(field);
-                var byCategory = scores[i].ToDictionary(s => s.Category, s => s.Score);
-                foreach (var category in categories) csvOut.WriteField(byCategory[category].ToString("0.######", CultureInfo.InvariantCulture));
-                csvOut.NextRecord();
-            }
-            rows += chunk.Count;
-            Console.Error.WriteLine($"scored {rows} rows");
-            chunk.Clear();
+            foreach (var field in rows[i]) csvOut.WriteField(field);
+            foreach (var category in categories)
+                csvOut.WriteField(TextScoringRun.ScoreOf(verdicts[i], category) is { } score ? TextScoringRun.Format(score) : "");
+            csvOut.WriteField(verdicts[i].Abstention is { } a ? $"{a.Code}: {a.Reason}" : "");
+            csvOut.NextRecord();
         }
-        while (csv.Read())
-        {
-            chunk.Add(Enumerable.Range(0, header.Length).Select(i => csv.GetField(i) ?? "").ToArray());
-            if (chunk.Count == 256) Flush();
-        }
-        if (chunk.Count > 0) Flush();
-        Console.Error.WriteLine($"wrote {rows} rows with {string.Join(", ", categories)} to {output.FullName}");
+        Console.Error.WriteLine($"wrote {rows.Count} rows with {string.Join(", ", categories)} to {output.FullName} " +
+            $"({verdicts.Count(v => v.Abstention is not null)} not scored)");
         return 0;
     }
 }

@@ -28,10 +28,10 @@ internal static class TextVectorsBenchmark
             foreach (var batch in uploads.Chunk(o.Batch)) output.AddRange(await scorer.ScoreAsync(batch, CancellationToken.None));
             return (Stopwatch.GetElapsedTime(t).TotalSeconds, output);
         }
-        async Task<(double Seconds, List<IReadOnlyList<CategoryScore>> Output)> ScoresOnly()
+        async Task<(double Seconds, List<TextVerdict> Output)> ScoresOnly()
         {
             var t = Stopwatch.GetTimestamp();
-            var output = new List<IReadOnlyList<CategoryScore>>();
+            var output = new List<TextVerdict>();
             foreach (var batch in uploads.Chunk(o.Batch)) output.AddRange(await scorer.ScoreTextsAsync(batch.Select(TextScorer.Compose).ToList()));
             return (Stopwatch.GetElapsedTime(t).TotalSeconds, output);
         }
@@ -47,7 +47,7 @@ internal static class TextVectorsBenchmark
             var (a, scores) = await ScoresOnly();
             var (b, output) = await WithVectors();
             for (var i = 0; i < uploads.Count; i++)
-                if (!output[i].Scores.Select(s => (s.Category, s.Score)).SequenceEqual(scores[i].Select(s => (s.Category, s.Score))))
+                if (!output[i].Scores.Select(s => (s.Category, s.Score)).SequenceEqual(scores[i].Scores.Select(s => (s.Category, s.Score))))
                     throw new InvalidOperationException($"upload {i}: the scores differ with the vector");
             vectors = output.Count(u => u.Embeddings is { Count: 1 });
             only.Add(uploads.Count / a);

@@ -18,7 +18,8 @@ public sealed record HeadCard(
     double ValidationCalibrationError,
     double L2Regularization = 0,
     IReadOnlyList<string>? Sources = null,
-    DecisionTrainingSet? Decisions = null);
+    DecisionTrainingSet? Decisions = null,
+    PassageAggregation? Aggregation = null);
 
 /// <summary>
 /// What a head trained from moderators' decisions learnt from (<c>train-images --from-decisions</c>): the decisions'

@@ -42,12 +42,15 @@ public static class LabelledTexts
         return rows;
     }
 
-    /// <summary>Every tenth row (from the first) is held back for validation: deterministic, stratified by order.</summary>
+    /// <summary>
+    /// One row in ten is held back for validation, chosen by a hash of its text (<see cref="Training.HeldBack"/>), the
+    /// rule <c>train-defaults</c> uses too: deterministic, and the same rows whatever their order in the file.
+    /// </summary>
     public static (List<LabelledText> Train, List<LabelledText> Validation) Split(IReadOnlyList<LabelledText> rows)
     {
         var train = new List<LabelledText>();
         var validation = new List<LabelledText>();
-        for (var i = 0; i < rows.Count; i++) (i % 10 == 0 ? validation : train).Add(rows[i]);
+        foreach (var row in rows) (Training.HeldBack.Is(row.Text) ? validation : train).Add(row);
         return (train, validation);
     }
 }

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using System.Text.RegularExpressions;
 
 namespace Moderation.Core.Scoring.Text;
 
@@ -8,7 +9,7 @@ namespace Moderation.Core.Scoring.Text;
 /// still returns a probability (the shipped harm head once gave an empty caption 0.94), and that number means
 /// nothing: such a text gets no text score, and the reason says what it held instead.
 /// </summary>
-public static class TextContent
+public static partial class TextContent
 {
     /// <summary>
     /// Null when the text has a word to judge: a run of two or more letters (a hashtag's letters count) or a letter
@@ -31,8 +32,9 @@ public static class TextContent
             held.Add("@handles");
             rest = TextNormalizer.Handle().Replace(rest, " ");
         }
-        // Letters dressed as symbols (circled, full-width, mathematical) are words once read as a reader reads them.
-        if (HasWord(rest) || HasWord(TextNormalizer.Normalize(rest))) return null;
+        // Letters dressed as symbols (circled, full-width, mathematical) are words once read as a reader reads them;
+        // flags (pairs of regional indicator letters) are not.
+        if (HasWord(rest) || HasWord(TextNormalizer.Normalize(RegionalIndicators().Replace(rest, " ")))) return null;
         bool symbols = false, digits = false, punctuation = false;
         foreach (var rune in rest.EnumerateRunes())
         {
@@ -76,4 +78,7 @@ public static class TextContent
         or >= 0x20000 and <= 0x2FFFF;  // CJK extensions B and later
 
     private static string Join(List<string> parts) => parts.Count == 1 ? parts[0] : string.Join(", ", parts[..^1]) + " and " + parts[^1];
+
+    [GeneratedRegex(@"\uD83C[\uDDE6-\uDDFF]")]
+    private static partial Regex RegionalIndicators();
 }

@@ -20,9 +20,13 @@ public enum TextFeatures
 }
 
 /// <summary>
-/// A calibrated binary classifier for one category over a text's sentence embedding and its word and character
-/// n-grams (which catch slurs and obfuscated spellings that embeddings blur), trained with ML.NET: L-BFGS
-/// logistic regression, whose sigmoid output is the probability.
+/// A calibrated binary classifier for one category. Its linear part is an ML.NET L-BFGS logistic regression over a
+/// text's encoder vector and its word and character n-grams (which catch slurs and obfuscated spellings that
+/// embeddings blur). The vector is either the sentence embedding (<see cref="TextEmbedder.Dimensions"/>, heads trained
+/// before encoder layers were read) or the pooled states of the last layers (<see cref="TextEmbedder.LayerDimensions"/>,
+/// <see cref="ReadsLayers"/>). A head may add a small neural network over the same vector (<see cref="Network"/>): the
+/// two log-odds are averaged and calibrated on held-back rows (<see cref="Calibration"/>). A head may sit behind a
+/// domain gate (<see cref="Gate"/>).
 /// </summary>
 public sealed class TextHead
 {
@@ -30,6 +34,21 @@ public sealed class TextHead
     private readonly ITransformer model;
     private readonly PredictionEngine<HeadInput, HeadOutput> engine;
     private readonly object engineLock = new();
+
+    /// <summary>The length of the vector the head reads beside the text.</summary>
+    public int VectorDimensions { get; }
+
+    /// <summary>True when the head reads <see cref="TextEncoding.Layers"/> rather than the sentence embedding.</summary>
+    public bool ReadsLayers => VectorDimensions == TextEmbedder.LayerDimensions;
+
+    /// <summary>The non-linear half, if the head has one.</summary>
+    public MlpHead? Network { get; }
+
+    /// <summary>
+    /// With a network: p = σ(Slope · (z_linear + z_network) / 2 + Offset), fitted on held-back rows (Platt scaling),
+    /// where z are the two halves' log-odds. Identity without one.
+    /// </summary>
+    public (double Slope, double Offset) Calibration { get; } = (1, 0);
 
     // Scoring runs rows through prediction engines kept for reuse, one per concurrent caller, rather than building a
     // data view per batch: ML.NET emits and JITs IL for every view over a class (LoadFromEnumerable), which the
@@ -50,13 +69,27 @@ public sealed class TextHead
         public VBuffer<float> Features { get; set; }
     }
 
-    private TextHead(MLContext ml, ITransformer model, TextHead? gate = null, double gateExponent = 1)
+    private TextHead(MLContext ml, ITransformer model, int vectorDimensions, TextHead? gate = null, double gateExponent = 1,
+        MlpHead? network = null, (double Slope, double Offset)? calibration = null)
     {
         this.ml = ml;
         this.model = model;
+        VectorDimensions = vectorDimensions;
         Gate = gate;
         GateExponent = gateExponent;
-        engine = ml.Model.CreatePredictionEngine<HeadInput, HeadOutput>(model);
+        Network = network;
+        if (network is not null && network.Inputs != vectorDimensions)
+            throw new ArgumentException($"The network reads {network.Inputs} features; the linear part reads {vectorDimensions}.", nameof(network));
+        Calibration = calibration ?? (1, 0);
+        engine = ml.Model.CreatePredictionEngine<HeadInput, HeadOutput>(model, inputSchemaDefinition: Schema(vectorDimensions));
+    }
+
+    /// <summary>The input row's schema for a vector of <paramref name="dimensions"/>.</summary>
+    private static SchemaDefinition Schema(int dimensions)
+    {
+        var schema = SchemaDefinition.Create(typeof(HeadInput));
+        schema[nameof(HeadInput.Embedding)].ColumnType = new VectorDataViewType(NumberDataViewType.Single, dimensions);
+        return schema;
     }
 
     /// <summary>
@@ -71,19 +104,25 @@ public sealed class TextHead
     /// <summary>This head behind a domain gate.</summary>
     public TextHead WithGate(TextHead gate, double exponent)
     {
-        if (gate.Gate is not null) throw new ArgumentException("A gate cannot have a gate of its own.", nameof(gate));
+        if (gate.Gate is not null || gate.Network is not null) throw new ArgumentException("A gate is a plain linear head.", nameof(gate));
+        if (gate.VectorDimensions != VectorDimensions) throw new ArgumentException("A gate reads the same vector as its head.", nameof(gate));
         if (exponent is <= 0 or > 1) throw new ArgumentOutOfRangeException(nameof(exponent), "The gate exponent is in (0, 1].");
-        return new TextHead(ml, model, gate, exponent);
+        return new TextHead(ml, model, VectorDimensions, gate, exponent, Network, Calibration);
     }
+
+    /// <summary>This head with a network beside its linear part, and the calibration of the two together.</summary>
+    public TextHead WithNetwork(MlpHead network, double slope, double offset) =>
+        new(ml, model, VectorDimensions, Gate, GateExponent, network, (slope, offset));
 
     public sealed class HeadInput
     {
         public string Text { get; set; } = "";
 
-        [VectorType(TextEmbedder.Dimensions)]
         public float[] Embedding { get; set; } = [];
 
         public bool Label { get; set; }
+
+        public float Weight { get; set; } = 1;
     }
 
     private sealed class HeadOutput
@@ -91,12 +130,22 @@ public sealed class TextHead
         public float Probability { get; set; }
     }
 
-    /// <summary>Trains on texts with their embeddings; <paramref name="seed"/> makes it reproducible.</summary>
+    /// <summary>
+    /// Trains the linear part on texts with their vectors (sentence embeddings or encoder layers, all of one length);
+    /// <paramref name="weights"/> weigh the rows (null: all 1); <paramref name="seed"/> makes it reproducible.
+    /// </summary>
     public static TextHead Train(IReadOnlyList<string> texts, IReadOnlyList<float[]> embeddings, IReadOnlyList<bool> labels, int seed = 17, float l2 = 1f,
-        TextFeatures features = TextFeatures.Standard)
+        TextFeatures features = TextFeatures.Standard, IReadOnlyList<float>? weights = null)
     {
+        if (texts.Count == 0 || embeddings.Count != texts.Count || labels.Count != texts.Count || (weights is not null && weights.Count != texts.Count))
+            throw new ArgumentException("Texts, vectors, labels (and weights) must be as many, and not none.");
+        var dimensions = embeddings[0].Length;
+        if (embeddings.Any(e => e.Length != dimensions)) throw new ArgumentException("Every vector must have the same length.", nameof(embeddings));
         var ml = new MLContext(seed);
-        var data = ml.Data.LoadFromEnumerable(texts.Select((t, i) => new HeadInput { Text = TextNormalizer.Normalize(t), Embedding = embeddings[i], Label = labels[i] }));
+        var data = ml.Data.LoadFromEnumerable(texts.Select((t, i) => new HeadInput
+        {
+            Text = TextNormalizer.Normalize(t), Embedding = embeddings[i], Label = labels[i], Weight = weights?[i] ?? 1,
+        }), Schema(dimensions));
         // Hashed n-grams: the model stores weights, not a vocabulary, so its file stays small whatever the corpus.
         var pipeline = ml.Transforms.Text.NormalizeText("Normalized", nameof(HeadInput.Text),
                 TextNormalizingEstimator.CaseMode.Lower, keepDiacritics: false, keepPunctuations: false, keepNumbers: true)
@@ -126,32 +175,46 @@ public sealed class TextHead
             {
                 LabelColumnName = nameof(HeadInput.Label),
                 FeatureColumnName = "Features",
+                ExampleWeightColumnName = nameof(HeadInput.Weight),
                 L2Regularization = l2,
                 L1Regularization = 0,
                 OptimizationTolerance = 1e-6f,
                 NumberOfThreads = 1,
             }));
-        return new TextHead(ml, full.Fit(data));
+        return new TextHead(ml, full.Fit(data), dimensions);
     }
 
     /// <summary>
-    /// Trains one head per L2 strength in <paramref name="grid"/> and keeps the one with the lowest log loss on
-    /// the validation rows: regularisation chosen on held-back data, never on the test set.
+    /// Trains one head per L2 strength in <paramref name="grid"/> and keeps the one with the lowest (weighted) log loss
+    /// on the validation rows: regularisation chosen on held-back data, never on the test set.
     /// </summary>
     public static (TextHead Head, float L2) TrainSelected(
         IReadOnlyList<string> texts, IReadOnlyList<float[]> embeddings, IReadOnlyList<bool> labels,
         IReadOnlyList<string> validationTexts, IReadOnlyList<float[]> validationEmbeddings, IReadOnlyList<bool> validationLabels,
-        IReadOnlyList<float> grid, int seed = 17, TextFeatures features = TextFeatures.Standard)
+        IReadOnlyList<float> grid, int seed = 17, TextFeatures features = TextFeatures.Standard,
+        IReadOnlyList<float>? weights = null, IReadOnlyList<float>? validationWeights = null)
     {
         (TextHead Head, float L2, double Loss)? best = null;
         foreach (var l2 in grid)
         {
-            var head = Train(texts, embeddings, labels, seed, l2, features);
-            var p = head.Predict(validationTexts, validationEmbeddings);
-            var loss = -p.Select((q, i) => Math.Log(Math.Clamp(validationLabels[i] ? q : 1 - q, 1e-7, 1))).Average();
+            var head = Train(texts, embeddings, labels, seed, l2, features, weights);
+            var loss = LogLoss(head.Predict(validationTexts, validationEmbeddings), validationLabels, validationWeights);
             if (best is null || loss < best.Value.Loss) best = (head, l2, loss);
         }
         return best is { } b ? (b.Head, b.L2) : throw new ArgumentException("The L2 grid is empty.", nameof(grid));
+    }
+
+    /// <summary>Mean (weighted) log loss of probabilities against labels.</summary>
+    public static double LogLoss(IReadOnlyList<double> p, IReadOnlyList<bool> labels, IReadOnlyList<float>? weights = null)
+    {
+        double sum = 0, total = 0;
+        for (var i = 0; i < p.Count; i++)
+        {
+            var w = weights?[i] ?? 1;
+            sum -= w * Math.Log(Math.Clamp(labels[i] ? p[i] : 1 - p[i], 1e-7, 1));
+            total += w;
+        }
+        return total > 0 ? sum / total : double.NaN;
     }
 
     public static TextHead Load(string path)
@@ -160,11 +223,16 @@ public sealed class TextHead
         return Load(stream);
     }
 
+    // Archive entries. Format 2 (a head with a network or a gate): head.json, linear.zip, network.bin?, gate.zip?.
+    // Before it, a gated head was head.zip, gate.zip and gate.json; a plain head is an ML.NET model on its own.
+    private const string ManifestEntry = "head.json", LinearEntry = "linear.zip", NetworkEntry = "network.bin";
     private const string GatedHeadEntry = "head.zip", GateEntry = "gate.zip", GateCardEntry = "gate.json";
 
+    private sealed record Manifest(int Format, double? GateExponent, double Slope, double Offset);
+
     /// <summary>
-    /// Loads a head from its zip (as files and the model registry hold it): an ML.NET model, or for a gated head an
-    /// archive of the head's model, the gate's model and the gate's exponent.
+    /// Loads a head from its zip (as files and the model registry hold it): an ML.NET model, an archive of a head with
+    /// a network and/or a gate, or a gated head of the earlier layout.
     /// </summary>
     public static TextHead Load(Stream stream)
     {
@@ -173,6 +241,28 @@ public sealed class TextHead
         bytes.Position = 0;
         using (var archive = new System.IO.Compression.ZipArchive(bytes, System.IO.Compression.ZipArchiveMode.Read, leaveOpen: true))
         {
+            if (archive.GetEntry(ManifestEntry) is { } manifestEntry)
+            {
+                Manifest manifest;
+                using (var reader = new StreamReader(manifestEntry.Open()))
+                    manifest = System.Text.Json.JsonSerializer.Deserialize<Manifest>(reader.ReadToEnd(), ManifestJson)
+                        ?? throw new InvalidDataException($"{ManifestEntry} is empty.");
+                if (manifest.Format != 2) throw new InvalidDataException($"Head format {manifest.Format} is not one this reads (2).");
+                var linear = LoadModel(archive.GetEntry(LinearEntry) ?? throw new InvalidDataException($"The head lacks {LinearEntry}."));
+                MlpHead? network = null;
+                if (archive.GetEntry(NetworkEntry) is { } networkEntry)
+                {
+                    using var networkStream = networkEntry.Open();
+                    using var copy = new MemoryStream();
+                    networkStream.CopyTo(copy);
+                    copy.Position = 0;
+                    network = MlpHead.Load(copy);
+                }
+                var head = network is null ? linear : linear.WithNetwork(network, manifest.Slope, manifest.Offset);
+                if (archive.GetEntry(GateEntry) is { } gateEntry)
+                    head = head.WithGate(LoadModel(gateEntry), manifest.GateExponent ?? throw new InvalidDataException("A gated head needs gateExponent."));
+                return head;
+            }
             if (archive.GetEntry(GateCardEntry) is { } gateCard)
             {
                 using var reader = new StreamReader(gateCard.Open());
@@ -183,19 +273,31 @@ public sealed class TextHead
             }
         }
         bytes.Position = 0;
-        var ml = new MLContext();
-        return new TextHead(ml, ml.Model.Load(bytes, out _));
-
-        static TextHead LoadModel(System.IO.Compression.ZipArchiveEntry entry)
-        {
-            using var entryStream = entry.Open();
-            var copy = new MemoryStream();
-            entryStream.CopyTo(copy);
-            copy.Position = 0;
-            var ml = new MLContext();
-            return new TextHead(ml, ml.Model.Load(copy, out _));
-        }
+        return LoadLinear(bytes);
     }
+
+    /// <summary>An ML.NET model: the linear part of a head, or a gate.</summary>
+    private static TextHead LoadLinear(Stream modelStream)
+    {
+        var ml = new MLContext();
+        var model = ml.Model.Load(modelStream, out var inputSchema);
+        var column = inputSchema?.GetColumnOrNull(nameof(HeadInput.Embedding))
+            ?? throw new InvalidDataException($"The model has no {nameof(HeadInput.Embedding)} input: it is not a text head.");
+        var dimensions = column.Type is VectorDataViewType { Size: > 0 } vector ? vector.Size
+            : throw new InvalidDataException("The model's embedding input has no fixed length.");
+        return new TextHead(ml, model, dimensions);
+    }
+
+    private static TextHead LoadModel(System.IO.Compression.ZipArchiveEntry entry)
+    {
+        using var entryStream = entry.Open();
+        var copy = new MemoryStream();
+        entryStream.CopyTo(copy);
+        copy.Position = 0;
+        return LoadLinear(copy);
+    }
+
+    private static readonly System.Text.Json.JsonSerializerOptions ManifestJson = new(System.Text.Json.JsonSerializerDefaults.Web);
 
     public void Save(string path)
     {
@@ -205,21 +307,25 @@ public sealed class TextHead
 
     public void Save(Stream stream)
     {
-        if (Gate is null)
+        if (Gate is null && Network is null)
         {
             SaveModel(stream);
             return;
         }
         using var archive = new System.IO.Compression.ZipArchive(stream, System.IO.Compression.ZipArchiveMode.Create, leaveOpen: true);
-        using (var head = archive.CreateEntry(GatedHeadEntry).Open()) SaveModel(head);
-        using (var gate = archive.CreateEntry(GateEntry).Open()) Gate.SaveModel(gate);
-        using var card = new StreamWriter(archive.CreateEntry(GateCardEntry).Open());
-        card.Write(System.Text.Json.JsonSerializer.Serialize(new { exponent = GateExponent }));
+        using (var manifest = new StreamWriter(archive.CreateEntry(ManifestEntry).Open()))
+            manifest.Write(System.Text.Json.JsonSerializer.Serialize(
+                new Manifest(2, Gate is null ? null : GateExponent, Calibration.Slope, Calibration.Offset), ManifestJson));
+        using (var linear = archive.CreateEntry(LinearEntry).Open()) SaveModel(linear);
+        if (Network is not null)
+            using (var network = archive.CreateEntry(NetworkEntry).Open()) Network.Save(network);
+        if (Gate is not null)
+            using (var gate = archive.CreateEntry(GateEntry).Open()) Gate.SaveModel(gate);
     }
 
     private void SaveModel(Stream stream)
     {
-        var schema = ml.Data.LoadFromEnumerable(Array.Empty<HeadInput>()).Schema;
+        var schema = ml.Data.LoadFromEnumerable(Array.Empty<HeadInput>(), Schema(VectorDimensions)).Schema;
         ml.Model.Save(model, schema, stream);
     }
 
@@ -275,7 +381,7 @@ public sealed class TextHead
                 {
                     var featurizer = new TransformerChain<ITransformer>(chain.ToArray()[..^1]);
                     var probe = Featurize(featurizer, FeatureProbe.Select(TextNormalizer.Normalize).ToList(),
-                        FeatureProbe.Select(_ => new float[TextEmbedder.Dimensions]).ToList());
+                        FeatureProbe.Select(_ => new float[VectorDimensions]).ToList());
                     var weights = predictor.Model.SubModel.Weights.ToArray();
                     if (probe is not null && probe.All(v => v.Length == weights.Length))
                         split = new Split(featurizer, weights, predictor.Model.SubModel.Bias,
@@ -291,7 +397,8 @@ public sealed class TextHead
     private VBuffer<float>[]? Featurize(ITransformer featurizer, IReadOnlyList<string> normalizedTexts, IReadOnlyList<float[]> embeddings)
     {
         var engines = featureEngines.GetOrAdd(featurizer, f =>
-            new FeatureEngines(f.GetOutputSchema(ml.Data.LoadFromEnumerable(Array.Empty<HeadInput>()).Schema).GetColumnOrNull("Features") is not null));
+            new FeatureEngines(f.GetOutputSchema(ml.Data.LoadFromEnumerable(Array.Empty<HeadInput>(), Schema(VectorDimensions)).Schema)
+                .GetColumnOrNull("Features") is not null));
         if (!engines.HasFeatures) return null;
         return PredictRows(engines.Idle, featurizer, normalizedTexts, embeddings, static row =>
         {
@@ -305,7 +412,7 @@ public sealed class TextHead
     private T[] PredictRows<TOut, T>(System.Collections.Concurrent.ConcurrentBag<PredictionEngine<HeadInput, TOut>> idle, ITransformer transformer,
         IReadOnlyList<string> normalizedTexts, IReadOnlyList<float[]> embeddings, Func<TOut, T> read) where TOut : class, new()
     {
-        if (!idle.TryTake(out var rows)) rows = ml.Model.CreatePredictionEngine<HeadInput, TOut>(transformer);
+        if (!idle.TryTake(out var rows)) rows = ml.Model.CreatePredictionEngine<HeadInput, TOut>(transformer, inputSchemaDefinition: Schema(VectorDimensions));
         try
         {
             var result = new T[normalizedTexts.Count];
@@ -327,15 +434,19 @@ public sealed class TextHead
     }
 
     /// <summary>
-    /// Probabilities of several heads (with their gates) for the same texts, already through
-    /// <see cref="TextNormalizer"/>. Featurising (normalising, hashing word and character n-grams) is nearly all of
-    /// a head's cost and heads trained by <see cref="Train"/> share it, so the texts are featurised once for every
-    /// head whose featuriser gives the same features (checked on probe texts), and each head only applies its
-    /// weights to the sparse vectors. Other heads run on their own. Groups and slices of the texts run side by side.
+    /// Probabilities of several heads (with their networks and gates) for the same texts, already through
+    /// <see cref="TextNormalizer"/>, from each text's encoding (each head reads the vector it was trained on).
+    /// Featurising (normalising, hashing word and character n-grams) is nearly all of a linear part's cost and heads
+    /// trained by <see cref="Train"/> share it, so the texts are featurised once for every head whose featuriser gives
+    /// the same features (checked on probe texts), and each head only applies its weights to the sparse vectors. Other
+    /// heads run on their own. Groups and slices of the texts run side by side.
     /// </summary>
-    public static double[][] PredictMany(IReadOnlyList<TextHead> heads, IReadOnlyList<string> normalizedTexts, IReadOnlyList<float[]> embeddings,
+    public static double[][] PredictMany(IReadOnlyList<TextHead> heads, IReadOnlyList<string> normalizedTexts, IReadOnlyList<TextEncoding> encodings,
         CancellationToken ct = default)
     {
+        IReadOnlyList<float[]> VectorsFor(TextHead head) => head.ReadsLayers
+            ? encodings.Select(e => e.Layers ?? throw new ArgumentException("A head reads encoder layers, but the encodings have none.", nameof(encodings))).ToList()
+            : encodings.Select(e => e.Sentence).ToList();
         var models = heads.Concat(heads.Select(h => h.Gate).OfType<TextHead>()).Distinct().ToList();
         // Each group shares one featurisation: heads whose featurisers agree, or a head without split weights alone.
         var groups = new List<List<TextHead>>();
@@ -350,6 +461,7 @@ public sealed class TextHead
         var slices = Math.Clamp(count / MinSlice, 1, Environment.ProcessorCount);
         var sliceSize = (count + slices - 1) / Math.Max(1, slices);
         var raw = groups.Select(g => g.Select(_ => new double[count]).ToArray()).ToArray();
+        var vectorsByGroup = groups.Select(g => VectorsFor(g[0])).ToArray();
         Parallel.For(0, groups.Count * slices, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount, CancellationToken = ct }, item =>
         {
             var (g, slice) = (item / slices, item % slices);
@@ -357,7 +469,7 @@ public sealed class TextHead
             var length = Math.Min(sliceSize, count - start);
             if (length <= 0) return;
             var texts = Slice(normalizedTexts, start, length);
-            var vectorsIn = Slice(embeddings, start, length);
+            var vectorsIn = Slice(vectorsByGroup[g], start, length);
             var leader = groups[g][0];
             if (leader.SplitModel is null)
             {
@@ -366,7 +478,11 @@ public sealed class TextHead
             }
             var features = leader.Featurize(leader.SplitModel.Featurizer, texts, vectorsIn)!;
             for (var m = 0; m < groups[g].Count; m++)
-                for (var i = 0; i < length; i++) raw[g][m][start + i] = groups[g][m].SplitModel!.Probability(features[i]);
+            {
+                var head = groups[g][m];
+                for (var i = 0; i < length; i++)
+                    raw[g][m][start + i] = head.WithNetworkOf(head.SplitModel!.Probability(features[i]), vectorsIn[i]);
+            }
         });
         var byModel = new Dictionary<TextHead, double[]>(ReferenceEqualityComparer.Instance);
         for (var g = 0; g < groups.Count; g++)
@@ -381,16 +497,28 @@ public sealed class TextHead
         }).ToArray();
     }
 
+    /// <summary>The head's probability from its linear part's: with a network, the two log-odds averaged and calibrated.</summary>
+    private double WithNetworkOf(double linear, float[] vector)
+    {
+        if (Network is null) return linear;
+        var z = (PassageAggregation.Logit(linear) + Network.Logit(vector)) / 2;
+        return PassageAggregation.Sigmoid(Calibration.Slope * z + Calibration.Offset);
+    }
+
     /// <summary>Texts per slice below which slicing a batch further costs more (a pipeline pass per slice) than it gains.</summary>
     private const int MinSlice = 16;
 
     private static IReadOnlyList<T> Slice<T>(IReadOnlyList<T> items, int start, int length) =>
         start == 0 && length == items.Count ? items : Enumerable.Range(start, length).Select(i => items[i]).ToList();
 
-    private double[] PredictUngated(IReadOnlyList<string> normalizedTexts, IReadOnlyList<float[]> embeddings) =>
-        PredictRows(probabilityEngines, model, normalizedTexts, embeddings, static row => (double)row.Probability);
+    private double[] PredictUngated(IReadOnlyList<string> normalizedTexts, IReadOnlyList<float[]> embeddings)
+    {
+        var linear = PredictRows(probabilityEngines, model, normalizedTexts, embeddings, static row => (double)row.Probability);
+        for (var i = 0; i < linear.Length && Network is not null; i++) linear[i] = WithNetworkOf(linear[i], embeddings[i]);
+        return linear;
+    }
 
-    /// <summary>Probabilities for many texts in one pass.</summary>
+    /// <summary>Probabilities for many texts in one pass, from the vectors the head reads (<see cref="VectorDimensions"/>).</summary>
     public double[] Predict(IReadOnlyList<string> texts, IReadOnlyList<float[]> embeddings) =>
         PredictNormalized(texts.Select(TextNormalizer.Normalize).ToList(), embeddings);
 
@@ -410,6 +538,7 @@ public sealed class TextHead
     {
         double probability;
         lock (engineLock) probability = engine.Predict(new HeadInput { Text = TextNormalizer.Normalize(text), Embedding = embedding }).Probability;
+        probability = WithNetworkOf(probability, embedding);
         return Gate is null ? probability : probability * Math.Pow(Gate.Predict(text, embedding), GateExponent);
     }
 }

@@ -28,3 +28,9 @@ public sealed class ClaimMatchOptions
     /// <summary>The score a match at the threshold raises <c>misinformation</c> to; it rises linearly to 1 at similarity 1.</summary>
     public double ScoreAtThreshold { get; set; } = 0.6;
 }
+
+/// <summary>A fixed set of heads (freshly trained, or loaded by a caller).</summary>
+public sealed class FixedHeadSource(IReadOnlyList<LoadedHead> heads) : ITextHeadSource
+{
+    public ValueTask<IReadOnlyList<LoadedHead>> CurrentAsync(CancellationToken ct) => ValueTask.FromResult(heads);
+}

@@ -52,6 +52,14 @@ public sealed partial class TextLanguage
     /// <summary>Identifies nothing: every text is English (<see cref="LanguageDetection.Off"/>).</summary>
     public static readonly TextLanguage EnglishOnly = new(LanguageDetection.Off);
 
+    private static readonly Lazy<TextLanguage> SharedAccurate = new(() => new TextLanguage(LanguageDetection.Accurate));
+
+    /// <summary>
+    /// One accurate detector per process, for scorers made outside dependency injection (the commands, benchmarks and
+    /// tests): Lingua's models are large and loaded once.
+    /// </summary>
+    public static TextLanguage Shared => SharedAccurate.Value;
+
     private static readonly Language[] Candidates =
     [
         Language.English,

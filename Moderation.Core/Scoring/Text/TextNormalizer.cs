@@ -64,7 +64,8 @@ public static partial class TextNormalizer
     [GeneratedRegex(@"(?:https?://|www\.)[^\s<>""]+", RegexOptions.IgnoreCase)]
     internal static partial Regex Link();
 
-    [GeneratedRegex(@"(?<![\p{L}\p{Nd}_@.])@[\p{L}\p{Nd}_]{1,30}")]
+    // Handles may hold dots inside (@mikey.cooks), not at the end (a sentence's full stop).
+    [GeneratedRegex(@"(?<![\p{L}\p{Nd}_@.])@[\p{L}\p{Nd}_](?:[\p{L}\p{Nd}_.]{0,28}[\p{L}\p{Nd}_])?")]
     internal static partial Regex Handle();
 
     [GeneratedRegex(@"(?:@user[\s,:;]*){2,}")]
@@ -156,7 +157,7 @@ public static partial class TextNormalizer
         or >= 0xFB00 and <= 0xFB06   // Latin ligatures
         or >= 0xFF01 and <= 0xFF5E   // full-width ASCII
         or >= 0x1D400 and <= 0x1D7FF // mathematical alphanumerics
-        or >= 0x1F100 and <= 0x1F1FF; // enclosed alphanumeric supplement
+        or >= 0x1F100 and <= 0x1F1E5; // enclosed alphanumeric supplement (not the regional indicators that make flags)
 
     /// <summary>Only a stand-in with letters on both sides is read as a letter: "covid19" and "2nd" keep their digits.</summary>
     private static string UnLeet(string word)

@@ -20,6 +20,12 @@ public sealed class TextScoringOptions
     /// </summary>
     public TextPrecision Precision { get; set; } = TextPrecision.Int8;
 
+    /// <summary>
+    /// How each text's language is identified before it is scored (<c>Accurate</c>, the default; <c>Fast</c>; <c>Off</c>):
+    /// a text in another language than English gets <c>language_unsupported</c> instead of an English model's score.
+    /// </summary>
+    public LanguageDetection LanguageDetection { get; set; } = LanguageDetection.Accurate;
+
     /// <summary>How a claim-bank match raises <c>misinformation</c>.</summary>
     public ClaimMatchOptions ClaimMatch { get; set; } = new();
 

@@ -26,8 +26,9 @@ public static class TextScoringServices
         services.AddSingleton<RegistryTextHeads>();
         services.AddSingleton<ITextHeadSource>(sp => sp.GetRequiredService<RegistryTextHeads>());
         services.AddSingleton<IClaimSource, ClaimBankSource>();
+        services.AddSingleton(_ => options.LanguageDetection == LanguageDetection.Accurate ? TextLanguage.Shared : new TextLanguage(options.LanguageDetection));
         services.AddSingleton<IUploadScorer>(sp => new TextScorer(sp.GetRequiredService<TextEmbedder>(), sp.GetRequiredService<ITextHeadSource>(),
-            sp.GetRequiredService<IClaimSource>(), sp.GetRequiredService<IOptions<TextScoringOptions>>().Value.ClaimMatch));
+            sp.GetRequiredService<IClaimSource>(), sp.GetRequiredService<IOptions<TextScoringOptions>>().Value.ClaimMatch, sp.GetRequiredService<TextLanguage>()));
         services.AddHostedService<ShippedModelsRegistrar>();
         return services;
     }

@@ -103,6 +103,45 @@ public sealed class RoutingPolicyTests
         decision.Reason.Should().Contain("no scorer produced a score");
     }
 
+    private static AttributedAbstention Declined(string code, string reason = "why", double confidence = 0.97) =>
+        new("text", new Abstention(code, reason, "detector-1", confidence));
+
+    [Fact]
+    public void Nothing_to_judge_is_recorded_not_routed_and_the_reason_says_so()
+    {
+        var decision = Policy().Route([], [Declined(AbstentionCodes.NoText, "no text score: it is empty")]);
+        decision.Status.Should().Be(UploadStatus.Allowed);
+        decision.Categories.Should().BeEmpty();
+        decision.Reason.Should().Be("not scored: text: no text score: it is empty (policy p1)");
+    }
+
+    [Fact]
+    public void An_unsupported_language_goes_to_review_without_a_demotion_and_its_signal_says_why()
+    {
+        var decision = Policy().Route([S("harm.sexual", 0.1)], [Declined(AbstentionCodes.LanguageUnsupported, "written in Spanish (es, confidence 0.97)")]);
+        decision.Status.Should().Be(UploadStatus.InReview);
+        var route = decision.Categories.Single(c => c.Category == AbstentionCodes.LanguageUnsupported);
+        route.Outcome.Should().Be(RouteOutcome.Review);
+        route.SignalAction.Should().Be(SignalAction.None);
+        route.DemotionMultiplier.Should().Be(1.0, "a post is not held back for the language it is written in");
+        route.Score.Should().Be(0.97);
+        route.ModelVersion.Should().Be("detector-1");
+        route.Reason.Should().Contain("Spanish").And.Contain("policy p1");
+    }
+
+    [Fact]
+    public void The_policy_can_allow_an_unsupported_language_and_a_harmful_score_still_decides()
+    {
+        var options = new RoutingPolicyOptions { Version = "p2" };
+        options.Unscored[AbstentionCodes.LanguageUnsupported] = UnscoredOutcome.Allow;
+        var allowed = new RoutingPolicy(options).Route([], [Declined(AbstentionCodes.LanguageUnsupported)]);
+        allowed.Status.Should().Be(UploadStatus.Allowed);
+        allowed.Categories.Single().Outcome.Should().Be(RouteOutcome.Allow);
+
+        var withMedia = Policy().Route([S("harm.sexual", 0.95)], [Declined(AbstentionCodes.LanguageUnsupported)]);
+        withMedia.Status.Should().Be(UploadStatus.Actioned);
+    }
+
     [Fact]
     public void Options_reject_inverted_thresholds()
     {

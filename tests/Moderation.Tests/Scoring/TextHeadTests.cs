@@ -86,7 +86,7 @@ public sealed class TextHeadTests(EmbedderFixture fixture) : IClassFixture<Embed
 
         // Several heads at once share one featurisation and give what each gives alone.
         var normalized = probe.Select(TextNormalizer.Normalize).ToList();
-        var many = TextHead.PredictMany([head, gated, loaded, gate], normalized, probeEmbeddings);
+        var many = TextHead.PredictMany([head, gated, loaded, gate], normalized, probeEmbeddings.Select(e => new TextEncoding(e, null)).ToList());
         many[0].Should().Equal(plain, (a, b) => Math.Abs(a - b) < 1e-5);
         many[1].Should().Equal(scores, (a, b) => Math.Abs(a - b) < 1e-5);
         many[2].Should().Equal(scores, (a, b) => Math.Abs(a - b) < 1e-5);
@@ -118,7 +118,7 @@ public sealed class TextHeadTests(EmbedderFixture fixture) : IClassFixture<Embed
         styled[0].Should().BeLessThan(0.5);
 
         // Heads on different featurisers are featurised separately, each as it would be alone.
-        var many = TextHead.PredictMany([standard, style], probe.Select(TextNormalizer.Normalize).ToList(), probeEmbeddings);
+        var many = TextHead.PredictMany([standard, style], probe.Select(TextNormalizer.Normalize).ToList(), probeEmbeddings.Select(e => new TextEncoding(e, null)).ToList());
         many[0].Should().Equal(plain, (a, b) => Math.Abs(a - b) < 1e-5);
         many[1].Should().Equal(styled, (a, b) => Math.Abs(a - b) < 1e-5);
     }

@@ -71,8 +71,41 @@ public abstract class TextPipelineContract<TFixture>(TFixture fixture) where TFi
         }
         threat.GetProperty("status").GetString().Should().BeOneOf("in_review", "actioned");
         Score(threat, "harm.violence").GetProperty("score").GetDouble().Should().BeGreaterThan(0.5);
-        Score(threat, "harm.violence").GetProperty("explanations")[0].GetString().Should().Contain("stab you tonight");
+        Score(threat, "harm.violence").GetProperty("explanations")[0].GetString().Should().StartWith("scored the whole text");
         Score(threat, "harm.sexual").GetProperty("score").GetDouble().Should().BeLessThan(0.5);
+    }
+
+    [Fact]
+    public async Task An_upload_with_no_words_gets_no_text_score_and_says_why()
+    {
+        var upload = await ScoreAsync("😂😂😂 https://example.com/clip/7");
+        upload.GetProperty("status").GetString().Should().Be("allowed");
+        upload.GetProperty("scores").EnumerateArray().Should().BeEmpty("nothing is scored for words that are not there");
+        var unscored = upload.GetProperty("unscored").EnumerateArray().Single();
+        unscored.GetProperty("code").GetString().Should().Be("no_text");
+        unscored.GetProperty("scorer").GetString().Should().Be("text");
+        unscored.GetProperty("reason").GetString().Should().Contain("emoji").And.Contain("links");
+        upload.GetProperty("statusDetail").GetString().Should().StartWith("not scored: text: no text score");
+        var signals = await Api.ReadAllSignalsAsync();
+        signals.Should().NotContain(s => s.GetProperty("uploadId").GetString() == upload.GetProperty("id").GetString());
+    }
+
+    [Fact]
+    public async Task An_upload_in_another_language_goes_to_review_unscored_and_the_signal_says_why()
+    {
+        var upload = await ScoreAsync("Los inmigrantes son basura, hay que echarlos a todos del país");
+        upload.GetProperty("status").GetString().Should().Be("in_review");
+        upload.GetProperty("scores").EnumerateArray().Should().BeEmpty("an English model's score of Spanish means nothing");
+        var unscored = upload.GetProperty("unscored").EnumerateArray().Single();
+        unscored.GetProperty("code").GetString().Should().Be("language_unsupported");
+        unscored.GetProperty("reason").GetString().Should().Contain("Spanish (es");
+        var route = upload.GetProperty("routing").GetProperty("categories").EnumerateArray().Single();
+        route.GetProperty("category").GetString().Should().Be("language_unsupported");
+        route.GetProperty("outcome").GetString().Should().Be("review");
+        var signal = (await Api.ReadAllSignalsAsync()).Single(s => s.GetProperty("uploadId").GetString() == upload.GetProperty("id").GetString());
+        signal.GetProperty("category").GetString().Should().Be("language_unsupported");
+        signal.GetProperty("action").GetString().Should().Be("none");
+        signal.GetProperty("demotionMultiplier").GetDouble().Should().Be(1.0);
     }
 
     [Fact]

@@ -57,7 +57,7 @@ public sealed class TextEmbeddingTests(EmbedderFixture fixture) : IClassFixture<
         // The scores are those of the whole text, as without the vector.
         var scores = await Scorer().ScoreTextsAsync(uploads.Select(TextScorer.Compose).ToList());
         for (var i = 0; i < uploads.Length; i++)
-            result[i].Scores.Select(s => (s.Category, s.Score)).Should().Equal(scores[i].Select(s => (s.Category, s.Score)));
+            result[i].Scores.Select(s => (s.Category, s.Score)).Should().Equal(scores[i].Scores.Select(s => (s.Category, s.Score)));
     }
 
     [Fact]
