@@ -179,7 +179,9 @@ public sealed class TextHead
                 L2Regularization = l2,
                 L1Regularization = 0,
                 OptimizationTolerance = 1e-6f,
-                NumberOfThreads = 1,
+                // Two threads, whatever the machine: ML.NET splits the gradient by thread, so a fixed count keeps a
+                // seed's head the same everywhere, and two halve the time of a 100,000-row fit on two cores.
+                NumberOfThreads = 2,
             }));
         return new TextHead(ml, full.Fit(data), dimensions);
     }

@@ -134,7 +134,7 @@ public static partial class TextNormalizer
     /// Cyrillic and Greek letters drawn like Latin ones (the Latin targets of Unicode's confusables data, UTS #39,
     /// for these scripts). Transliteration alone would read Cyrillic "с" as "s" and "р" as "r"; a reader sees c and p.
     /// </summary>
-    private static readonly FrozenDictionary<char, char> LookAlikes = new Dictionary<char, char>
+    internal static readonly FrozenDictionary<char, char> LookAlikes = new Dictionary<char, char>
     {
         ['а'] = 'a', ['в'] = 'b', ['е'] = 'e', ['ё'] = 'e', ['к'] = 'k', ['м'] = 'm', ['н'] = 'h', ['о'] = 'o', ['р'] = 'p',
         ['с'] = 'c', ['т'] = 't', ['у'] = 'y', ['х'] = 'x', ['ѕ'] = 's', ['і'] = 'i', ['ї'] = 'i', ['ј'] = 'j', ['ԁ'] = 'd',

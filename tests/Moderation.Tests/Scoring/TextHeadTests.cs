@@ -122,4 +122,39 @@ public sealed class TextHeadTests(EmbedderFixture fixture) : IClassFixture<Embed
         many[0].Should().Equal(plain, (a, b) => Math.Abs(a - b) < 1e-5);
         many[1].Should().Equal(styled, (a, b) => Math.Abs(a - b) < 1e-5);
     }
+
+    [Fact]
+    public void A_head_over_encoder_layers_with_a_network_saves_loads_and_predicts_alike_alone_and_with_others()
+    {
+        var (texts, labels) = Corpus(0);
+        var tokens = texts.Select(fixture.Embedder.Tokenize).ToList();
+        var encodings = fixture.Embedder.Encode(tokens, layers: true);
+        encodings.Should().OnlyContain(e => e.Layers!.Length == TextEmbedder.LayerDimensions);
+        encodings[0].Layers![^TextEmbedder.Dimensions..].Should().Equal(encodings[0].Sentence, "the last layer's pooling is the sentence embedding");
+        var layers = encodings.Select(e => e.Layers!).ToList();
+
+        var linear = TextHead.Train(texts, layers, labels);
+        linear.ReadsLayers.Should().BeTrue();
+        var network = MlpHead.Train(layers, labels, labels.Select(_ => 1f).ToList(), new MlpHead.Options(Hidden: 16, Epochs: 20, LearningRate: 0.01f));
+        var head = linear.WithNetwork(network, 1.3, -0.2);
+        var probe = new List<string> { "I will hurt you because of jazz", "what a lovely day for gardening" };
+        var probeEncodings = fixture.Embedder.Encode(probe.Select(fixture.Embedder.Tokenize).ToList(), layers: true);
+        var scores = head.Predict(probe, probeEncodings.Select(e => e.Layers!).ToList());
+        scores[0].Should().BeGreaterThan(scores[1]);
+
+        using var stream = new MemoryStream();
+        head.Save(stream);
+        stream.Position = 0;
+        var loaded = TextHead.Load(stream);
+        loaded.Network.Should().NotBeNull();
+        loaded.Calibration.Should().Be((1.3, -0.2));
+        loaded.VectorDimensions.Should().Be(TextEmbedder.LayerDimensions);
+        loaded.Predict(probe, probeEncodings.Select(e => e.Layers!).ToList()).Should().Equal(scores, (a, b) => Math.Abs(a - b) < 1e-6);
+
+        // Beside a head that reads the sentence embedding, each reads its own vector from the same encodings.
+        var sentenceHead = TextHead.Train(texts, encodings.Select(e => e.Sentence).ToList(), labels);
+        var many = TextHead.PredictMany([loaded, sentenceHead], probe.Select(TextNormalizer.Normalize).ToList(), probeEncodings);
+        many[0].Should().Equal(scores, (a, b) => Math.Abs(a - b) < 1e-5);
+        many[1].Should().Equal(sentenceHead.Predict(probe, probeEncodings.Select(e => e.Sentence).ToList()), (a, b) => Math.Abs(a - b) < 1e-5);
+    }
 }
