@@ -159,13 +159,34 @@ public static partial class TextNormalizer
         or >= 0x1D400 and <= 0x1D7FF // mathematical alphanumerics
         or >= 0x1F100 and <= 0x1F1E5; // enclosed alphanumeric supplement (not the regional indicators that make flags)
 
-    /// <summary>Only a stand-in with letters on both sides is read as a letter: "covid19" and "2nd" keep their digits.</summary>
+    /// <summary>
+    /// Stand-ins inside a word read as the letters they imitate ("h4te", "p30pl3", "4r3": hate, people, are): every
+    /// stand-in of a word that has one between its letters, or has them both before and after its letters. Stand-ins
+    /// only before or only after the letters are kept, so "covid19", "2nd", "4am", "mp3" and "them!!!" are what they
+    /// were. A word needs two letters of its own to be read this way.
+    /// </summary>
     private static string UnLeet(string word)
     {
+        int firstLetter = -1, lastLetter = -1, letters = 0;
+        for (var i = 0; i < word.Length; i++)
+            if (char.IsLetter(word[i]))
+            {
+                if (firstLetter < 0) firstLetter = i;
+                lastLetter = i;
+                letters++;
+            }
+        if (letters < 2) return word;
+        bool inside = false, before = false, after = false;
+        for (var i = 0; i < word.Length; i++)
+        {
+            if (char.IsLetter(word[i]) || LeetLetter(word[i]) == word[i]) continue;
+            if (i < firstLetter) before = true;
+            else if (i > lastLetter) after = true;
+            else inside = true;
+        }
+        if (!inside && !(before && after)) return word;
         var chars = word.ToCharArray();
-        for (var i = 1; i < chars.Length - 1; i++)
-            if (LeetLetter(chars[i]) != chars[i] && char.IsLetter(word[i - 1]) && char.IsLetter(word[i + 1]))
-                chars[i] = LeetLetter(chars[i]);
+        for (var i = 0; i < chars.Length; i++) chars[i] = LeetLetter(chars[i]);
         return new string(chars);
     }
 

@@ -58,6 +58,26 @@ public sealed class TextScorerTests(EmbedderFixture fixture) : IClassFixture<Emb
     }
 
     [Fact]
+    public async Task A_parent_category_scores_at_least_its_highest_sub_category_and_says_so()
+    {
+        var violence = Scorer();
+        var texts = Topics.SelectMany(t => new[] { $"I really enjoy {t}, what a lovely day", $"I will find you and hurt you because of {t}" }).ToList();
+        // A parent head that learnt the opposite: it scores the threat low, its sub-category high.
+        var labels = texts.Select((_, i) => i % 2 == 0).ToList();
+        var parent = TextHead.Train(texts, fixture.Embedder.Embed(texts), labels);
+        HeadFiles.Save(models, parent, new HeadCard("harm", "harm-test-1", TextEmbedder.ModelName, DateTimeOffset.UtcNow, "synthetic", "none", texts.Count, 0,
+            double.NaN, double.NaN, double.NaN));
+        var both = new TextScorer(fixture.Embedder, TextModels.Load(models));
+        var scores = (await both.ScoreTextsAsync(["I will find you and hurt you"]))[0].Scores;
+        var child = scores.Single(s => s.Category == "harm.violence");
+        var harm = scores.Single(s => s.Category == "harm");
+        harm.Score.Should().Be(child.Score);
+        harm.Explanations[0].Should().StartWith("raised from ").And.Contain("harm.violence");
+        harm.ModelVersion.Should().Be("harm-test-1");
+        _ = violence;
+    }
+
+    [Fact]
     public async Task A_text_that_fits_the_encoders_window_is_scored_whole_as_the_heads_were_trained()
     {
         var scorer = Scorer();
@@ -66,7 +86,7 @@ public sealed class TextScorerTests(EmbedderFixture fixture) : IClassFixture<Emb
         passages.Should().ContainSingle().Which.Passage.Should().Be(text);
         passages[0].Tokens.Length.Should().BeLessThanOrEqualTo(TextEmbedder.WindowTokens);
         var longer = string.Join(" ", Enumerable.Repeat("we cooked a lovely curry today.", 60));
-        scorer.Passages(longer).Should().HaveCountGreaterThan(1).And.OnlyContain(p => p.Tokens.Length <= TextScorer.PassageTokens);
+        scorer.Passages(longer).Should().HaveCountGreaterThan(1).And.OnlyContain(p => p.Tokens.Length <= TextScorer.SentenceWindowTokens);
     }
 
     [Fact]

@@ -29,9 +29,18 @@ public static class DefaultHeads
 
     public static IReadOnlyList<HeadRecipe> Recipes()
     {
-        // Ordinary posts: captions, and the news and claims of the misinformation sets, which no harm head should flag.
-        var captions = new HeadSource("seed/captions.csv", Seed, "ordinary captions, comments and transcripts, untargeted profanity, identity mentions, counter-speech: all negatives", Negative);
+        // Ordinary posts: captions (each kind its own group, so counter-speech and identity mentions are not drowned
+        // by the short captions), and the news and claims of the misinformation sets, which no harm head should flag.
+        HeadSource Captions(string kind, string description, double weight = 1) =>
+            new("seed/captions.csv", Seed, $"{description}: negatives", r => r["kind"] == kind ? false : null, Group: $"captions: {kind}", Weight: weight);
+        HeadSource[] captions =
+        [
+            Captions("short", "ordinary captions of one to six words"), Captions("caption", "ordinary longer captions, comments and transcripts"),
+            Captions("profanity", "profanity with no target", 0.5), Captions("identity", "people naming their identity, neutral and positive mentions of groups"),
+            Captions("counter", "counter-speech, abuse reported or quoted to condemn it, negated hate"),
+        ];
         var claimsAsNegatives = new HeadSource("seed/claims.csv", Seed, "true and false claims, debunks: negatives (a claim is not abuse)", Negative, Weight: 0.3);
+        var moreClaimsAsNegatives = claimsAsNegatives with { File = "seed/claims_more.csv" };
         HeadSource News(string file) => new($"data/{file}.csv", Research, "news and claims, every other row: negatives", Negative, Group: "news and claims", Weight: 0.5, Every: 2);
         var news = new[] { "constraint_train", "liar_train", "coaid_train", "covid_rumor_train", "climate_fever" }.Select(News).ToList();
         var neutralAboutGroups = new HeadSource("seed/bias_seed.csv", Seed, "neutral statements about groups (label 0 rows) as negatives", r => r["label"] == "0" ? false : null, Weight: 0.3);
@@ -50,7 +59,11 @@ public static class DefaultHeads
                 new("data/implicit_hate_train.csv", "CC BY 4.0", "tweets: implicit or explicit hate = 1", Label, Augment: true),
                 new("data/toxigen_prompts.csv", "CDLA-Permissive-2.0", "statements about 16 groups: hateful = 1", Label, Weight: 0.3, Augment: true),
                 new("seed/harm_seed.csv", Seed, "hate, harassment, violence, self-harm, sexual = 1; none (with hard negatives) = 0", r => r["category"] != "none", Weight: 0.5, Augment: true),
-                neutralAboutGroups, identityBalance, captions, claimsAsNegatives, .. news,
+                new("seed/harm_more.csv", Seed, "implicit and disguised hate, harassment, threats, self-harm encouragement, solicitation = 1; counter-speech, negation, identity mentions, figures of speech, support = 0", r => r["category"] != "none", Augment: true),
+                // Stereotyping and demeaning a group is harm too (implicit hate is mostly that), not only bias.
+                new("seed/bias_seed.csv", Seed, "stereotyping, demeaning or excluding statements = 1; neutral statements about the same groups = 0", Label, Weight: 0.5, Augment: true),
+                new("data/redditbias_train.csv", Mit, "Reddit comments about five groups: biased = 1 (one noisy annotation each)", Label, Weight: 0.3, Augment: true),
+                identityBalance, .. captions, claimsAsNegatives, moreClaimsAsNegatives, .. news,
             ], LeaveOneOut: HarmSources),
             new("harm.hate",
             [
@@ -62,7 +75,8 @@ public static class DefaultHeads
                 new("data/implicit_hate_train.csv", "CC BY 4.0", "tweets: implicit or explicit hate = 1", Label, Augment: true),
                 new("data/toxigen_prompts.csv", "CDLA-Permissive-2.0", "statements about 16 groups: hateful = 1", Label, Weight: 0.3, Augment: true),
                 new("seed/harm_seed.csv", Seed, "hate = 1, every other category = 0", r => r["category"] == "hate", Weight: 0.5, Augment: true),
-                neutralAboutGroups, identityBalance, captions, claimsAsNegatives, .. news,
+                new("seed/harm_more.csv", Seed, "hate = 1, every other category = 0", r => r["category"] == "hate", Augment: true),
+                neutralAboutGroups, identityBalance, .. captions, claimsAsNegatives, moreClaimsAsNegatives, .. news,
             ]),
         ];
         foreach (var sub in new[] { "harassment", "violence", "self_harm", "sexual" })
@@ -70,10 +84,11 @@ public static class DefaultHeads
             List<HeadSource> sources =
             [
                 new("seed/harm_seed.csv", Seed, $"{sub} = 1, every other category (and the hard negatives) = 0", r => r["category"] == sub, Weight: 2),
+                new("seed/harm_more.csv", Seed, $"{sub} = 1, every other category (and the hard negatives) = 0", r => r["category"] == sub, Weight: 2),
                 new("data/davidson_train.csv", Mit, "tweets of class neither (every 4th) as negatives", r => r["class"] == "neither" ? false : null, Every: 4),
                 neutralAboutGroups,
                 identityBalance with { Description = "neutral identity-template sentences as negatives", Label = r => r["label"] == "0" ? false : null },
-                captions, claimsAsNegatives, .. news,
+                .. captions, claimsAsNegatives, moreClaimsAsNegatives, .. news,
             ];
             if (sub == "violence")
                 sources.Add(new("data/ghc_train.csv", NoneStated, "Gab posts: call for violence (cv) = 1, every other = 0", r => r["class"].Contains("cv"), Weight: 0.5));
@@ -86,8 +101,9 @@ public static class DefaultHeads
             new("data/coaid_train.csv", NoneStated, "COVID-19 news titles and claims: fake = 1", Label),
             new("data/covid_rumor_train.csv", "MIT", "COVID-19 rumours: false = 1, true = 0", Label),
             new("data/climate_fever.csv", NoneStated, "climate claims: refuted = 1, supported = 0", Label),
-            new("seed/claims.csv", Seed, "false claims stated as fact = 1; true statements, debunks, opinions = 0 (health, vaccines, elections, climate, science)", Label),
-            captions with { Description = "ordinary captions: negatives" },
+            new("seed/claims.csv", Seed, "false claims stated as fact = 1; true statements, debunks, opinions = 0 (health, vaccines, elections, climate, science)", Label, Group: "claims", Weight: 3),
+            new("seed/claims_more.csv", Seed, "more of the same: false claims = 1; true health and science statements, debunks = 0", Label, Group: "claims", Weight: 3),
+            .. captions,
             new("seed/harm_seed.csv", Seed, "every seed post: negatives (abuse is not a false claim)", Negative, Weight: 0.5),
             new("data/davidson_train.csv", Mit, "tweets (every 4th): negatives", Negative, Group: "social posts", Every: 4),
             new("data/olid_train.csv", NoneStated, "tweets (every 4th): negatives", Negative, Group: "social posts", Every: 4),
@@ -98,11 +114,12 @@ public static class DefaultHeads
             new("seed/bias_seed.csv", Seed, "stereotyping, demeaning or excluding statements = 1; neutral statements about the same groups = 0", Label, Augment: true),
             identityBalance,
             new("seed/harm_seed.csv", Seed, "hate = 1; harassment, violence, self-harm, sexual and none = 0 (insults and profanity without a group are not bias)", r => r["category"] == "hate", Weight: 0.5, Augment: true),
+            new("seed/harm_more.csv", Seed, "hate = 1; every other category = 0", r => r["category"] == "hate", Weight: 0.5, Augment: true),
             new("data/redditbias_train.csv", Mit, "Reddit comments about five groups: biased = 1 (one noisy annotation each)", Label, Weight: 0.5, Augment: true),
             new("data/implicit_hate_train.csv", "CC BY 4.0", "stereotypical or inferiority implicit hate = 1; not hate = 0", r => r["class"] == "not_hate" ? false : r["class"].Contains("stereotypical") || r["class"].Contains("inferiority") ? true : null, Weight: 0.5, Augment: true),
             new("data/toxigen_prompts.csv", "CDLA-Permissive-2.0", "statements about 16 groups: hateful = 1", Label, Weight: 0.3, Augment: true),
             new("data/davidson_train.csv", Mit, "tweets of class neither (every 4th) as negatives", r => r["class"] == "neither" ? false : null, Every: 4),
-            captions, claimsAsNegatives,
+            .. captions, claimsAsNegatives, moreClaimsAsNegatives,
         ]));
         return recipes;
     }

@@ -27,11 +27,18 @@ public sealed class DefaultHeadsRun(TrainingCorpus corpus, TextEmbedder embedder
 
     public async Task<string> TrainAllAsync(string output, CancellationToken ct = default)
     {
+        // Every file this run reads, read first: a missing or malformed one fails now, not after an hour of training.
+        var recipes = DefaultHeads.Recipes().Where(r => options.Categories?.Contains(r.Category) ?? true).ToList();
+        foreach (var file in recipes.SelectMany(r => r.Sources).Select(s => s.File).Concat(DefaultHeads.Tests().Select(t => t.File))
+                     .Concat(["seed/identity_templates.csv", "data/winobias_dev.csv", "data/redditbias_train.csv"]).Distinct())
+            corpus.Rows(file);
+        var functionalCases = FunctionalSuite.Read(Path.Combine(functionalDirectory, "cases.csv"));
+        if (FairnessTemplates().Count == 0) throw new LabelledTextsException("The fairness templates render to nothing.");
         Directory.CreateDirectory(output);
         var card = new StringBuilder(CardHeader);
         var shipped = new List<LoadedHead>();
         var version = DateTime.UtcNow.ToString("yyyyMMdd", CultureInfo.InvariantCulture);
-        foreach (var recipe in DefaultHeads.Recipes().Where(r => options.Categories?.Contains(r.Category) ?? true))
+        foreach (var recipe in recipes)
         {
             ct.ThrowIfCancellationRequested();
             var trained = trainer.Train(recipe, ct: ct);
@@ -93,8 +100,7 @@ public sealed class DefaultHeadsRun(TrainingCorpus corpus, TextEmbedder embedder
             progress($"{recipe.Category}: held-back ROC-AUC {F(all.RocAuc)}, ECE {F(all.Ece)}");
         }
 
-        var functional = FunctionalSuite.Read(Path.Combine(functionalDirectory, "cases.csv"));
-        var results = await FunctionalSuite.RunAsync(new TextScorer(embedder, new FixedHeadSource(shipped)), functional, ct);
+        var results = await FunctionalSuite.RunAsync(new TextScorer(embedder, new FixedHeadSource(shipped)), functionalCases, ct);
         card.AppendLine("## Functional suite").AppendLine();
         card.AppendLine("`training/functional/cases.csv`: ordinary and adversarial posts with the outcome a platform wants, written by another " +
             "author than the training seeds and never trained on; every head together, through `TextScorer`.").AppendLine();
@@ -162,8 +168,8 @@ public sealed class DefaultHeadsRun(TrainingCorpus corpus, TextEmbedder embedder
         var text = new StringBuilder();
         if (tried.Count == 0)
             return text.AppendLine($"Passage aggregation: the highest passage (too few long held-back texts to choose: {texts}).").ToString();
-        text.AppendLine($"Passage aggregation for texts longer than the encoder's window: **{chosen}**, chosen for passages of up to {TextScorer.PassageTokens} " +
-            $"word pieces on {texts} long texts made of 10–17 held-back posts (half of them with one positive post among them), each method calibrated on " +
+        text.AppendLine($"Passage aggregation for texts longer than the encoder's window: **{chosen}**, chosen for " +
+            (TextScorer.PassageTokens == 0 ? "passages of one sentence each" : $"passages of up to {TextScorer.PassageTokens} word pieces") + $" on {texts} long texts made of 10–17 held-back posts (half of them with one positive post among them), each method calibrated on " +
             "half and judged on the other half. Other passage sizes measured alike (0: every sentence alone):").AppendLine();
         var sizes = tried.Select(t => t.PassageTokens).Distinct().Order().ToList();
         text.AppendLine("| method | " + string.Join(" | ", sizes.Select(s => $"log loss, {s}")) + " | " + string.Join(" | ", sizes.Select(s => $"ROC-AUC, {s}")) + " |");

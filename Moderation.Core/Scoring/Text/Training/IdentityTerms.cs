@@ -22,7 +22,7 @@ public static partial class IdentityTerms
     private static readonly string[] Plurals =
     [
         "muslims", "christians", "catholics", "jews", "hindus", "buddhists", "sikhs", "atheists", "mormons",
-        "gays", "lesbians", "bisexuals", "immigrants", "refugees", "migrants", "asylum seekers", "women", "girls",
+        "gays", "lesbians", "bisexuals", "immigrants", "refugees", "migrants", "asylum seekers", "women", "girls", "men", "boys",
         "asians", "latinos", "hispanics", "mexicans", "africans", "arabs", "indians", "europeans", "americans", "canadians",
         "nigerians", "pakistanis", "chinese", "koreans", "filipinos", "jamaicans", "brazilians", "russians", "germans",
         "irish", "poles", "millennials", "boomers", "teenagers", "pensioners", "wheelchair users", "feminists",
@@ -41,7 +41,7 @@ public static partial class IdentityTerms
 
     private const string People = "people|person|persons|folks|folk|man|men|woman|women|guy|guys|girl|girls|boy|boys|kids|children|families|family|community|communities|friends|neighbours|neighbors|students|workers|voters|parents|couples|couple";
 
-    [GeneratedRegex(@"\b(muslims|christians|catholics|jews|hindus|buddhists|sikhs|atheists|mormons|gays|lesbians|bisexuals|immigrants|refugees|migrants|asylum seekers|women|girls|asians|latinos|hispanics|mexicans|africans|arabs|indians|europeans|americans|canadians|nigerians|pakistanis|koreans|filipinos|jamaicans|brazilians|russians|germans|poles|millennials|boomers|teenagers|pensioners|wheelchair users|feminists)\b", RegexOptions.IgnoreCase)]
+    [GeneratedRegex(@"\b(muslims|christians|catholics|jews|hindus|buddhists|sikhs|atheists|mormons|gays|lesbians|bisexuals|immigrants|refugees|migrants|asylum seekers|women|girls|men|boys|asians|latinos|hispanics|mexicans|africans|arabs|indians|europeans|americans|canadians|nigerians|pakistanis|koreans|filipinos|jamaicans|brazilians|russians|germans|poles|millennials|boomers|teenagers|pensioners|wheelchair users|feminists)\b", RegexOptions.IgnoreCase)]
     private static partial Regex PluralMention();
 
     [GeneratedRegex(@"\b(african american|native american|middle eastern|gay|lesbian|bisexual|queer|straight|trans|transgender|nonbinary|muslim|christian|catholic|jewish|hindu|buddhist|sikh|atheist|black|white|asian|latino|hispanic|mexican|african|arab|chinese|indian|japanese|korean|european|american|canadian|nigerian|pakistani|filipino|irish|polish|russian|german|brazilian|jamaican|indigenous|deaf|blind|disabled|autistic|old|elderly|young|immigrant|refugee)(?=\s+(?:" + People + @")\b)", RegexOptions.IgnoreCase)]

@@ -50,7 +50,7 @@ public sealed class TrainingCorpus(string dataDirectory, string seedDirectory, s
         : file.StartsWith("functional/", StringComparison.Ordinal) && functionalDirectory is not null ? Path.Combine(functionalDirectory, file[11..])
         : throw new ArgumentException($"Source {file} must start with data/, seed/ or functional/ (with a functional directory).");
 
-    /// <summary>Reads a CSV into rows of column → value; the text column is <c>text</c>.</summary>
+    /// <summary>Reads a CSV into rows of column → value; a row's text is its <c>text</c> column (empty when there is none).</summary>
     public static IReadOnlyList<CorpusRow> Read(string name, string path)
     {
         if (!File.Exists(path)) throw new LabelledTextsException($"{path} does not exist.");
@@ -58,12 +58,11 @@ public sealed class TrainingCorpus(string dataDirectory, string seedDirectory, s
         using var csv = new CsvReader(reader, new CsvConfiguration(CultureInfo.InvariantCulture) { BadDataFound = null, MissingFieldFound = null });
         if (!csv.Read() || !csv.ReadHeader() || csv.HeaderRecord is not { Length: > 0 } header)
             throw new LabelledTextsException($"{path} is empty.");
-        if (!header.Contains("text", StringComparer.Ordinal)) throw new LabelledTextsException($"{path} has no 'text' column.");
         var rows = new List<CorpusRow>();
         while (csv.Read())
         {
             var fields = header.ToDictionary(h => h, h => csv.GetField(h) ?? "", StringComparer.Ordinal);
-            rows.Add(new CorpusRow(name, fields["text"], fields));
+            rows.Add(new CorpusRow(name, fields.GetValueOrDefault("text") ?? "", fields));
         }
         return rows;
     }
