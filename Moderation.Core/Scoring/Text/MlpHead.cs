@@ -1,5 +1,8 @@
 using System.Buffers.Binary;
 using System.Numerics.Tensors;
+using Google.Protobuf;
+using Microsoft.ML.OnnxRuntime;
+using Onnx;
 
 namespace Moderation.Core.Scoring.Text;
 
@@ -9,9 +12,12 @@ namespace Moderation.Core.Scoring.Text;
 /// other is the logistic regression over the same features and the text's n-grams, <see cref="TextHead"/>): across
 /// held-out hate and offence sources it lifted ROC-AUC by up to 0.03 over the logistic regression alone, and the two
 /// together beat either. ML.NET has no trainer for such a network and TorchSharp's native library does not load on
-/// Debian 12 (it needs GLIBCXX_3.4.32), so the few lines of forward and backward pass are written here.
+/// Debian 12 (it needs GLIBCXX_3.4.32), so the few lines of forward and backward pass are written here. Scoring runs
+/// through ONNX Runtime instead, as one matrix product per batch (<see cref="Logits"/>): row by row, eight heads'
+/// networks cost 0.6 ms of a core per text, a quarter of the encoder's time, since every text read all 1.5 MB of a
+/// head's first layer again.
 /// </summary>
-public sealed class MlpHead
+public sealed class MlpHead : IDisposable
 {
     private const uint Magic = 0x4D4C5031; // "MLP1"
 
@@ -43,6 +49,86 @@ public sealed class MlpHead
         }
         return sum;
     }
+
+    private readonly object sessionLock = new();
+    private InferenceSession? session;
+
+    /// <summary>The log-odds of many inputs at once, as one matrix product (ONNX Runtime, one thread: callers run side by side).</summary>
+    public double[] Logits(IReadOnlyList<float[]> inputs)
+    {
+        if (inputs.Count == 0) return [];
+        var flat = new float[inputs.Count * Inputs];
+        for (var i = 0; i < inputs.Count; i++)
+        {
+            if (inputs[i].Length != Inputs) throw new ArgumentException($"The network reads {Inputs} features, not {inputs[i].Length}.", nameof(inputs));
+            inputs[i].CopyTo(flat, i * Inputs);
+        }
+        using var x = OrtValue.CreateTensorValueFromMemory(flat, [inputs.Count, Inputs]);
+        using var runOptions = new RunOptions();
+        using var outputs = Session.Run(runOptions, new Dictionary<string, OrtValue> { ["x"] = x }, ["logit"]);
+        var logits = outputs[0].GetTensorDataAsSpan<float>();
+        var result = new double[inputs.Count];
+        for (var i = 0; i < result.Length; i++) result[i] = logits[i];
+        return result;
+    }
+
+    private InferenceSession Session
+    {
+        get
+        {
+            if (session is not null) return session;
+            lock (sessionLock)
+            {
+                if (session is not null) return session;
+                using var options = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL, IntraOpNumThreads = 1, InterOpNumThreads = 1 };
+                return session = new InferenceSession(Graph(), options);
+            }
+        }
+    }
+
+    /// <summary>x [N, inputs] → relu(x · W1 + b1) · w2 + b2 → logit [N, 1], as an ONNX graph.</summary>
+    private byte[] Graph()
+    {
+        var transposed = new float[Inputs * Hidden];
+        for (var j = 0; j < Hidden; j++)
+            for (var d = 0; d < Inputs; d++) transposed[d * Hidden + j] = w1[j * Inputs + d];
+        static TensorProto Tensor(string name, float[] values, params long[] dims)
+        {
+            var tensor = new TensorProto { Name = name, DataType = (int)TensorProto.Types.DataType.Float, RawData = ByteString.CopyFrom(System.Runtime.InteropServices.MemoryMarshal.AsBytes(values.AsSpan())) };
+            tensor.Dims.AddRange(dims);
+            return tensor;
+        }
+        static ValueInfoProto Value(string name, params string[] dims)
+        {
+            var shape = new TensorShapeProto();
+            foreach (var d in dims) shape.Dim.Add(long.TryParse(d, out var n) ? new TensorShapeProto.Types.Dimension { DimValue = n } : new TensorShapeProto.Types.Dimension { DimParam = d });
+            return new ValueInfoProto { Name = name, Type = new TypeProto { TensorType = new TypeProto.Types.Tensor { ElemType = (int)TensorProto.Types.DataType.Float, Shape = shape } } };
+        }
+        static NodeProto Node(string op, string output, params string[] inputs)
+        {
+            var node = new NodeProto { OpType = op, Name = output };
+            node.Input.AddRange(inputs);
+            node.Output.Add(output);
+            return node;
+        }
+        var graph = new GraphProto { Name = "text-head-network" };
+        graph.Input.Add(Value("x", "N", Inputs.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+        graph.Output.Add(Value("logit", "N", "1"));
+        graph.Initializer.Add(Tensor("w1", transposed, Inputs, Hidden));
+        graph.Initializer.Add(Tensor("b1", b1, Hidden));
+        graph.Initializer.Add(Tensor("w2", w2, Hidden, 1));
+        graph.Initializer.Add(Tensor("b2", [b2], 1));
+        graph.Node.Add(Node("MatMul", "h", "x", "w1"));
+        graph.Node.Add(Node("Add", "hb", "h", "b1"));
+        graph.Node.Add(Node("Relu", "r", "hb"));
+        graph.Node.Add(Node("MatMul", "o", "r", "w2"));
+        graph.Node.Add(Node("Add", "logit", "o", "b2"));
+        var model = new ModelProto { IrVersion = 8, Graph = graph, ProducerName = "Moderation.Core" };
+        model.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = 17 });
+        return model.ToByteArray();
+    }
+
+    public void Dispose() => session?.Dispose();
 
     /// <summary>How a network is trained; the defaults are those the shipped heads were chosen with.</summary>
     public sealed record Options(int Hidden = 256, int Epochs = 10, float LearningRate = 1e-3f, float WeightDecay = 1e-4f,

@@ -482,8 +482,9 @@ public sealed class TextHead
             for (var m = 0; m < groups[g].Count; m++)
             {
                 var head = groups[g][m];
+                var network = head.Network?.Logits(vectorsIn);
                 for (var i = 0; i < length; i++)
-                    raw[g][m][start + i] = head.WithNetworkOf(head.SplitModel!.Probability(features[i]), vectorsIn[i]);
+                    raw[g][m][start + i] = head.Combine(head.SplitModel!.Probability(features[i]), network?[i]);
             }
         });
         var byModel = new Dictionary<TextHead, double[]>(ReferenceEqualityComparer.Instance);
@@ -499,11 +500,11 @@ public sealed class TextHead
         }).ToArray();
     }
 
-    /// <summary>The head's probability from its linear part's: with a network, the two log-odds averaged and calibrated.</summary>
-    private double WithNetworkOf(double linear, float[] vector)
+    /// <summary>The head's probability from its linear part's and its network's log-odds: averaged and calibrated.</summary>
+    private double Combine(double linear, double? network)
     {
-        if (Network is null) return linear;
-        var z = (PassageAggregation.Logit(linear) + Network.Logit(vector)) / 2;
+        if (network is not { } z2) return linear;
+        var z = (PassageAggregation.Logit(linear) + z2) / 2;
         return PassageAggregation.Sigmoid(Calibration.Slope * z + Calibration.Offset);
     }
 
@@ -516,7 +517,9 @@ public sealed class TextHead
     private double[] PredictUngated(IReadOnlyList<string> normalizedTexts, IReadOnlyList<float[]> embeddings)
     {
         var linear = PredictRows(probabilityEngines, model, normalizedTexts, embeddings, static row => (double)row.Probability);
-        for (var i = 0; i < linear.Length && Network is not null; i++) linear[i] = WithNetworkOf(linear[i], embeddings[i]);
+        if (Network is null) return linear;
+        var network = Network.Logits(embeddings);
+        for (var i = 0; i < linear.Length; i++) linear[i] = Combine(linear[i], network[i]);
         return linear;
     }
 
@@ -540,7 +543,7 @@ public sealed class TextHead
     {
         double probability;
         lock (engineLock) probability = engine.Predict(new HeadInput { Text = TextNormalizer.Normalize(text), Embedding = embedding }).Probability;
-        probability = WithNetworkOf(probability, embedding);
+        probability = Combine(probability, Network?.Logit(embedding));
         return Gate is null ? probability : probability * Math.Pow(Gate.Predict(text, embedding), GateExponent);
     }
 }
