@@ -4,7 +4,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Moderation.Core.Policies;
 using Moderation.Core.Scoring;
 using Moderation.Core.Scoring.Text;
-using Moderation.Core.Scoring.Text.Training;
+using Moderation.Training.Text;
 
 namespace Moderation.Worker.Commands;
 
@@ -42,9 +42,9 @@ internal static class HeadCommands
             var trainVectors = EncodeWithProgress(embedder, train, "train");
             var validationVectors = EncodeWithProgress(embedder, validation, "validation");
             Console.Error.WriteLine($"training {name} on {train.Count} rows");
-            var head = TextHead.Train(train.Select(r => r.Text).ToList(), trainVectors, train.Select(r => r.Label).ToList(), features: parse.GetValue(features),
+            var head = TextHeadTraining.Train(train.Select(r => r.Text).ToList(), trainVectors, train.Select(r => r.Label).ToList(), features: parse.GetValue(features),
                 l2: 0.1f);
-            var network = MlpHead.Train(trainVectors, train.Select(r => r.Label).ToList(), train.Select(_ => 1f).ToList(), ct: ct);
+            var network = MlpTraining.Train(trainVectors, train.Select(r => r.Label).ToList(), train.Select(_ => 1f).ToList(), ct: ct);
             var linear = head.Predict(validation.Select(r => r.Text).ToList(), validationVectors);
             var z = validationVectors.Select((v, i) => (float)((PassageAggregation.Logit(linear[i]) + network.Logit(v)) / 2)).ToList();
             var (slope, offset) = HeadTrainer.Platt(z, validation.Select(r => r.Label).ToList(), validation.Select(_ => 1f).ToList());

@@ -7,6 +7,7 @@ using Moderation.Core.Models;
 using Moderation.Core.Scoring;
 using Moderation.Core.Scoring.Text;
 using Moderation.Core.Storage;
+using Moderation.Training.Images;
 
 namespace Moderation.Worker.Commands;
 

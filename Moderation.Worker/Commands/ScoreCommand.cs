@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using CsvHelper;
 using Moderation.Core.Scoring.Text;
+using Moderation.Training.Text;
 
 namespace Moderation.Worker.Commands;
 

@@ -2,7 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using Moderation.Core.Scoring;
 using Moderation.Core.Scoring.Text;
-using Moderation.Core.Scoring.Text.Training;
+using Moderation.Training.Text;
 
 namespace Moderation.Worker.Commands;
 

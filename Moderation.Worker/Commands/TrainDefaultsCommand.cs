@@ -1,6 +1,6 @@
 using System.CommandLine;
 using Moderation.Core.Scoring.Text;
-using Moderation.Core.Scoring.Text.Training;
+using Moderation.Training.Text;
 
 namespace Moderation.Worker.Commands;
 

@@ -12,6 +12,7 @@ using Moderation.Core.Similarity;
 using Moderation.Core.Storage;
 using Moderation.Tests.Infrastructure;
 using Moderation.Tests.Review;
+using Moderation.Training.Images;
 
 namespace Moderation.Tests.Media;
 

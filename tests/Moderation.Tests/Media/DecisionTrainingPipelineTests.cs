@@ -10,6 +10,7 @@ using Moderation.Core.Similarity;
 using Moderation.Core.Storage;
 using Moderation.Core.Uploads;
 using Moderation.Tests.Infrastructure;
+using Moderation.Training.Images;
 using SkiaSharp;
 
 namespace Moderation.Tests.Media;

@@ -1,6 +1,7 @@
 using System.Text;
 using FluentAssertions;
 using Moderation.Core.Media;
+using Moderation.Training.Images;
 using SkiaSharp;
 
 namespace Moderation.Tests.Media;

@@ -7,6 +7,7 @@ using Moderation.Core.Models;
 using Moderation.Core.Scoring.Text;
 using Moderation.Core.Storage;
 using Moderation.Tests.Infrastructure;
+using Moderation.Training.Images;
 using SkiaSharp;
 
 namespace Moderation.Tests.Media;

@@ -1,6 +1,7 @@
 using System.Text;
 using FluentAssertions;
 using Moderation.Tests.Infrastructure;
+using Moderation.Training.Text;
 
 namespace Moderation.Tests.Processes;
 
@@ -101,7 +102,7 @@ public sealed class HeadCommandTests : IDisposable
     {
         var source = Path.Combine(Moderation.Tests.Storage.MigrationFilesTests.RepositoryRoot(), "..", "shared", "data", "constraint_val.csv");
         if (!File.Exists(source)) Assert.Skip($"{source} is not here (the shared training data).");
-        var all = Moderation.Core.Scoring.Text.Training.TrainingCorpus.Read("constraint_val", source);
+        var all = Moderation.Training.Text.TrainingCorpus.Read("constraint_val", source);
         var sample = all.Where((_, i) => i % 8 == 0).Concat(all.OrderByDescending(r => r.Text.Length).Take(20)).Distinct().ToList();
         var input = WriteCsv("sample.csv", "text,label", sample.Select(r => $"\"{r.Text.Replace("\"", "\"\"")}\",{r["label"]}"));
         var scored = Path.Combine(directory, "scored.csv");
@@ -110,8 +111,8 @@ public sealed class HeadCommandTests : IDisposable
         var eval = await RunAsync("eval", "--category", "misinformation", "--input", input);
         eval.ExitCode.Should().Be(0, eval.Output);
 
-        var rows = Moderation.Core.Scoring.Text.Training.TrainingCorpus.Read("scored", scored).Where(r => r["misinformation"] != "").ToList();
-        var auc = Moderation.Core.Scoring.Evaluation.ClassificationMetrics.RocAuc(
+        var rows = Moderation.Training.Text.TrainingCorpus.Read("scored", scored).Where(r => r["misinformation"] != "").ToList();
+        var auc = Moderation.Training.Evaluation.ClassificationMetrics.RocAuc(
             rows.Select(r => double.Parse(r["misinformation"], System.Globalization.CultureInfo.InvariantCulture)).ToList(),
             rows.Select(r => r["label"] == "1").ToList());
         var reported = System.Text.RegularExpressions.Regex.Match(eval.Output, @"roc_auc=([0-9.]+)").Groups[1].Value;

@@ -1,5 +1,6 @@
 using FluentAssertions;
-using Moderation.Core.Scoring.Evaluation;
+using Moderation.Training.Evaluation;
+using Moderation.Training.Text;
 
 namespace Moderation.Tests.Scoring;
 

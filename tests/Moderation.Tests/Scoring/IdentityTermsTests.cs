@@ -1,5 +1,5 @@
 using FluentAssertions;
-using Moderation.Core.Scoring.Text.Training;
+using Moderation.Training.Text;
 
 namespace Moderation.Tests.Scoring;
 

@@ -1,5 +1,6 @@
 using FluentAssertions;
 using Moderation.Core.Scoring.Text;
+using Moderation.Training.Text;
 
 namespace Moderation.Tests.Scoring;
 
@@ -24,7 +25,7 @@ public sealed class MlpHeadTests
     public void A_network_learns_what_no_line_separates_and_survives_a_save_and_load()
     {
         var (x, y) = Xor(4000, 1);
-        var net = MlpHead.Train(x, y, x.Select(_ => 1f).ToList(), new MlpHead.Options(Hidden: 32, Epochs: 30, LearningRate: 0.01f, Dropout: 0));
+        var net = MlpTraining.Train(x, y, x.Select(_ => 1f).ToList(), new MlpTraining.Options(Hidden: 32, Epochs: 30, LearningRate: 0.01f, Dropout: 0));
         var (testX, testY) = Xor(500, 2);
         var accuracy = testX.Select((v, i) => net.Logit(v) > 0 == testY[i]).Count(c => c) / 500.0;
         accuracy.Should().BeGreaterThan(0.9);
@@ -40,9 +41,9 @@ public sealed class MlpHeadTests
     public void The_same_seed_gives_the_same_network()
     {
         var (x, y) = Xor(500, 3);
-        var options = new MlpHead.Options(Hidden: 8, Epochs: 2);
-        var a = MlpHead.Train(x, y, x.Select(_ => 1f).ToList(), options);
-        var b = MlpHead.Train(x, y, x.Select(_ => 1f).ToList(), options);
+        var options = new MlpTraining.Options(Hidden: 8, Epochs: 2);
+        var a = MlpTraining.Train(x, y, x.Select(_ => 1f).ToList(), options);
+        var b = MlpTraining.Train(x, y, x.Select(_ => 1f).ToList(), options);
         x.Select(v => a.Logit(v)).Should().Equal(x.Select(v => b.Logit(v)));
     }
 
@@ -53,7 +54,7 @@ public sealed class MlpHeadTests
         act.Should().Throw<InvalidDataException>();
         var (x, y) = Xor(50, 4);
         using var stream = new MemoryStream();
-        MlpHead.Train(x, y, x.Select(_ => 1f).ToList(), new MlpHead.Options(Hidden: 4, Epochs: 1)).Save(stream);
+        MlpTraining.Train(x, y, x.Select(_ => 1f).ToList(), new MlpTraining.Options(Hidden: 4, Epochs: 1)).Save(stream);
         var cut = () => MlpHead.Load(new MemoryStream(stream.ToArray()[..40]));
         cut.Should().Throw<InvalidDataException>().WithMessage("*cut short*");
     }

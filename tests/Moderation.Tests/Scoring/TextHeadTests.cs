@@ -1,6 +1,7 @@
 using FluentAssertions;
-using Moderation.Core.Scoring.Evaluation;
 using Moderation.Core.Scoring.Text;
+using Moderation.Training.Evaluation;
+using Moderation.Training.Text;
 
 namespace Moderation.Tests.Scoring;
 
@@ -27,7 +28,7 @@ public sealed class TextHeadTests(EmbedderFixture fixture) : IClassFixture<Embed
     public void A_trained_head_separates_its_classes_and_survives_a_save_and_load()
     {
         var (texts, labels) = Corpus(0);
-        var head = TextHead.Train(texts, fixture.Embedder.Embed(texts), labels);
+        var head = TextHeadTraining.Train(texts, fixture.Embedder.Embed(texts), labels);
 
         var probe = new List<string> { "I will hurt you and your family", "what a lovely walk in the park today" };
         var embeddings = fixture.Embedder.Embed(probe);
@@ -58,12 +59,12 @@ public sealed class TextHeadTests(EmbedderFixture fixture) : IClassFixture<Embed
     {
         var (texts, labels) = Corpus(0);
         var embeddings = fixture.Embedder.Embed(texts);
-        var head = TextHead.Train(texts, embeddings, labels);
+        var head = TextHeadTraining.Train(texts, embeddings, labels);
         // In domain: the corpus above; outside it: posts about other things entirely.
         List<string> outside = ["the stock market fell two percent today", "new train timetable starts in May", "quarterly earnings beat forecasts",
             "the council approved the budget", "interest rates stay unchanged", "the ferry is delayed by fog"];
         var gateTexts = texts.Concat(outside).ToList();
-        var gate = TextHead.Train(gateTexts, fixture.Embedder.Embed(gateTexts), texts.Select(_ => true).Concat(outside.Select(_ => false)).ToList());
+        var gate = TextHeadTraining.Train(gateTexts, fixture.Embedder.Embed(gateTexts), texts.Select(_ => true).Concat(outside.Select(_ => false)).ToList());
         var gated = head.WithGate(gate, 0.5);
 
         List<string> probe = ["I will hurt you because of jazz", "central bank raises rates again"];
@@ -106,8 +107,8 @@ public sealed class TextHeadTests(EmbedderFixture fixture) : IClassFixture<Embed
             labels.AddRange([false, true]);
         }
         var embeddings = fixture.Embedder.Embed(texts);
-        var standard = TextHead.Train(texts, embeddings, labels);
-        var style = TextHead.Train(texts, embeddings, labels, features: TextFeatures.WithStyle);
+        var standard = TextHeadTraining.Train(texts, embeddings, labels);
+        var style = TextHeadTraining.Train(texts, embeddings, labels, features: TextFeatures.WithStyle);
 
         List<string> probe = ["new report on the harbour published today", "NEW REPORT ON THE HARBOUR PUBLISHED TODAY"];
         var probeEmbeddings = fixture.Embedder.Embed(probe);
@@ -133,9 +134,9 @@ public sealed class TextHeadTests(EmbedderFixture fixture) : IClassFixture<Embed
         encodings[0].Layers![^TextEmbedder.Dimensions..].Should().Equal(encodings[0].Sentence, "the last layer's pooling is the sentence embedding");
         var layers = encodings.Select(e => e.Layers!).ToList();
 
-        var linear = TextHead.Train(texts, layers, labels);
+        var linear = TextHeadTraining.Train(texts, layers, labels);
         linear.ReadsLayers.Should().BeTrue();
-        var network = MlpHead.Train(layers, labels, labels.Select(_ => 1f).ToList(), new MlpHead.Options(Hidden: 16, Epochs: 20, LearningRate: 0.01f));
+        var network = MlpTraining.Train(layers, labels, labels.Select(_ => 1f).ToList(), new MlpTraining.Options(Hidden: 16, Epochs: 20, LearningRate: 0.01f));
         var head = linear.WithNetwork(network, 1.3, -0.2);
         var probe = new List<string> { "I will hurt you because of jazz", "what a lovely day for gardening" };
         var probeEncodings = fixture.Embedder.Encode(probe.Select(fixture.Embedder.Tokenize).ToList(), layers: true);
@@ -152,7 +153,7 @@ public sealed class TextHeadTests(EmbedderFixture fixture) : IClassFixture<Embed
         loaded.Predict(probe, probeEncodings.Select(e => e.Layers!).ToList()).Should().Equal(scores, (a, b) => Math.Abs(a - b) < 1e-6);
 
         // Beside a head that reads the sentence embedding, each reads its own vector from the same encodings.
-        var sentenceHead = TextHead.Train(texts, encodings.Select(e => e.Sentence).ToList(), labels);
+        var sentenceHead = TextHeadTraining.Train(texts, encodings.Select(e => e.Sentence).ToList(), labels);
         var many = TextHead.PredictMany([loaded, sentenceHead], probe.Select(TextNormalizer.Normalize).ToList(), probeEncodings);
         many[0].Should().Equal(scores, (a, b) => Math.Abs(a - b) < 1e-5);
         many[1].Should().Equal(sentenceHead.Predict(probe, probeEncodings.Select(e => e.Sentence).ToList()), (a, b) => Math.Abs(a - b) < 1e-5);

@@ -1,6 +1,7 @@
 using FluentAssertions;
 using Moderation.Core.Scoring;
 using Moderation.Core.Scoring.Text;
+using Moderation.Training.Text;
 
 namespace Moderation.Tests.Scoring;
 
@@ -19,7 +20,7 @@ public sealed class TextScorerTests(EmbedderFixture fixture) : IClassFixture<Emb
                             $"I will find you and hurt you because of {t}", $"people who like {t} deserve to be beaten up"]);
             labels.AddRange([false, false, true, true]);
         }
-        var head = TextHead.Train(texts, fixture.Embedder.Embed(texts), labels);
+        var head = TextHeadTraining.Train(texts, fixture.Embedder.Embed(texts), labels);
         HeadFiles.Save(models, head, new HeadCard("harm.violence", "harm.violence-test-1", TextEmbedder.ModelName, DateTimeOffset.UtcNow,
             "synthetic", "none", texts.Count, 0, double.NaN, double.NaN, double.NaN));
         return new TextScorer(fixture.Embedder, TextModels.Load(models));
@@ -64,7 +65,7 @@ public sealed class TextScorerTests(EmbedderFixture fixture) : IClassFixture<Emb
         var texts = Topics.SelectMany(t => new[] { $"I really enjoy {t}, what a lovely day", $"I will find you and hurt you because of {t}" }).ToList();
         // A parent head that learnt the opposite: it scores the threat low, its sub-category high.
         var labels = texts.Select((_, i) => i % 2 == 0).ToList();
-        var parent = TextHead.Train(texts, fixture.Embedder.Embed(texts), labels);
+        var parent = TextHeadTraining.Train(texts, fixture.Embedder.Embed(texts), labels);
         HeadFiles.Save(models, parent, new HeadCard("harm", "harm-test-1", TextEmbedder.ModelName, DateTimeOffset.UtcNow, "synthetic", "none", texts.Count, 0,
             double.NaN, double.NaN, double.NaN));
         var both = new TextScorer(fixture.Embedder, TextModels.Load(models));
@@ -156,7 +157,7 @@ public sealed class TextScorerTests(EmbedderFixture fixture) : IClassFixture<Emb
             texts.AddRange([$"the truth about {t} is in this report", $"secret cure found: {t} heals every disease overnight"]);
             labels.AddRange([false, true]);
         }
-        var head = TextHead.Train(texts, fixture.Embedder.Embed(texts), labels);
+        var head = TextHeadTraining.Train(texts, fixture.Embedder.Embed(texts), labels);
         var card = new HeadCard("misinformation", "misinformation-test-1", TextEmbedder.ModelName, DateTimeOffset.UtcNow, "synthetic", "none", texts.Count, 0,
             double.NaN, double.NaN, double.NaN);
         var withHead = new TextScorer(fixture.Embedder, new FixedHeads([new LoadedHead(card, head)]), claims);

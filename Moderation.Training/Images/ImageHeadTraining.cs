@@ -2,11 +2,13 @@ using System.Globalization;
 using System.Text;
 using CsvHelper;
 using CsvHelper.Configuration;
+using Moderation.Core.Media;
 using Moderation.Core.Scoring;
-using Moderation.Core.Scoring.Evaluation;
 using Moderation.Core.Scoring.Text;
+using Moderation.Training.Evaluation;
+using Moderation.Training.Text;
 
-namespace Moderation.Core.Media;
+namespace Moderation.Training.Images;
 
 /// <summary>One row of a labelled-images CSV: the image (resolved against the CSV's folder), its category and 0/1 label.</summary>
 public sealed record LabelledImage(int Line, string Path, string FullPath, string Category, bool Label);

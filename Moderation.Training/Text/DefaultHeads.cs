@@ -1,4 +1,6 @@
-namespace Moderation.Core.Scoring.Text.Training;
+using Moderation.Core.Scoring.Text;
+
+namespace Moderation.Training.Text;
 
 /// <summary>
 /// The recipe of the shipped default heads: which rows of <c>../shared/data</c> and of the project's seed corpus

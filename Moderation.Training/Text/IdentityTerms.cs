@@ -1,6 +1,7 @@
 using System.Text.RegularExpressions;
+using Moderation.Core.Scoring.Text;
 
-namespace Moderation.Core.Scoring.Text.Training;
+namespace Moderation.Training.Text;
 
 /// <summary>
 /// Counterfactual augmentation for fairness: a training text that names an identity group is copied with the group

@@ -1,7 +1,8 @@
 using Microsoft.ML;
-using Moderation.Core.Scoring.Evaluation;
+using Moderation.Core.Scoring.Text;
+using Moderation.Training.Evaluation;
 
-namespace Moderation.Core.Scoring.Text.Training;
+namespace Moderation.Training.Text;
 
 /// <summary>One labelled file feeding a head: which rows, labelled how, weighed how, under what licence.</summary>
 /// <param name="Label">The row's label for this head, or null to leave the row out.</param>
@@ -40,7 +41,7 @@ public sealed record HeadTrainingOptions
     /// <summary>L2 strengths of the linear part, the one with the lowest weighted log loss on the held-back rows kept.</summary>
     public IReadOnlyList<float> L2Grid { get; init; } = [0.3f, 0.1f, 0.03f];
 
-    public MlpHead.Options Network { get; init; } = new();
+    public MlpTraining.Options Network { get; init; } = new();
 
     /// <summary>Seed of the linear part, the network and the counterfactual copies.</summary>
     public int Seed { get; init; } = 17;
@@ -127,15 +128,15 @@ public sealed class HeadTrainer(TrainingCorpus corpus, TextEmbedder embedder, He
         if (l2 is { } fixedL2)
         {
             progress($"{recipe.Category}{Without(without)}: linear part on {train.Count} rows, L2 {fixedL2}");
-            (linear, chosen) = (TextHead.Train(texts, x, y, options.Seed, fixedL2, recipe.Features, w), fixedL2);
+            (linear, chosen) = (TextHeadTraining.Train(texts, x, y, options.Seed, fixedL2, recipe.Features, w), fixedL2);
         }
         else
         {
             progress($"{recipe.Category}: linear part on {train.Count} rows, L2 chosen from {string.Join(", ", options.L2Grid)} on {held.Count} held-back rows");
-            (linear, chosen) = TextHead.TrainSelected(texts, x, y, heldTexts, heldX, heldY, options.L2Grid, options.Seed, recipe.Features, w, heldW);
+            (linear, chosen) = TextHeadTraining.TrainSelected(texts, x, y, heldTexts, heldX, heldY, options.L2Grid, options.Seed, recipe.Features, w, heldW);
         }
         progress($"{recipe.Category}{Without(without)}: network ({options.Network.Hidden} hidden units, {options.Network.Epochs} epochs)");
-        var network = MlpHead.Train(x, y, w, options.Network with { Seed = options.Seed }, ct);
+        var network = MlpTraining.Train(x, y, w, options.Network with { Seed = options.Seed }, ct);
 
         // Calibrate the two halves together on the held-back rows (Platt scaling of the mean log-odds).
         var linearHeld = linear.Predict(heldTexts, heldX);
@@ -210,7 +211,7 @@ public sealed class HeadTrainer(TrainingCorpus corpus, TextEmbedder embedder, He
                 var raw = keep.Select(i => PassageAggregation.Raw(method, passages[i])).ToList();
                 var z = raw.Select(p => (float)PassageAggregation.Logit(p)).ToList();
                 var (s, o) = Platt(fitHalf.Select(k => z[k]).ToList(), fitHalf.Select(k => y[k]).ToList(), fitHalf.Select(_ => 1f).ToList());
-                var loss = TextHead.LogLoss(testHalf.Select(k => PassageAggregation.Sigmoid(s * z[k] + o)).ToList(), testHalf.Select(k => y[k]).ToList());
+                var loss = TextHeadTraining.LogLoss(testHalf.Select(k => PassageAggregation.Sigmoid(s * z[k] + o)).ToList(), testHalf.Select(k => y[k]).ToList());
                 tried.Add(new AggregationTrial(size, method, loss, ClassificationMetrics.RocAuc(raw, y)));
                 var (slope, offset) = Platt(z, y, keep.Select(_ => 1f).ToList());
                 here.Add((method, loss, slope, offset));

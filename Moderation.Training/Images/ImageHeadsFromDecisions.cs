@@ -1,10 +1,12 @@
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
-using Moderation.Core.Scoring.Evaluation;
+using Moderation.Core.Media;
 using Moderation.Core.Scoring.Text;
+using Moderation.Training.Evaluation;
+using Moderation.Training.Text;
 
-namespace Moderation.Core.Media;
+namespace Moderation.Training.Images;
 
 /// <summary>Nothing could be trained from the decisions, with every reason (exit code 2 on the command line).</summary>
 public sealed class DecisionTrainingException(string message) : Exception(message);

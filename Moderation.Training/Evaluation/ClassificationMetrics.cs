@@ -1,4 +1,4 @@
-namespace Moderation.Core.Scoring.Evaluation;
+namespace Moderation.Training.Evaluation;
 
 /// <summary>Quality of a binary classifier's calibrated scores against 0/1 labels.</summary>
 public static class ClassificationMetrics

@@ -1,8 +1,9 @@
 using System.Globalization;
 using CsvHelper;
 using CsvHelper.Configuration;
+using Moderation.Core.Scoring.Text;
 
-namespace Moderation.Core.Scoring.Text;
+namespace Moderation.Training.Text;
 
 /// <summary>A labelled text; <see cref="Groups"/> are the identity groups it mentions (for the fairness audit).</summary>
 public sealed record LabelledText(string Text, bool Label, IReadOnlySet<string> Groups);
@@ -50,7 +51,7 @@ public static class LabelledTexts
     {
         var train = new List<LabelledText>();
         var validation = new List<LabelledText>();
-        foreach (var row in rows) (Training.HeldBack.Is(row.Text) ? validation : train).Add(row);
+        foreach (var row in rows) (HeldBack.Is(row.Text) ? validation : train).Add(row);
         return (train, validation);
     }
 }

@@ -2,8 +2,9 @@ using System.Collections.Concurrent;
 using System.Globalization;
 using CsvHelper;
 using CsvHelper.Configuration;
+using Moderation.Core.Scoring.Text;
 
-namespace Moderation.Core.Scoring.Text.Training;
+namespace Moderation.Training.Text;
 
 /// <summary>A row of a labelled file: its text and every column.</summary>
 public sealed record CorpusRow(string File, string Text, IReadOnlyDictionary<string, string> Fields)

@@ -1,7 +1,9 @@
 using System.Globalization;
 using System.Text;
+using Moderation.Core.Scoring;
+using Moderation.Core.Scoring.Text;
 
-namespace Moderation.Core.Scoring.Text.Training;
+namespace Moderation.Training.Text;
 
 /// <summary>One case of the functional suite: a post and what the scorer must make of it.</summary>
 /// <param name="Expect">

@@ -1,8 +1,9 @@
 using System.Globalization;
 using System.Text;
-using Moderation.Core.Scoring.Evaluation;
+using Moderation.Core.Scoring.Text;
+using Moderation.Training.Evaluation;
 
-namespace Moderation.Core.Scoring.Text.Training;
+namespace Moderation.Training.Text;
 
 /// <summary>What <c>train-defaults</c> does besides training: which optional parts run.</summary>
 public sealed record DefaultHeadsOptions

@@ -1,8 +1,9 @@
 using System.Globalization;
 using System.Text;
-using Moderation.Core.Scoring.Evaluation;
+using Moderation.Core.Scoring.Text;
+using Moderation.Training.Evaluation;
 
-namespace Moderation.Core.Scoring.Text;
+namespace Moderation.Training.Text;
 
 /// <summary>What <c>train</c> and <c>eval</c> report for one head on one labelled set.</summary>
 public sealed record HeadEvaluation(
