@@ -1,5 +1,6 @@
 using Hangfire;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Moderation.Core.Media;
 using Moderation.Core.Scoring;
 using Moderation.Core.Storage;
 
@@ -50,5 +51,20 @@ public sealed class ScorersReadyCheck(IEnumerable<IUploadScorer> scorers) : IHea
         return Task.FromResult(names.Count == 0
             ? HealthCheckResult.Degraded($"{ScoringJob.NoScorersDetail}: uploads are accepted and wait unscored")
             : HealthCheckResult.Healthy($"scorers: {string.Join(", ", names)}"));
+    }
+}
+
+/// <summary>
+/// Degraded when OCR is on but Tesseract is not installed and not required: media is scored without its text being
+/// read (each item records why). Healthy when OCR is off or Tesseract is there.
+/// </summary>
+public sealed class OcrReadyCheck(IServiceProvider services) : IHealthCheck
+{
+    public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken ct = default)
+    {
+        if (services.GetService<TesseractRunner>() is not { } tesseract) return Task.FromResult(HealthCheckResult.Healthy("OCR off"));
+        return Task.FromResult(tesseract.Locate() is (null, var missing)
+            ? HealthCheckResult.Degraded($"text in images is not read: {missing}")
+            : HealthCheckResult.Healthy("tesseract found"));
     }
 }

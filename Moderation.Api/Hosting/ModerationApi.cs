@@ -66,7 +66,8 @@ public static class ModerationApi
         services.AddHealthChecks()
             .AddCheck<DatabaseReadyCheck>("database", tags: ["ready"])
             .AddCheck<JobStorageReadyCheck>("jobs", tags: ["ready"])
-            .AddCheck<ScorersReadyCheck>("scorers", tags: ["ready"]);
+            .AddCheck<ScorersReadyCheck>("scorers", tags: ["ready"])
+            .AddCheck<OcrReadyCheck>("ocr", tags: ["ready"]);
 
         services.AddOpenApi(options => options.AddDocumentTransformer((document, _, _) =>
         {

@@ -20,6 +20,14 @@ public sealed class OcrOptions
     /// <summary>The tesseract binary (default: <c>tesseract</c> on the PATH; Debian's <c>tesseract-ocr</c>).</summary>
     public string? TesseractPath { get; set; }
 
+    /// <summary>
+    /// When Tesseract is not installed. False (the default, so the service runs on a machine with only the .NET SDK):
+    /// media is scored without its text being read, each item records why ("text not read: tesseract is not on the
+    /// PATH…"), a warning is logged and <c>/health/ready</c> reports OCR as degraded. True: fail closed, the scoring job
+    /// fails and is retried until Tesseract is there, so no picture goes through unread.
+    /// </summary>
+    public bool Required { get; set; }
+
     /// <summary>Tesseract's language data (Debian's <c>tesseract-ocr-eng</c> for <c>eng</c>; several as <c>eng+deu</c>).</summary>
     [RegularExpression("^[a-z_]{3,16}(\\+[a-z_]{3,16}){0,4}$")]
     public string Language { get; set; } = "eng";
@@ -101,10 +109,8 @@ public sealed class TesseractRunner(IOptions<OcrOptions> options)
     public async Task<(ReadText? Text, string? Problem)> ReadAsync(byte[] luma, int width, int height, CancellationToken ct)
     {
         var o = options.Value;
-        var tesseract = (string.IsNullOrWhiteSpace(o.TesseractPath) ? OnPath("tesseract") : Path.GetFullPath(o.TesseractPath)) is { } found && File.Exists(found)
-            ? found
-            : throw new TesseractUnavailableException(
-                $"tesseract is not {(string.IsNullOrWhiteSpace(o.TesseractPath) ? "on the PATH" : $"at {o.TesseractPath}")}: install Debian's tesseract-ocr and tesseract-ocr-eng, set Moderation:Scoring:Ocr:TesseractPath, or turn OCR off (Moderation:Scoring:Ocr:Enabled=false).", null);
+        var (tesseract, missing) = Locate();
+        if (tesseract is null) throw new TesseractUnavailableException(missing!, null);
         var start = new ProcessStartInfo
         {
             RedirectStandardInput = true,
@@ -174,6 +180,16 @@ public sealed class TesseractRunner(IOptions<OcrOptions> options)
             return (null, $"tesseract failed (exit code {process.ExitCode}){(errors.Length > 0 ? $": {Excerpt(errors)}" : "")}");
         }
         return (Parse(Encoding.UTF8.GetString(output), o.MinWordConfidence), null);
+    }
+
+    /// <summary>The tesseract binary, or why there is none (and what to do about it).</summary>
+    public (string? Path, string? Missing) Locate()
+    {
+        var o = options.Value;
+        var found = string.IsNullOrWhiteSpace(o.TesseractPath) ? OnPath("tesseract") : Path.GetFullPath(o.TesseractPath);
+        return found is not null && File.Exists(found)
+            ? (found, null)
+            : (null, $"tesseract is not {(string.IsNullOrWhiteSpace(o.TesseractPath) ? "on the PATH" : $"at {o.TesseractPath}")}: install Debian's tesseract-ocr and tesseract-ocr-eng, set Moderation:Scoring:Ocr:TesseractPath, or turn OCR off (Moderation:Scoring:Ocr:Enabled=false).");
     }
 
     private static string? OnPath(string name) =>
@@ -256,11 +272,21 @@ public sealed class ImageTextReader(
     IOptions<OcrOptions> options,
     ILogger<ImageTextReader> logger)
 {
+    private int warned;
+
     /// <summary>The uploads with <see cref="UploadContent.ImageText"/> filled where their media said something.</summary>
     public async Task<IReadOnlyList<UploadContent>> ReadAsync(IReadOnlyList<UploadContent> batch, CancellationToken ct)
     {
         var work = batch.SelectMany(u => u.Media.Select(m => (Upload: u, Item: m))).ToList();
         if (work.Count == 0) return batch;
+        if (!options.Value.Required && tesseract.Locate() is (null, var missing))
+        {
+            // Not installed and not required: the media is still hashed and classified; each item says its text was not read.
+            if (Interlocked.Exchange(ref warned, 1) == 0)
+                logger.LogWarning("Text in images is not read: {Missing} (Moderation:Scoring:Ocr:Required=true fails scoring instead)", missing);
+            await evidenceLog.RecordTextAsync(work.Select(w => (w.Upload.Id, new FrameTextEvidence(w.Item.Ordinal, -1, null, null, null, $"text not read: {missing}"))).ToList(), ct);
+            return batch;
+        }
         var evidence = new IReadOnlyList<FrameTextEvidence>[work.Count];
         await Parallel.ForEachAsync(Enumerable.Range(0, work.Count),
             new ParallelOptions { CancellationToken = ct, MaxDegreeOfParallelism = Environment.ProcessorCount },

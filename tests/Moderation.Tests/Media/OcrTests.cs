@@ -286,3 +286,41 @@ public sealed class SqliteOcrPipelineTests(SqliteOcrApiFixture fixture) : OcrPip
 
 [Collection(Moderation.Tests.Infrastructure.HostCollection.Name)]
 public sealed class PostgresOcrPipelineTests(PostgresOcrApiFixture fixture) : OcrPipelineContract<PostgresOcrApiFixture>(fixture), IClassFixture<PostgresOcrApiFixture>;
+
+/// <summary>OCR on, Tesseract not installed and not required (the default on a machine with only the .NET SDK).</summary>
+public sealed class MissingTesseractApiFixture() : Moderation.Tests.Infrastructure.ApiFixture(Moderation.Core.Storage.DatabaseProvider.Sqlite)
+{
+    protected override IDictionary<string, string?> HostSettings => new Dictionary<string, string?>(Settings)
+    {
+        ["Moderation:Limits:MaxMediaBytes"] = "2097152",
+        ["Moderation:Limits:MaxRequestBytes"] = "16777216",
+        ["Moderation:Scoring:Ocr:Enabled"] = "true",
+        ["Moderation:Scoring:Ocr:TesseractPath"] = "/nonexistent/tesseract",
+    };
+}
+
+/// <summary>Without Tesseract, media is still scored; each item says its text was not read, and readiness says OCR is degraded.</summary>
+[Collection(Moderation.Tests.Infrastructure.HostCollection.Name)]
+public sealed class MissingTesseractTests(MissingTesseractApiFixture fixture) : IClassFixture<MissingTesseractApiFixture>
+{
+    [Fact]
+    public async Task An_image_is_scored_without_its_text_and_says_why_and_readiness_reports_OCR_degraded()
+    {
+        var picture = TextPictures.Render(["Meet me at the station"], "DejaVuSans.ttf", 32, TextPictures.Background.White);
+        var id = (await fixture.Api.PostUploadAsync(new
+        {
+            externalId = $"no-ocr-{Guid.NewGuid():N}"[..24],
+            caption = "station meetup",
+            media = new[] { new { kind = "image", fileName = "sign.png", contentBase64 = Convert.ToBase64String(picture) } },
+        })).GetProperty("id").GetString()!;
+        var upload = await fixture.Api.WaitUntilRoutedAsync(id, TimeSpan.FromSeconds(120));
+        upload.GetProperty("status").GetString().Should().NotBe("queued").And.NotBe("failed", upload.ToString());
+        var frames = upload.GetProperty("media")[0].GetProperty("frames").EnumerateArray().ToList();
+        frames.Select(f => f.TryGetProperty("textProblem", out var p) ? p.GetString() : null)
+            .Should().Contain(p => p != null && p.StartsWith("text not read: tesseract is not at /nonexistent/tesseract"), upload.ToString());
+
+        var ready = await fixture.Api.Client.GetAsync("/readyz");
+        var body = await ready.Content.ReadAsStringAsync();
+        body.Should().Contain("ocr").And.Contain("Degraded").And.Contain("text in images is not read");
+    }
+}
