@@ -34,16 +34,15 @@ public abstract class ReviewQueueContract(DatabaseProvider provider)
         configure?.Invoke(options);
         var clock = new ManualClock(DateTimeOffset.UtcNow);
         var wrapped = Options.Create(options);
-        return new Setup(test, new ReviewQueue(test.Database, wrapped, clock), new ReviewDecisions(test.Database, wrapped, clock), clock, options);
+        return new Setup(test, new ReviewQueue(test.Database, wrapped, clock), new ReviewDecisions(test.Database, wrapped, new ReviewTasks(test.Database, wrapped, clock), clock), clock, options);
     }
 
     [Fact]
     public async Task Concurrent_claims_never_hand_one_item_to_two_reviewers()
     {
         await using var s = await MigratedAsync();
-        var items = await ReviewSeed.InReviewAsync(s.Database, 6);
+        var items = await ReviewSeed.InReviewAsync(s.Database, 6, options: s.Options);
         var reviewers = Enumerable.Range(0, 16).Select(i => new Reviewer($"u-{i}", $"mod{i}", [ReviewRoles.Moderator])).ToList();
-        await s.Queue.IntakeAsync(CancellationToken.None);
 
         var leases = await Task.WhenAll(reviewers.Select(r => Task.Run(() => s.Queue.ClaimNextAsync(r, null, CancellationToken.None))));
 
@@ -61,7 +60,7 @@ public abstract class ReviewQueueContract(DatabaseProvider provider)
     public async Task Many_reviewers_claiming_and_deciding_decide_every_item_exactly_once()
     {
         await using var s = await MigratedAsync();
-        var items = await ReviewSeed.InReviewAsync(s.Database, 30);
+        var items = await ReviewSeed.InReviewAsync(s.Database, 30, options: s.Options);
         var reviewers = Enumerable.Range(0, 8).Select(i => new Reviewer($"u-{i}", $"mod{i}", [ReviewRoles.Moderator])).ToList();
 
         await Task.WhenAll(reviewers.Select(r => Task.Run(async () =>
@@ -82,7 +81,7 @@ public abstract class ReviewQueueContract(DatabaseProvider provider)
     public async Task An_abandoned_lease_expires_back_to_the_queue_and_its_holder_can_no_longer_decide()
     {
         await using var s = await MigratedAsync();
-        var item = (await ReviewSeed.InReviewAsync(s.Database, 1)).Single();
+        var item = (await ReviewSeed.InReviewAsync(s.Database, 1, options: s.Options)).Single();
 
         var lease = await s.Queue.ClaimNextAsync(Alice, null, CancellationToken.None);
         lease!.UploadId.Should().Be(item);
@@ -104,7 +103,7 @@ public abstract class ReviewQueueContract(DatabaseProvider provider)
     public async Task A_decision_sets_the_state_sends_a_human_signal_and_is_audited()
     {
         await using var s = await MigratedAsync();
-        var item = (await ReviewSeed.InReviewAsync(s.Database, 1, "harm")).Single();
+        var item = (await ReviewSeed.InReviewAsync(s.Database, 1, "harm", options: s.Options)).Single();
         var lease = await s.Queue.ClaimNextAsync(Alice, null, CancellationToken.None);
 
         var outcome = await s.Decisions.DecideAsync(Alice, item, lease!.Kind, ReviewAction.AgeRestrict, "mature-themes", "  context: fight scene ", null, CancellationToken.None);
@@ -128,7 +127,7 @@ public abstract class ReviewQueueContract(DatabaseProvider provider)
     public async Task Roles_limit_decisions_and_escalations_go_to_seniors_only()
     {
         await using var s = await MigratedAsync();
-        var item = (await ReviewSeed.InReviewAsync(s.Database, 1)).Single();
+        var item = (await ReviewSeed.InReviewAsync(s.Database, 1, options: s.Options)).Single();
         var lease = await s.Queue.ClaimNextAsync(Tess, null, CancellationToken.None);
         lease.Should().NotBeNull();
 
@@ -150,7 +149,7 @@ public abstract class ReviewQueueContract(DatabaseProvider provider)
     public async Task An_appeal_goes_to_someone_else_and_an_overturn_retracts_the_human_signal()
     {
         await using var s = await MigratedAsync();
-        var item = (await ReviewSeed.InReviewAsync(s.Database, 1)).Single();
+        var item = (await ReviewSeed.InReviewAsync(s.Database, 1, options: s.Options)).Single();
         var lease = await s.Queue.ClaimNextAsync(Alice, null, CancellationToken.None);
         await s.Decisions.DecideAsync(Alice, item, lease!.Kind, ReviewAction.Remove, "dangerous-misinformation", null, null, CancellationToken.None);
         var removal = (await SignalFeed.ReadAsync(s.Database, 0, 100, CancellationToken.None)).Signals.Single();
@@ -185,9 +184,8 @@ public abstract class ReviewQueueContract(DatabaseProvider provider)
     public async Task A_bulk_decision_decides_each_free_cluster_member_and_audits_each()
     {
         await using var s = await MigratedAsync();
-        var cluster = await ReviewSeed.InReviewAsync(s.Database, 4, caption: "Buy followers now at cheap-followers dot example");
-        var other = (await ReviewSeed.InReviewAsync(s.Database, 1, caption: "a different caption entirely, nothing alike")).Single();
-        await s.Queue.IntakeAsync(CancellationToken.None);
+        var cluster = await ReviewSeed.InReviewAsync(s.Database, 4, caption: "Buy followers now at cheap-followers dot example", options: s.Options);
+        var other = (await ReviewSeed.InReviewAsync(s.Database, 1, caption: "a different caption entirely, nothing alike", options: s.Options)).Single();
         var held = await s.Queue.ClaimAsync(Bob, cluster[3], ReviewTaskKind.Review, CancellationToken.None);
         held.Should().NotBeNull();
         var lease = await s.Queue.ClaimAsync(Alice, cluster[0], ReviewTaskKind.Review, CancellationToken.None);
@@ -206,8 +204,8 @@ public abstract class ReviewQueueContract(DatabaseProvider provider)
     public async Task Past_the_exposure_cap_graphic_items_go_to_others()
     {
         await using var s = await MigratedAsync(o => o.ExposureCapPerDay = 1);
-        var graphic = await ReviewSeed.InReviewAsync(s.Database, 2, "harm", score: 0.8);
-        var plain = (await ReviewSeed.InReviewAsync(s.Database, 1, "misinformation", score: 0.6)).Single();
+        var graphic = await ReviewSeed.InReviewAsync(s.Database, 2, "harm", score: 0.8, options: s.Options);
+        var plain = (await ReviewSeed.InReviewAsync(s.Database, 1, "misinformation", score: 0.6, options: s.Options)).Single();
 
         var first = await s.Queue.ClaimNextAsync(Alice, null, CancellationToken.None);
         graphic.Should().Contain(first!.UploadId, "higher priority first");
@@ -222,7 +220,7 @@ public abstract class ReviewQueueContract(DatabaseProvider provider)
     public async Task Sampled_decisions_get_a_blind_second_review_and_agreement_is_reported()
     {
         await using var s = await MigratedAsync(o => o.QualitySampleRate = 1.0);
-        var items = await ReviewSeed.InReviewAsync(s.Database, 2);
+        var items = await ReviewSeed.InReviewAsync(s.Database, 2, options: s.Options);
         foreach (var _ in items)
         {
             var lease = await s.Queue.ClaimNextAsync(Alice, null, CancellationToken.None);

@@ -3,8 +3,10 @@ using System.Data.Common;
 using Dapper;
 using FluentAssertions;
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
 using Moderation.Core.Audit;
 using Moderation.Core.Policies;
+using Moderation.Core.Review;
 using Moderation.Core.Scoring;
 using Moderation.Core.Signals;
 using Moderation.Core.Storage;
@@ -193,7 +195,7 @@ public abstract class StorageContract(DatabaseProvider provider)
         };
         var policy = new RoutingPolicy(new RoutingPolicyOptions());
         var scored = new ScoredUpload(content, scores, policy.Route(scores.Select(s => s.Score).ToList()));
-        var writer = new ScoringOutcomeWriter(db, TimeProvider.System);
+        var writer = new ScoringOutcomeWriter(db, new ReviewTasks(db, Options.Create(new ReviewOptions()), TimeProvider.System), TimeProvider.System);
 
         (await writer.WriteAsync([scored], CancellationToken.None)).Should().HaveCount(1);
         (await writer.WriteAsync([scored], CancellationToken.None)).Should().BeEmpty("the upload is no longer queued");
