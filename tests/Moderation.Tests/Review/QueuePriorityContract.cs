@@ -160,7 +160,7 @@ public abstract class QueuePriorityContract(DatabaseProvider provider)
         third.Requeued.Should().BeTrue();
 
         await using (var connection = await s.Database.OpenAsync())
-            (await connection.ExecuteScalarAsync<string>(s.Database.Sql(DialectSql.Portable("SELECT status FROM uploads WHERE id = @Id")), new { Id = item }))
+            (await connection.ExecuteScalarAsync<string>(s.Database.Sql(ReviewQueueContract.SelectStatus), new { Id = item }))
                 .Should().Be(UploadStatus.InReview);
         var task = await TaskOfAsync(s, item);
         task.Queue.Should().Be("harm");
@@ -226,3 +226,4 @@ public abstract class QueuePriorityContract(DatabaseProvider provider)
 
 public sealed class SqliteQueuePriorityContract() : QueuePriorityContract(DatabaseProvider.Sqlite);
 public sealed class PostgresQueuePriorityContract() : QueuePriorityContract(DatabaseProvider.Postgres);
+public sealed class SqlServerQueuePriorityContract() : QueuePriorityContract(DatabaseProvider.SqlServer);

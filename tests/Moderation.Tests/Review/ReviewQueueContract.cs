@@ -20,6 +20,12 @@ public abstract class ReviewQueueContract(DatabaseProvider provider)
     private static readonly Reviewer Sam = new("u-sam", "sam", [ReviewRoles.Senior]);
     private static readonly Reviewer Tess = new("u-tess", "tess", [ReviewRoles.Triage]);
 
+    // Statements of the test's own, as DialectSql so the SQL Server parse check reads them too.
+    internal static readonly DialectSql SelectStatus = DialectSql.Portable("SELECT status FROM uploads WHERE id = @Id");
+    private static readonly DialectSql CountHolders = DialectSql.Portable("SELECT COUNT(DISTINCT lease_holder) FROM review_tasks WHERE lease_holder IS NOT NULL");
+    private static readonly DialectSql SelectDecided = DialectSql.Portable("SELECT upload_id FROM review_decisions");
+    private static readonly DialectSql SelectHumanSignals = DialectSql.Portable("SELECT upload_id FROM risk_signals WHERE source = 'human'");
+
     private sealed record Setup(TestDatabase Test, ReviewQueue Queue, ReviewDecisions Decisions, ManualClock Clock, ReviewOptions Options) : IAsyncDisposable
     {
         public ModerationDatabase Database => Test.Database;
@@ -51,7 +57,7 @@ public abstract class ReviewQueueContract(DatabaseProvider provider)
         granted.Should().OnlyHaveUniqueItems();
         granted.Should().BeEquivalentTo(items);
         await using var connection = await s.Database.OpenAsync();
-        var holders = await connection.ExecuteScalarAsync<long>("SELECT COUNT(DISTINCT lease_holder) FROM review_tasks WHERE lease_holder IS NOT NULL");
+        var holders = await connection.ExecuteScalarAsync<long>(s.Database.Sql(CountHolders));
         holders.Should().Be(6);
         (await AuditLog.VerifyAsync(s.Database, CancellationToken.None)).Intact.Should().BeTrue();
     }
@@ -70,9 +76,9 @@ public abstract class ReviewQueueContract(DatabaseProvider provider)
         })));
 
         await using var connection = await s.Database.OpenAsync();
-        var decided = (await connection.QueryAsync<string>("SELECT upload_id FROM review_decisions")).ToList();
+        var decided = (await connection.QueryAsync<string>(s.Database.Sql(SelectDecided))).ToList();
         decided.Should().BeEquivalentTo(items, "each item decided once, by whoever claimed it");
-        var human = (await connection.QueryAsync<string>("SELECT upload_id FROM risk_signals WHERE source = 'human'")).ToList();
+        var human = (await connection.QueryAsync<string>(s.Database.Sql(SelectHumanSignals))).ToList();
         human.Should().BeEquivalentTo(items);
         (await AuditLog.VerifyAsync(s.Database, CancellationToken.None)).Intact.Should().BeTrue();
     }
@@ -110,7 +116,7 @@ public abstract class ReviewQueueContract(DatabaseProvider provider)
 
         outcome.DecisionIds.Should().HaveCount(1);
         await using var connection = await s.Database.OpenAsync();
-        (await connection.ExecuteScalarAsync<string>(s.Database.Sql(DialectSql.Portable("SELECT status FROM uploads WHERE id = @Id")), new { Id = item }))
+        (await connection.ExecuteScalarAsync<string>(s.Database.Sql(SelectStatus), new { Id = item }))
             .Should().Be(UploadStatus.Actioned);
         var signals = (await SignalFeed.ReadAsync(s.Database, 0, 100, CancellationToken.None)).Signals;
         signals.Should().ContainSingle().Which.Should().Match<RiskSignal>(r =>
@@ -171,7 +177,7 @@ public abstract class ReviewQueueContract(DatabaseProvider provider)
         signals.Should().Contain(r => r.Retracts == removal.Seq && r.Source == SignalSource.Human);
         signals.Last().Action.Should().Be(SignalAction.None);
         await using var connection = await s.Database.OpenAsync();
-        (await connection.ExecuteScalarAsync<string>(s.Database.Sql(DialectSql.Portable("SELECT status FROM uploads WHERE id = @Id")), new { Id = item }))
+        (await connection.ExecuteScalarAsync<string>(s.Database.Sql(SelectStatus), new { Id = item }))
             .Should().Be(UploadStatus.Allowed);
         var actions = (await AuditLog.ReadAsync(s.Database, 0, 100, CancellationToken.None)).Select(e => e.Action).ToList();
         actions.Should().ContainInOrder("review.decided", "appeal.submitted", "review.claimed", "appeal.overturned");
@@ -246,3 +252,4 @@ public abstract class ReviewQueueContract(DatabaseProvider provider)
 
 public sealed class SqliteReviewQueueContract() : ReviewQueueContract(DatabaseProvider.Sqlite);
 public sealed class PostgresReviewQueueContract() : ReviewQueueContract(DatabaseProvider.Postgres);
+public sealed class SqlServerReviewQueueContract() : ReviewQueueContract(DatabaseProvider.SqlServer);

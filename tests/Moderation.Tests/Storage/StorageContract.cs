@@ -168,6 +168,20 @@ public abstract class StorageContract(DatabaseProvider provider)
     }
 
     [Fact]
+    public async Task Appending_the_golden_events_stores_the_golden_hash_chain()
+    {
+        var (test, db) = await MigratedAsync();
+        await using var _ = test;
+        foreach (var (entry, _, at, _) in Audit.AuditHashTests.GoldenChain)
+            await db.InTransactionAsync((c, t) => AuditLog.AppendAsync(c, t, db.Dialect, [entry], at, CancellationToken.None));
+
+        var stored = await AuditLog.ReadAsync(db, 0, 10, CancellationToken.None);
+        stored.Select(e => (e.Seq, e.OccurredAtMs, e.Hash)).Should().Equal(Audit.AuditHashTests.GoldenChain.Select(g => (g.Seq, g.OccurredAtMs, g.Hash)));
+        stored.Select(e => e.PrevHash).Should().Equal(new[] { AuditLog.GenesisHash }.Concat(Audit.AuditHashTests.GoldenChain.Take(2).Select(g => g.Hash)));
+        (await AuditLog.VerifyAsync(db, CancellationToken.None)).Intact.Should().BeTrue();
+    }
+
+    [Fact]
     public async Task Deleting_an_audit_event_is_detected()
     {
         var (test, db) = await MigratedAsync();
