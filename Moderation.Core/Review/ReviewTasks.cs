@@ -132,7 +132,7 @@ public sealed class ReviewTasks(ModerationDatabase database, IOptions<ReviewOpti
         DELETE FROM review_tasks WHERE upload_id IN @Ids AND kind = @Kind AND state = 'done'
         """);
 
-    internal static readonly DialectSql InsertTask = DialectSql.InsertIfAbsent("review_tasks",
+    private static readonly DialectSql InsertTask = DialectSql.InsertIfAbsent("review_tasks",
         "upload_id, kind, queue, priority, base_score, required_role, state, cluster_key, graphic, excluded_user, entered_at_ms, due_at_ms",
         "@UploadId, @Kind, @Queue, @Priority, @BaseScore, @RequiredRole, 'open', @ClusterKey, @Graphic, @ExcludedUser, @EnteredAtMs, @DueAtMs",
         ["upload_id", "kind"]);
