@@ -79,9 +79,9 @@ public sealed class AccessBootstrap(
             }, transaction, cancellationToken: ct));
             await AuditLog.AppendAsync(connection, transaction, database.Dialect,
             [
-                new AuditEntry("system:bootstrap", "api_key.created", "api_key", keyId, "first start on an empty database",
+                new AuditEntry(AuditActors.Bootstrap, "api_key.created", "api_key", keyId, "first start on an empty database",
                     AfterState: JsonSerializer.Serialize(new { scopes = ApiScopes.All })),
-                new AuditEntry("system:bootstrap", "user.created", "user", user.Id, "first start on an empty database",
+                new AuditEntry(AuditActors.Bootstrap, "user.created", "user", user.Id, "first start on an empty database",
                     AfterState: JsonSerializer.Serialize(new { userName = user.UserName, roles = new[] { "admin" } })),
             ], now, ct);
 

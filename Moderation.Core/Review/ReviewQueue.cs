@@ -232,7 +232,7 @@ public sealed class ReviewQueue(ModerationDatabase database, IOptions<ReviewOpti
                     ?? await connection.QueryFirstOrDefaultAsync<ClaimedRow>(new CommandDefinition(database.Sql(ClaimNextByPriority), parameters, transaction, cancellationToken: ct));
             if (claimed is null) return null;
             await AuditLog.AppendAsync(connection, transaction, database.Dialect,
-                [new AuditEntry($"user:{reviewer.Name}", "review.claimed", "upload", claimed.UploadId, null,
+                [new AuditEntry(AuditActors.User(reviewer.Name), "review.claimed", "upload", claimed.UploadId, null,
                     AfterState: JsonSerializer.Serialize(new { kind = claimed.Kind, holder = reviewer.Id, leaseUntil = until }))], nowMs, ct);
             return new ReviewLease(claimed.UploadId, claimed.Kind, until);
         }, ct), ct);
@@ -262,7 +262,7 @@ public sealed class ReviewQueue(ModerationDatabase database, IOptions<ReviewOpti
                 new { UploadId = uploadId, Kind = kind, User = reviewer.Id }, transaction, cancellationToken: ct));
             if (changed == 0) return false;
             await AuditLog.AppendAsync(connection, transaction, database.Dialect,
-                [new AuditEntry($"user:{reviewer.Name}", "review.released", "upload", uploadId, null, AfterState: JsonSerializer.Serialize(new { kind }))], nowMs, ct);
+                [new AuditEntry(AuditActors.User(reviewer.Name), "review.released", "upload", uploadId, null, AfterState: JsonSerializer.Serialize(new { kind }))], nowMs, ct);
             return true;
         }, ct);
     }
