@@ -54,8 +54,8 @@ public static class FeedEndpoints
 {
     public const int MaxCount = 100;
 
-    /// <summary>Bodies here are small: 200 keyword filters of 100 characters fit many times over.</summary>
-    public const long MaxBodyBytes = 64 * 1024;
+    /// <summary>Bodies here are small (200 keyword filters of 100 characters are about 21 KB); room for a list far over that to be refused by its count.</summary>
+    public const long MaxBodyBytes = 256 * 1024;
 
     public static IServiceCollection AddFeedDemo(this IServiceCollection services, IConfiguration configuration)
     {
