@@ -32,13 +32,10 @@ public static class AppealEndpoints
             .WithName("PostAppeal")
             .WithSummary("Appeal a reviewer's decision")
             .WithDescription("Reopens the latest standing reviewer decision that restricts the upload (remove, age-restrict, demote, label) for a different reviewer. One appeal per decision: a second is a 409. An upload with no such decision is a 409; an unknown upload a 404.")
-            .Accepts<AppealRequest>("application/json")
+            .AcceptsJson<AppealRequest>()
             .Produces<AppealAccepted>(StatusCodes.Status201Created)
-            .ProducesValidationProblem()
             .ProducesProblem(StatusCodes.Status404NotFound)
-            .ProducesProblem(StatusCodes.Status409Conflict)
-            .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
-            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType);
+            .ProducesProblem(StatusCodes.Status409Conflict);
         return routes;
     }
 

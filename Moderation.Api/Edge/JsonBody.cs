@@ -77,5 +77,12 @@ public static class JsonBody
         return Refusal.Invalid(field, reason);
     }
 
+    /// <summary>The endpoint takes a <typeparamref name="T"/> read by this reader: documents it and the 400, 413 and 415 the reader may answer.</summary>
+    public static RouteHandlerBuilder AcceptsJson<T>(this RouteHandlerBuilder endpoint) where T : notnull =>
+        endpoint.Accepts<T>("application/json")
+            .ProducesValidationProblem()
+            .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
+            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType);
+
     private static Refusal NotAnObject(string field) => Refusal.Invalid(field, "must be a JSON object");
 }

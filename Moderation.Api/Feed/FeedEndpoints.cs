@@ -83,8 +83,7 @@ public static class FeedEndpoints
             .WithDescription("Ranks the uploads in the database with Recommender.Core: interests from the user's interactions, the safety layer from the risk-signal feed (ineligible removed, interstitial, demotion, labels), diversity. Each item carries its reasons. An unknown user gets a cold start.");
         feed.MapPost("/interactions", PostInteraction)
             .WithName("PostInteraction")
-            .Accepts<InteractionRequest>("application/json")
-            .ProducesValidationProblem()
+            .AcceptsJson<InteractionRequest>()
             .WithSummary("Record a user interaction for the demo feed")
             .WithDescription("like, comment, share, follow, skip, or watch with watchTimeMs. The user's interests change at once.");
         feed.MapGet("/feed/{userId}/controls", GetControls)
@@ -93,14 +92,12 @@ public static class FeedEndpoints
             .WithSummary("A user's feed controls");
         feed.MapPut("/feed/{userId}/controls", PutControls)
             .WithName("PutFeedControls")
-            .Accepts<ControlsRequest>("application/json")
-            .ProducesValidationProblem()
+            .AcceptsJson<ControlsRequest>()
             .WithSummary("Set sensitivity (less, standard, more; minors cannot choose more), minor status and keyword filters")
             .WithDescription("keywordFilters replaces the list: at most 200 terms of up to 100 characters, matched on caption, hashtags and transcript with simple variants. A refused request changes nothing.");
         feed.MapPost("/feed/{userId}/not-interested", PostNotInterested)
             .WithName("PostNotInterested")
-            .Accepts<NotInterestedRequest>("application/json")
-            .ProducesValidationProblem()
+            .AcceptsJson<NotInterestedRequest>()
             .WithSummary("Not interested in an item, a creator or a hashtag: filtered for 30 days, then a decaying penalty");
         return routes;
     }

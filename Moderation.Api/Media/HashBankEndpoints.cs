@@ -85,18 +85,15 @@ public static class HashBankEndpoints
             .WithName("PostHashBank")
             .WithSummary("Create a hash bank")
             .WithDescription("A name (lower-case letters, digits, '-', '_'), the hash algorithm of its entries (pdq when absent; vpdq, md5, sha256, crop-robust), the category a match scores and the action it asks for (none, label, demote, interstitial, ineligible). Only hashes of the bank's algorithm are matched against it. A match with action none sends the upload to review; any other action acts on it.")
-            .Accepts<HashBankRequest>("application/json")
+            .AcceptsJson<HashBankRequest>()
             .Produces<HashBank>(StatusCodes.Status201Created)
-            .ProducesValidationProblem()
-            .ProducesProblem(StatusCodes.Status409Conflict)
-            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType);
+            .ProducesProblem(StatusCodes.Status409Conflict);
         banks.MapPatch("/{name}", PatchBank)
             .RequireAuthorization(ApiScopes.PolicyWrite)
             .WithName("PatchHashBank")
             .WithSummary("Change a bank's category, action or description")
-            .Accepts<HashBankChangeRequest>("application/json")
+            .AcceptsJson<HashBankChangeRequest>()
             .Produces<HashBank>()
-            .ProducesValidationProblem()
             .ProducesProblem(StatusCodes.Status404NotFound);
         banks.MapGet("/{name}/entries.csv", GetEntriesCsv)
             .RequireAuthorization(ApiScopes.PolicyRead)
@@ -120,9 +117,8 @@ public static class HashBankEndpoints
             .RequireAuthorization(ApiScopes.PolicyWrite)
             .WithName("ReleaseHashEntry")
             .WithSummary("Let a quarantined entry match again (its flood count starts from zero)")
-            .Accepts<ReleaseHashEntryRequest>("application/json")
+            .AcceptsJson<ReleaseHashEntryRequest>()
             .Produces<HashBankEntry>()
-            .ProducesValidationProblem()
             .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status409Conflict);
         banks.MapPost("/{name}/entries", PostEntries)
@@ -140,9 +136,8 @@ public static class HashBankEndpoints
             .RequireAuthorization(ApiScopes.PolicyWrite)
             .WithName("RetireHashEntry")
             .WithSummary("Retire one entry: it stops matching and stays in the bank for the record")
-            .Accepts<RetireHashEntryRequest>("application/json")
+            .AcceptsJson<RetireHashEntryRequest>()
             .Produces<HashBankEntry>()
-            .ProducesValidationProblem()
             .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status409Conflict);
         return routes;

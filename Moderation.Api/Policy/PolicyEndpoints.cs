@@ -38,23 +38,18 @@ public static class PolicyEndpoints
             .WithName("PostClaim")
             .WithSummary("Add a known false claim")
             .WithDescription("The text (10 to 1,000 characters, one line) and an absolute http(s) link to the fact-check. An active claim with the same text (ignoring case, full-width forms, zero-width characters and white space) is a 409 naming it.")
-            .Accepts<ClaimRequest>("application/json")
+            .AcceptsJson<ClaimRequest>()
             .Produces<Claim>(StatusCodes.Status201Created)
-            .ProducesValidationProblem()
-            .ProducesProblem(StatusCodes.Status409Conflict)
-            .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
-            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType);
+            .ProducesProblem(StatusCodes.Status409Conflict);
         claims.MapPost("/{id}/retire", PostRetireClaim)
             .RequireAuthorization(ApiScopes.PolicyWrite)
             .WithName("RetireClaim")
             .WithSummary("Retire a claim")
             .WithDescription("The claim stops being matched; it stays in the bank for the record. A reason is required.")
-            .Accepts<RetireClaimRequest>("application/json")
+            .AcceptsJson<RetireClaimRequest>()
             .Produces<Claim>()
-            .ProducesValidationProblem()
             .ProducesProblem(StatusCodes.Status404NotFound)
-            .ProducesProblem(StatusCodes.Status409Conflict)
-            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType);
+            .ProducesProblem(StatusCodes.Status409Conflict);
 
         var models = routes.MapGroup("/v1/models").WithTags("Models");
         models.MapGet("/", GetModels)
@@ -68,11 +63,9 @@ public static class PolicyEndpoints
             .WithName("SetModelState")
             .WithSummary("Make a model version live, shadow or retired")
             .WithDescription("Promoting to live retires the previous live version of the same category and scorer (text, image, image-onnx) in the same transaction; retiring the live version leaves the category without one of that kind. Setting the state a version already has changes nothing.")
-            .Accepts<ModelStateRequest>("application/json")
+            .AcceptsJson<ModelStateRequest>()
             .Produces<ModelVersionResponse>()
-            .ProducesValidationProblem()
-            .ProducesProblem(StatusCodes.Status404NotFound)
-            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType);
+            .ProducesProblem(StatusCodes.Status404NotFound);
         return routes;
     }
 

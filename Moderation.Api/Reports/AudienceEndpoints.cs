@@ -52,13 +52,10 @@ public static class AudienceEndpoints
             .WithName("PostReport")
             .WithSummary("Report an upload on behalf of a platform user")
             .WithDescription("One report per reporterId per upload: a repeat answers 200 with the stored report (duplicate: true). A new report answers 201 and raises the priority of the item's open review task; enough reports since the last human decision send an allowed item back to review (requeued: true). {id} is the upload's id or external id.")
-            .Accepts<ReportRequest>("application/json")
+            .AcceptsJson<ReportRequest>()
             .Produces<ReportAccepted>(StatusCodes.Status201Created)
             .Produces<ReportAccepted>(StatusCodes.Status200OK)
-            .ProducesValidationProblem()
-            .ProducesProblem(StatusCodes.Status404NotFound)
-            .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
-            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType);
+            .ProducesProblem(StatusCodes.Status404NotFound);
 
         routes.MapPost("/v1/reach", PostReach)
             .RequireAuthorization(ApiScopes.UploadsWrite)
@@ -66,11 +63,8 @@ public static class AudienceEndpoints
             .WithName("PostReach")
             .WithSummary("Push cumulative view counts for up to 1,000 uploads")
             .WithDescription("Each item sets an upload's views to the given cumulative count if it is higher than the stored one (late or repeated batches change nothing). The priority of open review tasks is recomputed. Unknown uploads are listed in the answer; the others are stored.")
-            .Accepts<ReachRequest>("application/json")
-            .Produces<ReachRecorded>(StatusCodes.Status200OK)
-            .ProducesValidationProblem()
-            .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
-            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType);
+            .AcceptsJson<ReachRequest>()
+            .Produces<ReachRecorded>(StatusCodes.Status200OK);
         return routes;
     }
 

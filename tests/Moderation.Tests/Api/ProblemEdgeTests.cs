@@ -134,6 +134,20 @@ public sealed class ProblemEdgeTests(SqliteApiFixture fixture) : IClassFixture<S
         await ProblemAsync(await client.PostAsync(path, new StringContent("text=x", Encoding.UTF8, "text/plain")), HttpStatusCode.UnsupportedMediaType);
     }
 
+    [Theory]
+    [InlineData("/v1/claims", "post")]
+    [InlineData("/v1/appeals", "post")]
+    [InlineData("/v1/reach", "post")]
+    [InlineData("/v1/hashbanks/{name}", "patch")]
+    public async Task Every_json_endpoint_documents_what_the_reader_may_answer(string path, string method)
+    {
+        using var client = Api.CreateClient(null);
+        var document = JsonDocument.Parse(await client.GetStringAsync("/openapi/v1.json")).RootElement;
+        var operation = document.GetProperty("paths").GetProperty(path).GetProperty(method);
+        operation.GetProperty("requestBody").GetProperty("content").TryGetProperty("application/json", out _).Should().BeTrue();
+        operation.GetProperty("responses").EnumerateObject().Select(r => r.Name).Should().Contain(["400", "413", "415"]);
+    }
+
     private static async Task<JsonElement> ProblemAsync(HttpResponseMessage response, HttpStatusCode expected)
     {
         var text = await response.Content.ReadAsStringAsync();
