@@ -6,7 +6,7 @@ namespace Moderation.Core.Audit;
 /// <summary>
 /// One audited change in progress: the connection and transaction the store writes through, the time of the change,
 /// who makes it, and the audit events it records. Made by <see cref="RunAsync{T}"/>, the one way the audited stores
-/// (claims, hash banks, models, workbench users) change anything.
+/// (claims, hash banks, models, workbench users, review leases, the first-start bootstrap) change anything.
 /// </summary>
 public sealed class AuditedChange
 {
