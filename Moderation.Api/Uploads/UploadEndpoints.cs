@@ -63,7 +63,7 @@ public static class UploadEndpoints
         }
 
         var (upload, errors) = UploadValidator.Validate(body, media, limits);
-        if (upload is null) throw Refusal.Invalid(errors, string.Join("; ", errors.Select(e => $"{e.Key} {string.Join(", ", e.Value)}")));
+        if (upload is null) throw Refusal.Invalid(errors, string.Join("; ", errors.Select(e => $"{e.Key}: {string.Join(", ", e.Value)}")));
 
         IntakeResult result;
         try

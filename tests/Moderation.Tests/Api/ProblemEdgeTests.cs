@@ -102,6 +102,16 @@ public sealed class ProblemEdgeTests(SqliteApiFixture fixture) : IClassFixture<S
         badQuery.GetProperty("errors").GetProperty("includeRetired")[0].GetString().Should().Be("must be true or false");
     }
 
+    [Fact]
+    public async Task An_upload_with_several_bad_fields_names_each_in_errors_and_in_detail()
+    {
+        using var client = Api.CreateClient(await Api.CreateKeyAsync(ApiScopes.UploadsWrite));
+        var problem = await ProblemAsync(await client.PostAsJsonAsync("/v1/uploads", new { caption = new string('x', 10_001) }), HttpStatusCode.BadRequest);
+        problem.GetProperty("errors").EnumerateObject().Select(p => p.Name).Should().Contain(["externalId", "caption"]);
+        problem.GetProperty("detail").GetString().Should().Contain("externalId: ").And.Contain("caption: ");
+        problem.TryGetProperty("field", out _).Should().BeFalse("no one field is at fault");
+    }
+
     [Theory]
     [InlineData("/v1/claims", 64 * 1024)]
     [InlineData("/v1/appeals", 32 * 1024)]
