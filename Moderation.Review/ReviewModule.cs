@@ -8,6 +8,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Moderation.Core.Access;
 using Moderation.Core.Review;
+using Moderation.Review.Edge;
 using Moderation.Review.Media;
 using Moderation.Review.Security;
 
@@ -76,6 +77,7 @@ public static class ReviewModule
                 options.Conventions.AuthorizePage("/Users", ReviewPolicies.Users);
                 options.Conventions.AuthorizePage("/Quality", ReviewPolicies.Quality);
                 options.Conventions.ConfigureFilter(new SecurityHeadersPageFilter());
+                options.Conventions.ConfigureFilter(new RefusalPageFilter());
             })
             .ConfigureApplicationPartManager(manager =>
             {

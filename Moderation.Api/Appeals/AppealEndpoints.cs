@@ -1,8 +1,6 @@
-using System.Security.Claims;
-using System.Text.Json;
-using Microsoft.AspNetCore.Http.Features;
-using Moderation.Api.Uploads;
+using Moderation.Api.Edge;
 using Moderation.Core.Access;
+using Moderation.Core.Refusals;
 using Moderation.Core.Review;
 
 namespace Moderation.Api.Appeals;
@@ -34,55 +32,20 @@ public static class AppealEndpoints
             .WithName("PostAppeal")
             .WithSummary("Appeal a reviewer's decision")
             .WithDescription("Reopens the latest standing reviewer decision that restricts the upload (remove, age-restrict, demote, label) for a different reviewer. One appeal per decision: a second is a 409. An upload with no such decision is a 409; an unknown upload a 404.")
-            .Accepts<AppealRequest>("application/json")
+            .AcceptsJson<AppealRequest>()
             .Produces<AppealAccepted>(StatusCodes.Status201Created)
-            .ProducesValidationProblem()
             .ProducesProblem(StatusCodes.Status404NotFound)
-            .ProducesProblem(StatusCodes.Status409Conflict)
-            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType);
+            .ProducesProblem(StatusCodes.Status409Conflict);
         return routes;
     }
 
     internal static async Task<IResult> PostAppeal(HttpRequest request, ReviewDecisions decisions, CancellationToken ct)
     {
-        var bodySize = request.HttpContext.Features.Get<IHttpMaxRequestBodySizeFeature>();
-        if (bodySize is { IsReadOnly: false }) bodySize.MaxRequestBodySize = MaxBodyBytes;
-        if (!request.HasJsonContentType())
-            return TypedResults.Problem(statusCode: StatusCodes.Status415UnsupportedMediaType, title: "Unsupported media type", detail: "Send application/json.");
-        AppealRequest? body;
-        try
-        {
-            body = await JsonSerializer.DeserializeAsync<AppealRequest>(request.Body, UploadEndpoints.RequestJson, ct);
-        }
-        catch (JsonException e)
-        {
-            return Invalid(string.IsNullOrEmpty(e.Path) ? "$" : e.Path, "is not valid JSON for this field, or not a known field");
-        }
-        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
-        {
-            return TypedResults.Problem(statusCode: StatusCodes.Status413PayloadTooLarge, title: "Request too large", detail: $"Appeals are at most {MaxBodyBytes} bytes.");
-        }
-        if (body is null) return Invalid("$", "the body must be a JSON object");
-        if (string.IsNullOrWhiteSpace(body.UploadId) || body.UploadId.Length > 256) return Invalid("uploadId", "is required (an upload id or external id)");
-        if (body.Statement is null) return Invalid("statement", "is required");
+        var body = await JsonBody.ReadAsync<AppealRequest>(request, MaxBodyBytes, ct);
+        if (string.IsNullOrWhiteSpace(body.UploadId) || body.UploadId.Length > 256) throw Refusal.Invalid("uploadId", "is required (an upload id or external id)");
+        if (body.Statement is null) throw Refusal.Invalid("statement", "is required");
 
-        var key = request.HttpContext.User.FindFirstValue(ClaimTypes.NameIdentifier) ?? "unknown";
-        try
-        {
-            var (appealId, uploadId) = await decisions.SubmitAppealAsync(key, body.UploadId.Trim(), body.Statement, ct);
-            return TypedResults.Created($"/v1/uploads/{uploadId}", new AppealAccepted(appealId, uploadId, "open"));
-        }
-        catch (ReviewRefusedException e) when (e.Status == StatusCodes.Status400BadRequest)
-        {
-            return Invalid(e.Field, e.Message);
-        }
-        catch (ReviewRefusedException e)
-        {
-            return TypedResults.Problem(statusCode: e.Status, title: e.Status == 404 ? "Not found" : "Conflict", detail: e.Message,
-                extensions: new Dictionary<string, object?> { ["field"] = e.Field });
-        }
+        var (appealId, uploadId) = await decisions.SubmitAppealAsync(Caller.KeyId(request.HttpContext.User), body.UploadId.Trim(), body.Statement, ct);
+        return TypedResults.Created($"/v1/uploads/{uploadId}", new AppealAccepted(appealId, uploadId, "open"));
     }
-
-    private static IResult Invalid(string field, string reason) =>
-        TypedResults.ValidationProblem(new Dictionary<string, string[]> { [field] = [reason] }, title: "Invalid appeal");
 }

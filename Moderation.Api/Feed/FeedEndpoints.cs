@@ -1,7 +1,9 @@
 using System.Globalization;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
+using Moderation.Api.Edge;
 using Moderation.Core.Access;
+using Moderation.Core.Refusals;
 using Moderation.Core.Scoring.Text;
 using Recommender.Core.Ranking;
 using Recommender.Core.Users;
@@ -52,6 +54,9 @@ public static class FeedEndpoints
 {
     public const int MaxCount = 100;
 
+    /// <summary>Bodies here are small (200 keyword filters of 100 characters are about 21 KB); room for a list far over that to be refused by its count.</summary>
+    public const long MaxBodyBytes = 256 * 1024;
+
     public static IServiceCollection AddFeedDemo(this IServiceCollection services, IConfiguration configuration)
     {
         var options = configuration.GetSection(FeedOptions.Section).Get<FeedOptions>() ?? new FeedOptions();
@@ -73,39 +78,44 @@ public static class FeedEndpoints
         var feed = routes.MapGroup("/v1").WithTags("Demo feed").RequireAuthorization(ApiScopes.FeedDemo);
         feed.MapGet("/feed/{userId}", GetFeed)
             .WithName("GetFeed")
+            .ProducesValidationProblem()
             .WithSummary("The demo For You feed for a user")
             .WithDescription("Ranks the uploads in the database with Recommender.Core: interests from the user's interactions, the safety layer from the risk-signal feed (ineligible removed, interstitial, demotion, labels), diversity. Each item carries its reasons. An unknown user gets a cold start.");
         feed.MapPost("/interactions", PostInteraction)
             .WithName("PostInteraction")
+            .AcceptsJson<InteractionRequest>()
             .WithSummary("Record a user interaction for the demo feed")
             .WithDescription("like, comment, share, follow, skip, or watch with watchTimeMs. The user's interests change at once.");
         feed.MapGet("/feed/{userId}/controls", GetControls)
             .WithName("GetFeedControls")
+            .ProducesValidationProblem()
             .WithSummary("A user's feed controls");
         feed.MapPut("/feed/{userId}/controls", PutControls)
             .WithName("PutFeedControls")
+            .AcceptsJson<ControlsRequest>()
             .WithSummary("Set sensitivity (less, standard, more; minors cannot choose more), minor status and keyword filters")
             .WithDescription("keywordFilters replaces the list: at most 200 terms of up to 100 characters, matched on caption, hashtags and transcript with simple variants. A refused request changes nothing.");
         feed.MapPost("/feed/{userId}/not-interested", PostNotInterested)
             .WithName("PostNotInterested")
+            .AcceptsJson<NotInterestedRequest>()
             .WithSummary("Not interested in an item, a creator or a hashtag: filtered for 30 days, then a decaying penalty");
         return routes;
     }
 
-    internal static Results<Ok<ControlsResponse>, ValidationProblem> GetControls(FeedDemo demo, string userId)
+    internal static Ok<ControlsResponse> GetControls(FeedDemo demo, string userId)
     {
         try { return TypedResults.Ok(Controls(userId, demo.Ranker.GetControls(userId))); }
-        catch (ArgumentException e) { return Invalid(e); }
+        catch (ArgumentException e) { throw Refuse(e); }
     }
 
-    internal static Results<Ok<ControlsResponse>, ValidationProblem> PutControls(FeedDemo demo, string userId, ControlsRequest? body)
+    internal static async Task<Ok<ControlsResponse>> PutControls(HttpRequest request, FeedDemo demo, string userId, CancellationToken ct)
     {
-        if (body is null) return Invalid("body", "is required");
+        var body = await JsonBody.ReadAsync<ControlsRequest>(request, MaxBodyBytes, ct);
         Recommender.Core.Safety.SensitivityLevel? level = null;
         if (body.Sensitivity is not null)
         {
             if (!Enum.TryParse<Recommender.Core.Safety.SensitivityLevel>(body.Sensitivity, ignoreCase: true, out var parsed) || !Enum.IsDefined(parsed) || int.TryParse(body.Sensitivity, out _))
-                return Invalid("sensitivity", "must be less, standard or more");
+                throw Refusal.Invalid("sensitivity", "must be less, standard or more");
             level = parsed;
         }
         try
@@ -113,11 +123,11 @@ public static class FeedEndpoints
             var current = demo.Ranker.GetControls(userId);
             // Everything is checked before anything changes: a refused request leaves the controls as they were.
             if (level == Recommender.Core.Safety.SensitivityLevel.More && (body.IsMinor ?? current.IsMinor))
-                return Invalid("sensitivity", "minors cannot choose more");
+                throw Refusal.Invalid("sensitivity", "minors cannot choose more");
             if (body.KeywordFilters is { } filters)
             {
                 if (filters.Count > demo.Ranker.Options.MaxKeywordFilters)
-                    return Invalid("keywordFilters", $"at most {demo.Ranker.Options.MaxKeywordFilters} terms; got {filters.Count}");
+                    throw Refusal.Invalid("keywordFilters", $"at most {demo.Ranker.Options.MaxKeywordFilters} terms; got {filters.Count}");
                 demo.Ranker.SetKeywordFilters(userId, filters);
             }
             if (body.IsMinor is { } minor) demo.Ranker.SetMinor(userId, minor);
@@ -126,15 +136,15 @@ public static class FeedEndpoints
         }
         catch (ArgumentException e)
         {
-            return Invalid(e);
+            throw Refuse(e);
         }
     }
 
-    internal static Results<Ok<NotInterestedResponse>, ValidationProblem> PostNotInterested(FeedDemo demo, string userId, NotInterestedRequest? body)
+    internal static async Task<Ok<NotInterestedResponse>> PostNotInterested(HttpRequest request, FeedDemo demo, string userId, CancellationToken ct)
     {
-        if (body is null) return Invalid("body", "is required");
+        var body = await JsonBody.ReadAsync<NotInterestedRequest>(request, MaxBodyBytes, ct);
         if (body.Kind is null || !Enum.TryParse<NotInterestedKind>(body.Kind, ignoreCase: true, out var kind) || !Enum.IsDefined(kind) || int.TryParse(body.Kind, out _))
-            return Invalid("kind", "must be item, creator or hashtag");
+            throw Refusal.Invalid("kind", "must be item, creator or hashtag");
         try
         {
             demo.Ranker.MarkNotInterested(userId, kind, body.Value ?? "");
@@ -143,7 +153,7 @@ public static class FeedEndpoints
         }
         catch (ArgumentException e)
         {
-            return Invalid(e);
+            throw Refuse(e);
         }
     }
 
@@ -151,16 +161,17 @@ public static class FeedEndpoints
         new(userId, c.Sensitivity.ToString().ToLowerInvariant(), c.IsMinor, c.KeywordFilters,
             c.NotInterested.Select(n => new NotInterestedResponse(n.Kind.ToString().ToLowerInvariant(), n.Value, n.At)).ToList());
 
-    private static ValidationProblem Invalid(ArgumentException e) =>
-        Invalid(e.ParamName switch { "keywords" => "keywordFilters", "watchTime" => "watchTimeMs", null => "body", var p => p }, e.Message.Split(" (Parameter", 2)[0]);
+    /// <summary>Recommender.Core's refusal of an argument, as a refusal naming the request's field.</summary>
+    private static Refusal Refuse(ArgumentException e) =>
+        Refusal.Invalid(e.ParamName switch { "keywords" => "keywordFilters", "watchTime" => "watchTimeMs", null => "body", var p => p }, e.Message.Split(" (Parameter", 2)[0]);
 
-    internal static async Task<Results<Ok<FeedResponse>, ValidationProblem>> GetFeed(FeedDemo demo, FeedOptions options, string userId, string? count, CancellationToken ct)
+    internal static async Task<Ok<FeedResponse>> GetFeed(FeedDemo demo, FeedOptions options, string userId, string? count, CancellationToken ct)
     {
         var size = 20;
         if (!string.IsNullOrEmpty(count) && (!int.TryParse(count, NumberStyles.None, CultureInfo.InvariantCulture, out size) || size is < 1 or > MaxCount))
-            return Invalid("count", $"must be an integer from 1 to {MaxCount}");
+            throw Refusal.Invalid("count", $"must be an integer from 1 to {MaxCount}");
         if (string.IsNullOrWhiteSpace(userId) || userId.Length > Recommender.Core.ForYouRecommender.MaxUserIdLength)
-            return Invalid("userId", $"must be 1 to {Recommender.Core.ForYouRecommender.MaxUserIdLength} characters");
+            throw Refusal.Invalid("userId", $"must be 1 to {Recommender.Core.ForYouRecommender.MaxUserIdLength} characters");
         if (options.SyncOnRequest) await demo.SyncAsync(ct);
         var page = demo.Ranker.Rank(userId, size);
         return TypedResults.Ok(new FeedResponse(page.UserId, page.KnownUser, page.FeedStale,
@@ -168,14 +179,14 @@ public static class FeedEndpoints
             page.Items.Select(i => Item(demo, i)).ToList()));
     }
 
-    internal static Results<Ok<InteractionResponse>, ValidationProblem> PostInteraction(FeedDemo demo, TimeProvider? clock, InteractionRequest? body)
+    internal static async Task<Ok<InteractionResponse>> PostInteraction(HttpRequest request, FeedDemo demo, TimeProvider? clock, CancellationToken ct)
     {
-        if (body is null) return Invalid("body", "is required");
+        var body = await JsonBody.ReadAsync<InteractionRequest>(request, MaxBodyBytes, ct);
         if (string.IsNullOrWhiteSpace(body.Kind) || !Enum.TryParse<InteractionKind>(body.Kind, ignoreCase: true, out var kind) || !Enum.IsDefined(kind)
             || int.TryParse(body.Kind, out _))
-            return Invalid("kind", "must be one of like, comment, share, follow, skip, watch");
-        if (body.WatchTimeMs is { } ms && ms < 0) return Invalid("watchTimeMs", "must not be negative");
-        if (body.WatchTimeMs is > 86_400_000) return Invalid("watchTimeMs", "must be at most a day (86400000)");
+            throw Refusal.Invalid("kind", "must be one of like, comment, share, follow, skip, watch");
+        if (body.WatchTimeMs is { } ms && ms < 0) throw Refusal.Invalid("watchTimeMs", "must not be negative");
+        if (body.WatchTimeMs is > 86_400_000) throw Refusal.Invalid("watchTimeMs", "must be at most a day (86400000)");
         var at = body.At ?? (clock ?? TimeProvider.System).GetUtcNow();
         try
         {
@@ -184,7 +195,7 @@ public static class FeedEndpoints
         }
         catch (ArgumentException e)
         {
-            return Invalid(e);
+            throw Refuse(e);
         }
         return TypedResults.Ok(new InteractionResponse(body.UserId!, body.ItemId!, kind.ToString().ToLowerInvariant(), at));
     }
@@ -192,7 +203,4 @@ public static class FeedEndpoints
     private static FeedItemResponse Item(FeedDemo demo, RankedItem i) =>
         new(i.ItemId, demo.ExternalIdOf(i.ItemId), i.CreatorId, i.Position, Math.Round(i.Score, 6), Math.Round(i.Engagement, 6),
             Math.Round(i.SafetyMultiplier, 6), i.Interstitial, i.Autoplay, i.Labels, i.Reasons);
-
-    private static ValidationProblem Invalid(string field, string reason) =>
-        TypedResults.ValidationProblem(new Dictionary<string, string[]> { [field] = [reason] }, title: "Invalid request", detail: $"{field} {reason}");
 }

@@ -10,6 +10,7 @@ using Moderation.Api.Access;
 using Moderation.Api.Feed;
 using Moderation.Api.Media;
 using Moderation.Api.Appeals;
+using Moderation.Api.Edge;
 using Moderation.Api.Health;
 using Moderation.Api.Policy;
 using Moderation.Api.Reports;
@@ -56,7 +57,9 @@ public static class ModerationApi
             .SetApplicationName("moderation-workbench")
             .PersistKeysToFileSystem(new DirectoryInfo(Path.Combine(dataDirectory.FullDataDirectory, "keys")));
 
+        // Refusals from Core and requests the server cannot take (413, 415) become problem details in one place.
         services.AddProblemDetails();
+        services.AddExceptionHandler<ProblemExceptionHandler>();
         services.AddMemoryCache();
         services.AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)
             .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null);

@@ -1,8 +1,9 @@
 using System.Text;
-using Microsoft.AspNetCore.Http.Features;
+using Moderation.Api.Edge;
 using Moderation.Api.Policy;
 using Moderation.Core.Access;
 using Moderation.Core.Media;
+using Moderation.Core.Refusals;
 
 namespace Moderation.Api.Media;
 
@@ -84,18 +85,15 @@ public static class HashBankEndpoints
             .WithName("PostHashBank")
             .WithSummary("Create a hash bank")
             .WithDescription("A name (lower-case letters, digits, '-', '_'), the hash algorithm of its entries (pdq when absent; vpdq, md5, sha256, crop-robust), the category a match scores and the action it asks for (none, label, demote, interstitial, ineligible). Only hashes of the bank's algorithm are matched against it. A match with action none sends the upload to review; any other action acts on it.")
-            .Accepts<HashBankRequest>("application/json")
+            .AcceptsJson<HashBankRequest>()
             .Produces<HashBank>(StatusCodes.Status201Created)
-            .ProducesValidationProblem()
-            .ProducesProblem(StatusCodes.Status409Conflict)
-            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType);
+            .ProducesProblem(StatusCodes.Status409Conflict);
         banks.MapPatch("/{name}", PatchBank)
             .RequireAuthorization(ApiScopes.PolicyWrite)
             .WithName("PatchHashBank")
             .WithSummary("Change a bank's category, action or description")
-            .Accepts<HashBankChangeRequest>("application/json")
+            .AcceptsJson<HashBankChangeRequest>()
             .Produces<HashBank>()
-            .ProducesValidationProblem()
             .ProducesProblem(StatusCodes.Status404NotFound);
         banks.MapGet("/{name}/entries.csv", GetEntriesCsv)
             .RequireAuthorization(ApiScopes.PolicyRead)
@@ -119,9 +117,8 @@ public static class HashBankEndpoints
             .RequireAuthorization(ApiScopes.PolicyWrite)
             .WithName("ReleaseHashEntry")
             .WithSummary("Let a quarantined entry match again (its flood count starts from zero)")
-            .Accepts<ReleaseHashEntryRequest>("application/json")
+            .AcceptsJson<ReleaseHashEntryRequest>()
             .Produces<HashBankEntry>()
-            .ProducesValidationProblem()
             .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status409Conflict);
         banks.MapPost("/{name}/entries", PostEntries)
@@ -139,9 +136,8 @@ public static class HashBankEndpoints
             .RequireAuthorization(ApiScopes.PolicyWrite)
             .WithName("RetireHashEntry")
             .WithSummary("Retire one entry: it stops matching and stays in the bank for the record")
-            .Accepts<RetireHashEntryRequest>("application/json")
+            .AcceptsJson<RetireHashEntryRequest>()
             .Produces<HashBankEntry>()
-            .ProducesValidationProblem()
             .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status409Conflict);
         return routes;
@@ -151,73 +147,61 @@ public static class HashBankEndpoints
         TypedResults.Ok(new HashBankListResponse(await store.ListAsync(ct)));
 
     internal static async Task<IResult> GetBank(HashBanks store, string name, CancellationToken ct) =>
-        await store.FindAsync(name, ct) is { } bank ? TypedResults.Ok(bank) : PolicyEndpoints.NotFound($"No hash bank is named '{name}'.");
+        TypedResults.Ok(await store.FindAsync(name, ct) ?? throw HashBanks.NoBank(name));
 
     internal static async Task<IResult> PostBank(HttpRequest request, HashBanks store, CancellationToken ct)
     {
-        var (body, problem) = await PolicyEndpoints.ReadAsync<HashBankRequest>(request, ct);
-        if (body is null) return problem!;
-        return await Guard(async () =>
-        {
-            var bank = await store.CreateAsync(body.Name ?? "", body.Category ?? "", body.Action ?? "", body.Description,
-                PolicyEndpoints.Actor(request.HttpContext.User), ct, body.Algorithm);
-            return TypedResults.Created($"/v1/hashbanks/{bank.Name}", bank);
-        });
+        var body = await JsonBody.ReadAsync<HashBankRequest>(request, PolicyEndpoints.MaxBodyBytes, ct);
+        var bank = await store.CreateAsync(body.Name ?? "", body.Category ?? "", body.Action ?? "", body.Description,
+            Caller.Actor(request.HttpContext.User), ct, body.Algorithm);
+        return TypedResults.Created($"/v1/hashbanks/{bank.Name}", bank);
     }
 
     internal static async Task<IResult> PatchBank(HttpRequest request, string name, HashBanks store, CancellationToken ct)
     {
-        var (body, problem) = await PolicyEndpoints.ReadAsync<HashBankChangeRequest>(request, ct);
-        if (body is null) return problem!;
-        return await Guard(async () => TypedResults.Ok(await store.UpdateAsync(name, body.Category, body.Action, body.Description,
-            PolicyEndpoints.Actor(request.HttpContext.User), body.Reason, ct)));
+        var body = await JsonBody.ReadAsync<HashBankChangeRequest>(request, PolicyEndpoints.MaxBodyBytes, ct);
+        return TypedResults.Ok(await store.UpdateAsync(name, body.Category, body.Action, body.Description, Caller.Actor(request.HttpContext.User), body.Reason, ct));
     }
 
     internal static async Task<IResult> GetEntriesCsv(HttpContext context, string name, string? includeRetired, HashBanks store, CancellationToken ct)
     {
-        var all = false;
-        if (!string.IsNullOrEmpty(includeRetired) && !bool.TryParse(includeRetired, out all))
-            return PolicyEndpoints.Invalid("includeRetired", "must be true or false", "Invalid query");
-        return await Guard(async () =>
-        {
-            var bank = await store.FindAsync(name, ct) ?? throw new HashBankNotFoundException($"No hash bank is named '{name}'.");
-            var entries = await store.EntriesAsync(name, all, ct);
-            var text = new StringWriter();
-            HashBankCsv.Write(text, bank.Algorithm, entries);
-            context.Response.Headers.ContentDisposition = $"attachment; filename=\"{name}.csv\"";
-            return TypedResults.Text(text.ToString(), "text/csv", Encoding.UTF8);
-        });
+        var all = Query.Flag("includeRetired", includeRetired);
+        var bank = await store.FindAsync(name, ct) ?? throw HashBanks.NoBank(name);
+        var entries = await store.EntriesAsync(name, all, ct);
+        var text = new StringWriter();
+        HashBankCsv.Write(text, bank.Algorithm, entries);
+        context.Response.Headers.ContentDisposition = $"attachment; filename=\"{name}.csv\"";
+        return TypedResults.Text(text.ToString(), "text/csv", Encoding.UTF8);
     }
 
-    internal static async Task<IResult> GetEntriesPlain(HttpContext context, string name, HashBanks store, CancellationToken ct) =>
-        await Guard(async () =>
-        {
-            var entries = await store.EntriesAsync(name, false, ct);
-            var text = new StringWriter();
-            HashBankCsv.WritePlain(text, entries.Where(e => e.State == "active"));
-            context.Response.Headers.ContentDisposition = $"attachment; filename=\"{name}.txt\"";
-            return TypedResults.Text(text.ToString(), "text/plain", Encoding.UTF8);
-        });
+    internal static async Task<IResult> GetEntriesPlain(HttpContext context, string name, HashBanks store, CancellationToken ct)
+    {
+        var entries = await store.EntriesAsync(name, false, ct);
+        var text = new StringWriter();
+        HashBankCsv.WritePlain(text, entries.Where(e => e.State == "active"));
+        context.Response.Headers.ContentDisposition = $"attachment; filename=\"{name}.txt\"";
+        return TypedResults.Text(text.ToString(), "text/plain", Encoding.UTF8);
+    }
 
     internal static async Task<IResult> GetQuarantined(HashBanks store, CancellationToken ct) =>
         TypedResults.Ok(new QuarantinedEntriesResponse(await store.QuarantinedAsync(ct)));
 
     internal static async Task<IResult> PostReleaseEntry(HttpRequest request, string name, string id, HashBanks store, CancellationToken ct)
     {
-        var (body, problem) = await PolicyEndpoints.ReadAsync<ReleaseHashEntryRequest>(request, ct);
-        if (body is null) return problem!;
-        return await Guard(async () => TypedResults.Ok(await store.ReleaseEntryAsync(name, id, PolicyEndpoints.Actor(request.HttpContext.User), body.Reason, ct)));
+        var body = await JsonBody.ReadAsync<ReleaseHashEntryRequest>(request, PolicyEndpoints.MaxBodyBytes, ct);
+        return TypedResults.Ok(await store.ReleaseEntryAsync(name, id, Caller.Actor(request.HttpContext.User), body.Reason, ct));
     }
 
+    /// <summary>CSV or plain text, not JSON: read here, under its own (larger) limit, refused by the same rules.</summary>
     internal static async Task<IResult> PostEntries(HttpRequest request, string name, string? source, HashBanks store, CancellationToken ct)
     {
-        var bodySize = request.HttpContext.Features.Get<IHttpMaxRequestBodySizeFeature>();
-        if (bodySize is { IsReadOnly: false }) bodySize.MaxRequestBodySize = MaxImportBytes;
         if (request.ContentType is not { } type
             || !(type.StartsWith("text/csv", StringComparison.OrdinalIgnoreCase) || type.StartsWith("text/plain", StringComparison.OrdinalIgnoreCase)))
-            return TypedResults.Problem(statusCode: StatusCodes.Status415UnsupportedMediaType, title: "Unsupported media type",
-                detail: "Send the hashes as text/csv with a header row (hash, and optionally quality, source, path, metadata columns), or as text/plain with one hash a line.");
-        if (await store.FindAsync(name, ct) is not { } bank) return PolicyEndpoints.NotFound($"No hash bank is named '{name}'.");
+            throw new BadHttpRequestException("Send the hashes as text/csv with a header row (hash, and optionally quality, source, path, metadata columns), or as text/plain with one hash a line.",
+                StatusCodes.Status415UnsupportedMediaType);
+        const string instead = "Split it, or use the worker's hashbank import.";
+        JsonBody.Limit(request, MaxImportBytes);
+        var bank = await store.FindAsync(name, ct) ?? throw HashBanks.NoBank(name);
 
         var buffer = new MemoryStream();
         try
@@ -226,8 +210,7 @@ public static class HashBankEndpoints
         }
         catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
         {
-            return TypedResults.Problem(statusCode: StatusCodes.Status413PayloadTooLarge, title: "Request too large",
-                detail: $"The CSV is larger than the limit of {MaxImportBytes} bytes; split it, or use the worker's hashbank import.");
+            throw JsonBody.TooLarge(MaxImportBytes, instead);
         }
         buffer.Position = 0;
         IReadOnlyList<HashCsvRow> rows;
@@ -238,42 +221,20 @@ public static class HashBankEndpoints
         }
         catch (DecoderFallbackException)
         {
-            return PolicyEndpoints.Invalid("body", "is not UTF-8 text");
+            throw Refusal.Invalid("body", "is not UTF-8 text");
         }
         catch (HashCsvException e)
         {
             var errors = e.Errors.GroupBy(x => $"line {x.Line}: {x.Column}").ToDictionary(g => g.Key, g => g.Select(x => x.Reason).ToArray());
-            return TypedResults.ValidationProblem(errors, title: "The CSV has rows that cannot be imported; nothing was imported",
-                detail: e.Total > e.Errors.Count ? $"{e.Total} problems; the first {e.Errors.Count} are listed." : $"{e.Total} problem(s).");
+            throw Refusal.Invalid(errors, "The CSV has rows that cannot be imported; nothing was imported. " +
+                (e.Total > e.Errors.Count ? $"{e.Total} problems; the first {e.Errors.Count} are listed." : $"{e.Total} problem(s)."));
         }
-        return await Guard(async () => TypedResults.Ok(await store.ImportAsync(name, rows, PolicyEndpoints.Actor(request.HttpContext.User), ct)));
+        return TypedResults.Ok(await store.ImportAsync(name, rows, Caller.Actor(request.HttpContext.User), ct));
     }
 
     internal static async Task<IResult> PostRetireEntry(HttpRequest request, string name, string id, HashBanks store, CancellationToken ct)
     {
-        var (body, problem) = await PolicyEndpoints.ReadAsync<RetireHashEntryRequest>(request, ct);
-        if (body is null) return problem!;
-        return await Guard(async () => TypedResults.Ok(await store.RetireEntryAsync(name, id, PolicyEndpoints.Actor(request.HttpContext.User), body.Reason, ct)));
-    }
-
-    /// <summary>The store's refusals as problem details: 400 naming the field, 404, 409.</summary>
-    private static async Task<IResult> Guard(Func<Task<IResult>> action)
-    {
-        try
-        {
-            return await action();
-        }
-        catch (HashBankValidationException e)
-        {
-            return PolicyEndpoints.Invalid(e.Field, e.Message);
-        }
-        catch (HashBankNotFoundException e)
-        {
-            return PolicyEndpoints.NotFound(e.Message);
-        }
-        catch (HashBankConflictException e)
-        {
-            return TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: "Conflict", detail: e.Message);
-        }
+        var body = await JsonBody.ReadAsync<RetireHashEntryRequest>(request, PolicyEndpoints.MaxBodyBytes, ct);
+        return TypedResults.Ok(await store.RetireEntryAsync(name, id, Caller.Actor(request.HttpContext.User), body.Reason, ct));
     }
 }

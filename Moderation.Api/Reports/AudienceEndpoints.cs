@@ -1,8 +1,6 @@
-using System.Security.Claims;
-using System.Text.Json;
-using Microsoft.AspNetCore.Http.Features;
-using Moderation.Api.Uploads;
+using Moderation.Api.Edge;
 using Moderation.Core.Access;
+using Moderation.Core.Refusals;
 using Moderation.Core.Review;
 
 namespace Moderation.Api.Reports;
@@ -54,13 +52,10 @@ public static class AudienceEndpoints
             .WithName("PostReport")
             .WithSummary("Report an upload on behalf of a platform user")
             .WithDescription("One report per reporterId per upload: a repeat answers 200 with the stored report (duplicate: true). A new report answers 201 and raises the priority of the item's open review task; enough reports since the last human decision send an allowed item back to review (requeued: true). {id} is the upload's id or external id.")
-            .Accepts<ReportRequest>("application/json")
+            .AcceptsJson<ReportRequest>()
             .Produces<ReportAccepted>(StatusCodes.Status201Created)
             .Produces<ReportAccepted>(StatusCodes.Status200OK)
-            .ProducesValidationProblem()
-            .ProducesProblem(StatusCodes.Status404NotFound)
-            .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
-            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType);
+            .ProducesProblem(StatusCodes.Status404NotFound);
 
         routes.MapPost("/v1/reach", PostReach)
             .RequireAuthorization(ApiScopes.UploadsWrite)
@@ -68,85 +63,38 @@ public static class AudienceEndpoints
             .WithName("PostReach")
             .WithSummary("Push cumulative view counts for up to 1,000 uploads")
             .WithDescription("Each item sets an upload's views to the given cumulative count if it is higher than the stored one (late or repeated batches change nothing). The priority of open review tasks is recomputed. Unknown uploads are listed in the answer; the others are stored.")
-            .Accepts<ReachRequest>("application/json")
-            .Produces<ReachRecorded>(StatusCodes.Status200OK)
-            .ProducesValidationProblem()
-            .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
-            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType);
+            .AcceptsJson<ReachRequest>()
+            .Produces<ReachRecorded>(StatusCodes.Status200OK);
         return routes;
     }
 
     internal static async Task<IResult> PostReport(string id, HttpRequest request, UserReports reports, CancellationToken ct)
     {
-        var (body, problem) = await ReadAsync<ReportRequest>(request, MaxReportBodyBytes, "Invalid report", ct);
-        if (problem is not null) return problem;
-        if (id.Length > 256) return Invalid("id", "is not an upload id or external id", "Invalid report");
-        if (string.IsNullOrWhiteSpace(body!.ReporterId)) return Invalid("reporterId", "is required: the platform's id of the person reporting", "Invalid report");
-        if (string.IsNullOrWhiteSpace(body.Reason)) return Invalid("reason", "is required", "Invalid report");
-        try
-        {
-            var outcome = await reports.ReportAsync(KeyOf(request), id, body.ReporterId, body.Reason, body.Detail, ct);
-            var answer = new ReportAccepted(outcome.ReportId, outcome.UploadId, !outcome.Created, outcome.Reports, outcome.Requeued);
-            return outcome.Created ? TypedResults.Created($"/v1/uploads/{outcome.UploadId}", answer) : TypedResults.Ok(answer);
-        }
-        catch (ReviewRefusedException e) when (e.Status == StatusCodes.Status400BadRequest)
-        {
-            return Invalid(e.Field, e.Message, "Invalid report");
-        }
-        catch (ReviewRefusedException e)
-        {
-            return TypedResults.Problem(statusCode: e.Status, title: e.Status == 404 ? "Not found" : "Conflict", detail: e.Message,
-                extensions: new Dictionary<string, object?> { ["field"] = e.Field });
-        }
+        var body = await JsonBody.ReadAsync<ReportRequest>(request, MaxReportBodyBytes, ct);
+        if (id.Length > 256) throw Refusal.Invalid("id", "is not an upload id or external id");
+        if (string.IsNullOrWhiteSpace(body.ReporterId)) throw Refusal.Invalid("reporterId", "is required: the platform's id of the person reporting");
+        if (string.IsNullOrWhiteSpace(body.Reason)) throw Refusal.Invalid("reason", "is required");
+        var outcome = await reports.ReportAsync(Caller.KeyId(request.HttpContext.User), id, body.ReporterId, body.Reason, body.Detail, ct);
+        var answer = new ReportAccepted(outcome.ReportId, outcome.UploadId, !outcome.Created, outcome.Reports, outcome.Requeued);
+        return outcome.Created ? TypedResults.Created($"/v1/uploads/{outcome.UploadId}", answer) : TypedResults.Ok(answer);
     }
 
     internal static async Task<IResult> PostReach(HttpRequest request, UploadReach reach, CancellationToken ct)
     {
-        const string title = "Invalid reach batch";
-        var (body, problem) = await ReadAsync<ReachRequest>(request, MaxReachBodyBytes, title, ct);
-        if (problem is not null) return problem;
-        if (body!.Items is null) return Invalid("items", "is required: a list of {uploadId, views}", title);
-        if (body.Items.Count > UploadReach.MaxBatch) return Invalid("items", $"holds at most {UploadReach.MaxBatch} uploads", title);
+        var body = await JsonBody.ReadAsync<ReachRequest>(request, MaxReachBodyBytes, ct);
+        if (body.Items is null) throw Refusal.Invalid("items", "is required: a list of {uploadId, views}");
+        if (body.Items.Count > UploadReach.MaxBatch) throw Refusal.Invalid("items", $"holds at most {UploadReach.MaxBatch} uploads");
         var updates = new List<ReachUpdate>(body.Items.Count);
         for (var i = 0; i < body.Items.Count; i++)
         {
-            var item = body.Items[i];
-            if (item is null) return Invalid($"items[{i}]", "must be an object, not null", title);
+            var item = body.Items[i] ?? throw Refusal.Invalid($"items[{i}]", "must be an object, not null");
             if (string.IsNullOrWhiteSpace(item.UploadId) || item.UploadId.Length > 256)
-                return Invalid($"items[{i}].uploadId", "is required (an upload id or external id, at most 256 characters)", title);
+                throw Refusal.Invalid($"items[{i}].uploadId", "is required (an upload id or external id, at most 256 characters)");
             if (item.Views is not { } views || views < 0)
-                return Invalid($"items[{i}].views", "is required: the cumulative view count, 0 or more", title);
+                throw Refusal.Invalid($"items[{i}].views", "is required: the cumulative view count, 0 or more");
             updates.Add(new ReachUpdate(item.UploadId.Trim(), views));
         }
         var outcome = await reach.RecordAsync(updates, ct);
         return TypedResults.Ok(new ReachRecorded(outcome.Updated, outcome.Unchanged, outcome.Unknown));
     }
-
-    private static string KeyOf(HttpRequest request) => request.HttpContext.User.FindFirstValue(ClaimTypes.NameIdentifier) ?? "unknown";
-
-    private static async Task<(T? Body, IResult? Problem)> ReadAsync<T>(HttpRequest request, long maxBytes, string title, CancellationToken ct) where T : class
-    {
-        var bodySize = request.HttpContext.Features.Get<IHttpMaxRequestBodySizeFeature>();
-        if (bodySize is { IsReadOnly: false }) bodySize.MaxRequestBodySize = maxBytes;
-        if (!request.HasJsonContentType())
-            return (null, TypedResults.Problem(statusCode: StatusCodes.Status415UnsupportedMediaType, title: "Unsupported media type", detail: "Send application/json."));
-        try
-        {
-            var body = await JsonSerializer.DeserializeAsync<T>(request.Body, UploadEndpoints.RequestJson, ct);
-            return body is null ? (null, Invalid("$", "the body must be a JSON object", title)) : (body, null);
-        }
-        catch (JsonException e)
-        {
-            var field = string.IsNullOrEmpty(e.Path) ? "$" : e.Path;
-            var reason = e.Message.Contains("could not be mapped", StringComparison.Ordinal) ? "is not a known field" : "is not valid JSON for this field";
-            return (null, Invalid(field, reason, title));
-        }
-        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
-        {
-            return (null, TypedResults.Problem(statusCode: StatusCodes.Status413PayloadTooLarge, title: "Request too large", detail: $"At most {maxBytes} bytes."));
-        }
-    }
-
-    private static IResult Invalid(string field, string reason, string title) =>
-        TypedResults.ValidationProblem(new Dictionary<string, string[]> { [field] = [reason] }, title: title, detail: $"{field} {reason}");
 }

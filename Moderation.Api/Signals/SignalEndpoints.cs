@@ -1,6 +1,7 @@
 using System.Globalization;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Moderation.Core.Access;
+using Moderation.Core.Refusals;
 using Moderation.Core.Signals;
 using Moderation.Core.Storage;
 
@@ -21,24 +22,22 @@ public static class SignalEndpoints
             .RequireAuthorization(ApiScopes.SignalsRead)
             .WithName("GetSignals")
             .WithSummary("The risk-signal feed in sequence order")
-            .WithDescription("Every score and decision as a signal for the recommender. Pass the previous page's nextCursor as `after`; a consumer that resumes from its stored cursor sees every signal exactly once.");
+            .WithDescription("Every score and decision as a signal for the recommender. Pass the previous page's nextCursor as `after`; a consumer that resumes from its stored cursor sees every signal exactly once.")
+            .ProducesValidationProblem();
         return group;
     }
 
-    internal static async Task<Results<Ok<SignalPageResponse>, ValidationProblem>> GetSignals(
+    internal static async Task<Ok<SignalPageResponse>> GetSignals(
         ModerationDatabase database, string? after, string? limit, CancellationToken ct)
     {
         long cursor = 0;
         if (!string.IsNullOrEmpty(after) && (!long.TryParse(after, NumberStyles.None, CultureInfo.InvariantCulture, out cursor) || cursor < 0))
-            return Invalid("after", "must be a cursor returned by this feed (a non-negative integer)");
+            throw Refusal.Invalid("after", "must be a cursor returned by this feed (a non-negative integer)");
         var size = DefaultLimit;
         if (!string.IsNullOrEmpty(limit) && (!int.TryParse(limit, NumberStyles.None, CultureInfo.InvariantCulture, out size) || size is < 1 or > MaxLimit))
-            return Invalid("limit", $"must be an integer from 1 to {MaxLimit}");
+            throw Refusal.Invalid("limit", $"must be an integer from 1 to {MaxLimit}");
 
         var page = await SignalFeed.ReadAsync(database, cursor, size, ct);
         return TypedResults.Ok(new SignalPageResponse(page.Signals, page.NextCursor.ToString(CultureInfo.InvariantCulture)));
     }
-
-    private static ValidationProblem Invalid(string field, string reason) =>
-        TypedResults.ValidationProblem(new Dictionary<string, string[]> { [field] = [reason] }, title: "Invalid query", detail: $"{field} {reason}");
 }

@@ -64,26 +64,22 @@ public sealed class AccessBootstrap(
         var path = Path.Combine(moderation.Value.FullDataDirectory, CredentialsFileName);
         var wroteFile = false;
 
-        var created = await database.InTransactionAsync(async (connection, transaction) =>
+        var created = await AuditedChange.RunAsync(database, time, AuditActors.Bootstrap, async change =>
         {
-            await TransactionLock.TakeAsync(connection, transaction, database.Dialect, TransactionLock.AppendLog, ct);
+            var (connection, transaction, now) = (change.Connection, change.Transaction, change.NowMs);
             var existing = await connection.ExecuteScalarAsync<long>(new CommandDefinition(database.Sql(CountPrincipals), transaction: transaction, cancellationToken: ct));
             if (existing > 0) return false;
 
-            var now = time.GetUtcNow().ToUnixTimeMilliseconds();
             var keyId = await keys.CreateAsync(connection, transaction, "bootstrap admin key", apiKey, ApiScopes.All, ct);
             var user = new WorkbenchUser { Id = Guid.CreateVersion7().ToString(), UserName = o.AdminUserName };
             await connection.ExecuteAsync(new CommandDefinition(database.Sql(InsertUser), new
             {
                 user.Id, user.UserName, PasswordHash = new PasswordHasher<WorkbenchUser>().HashPassword(user, password), Roles = "admin", Now = now,
             }, transaction, cancellationToken: ct));
-            await AuditLog.AppendAsync(connection, transaction, database.Dialect,
-            [
-                new AuditEntry("system:bootstrap", "api_key.created", "api_key", keyId, "first start on an empty database",
-                    AfterState: JsonSerializer.Serialize(new { scopes = ApiScopes.All })),
-                new AuditEntry("system:bootstrap", "user.created", "user", user.Id, "first start on an empty database",
-                    AfterState: JsonSerializer.Serialize(new { userName = user.UserName, roles = new[] { "admin" } })),
-            ], now, ct);
+            change.Record("api_key.created", "api_key", keyId, "first start on an empty database",
+                afterState: JsonSerializer.Serialize(new { scopes = ApiScopes.All }));
+            change.Record("user.created", "user", user.Id, "first start on an empty database",
+                afterState: JsonSerializer.Serialize(new { userName = user.UserName, roles = new[] { "admin" } }));
 
             // Written before the commit: if it cannot be written, nothing is created and the start fails loudly.
             if (!keyFromEnvironment || !passwordFromEnvironment)

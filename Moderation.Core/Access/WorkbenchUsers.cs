@@ -3,6 +3,7 @@ using Dapper;
 using Microsoft.AspNetCore.Identity;
 using Moderation.Core.Audit;
 using Moderation.Core.Storage;
+using Moderation.Core.Refusals;
 
 namespace Moderation.Core.Access;
 
@@ -11,12 +12,6 @@ public sealed record WorkbenchAccount(string Id, string UserName, IReadOnlyList<
     string? SignsInWith = null)
 {
     public bool Disabled => DisabledAt is not null;
-}
-
-/// <summary>Why an account change was refused, for a clear message on the form.</summary>
-public sealed class AccountChangeException(string field, string message) : Exception(message)
-{
-    public string Field { get; } = field;
 }
 
 /// <summary>
@@ -85,12 +80,10 @@ public sealed class WorkbenchUsers(ModerationDatabase database, TimeProvider tim
     /// <summary>A password sign-in, as an audit event (<c>user.signed_in</c>).</summary>
     public Task RecordSignInAsync(WorkbenchAccount account, CancellationToken ct)
     {
-        var now = time.GetUtcNow().ToUnixTimeMilliseconds();
-        return database.InTransactionAsync(async (connection, transaction) =>
+        return AuditedChange.RunAsync(database, time, AuditActors.User(account.UserName), change =>
         {
-            await TransactionLock.TakeAsync(connection, transaction, database.Dialect, TransactionLock.AppendLog, ct);
-            await AuditLog.AppendAsync(connection, transaction, database.Dialect,
-                [new AuditEntry($"user:{account.UserName}", "user.signed_in", "user", account.Id, null, AfterState: JsonSerializer.Serialize(new { method = "password" }))], now, ct);
+            change.Record("user.signed_in", "user", account.Id, afterState: JsonSerializer.Serialize(new { method = "password" }));
+            return Task.FromResult(true);
         }, ct);
     }
 
@@ -104,13 +97,11 @@ public sealed class WorkbenchUsers(ModerationDatabase database, TimeProvider tim
     /// </summary>
     public async Task<WorkbenchAccount> SignInExternalAsync(ExternalSignIn login, IReadOnlyCollection<string> defaultRoles, CancellationToken ct)
     {
-        var now = time.GetUtcNow().ToUnixTimeMilliseconds();
-        var providerActor = $"oidc:{login.Provider}";
-        return await database.InTransactionAsync(async (connection, transaction) =>
+        var providerActor = AuditActors.Provider(login.Provider);
+        return await AuditedChange.RunAsync(database, time, providerActor, async change =>
         {
-            await TransactionLock.TakeAsync(connection, transaction, database.Dialect, TransactionLock.AppendLog, ct);
+            var (connection, transaction, now) = (change.Connection, change.Transaction, change.NowMs);
             var keys = new { login.Provider, login.Subject, Now = now };
-            var audit = new List<AuditEntry>();
             Row row;
             var userId = await connection.ExecuteScalarAsync<string?>(new CommandDefinition(database.Sql(SelectLogin), keys, transaction, cancellationToken: ct));
             if (userId is null)
@@ -123,8 +114,7 @@ public sealed class WorkbenchUsers(ModerationDatabase database, TimeProvider tim
                     Id = userId, UserName = userName, PasswordHash = "", Roles = string.Join(' ', roles), Now = now,
                 }, transaction, cancellationToken: ct));
                 await connection.ExecuteAsync(new CommandDefinition(database.Sql(InsertLogin), new { login.Provider, login.Subject, UserId = userId, Now = now }, transaction, cancellationToken: ct));
-                audit.Add(new AuditEntry(providerActor, "user.created", "user", userId, null,
-                    AfterState: JsonSerializer.Serialize(new { userName, roles, provider = login.Provider, subject = login.Subject })));
+                change.Record("user.created", "user", userId, afterState: JsonSerializer.Serialize(new { userName, roles, provider = login.Provider, subject = login.Subject }));
                 row = (await connection.QueryFirstAsync<Row>(new CommandDefinition(database.Sql(SelectById), new { Id = userId }, transaction, cancellationToken: ct)));
             }
             else
@@ -138,16 +128,15 @@ public sealed class WorkbenchUsers(ModerationDatabase database, TimeProvider tim
                     if (!roles.SequenceEqual(held))
                     {
                         await connection.ExecuteAsync(new CommandDefinition(database.Sql(UpdateRoles), new { Roles = string.Join(' ', roles), row.Id }, transaction, cancellationToken: ct));
-                        audit.Add(new AuditEntry(providerActor, "user.roles_changed", "user", row.Id, "role claim at sign-in",
-                            JsonSerializer.Serialize(new { roles = held }), JsonSerializer.Serialize(new { roles })));
+                        change.Record("user.roles_changed", "user", row.Id, "role claim at sign-in",
+                            JsonSerializer.Serialize(new { roles = held }), JsonSerializer.Serialize(new { roles }));
                         row = await connection.QueryFirstAsync<Row>(new CommandDefinition(database.Sql(SelectById), new { Id = userId }, transaction, cancellationToken: ct));
                     }
                 }
                 await connection.ExecuteAsync(new CommandDefinition(database.Sql(TouchLogin), keys, transaction, cancellationToken: ct));
             }
-            audit.Add(new AuditEntry($"user:{row.UserName}", "user.signed_in", "user", row.Id, null,
-                AfterState: JsonSerializer.Serialize(new { method = "oidc", provider = login.Provider, subject = login.Subject })));
-            await AuditLog.AppendAsync(connection, transaction, database.Dialect, audit, now, ct);
+            change.Record([new AuditEntry(AuditActors.User(row.UserName), "user.signed_in", "user", row.Id, null,
+                AfterState: JsonSerializer.Serialize(new { method = "oidc", provider = login.Provider, subject = login.Subject }))]);
             return row.ToAccount();
         }, ct);
     }
@@ -164,7 +153,7 @@ public sealed class WorkbenchUsers(ModerationDatabase database, TimeProvider tim
             var taken = await connection.QueryFirstOrDefaultAsync<Row>(new CommandDefinition(database.Sql(SelectByName), new { UserName = candidate }, transaction, cancellationToken: ct));
             if (taken is null) return candidate;
         }
-        throw new AccountChangeException("userName", $"No free workbench name for '{clean}'.");
+        throw Refusal.Invalid("userName", $"No free workbench name for '{clean}'.");
     }
 
     public async Task<WorkbenchAccount?> FindAsync(string id, CancellationToken ct)
@@ -198,24 +187,22 @@ public sealed class WorkbenchUsers(ModerationDatabase database, TimeProvider tim
     {
         userName = userName.Trim();
         if (userName.Length is < 2 or > 64 || !userName.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '-' or '_' or '@'))
-            throw new AccountChangeException("userName", "User names are 2 to 64 characters: letters, digits, '.', '-', '_' or '@'.");
+            throw Refusal.Invalid("userName", "User names are 2 to 64 characters: letters, digits, '.', '-', '_' or '@'.");
         CheckPassword(password);
         var cleanRoles = CheckRoles(roles);
         var user = new WorkbenchUser { Id = Guid.CreateVersion7().ToString(), UserName = userName };
-        var now = time.GetUtcNow().ToUnixTimeMilliseconds();
-        await database.InTransactionAsync(async (connection, transaction) =>
+        return await AuditedChange.RunAsync(database, time, actor, async change =>
         {
-            await TransactionLock.TakeAsync(connection, transaction, database.Dialect, TransactionLock.AppendLog, ct);
-            var existing = await connection.QueryFirstOrDefaultAsync<Row>(new CommandDefinition(database.Sql(SelectByName), new { UserName = userName }, transaction, cancellationToken: ct));
-            if (existing is not null) throw new AccountChangeException("userName", $"A user named '{userName}' already exists.");
-            await connection.ExecuteAsync(new CommandDefinition(database.Sql(Insert), new
+            var existing = await change.Connection.QueryFirstOrDefaultAsync<Row>(new CommandDefinition(database.Sql(SelectByName), new { UserName = userName },
+                change.Transaction, cancellationToken: ct));
+            if (existing is not null) throw Refusal.Conflict($"A user named '{userName}' already exists.", "userName");
+            await change.Connection.ExecuteAsync(new CommandDefinition(database.Sql(Insert), new
             {
-                user.Id, user.UserName, PasswordHash = Hasher.HashPassword(user, password), Roles = string.Join(' ', cleanRoles), Now = now,
-            }, transaction, cancellationToken: ct));
-            await AuditLog.AppendAsync(connection, transaction, database.Dialect,
-                [new AuditEntry(actor, "user.created", "user", user.Id, null, AfterState: JsonSerializer.Serialize(new { userName, roles = cleanRoles }))], now, ct);
+                user.Id, user.UserName, PasswordHash = Hasher.HashPassword(user, password), Roles = string.Join(' ', cleanRoles), Now = change.NowMs,
+            }, change.Transaction, cancellationToken: ct));
+            change.Record("user.created", "user", user.Id, afterState: JsonSerializer.Serialize(new { userName, roles = cleanRoles }));
+            return new WorkbenchAccount(user.Id, userName, cleanRoles, change.Now, null);
         }, ct);
-        return new WorkbenchAccount(user.Id, userName, cleanRoles, DateTimeOffset.FromUnixTimeMilliseconds(now), null);
     }
 
     public Task SetRolesAsync(string actorId, string actor, string id, IReadOnlyCollection<string> roles, CancellationToken ct)
@@ -224,7 +211,7 @@ public sealed class WorkbenchUsers(ModerationDatabase database, TimeProvider tim
         return ChangeAsync(actor, id, "user.roles_changed", async (connection, transaction, row) =>
         {
             if (row.Id == actorId && !cleanRoles.Contains(ReviewRoles.Admin))
-                throw new AccountChangeException("roles", "You cannot remove the admin role from your own account.");
+                throw Refusal.Forbidden("You cannot remove the admin role from your own account.", "roles");
             await connection.ExecuteAsync(new CommandDefinition(database.Sql(UpdateRoles), new { Roles = string.Join(' ', cleanRoles), row.Id }, transaction, cancellationToken: ct));
             return (new { roles = ReviewRoles.Parse(row.Roles) }, new { roles = cleanRoles });
         }, ct);
@@ -233,7 +220,7 @@ public sealed class WorkbenchUsers(ModerationDatabase database, TimeProvider tim
     public Task SetDisabledAsync(string actorId, string actor, string id, bool disabled, CancellationToken ct) =>
         ChangeAsync(actor, id, disabled ? "user.disabled" : "user.enabled", async (connection, transaction, row) =>
         {
-            if (row.Id == actorId && disabled) throw new AccountChangeException("disabled", "You cannot disable your own account.");
+            if (row.Id == actorId && disabled) throw Refusal.Forbidden("You cannot disable your own account.", "disabled");
             var at = disabled ? time.GetUtcNow().ToUnixTimeMilliseconds() : (long?)null;
             await connection.ExecuteAsync(new CommandDefinition(database.Sql(UpdateDisabled), new { DisabledAtMs = at, row.Id }, transaction, cancellationToken: ct));
             return (new { disabled = row.DisabledAtMs is not null }, new { disabled });
@@ -253,30 +240,29 @@ public sealed class WorkbenchUsers(ModerationDatabase database, TimeProvider tim
     private async Task ChangeAsync(string actor, string id, string action,
         Func<System.Data.Common.DbConnection, System.Data.Common.DbTransaction, Row, Task<(object? Before, object? After)>> change, CancellationToken ct)
     {
-        var now = time.GetUtcNow().ToUnixTimeMilliseconds();
-        await database.InTransactionAsync(async (connection, transaction) =>
+        await AuditedChange.RunAsync(database, time, actor, async audited =>
         {
-            await TransactionLock.TakeAsync(connection, transaction, database.Dialect, TransactionLock.AppendLog, ct);
-            var row = await connection.QueryFirstOrDefaultAsync<Row>(new CommandDefinition(database.Sql(SelectById), new { Id = id }, transaction, cancellationToken: ct))
-                ?? throw new AccountChangeException("id", "No such user.");
-            var (before, after) = await change(connection, transaction, row);
-            await AuditLog.AppendAsync(connection, transaction, database.Dialect,
-                [new AuditEntry(actor, action, "user", row.Id, null,
-                    before is null ? null : JsonSerializer.Serialize(before), after is null ? null : JsonSerializer.Serialize(after))], now, ct);
+            var row = await audited.Connection.QueryFirstOrDefaultAsync<Row>(new CommandDefinition(database.Sql(SelectById), new { Id = id },
+                    audited.Transaction, cancellationToken: ct))
+                ?? throw Refusal.NotFound("No such user.", "id");
+            var (before, after) = await change(audited.Connection, audited.Transaction, row);
+            audited.Record(action, "user", row.Id, null,
+                before is null ? null : JsonSerializer.Serialize(before), after is null ? null : JsonSerializer.Serialize(after));
+            return true;
         }, ct);
     }
 
     private static void CheckPassword(string password)
     {
         if (password.Length < MinimumPasswordLength || password.Length > 256)
-            throw new AccountChangeException("password", $"Passwords are {MinimumPasswordLength} to 256 characters long.");
+            throw Refusal.Invalid("password", $"Passwords are {MinimumPasswordLength} to 256 characters long.");
     }
 
     private static List<string> CheckRoles(IReadOnlyCollection<string> roles)
     {
         var unknown = roles.Where(r => !ReviewRoles.IsKnown(r)).ToList();
-        if (unknown.Count > 0) throw new AccountChangeException("roles", $"Unknown role(s): {string.Join(", ", unknown)}.");
-        if (roles.Count == 0) throw new AccountChangeException("roles", "Choose at least one role.");
+        if (unknown.Count > 0) throw Refusal.Invalid("roles", $"Unknown role(s): {string.Join(", ", unknown)}.");
+        if (roles.Count == 0) throw Refusal.Invalid("roles", "Choose at least one role.");
         return ReviewRoles.All.Where(roles.Contains).ToList();
     }
 

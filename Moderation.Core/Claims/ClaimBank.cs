@@ -5,6 +5,7 @@ using System.Text.Json;
 using Dapper;
 using Moderation.Core.Audit;
 using Moderation.Core.Storage;
+using Moderation.Core.Refusals;
 
 namespace Moderation.Core.Claims;
 
@@ -28,28 +29,6 @@ public static class ClaimStates
     public const string Retired = "retired";
 }
 
-/// <summary>Why the claim bank refused a request.</summary>
-public abstract class ClaimBankException(string message) : Exception(message);
-
-/// <summary>An input is not acceptable; <see cref="Field"/> names it and the message says what to change.</summary>
-public sealed class ClaimValidationException(string field, string message) : ClaimBankException(message)
-{
-    public string Field { get; } = field;
-}
-
-/// <summary>No claim has the id.</summary>
-public sealed class ClaimNotFoundException(string id) : ClaimBankException($"No claim has the id '{id}'.")
-{
-    public string Id { get; } = id;
-}
-
-/// <summary>The request contradicts what is stored: a duplicate of an active claim, or retiring a retired one.</summary>
-public sealed class ClaimConflictException(string message, string existingId) : ClaimBankException(message)
-{
-    /// <summary>The claim the request collided with.</summary>
-    public string ExistingId { get; } = existingId;
-}
-
 /// <summary>
 /// The misinformation claim bank: known false claims with a fact-check link, curated by policy teams and matched
 /// against uploads by the misinformation scorer. Claims are never deleted, only retired, and every addition and
@@ -65,7 +44,6 @@ public sealed class ClaimBank(ModerationDatabase database, TimeProvider time)
     public const int MaxSourceUrlLength = 2000;
     public const int MaxNoteLength = 2000;
     public const int MaxReasonLength = 1000;
-    public const int MaxActorLength = 256;
 
     private const string Columns =
         "id, text, source_url, category, note, state, created_by, created_at_ms, retired_by, retired_at_ms, retire_reason";
@@ -95,36 +73,30 @@ public sealed class ClaimBank(ModerationDatabase database, TimeProvider time)
         "SELECT COALESCE(MAX(seq), 0) FROM audit_events WHERE subject_type = 'claim'");
 
     /// <summary>Adds an active claim and returns it.</summary>
-    /// <exception cref="ClaimValidationException">The text, source URL, note or actor is not acceptable.</exception>
-    /// <exception cref="ClaimConflictException">An active claim with the same normalised text exists.</exception>
+    /// <exception cref="Refusal">Invalid: the text, source URL, note or actor is not acceptable; conflict: an active claim with the same normalised text exists (<c>existingId</c> names it).</exception>
     public async Task<Claim> AddAsync(string text, string sourceUrl, string? note, string actor, CancellationToken ct)
     {
         var cleanText = CheckText(text);
         var cleanUrl = CheckSourceUrl(sourceUrl);
         var cleanNote = CheckNote(note);
-        CheckActor(actor);
         var key = TextKey(cleanText);
 
         try
         {
-            return await database.InTransactionAsync(async (connection, transaction) =>
+            return await AuditedChange.RunAsync(database, time, actor, async change =>
             {
-                await TransactionLock.TakeAsync(connection, transaction, database.Dialect, TransactionLock.AppendLog, ct);
-                var existing = await connection.QueryFirstOrDefaultAsync<string>(new CommandDefinition(database.Sql(SelectActiveByKey),
-                    new { TextKey = key }, transaction, cancellationToken: ct));
+                var existing = await change.Connection.QueryFirstOrDefaultAsync<string>(new CommandDefinition(database.Sql(SelectActiveByKey),
+                    new { TextKey = key }, change.Transaction, cancellationToken: ct));
                 if (existing is not null) throw Duplicate(existing);
 
-                var now = time.GetUtcNow().ToUnixTimeMilliseconds();
                 var claim = new Claim(Guid.CreateVersion7().ToString(), cleanText, cleanUrl, DefaultCategory, cleanNote, ClaimStates.Active,
-                    actor, DateTimeOffset.FromUnixTimeMilliseconds(now), null, null, null);
-                await connection.ExecuteAsync(new CommandDefinition(database.Sql(Insert), new
+                    actor, change.Now, null, null, null);
+                await change.Connection.ExecuteAsync(new CommandDefinition(database.Sql(Insert), new
                 {
-                    claim.Id, claim.Text, TextKey = key, claim.SourceUrl, claim.Category, claim.Note, CreatedBy = actor, Now = now,
-                }, transaction, cancellationToken: ct));
-                await AuditLog.AppendAsync(connection, transaction, database.Dialect,
-                    [new AuditEntry(actor, "claim.added", SubjectType, claim.Id, null, null,
-                        JsonSerializer.Serialize(new { state = claim.State, text = claim.Text, sourceUrl = claim.SourceUrl, category = claim.Category, note = claim.Note }))],
-                    now, ct);
+                    claim.Id, claim.Text, TextKey = key, claim.SourceUrl, claim.Category, claim.Note, CreatedBy = actor, Now = change.NowMs,
+                }, change.Transaction, cancellationToken: ct));
+                change.Record("claim.added", SubjectType, claim.Id, afterState:
+                    JsonSerializer.Serialize(new { state = claim.State, text = claim.Text, sourceUrl = claim.SourceUrl, category = claim.Category, note = claim.Note }));
                 return claim;
             }, ct);
         }
@@ -137,36 +109,26 @@ public sealed class ClaimBank(ModerationDatabase database, TimeProvider time)
     }
 
     /// <summary>Retires an active claim and returns it as stored afterwards.</summary>
-    /// <exception cref="ClaimNotFoundException">No claim has the id.</exception>
-    /// <exception cref="ClaimConflictException">The claim is already retired.</exception>
-    /// <exception cref="ClaimValidationException">The reason or actor is not acceptable.</exception>
+    /// <exception cref="Refusal">Not found: no claim has the id; conflict: the claim is already retired; invalid: the reason or actor is not acceptable.</exception>
     public async Task<Claim> RetireAsync(string id, string actor, string reason, CancellationToken ct)
     {
-        CheckActor(actor);
         var cleanReason = reason?.Trim();
-        if (string.IsNullOrEmpty(cleanReason)) throw new ClaimValidationException("reason", "A reason is required to retire a claim (it goes into the audit trail).");
+        if (string.IsNullOrEmpty(cleanReason)) throw Refusal.Invalid("reason", "A reason is required to retire a claim (it goes into the audit trail).");
         if (cleanReason.Length > MaxReasonLength)
-            throw new ClaimValidationException("reason", $"The reason is {cleanReason.Length} characters long; the limit is {MaxReasonLength}.");
-        if (HasDisallowedControl(cleanReason, allowLineBreaks: true)) throw new ClaimValidationException("reason", "The reason contains control characters.");
+            throw Refusal.Invalid("reason", $"The reason is {cleanReason.Length} characters long; the limit is {MaxReasonLength}.");
+        if (HasDisallowedControl(cleanReason, allowLineBreaks: true)) throw Refusal.Invalid("reason", "The reason contains control characters.");
 
-        return await database.InTransactionAsync(async (connection, transaction) =>
+        return await AuditedChange.RunAsync(database, time, actor, async change =>
         {
-            await TransactionLock.TakeAsync(connection, transaction, database.Dialect, TransactionLock.AppendLog, ct);
-            var claim = await FindAsync(connection, transaction, id, ct) ?? throw new ClaimNotFoundException(id);
+            var claim = await FindAsync(change.Connection, change.Transaction, id, ct) ?? throw NotFound(id);
             if (claim.State != ClaimStates.Active)
-                throw new ClaimConflictException($"Claim {id} is already retired (by {claim.RetiredBy} at {claim.RetiredAt:u}).", id);
+                throw Refusal.Conflict($"Claim {id} is already retired (by {claim.RetiredBy} at {claim.RetiredAt:u}).", "id", ExistingId(id));
 
-            var now = time.GetUtcNow().ToUnixTimeMilliseconds();
-            await connection.ExecuteAsync(new CommandDefinition(database.Sql(Retire),
-                new { Id = id, Actor = actor, Now = now, Reason = cleanReason }, transaction, cancellationToken: ct));
-            await AuditLog.AppendAsync(connection, transaction, database.Dialect,
-                [new AuditEntry(actor, "claim.retired", SubjectType, id, cleanReason,
-                    JsonSerializer.Serialize(new { state = ClaimStates.Active }), JsonSerializer.Serialize(new { state = ClaimStates.Retired }))],
-                now, ct);
-            return claim with
-            {
-                State = ClaimStates.Retired, RetiredBy = actor, RetiredAt = DateTimeOffset.FromUnixTimeMilliseconds(now), RetireReason = cleanReason,
-            };
+            await change.Connection.ExecuteAsync(new CommandDefinition(database.Sql(Retire),
+                new { Id = id, Actor = actor, Now = change.NowMs, Reason = cleanReason }, change.Transaction, cancellationToken: ct));
+            change.Record("claim.retired", SubjectType, id, cleanReason,
+                JsonSerializer.Serialize(new { state = ClaimStates.Active }), JsonSerializer.Serialize(new { state = ClaimStates.Retired }));
+            return claim with { State = ClaimStates.Retired, RetiredBy = actor, RetiredAt = change.Now, RetireReason = cleanReason };
         }, ct);
     }
 
@@ -221,8 +183,15 @@ public sealed class ClaimBank(ModerationDatabase database, TimeProvider time)
 
     private static string TextKey(string text) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(Normalise(text))));
 
-    private static ClaimConflictException Duplicate(string existingId) =>
-        new($"An active claim with the same text already exists ({existingId}). Retire it first to replace it, or edit the text.", existingId);
+    private static Refusal Duplicate(string existingId) =>
+        Refusal.Conflict($"An active claim with the same text already exists ({existingId}). Retire it first to replace it, or edit the text.", "text",
+            ExistingId(existingId));
+
+    /// <summary>The claim a request collided with, for the client to follow.</summary>
+    private static Dictionary<string, object?> ExistingId(string id) => new() { ["existingId"] = id };
+
+    /// <summary>No claim has the id.</summary>
+    public static Refusal NotFound(string id) => Refusal.NotFound($"No claim has the id '{id}'.", "id");
 
     private async Task<string?> ActiveIdWithKeyAsync(string key, CancellationToken ct)
     {
@@ -241,26 +210,26 @@ public sealed class ClaimBank(ModerationDatabase database, TimeProvider time)
     private static string CheckText(string? text)
     {
         var clean = text?.Trim();
-        if (string.IsNullOrEmpty(clean)) throw new ClaimValidationException("text", "The claim text is required.");
+        if (string.IsNullOrEmpty(clean)) throw Refusal.Invalid("text", "The claim text is required.");
         if (HasDisallowedControl(clean, allowLineBreaks: false))
-            throw new ClaimValidationException("text", "The claim text contains control characters (line breaks, tabs or others); write it as one line of plain text.");
+            throw Refusal.Invalid("text", "The claim text contains control characters (line breaks, tabs or others); write it as one line of plain text.");
         if (clean.Length < MinTextLength)
-            throw new ClaimValidationException("text", $"The claim text is {clean.Length} characters long; state the claim in at least {MinTextLength}.");
+            throw Refusal.Invalid("text", $"The claim text is {clean.Length} characters long; state the claim in at least {MinTextLength}.");
         if (clean.Length > MaxTextLength)
-            throw new ClaimValidationException("text", $"The claim text is {clean.Length} characters long; the limit is {MaxTextLength}.");
+            throw Refusal.Invalid("text", $"The claim text is {clean.Length} characters long; the limit is {MaxTextLength}.");
         return clean;
     }
 
     private static string CheckSourceUrl(string? sourceUrl)
     {
         var clean = sourceUrl?.Trim();
-        if (string.IsNullOrEmpty(clean)) throw new ClaimValidationException("sourceUrl", "The source URL (the fact-check that refutes the claim) is required.");
+        if (string.IsNullOrEmpty(clean)) throw Refusal.Invalid("sourceUrl", "The source URL (the fact-check that refutes the claim) is required.");
         if (clean.Length > MaxSourceUrlLength)
-            throw new ClaimValidationException("sourceUrl", $"The source URL is {clean.Length} characters long; the limit is {MaxSourceUrlLength}.");
+            throw Refusal.Invalid("sourceUrl", $"The source URL is {clean.Length} characters long; the limit is {MaxSourceUrlLength}.");
         if (clean.Any(c => char.IsControl(c) || char.IsWhiteSpace(c)))
-            throw new ClaimValidationException("sourceUrl", "The source URL contains white space or control characters; percent-encode them.");
+            throw Refusal.Invalid("sourceUrl", "The source URL contains white space or control characters; percent-encode them.");
         if (!Uri.TryCreate(clean, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps) || string.IsNullOrEmpty(uri.Host))
-            throw new ClaimValidationException("sourceUrl", $"'{clean}' is not an absolute http or https URL, like https://factcheck.example.org/claim-123.");
+            throw Refusal.Invalid("sourceUrl", $"'{clean}' is not an absolute http or https URL, like https://factcheck.example.org/claim-123.");
         return clean;
     }
 
@@ -269,17 +238,11 @@ public sealed class ClaimBank(ModerationDatabase database, TimeProvider time)
         var clean = note?.Trim();
         if (string.IsNullOrEmpty(clean)) return null;
         if (clean.Length > MaxNoteLength)
-            throw new ClaimValidationException("note", $"The note is {clean.Length} characters long; the limit is {MaxNoteLength}.");
-        if (HasDisallowedControl(clean, allowLineBreaks: true)) throw new ClaimValidationException("note", "The note contains control characters other than line breaks and tabs.");
+            throw Refusal.Invalid("note", $"The note is {clean.Length} characters long; the limit is {MaxNoteLength}.");
+        if (HasDisallowedControl(clean, allowLineBreaks: true)) throw Refusal.Invalid("note", "The note contains control characters other than line breaks and tabs.");
         return clean;
     }
 
-    private static void CheckActor(string? actor)
-    {
-        if (string.IsNullOrWhiteSpace(actor)) throw new ClaimValidationException("actor", "The actor (who makes the change) is required.");
-        if (actor.Length > MaxActorLength) throw new ClaimValidationException("actor", $"The actor is {actor.Length} characters long; the limit is {MaxActorLength}.");
-        if (actor.Any(char.IsControl)) throw new ClaimValidationException("actor", "The actor contains control characters.");
-    }
 
     private static bool HasDisallowedControl(string value, bool allowLineBreaks) =>
         value.Any(c => char.IsControl(c) && !(allowLineBreaks && c is '\n' or '\r' or '\t'));

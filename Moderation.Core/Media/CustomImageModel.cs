@@ -4,6 +4,7 @@ using System.Text.Json.Serialization;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
 using Moderation.Core.Scoring;
+using Moderation.Core.Refusals;
 
 namespace Moderation.Core.Media;
 
@@ -49,7 +50,7 @@ public sealed record ImageModelManifest(string Name, string Version, ImageModelI
         Labels.Where(l => l.Category is not null).GroupBy(l => l.Category!, StringComparer.Ordinal)
             .ToDictionary(g => g.Key, g => g.Select(l => l.Index).ToArray(), StringComparer.Ordinal);
 
-    /// <exception cref="ImageModelException">The text is not a manifest, naming the field.</exception>
+    /// <exception cref="Refusal">Invalid: the text is not a manifest, naming the field.</exception>
     public static ImageModelManifest Parse(string json)
     {
         ImageModelManifest? manifest;
@@ -59,9 +60,9 @@ public sealed record ImageModelManifest(string Name, string Version, ImageModelI
         }
         catch (JsonException e)
         {
-            throw new ImageModelException(e.Path is { Length: > 0 } p ? p.TrimStart('$', '.') : "manifest", $"The manifest is not valid: {e.Message}");
+            throw Refusal.Invalid(e.Path is { Length: > 0 } p ? p.TrimStart('$', '.') : "manifest", $"The manifest is not valid: {e.Message}");
         }
-        if (manifest is null) throw new ImageModelException("manifest", "The manifest is empty.");
+        if (manifest is null) throw Refusal.Invalid("manifest", "The manifest is empty.");
         manifest.Check();
         return manifest;
     }
@@ -69,7 +70,7 @@ public sealed record ImageModelManifest(string Name, string Version, ImageModelI
     /// <summary>Checks the manifest on its own (the graph is checked by <see cref="CustomImageModel"/>).</summary>
     private void Check()
     {
-        static void Require(bool ok, string field, string message) { if (!ok) throw new ImageModelException(field, message); }
+        static void Require(bool ok, string field, string message) { if (!ok) throw Refusal.Invalid(field, message); }
         static bool Named(string? s) => !string.IsNullOrWhiteSpace(s) && s.Length <= 60 && s.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.');
         Require(Named(Name), "name", $"The name '{Name}' must be 1–60 letters, digits, '-', '_' or '.'.");
         Require(Named(Version), "version", $"The version '{Version}' must be 1–60 letters, digits, '-', '_' or '.'.");
@@ -96,12 +97,6 @@ public sealed record ImageModelManifest(string Name, string Version, ImageModelI
         Require(duplicate is null, "labels", $"Label index {duplicate?.Key} is listed twice.");
         Require(Categories.Count > 0, "labels", "No label has a category: the model would score nothing.");
     }
-}
-
-/// <summary>A custom model or its manifest is refused; <see cref="Field"/> names what is wrong.</summary>
-public sealed class ImageModelException(string field, string message) : Exception(message)
-{
-    public string Field { get; } = field;
 }
 
 /// <summary>
@@ -132,7 +127,7 @@ public sealed class CustomImageModel : IDisposable
     public ImageModelManifest Manifest { get; }
 
     /// <summary>Loads the model and checks the manifest against it.</summary>
-    /// <exception cref="ImageModelException">The manifest does not fit the graph, or the bytes are not an ONNX model.</exception>
+    /// <exception cref="Refusal">Invalid: the manifest does not fit the graph, or the bytes are not an ONNX model.</exception>
     public static CustomImageModel Load(byte[] onnx, ImageModelManifest manifest)
     {
         InferenceSession session;
@@ -143,7 +138,7 @@ public sealed class CustomImageModel : IDisposable
         }
         catch (OnnxRuntimeException e)
         {
-            throw new ImageModelException("model", $"ONNX Runtime cannot load the model: {e.Message}");
+            throw Refusal.Invalid("model", $"ONNX Runtime cannot load the model: {e.Message}");
         }
         try
         {
@@ -161,35 +156,35 @@ public sealed class CustomImageModel : IDisposable
     {
         var inputs = session.InputMetadata;
         if (inputs.Count != 1)
-            throw new ImageModelException("input.name", $"The model has {inputs.Count} inputs ({string.Join(", ", inputs.Keys)}); an image classifier has one.");
+            throw Refusal.Invalid("input.name", $"The model has {inputs.Count} inputs ({string.Join(", ", inputs.Keys)}); an image classifier has one.");
         if (!inputs.TryGetValue(manifest.Input.Name, out var input))
-            throw new ImageModelException("input.name", $"The model has no input '{manifest.Input.Name}'; its input is '{inputs.Keys.Single()}'.");
+            throw Refusal.Invalid("input.name", $"The model has no input '{manifest.Input.Name}'; its input is '{inputs.Keys.Single()}'.");
         if (input.ElementDataType != TensorElementType.Float)
-            throw new ImageModelException("input.name", $"The input '{manifest.Input.Name}' takes {input.ElementDataType}, not float.");
+            throw Refusal.Invalid("input.name", $"The input '{manifest.Input.Name}' takes {input.ElementDataType}, not float.");
         var dims = input.Dimensions;
         if (dims.Length != 4)
-            throw new ImageModelException("input.layout", $"The input '{manifest.Input.Name}' has {dims.Length} dimensions [{string.Join(", ", dims)}], not 4 ({manifest.Input.Layout}).");
+            throw Refusal.Invalid("input.layout", $"The input '{manifest.Input.Name}' has {dims.Length} dimensions [{string.Join(", ", dims)}], not 4 ({manifest.Input.Layout}).");
         var (c, h, w) = manifest.Input.Layout == "NCHW" ? (dims[1], dims[2], dims[3]) : (dims[3], dims[1], dims[2]);
         if (c != 3)
-            throw new ImageModelException("input.layout", $"The input '{manifest.Input.Name}' is [{string.Join(", ", dims)}]: read as {manifest.Input.Layout} it has {c} channels, not 3.");
+            throw Refusal.Invalid("input.layout", $"The input '{manifest.Input.Name}' is [{string.Join(", ", dims)}]: read as {manifest.Input.Layout} it has {c} channels, not 3.");
         if ((h > 0 && h != manifest.Input.Size) || (w > 0 && w != manifest.Input.Size))
-            throw new ImageModelException("input.size", $"The input '{manifest.Input.Name}' is [{string.Join(", ", dims)}]: {h}×{w} pixels, not the manifest's {manifest.Input.Size}×{manifest.Input.Size}.");
+            throw Refusal.Invalid("input.size", $"The input '{manifest.Input.Name}' is [{string.Join(", ", dims)}]: {h}×{w} pixels, not the manifest's {manifest.Input.Size}×{manifest.Input.Size}.");
         if (dims[0] > 1)
-            throw new ImageModelException("input.name", $"The input '{manifest.Input.Name}' fixes the batch at {dims[0]}; it must be 1 or dynamic.");
+            throw Refusal.Invalid("input.name", $"The input '{manifest.Input.Name}' fixes the batch at {dims[0]}; it must be 1 or dynamic.");
 
         var outputs = session.OutputMetadata;
         if (!outputs.TryGetValue(manifest.Output.Name, out var output))
-            throw new ImageModelException("output.name", $"The model has no output '{manifest.Output.Name}'; its outputs: {string.Join(", ", outputs.Keys)}.");
+            throw Refusal.Invalid("output.name", $"The model has no output '{manifest.Output.Name}'; its outputs: {string.Join(", ", outputs.Keys)}.");
         if (output.ElementDataType != TensorElementType.Float)
-            throw new ImageModelException("output.name", $"The output '{manifest.Output.Name}' gives {output.ElementDataType}, not float.");
+            throw Refusal.Invalid("output.name", $"The output '{manifest.Output.Name}' gives {output.ElementDataType}, not float.");
         var outDims = output.Dimensions;
         if (outDims.Length != 2)
-            throw new ImageModelException("output.name", $"The output '{manifest.Output.Name}' has {outDims.Length} dimensions [{string.Join(", ", outDims)}], not 2 (batch × labels).");
+            throw Refusal.Invalid("output.name", $"The output '{manifest.Output.Name}' has {outDims.Length} dimensions [{string.Join(", ", outDims)}], not 2 (batch × labels).");
         var highest = manifest.Labels.Max(l => l.Index);
         if (outDims[1] > 0 && highest >= outDims[1])
-            throw new ImageModelException("labels", $"Label index {highest} is beyond the output '{manifest.Output.Name}', which has {outDims[1]} values per image.");
+            throw Refusal.Invalid("labels", $"Label index {highest} is beyond the output '{manifest.Output.Name}', which has {outDims[1]} values per image.");
         if (manifest.Output.Activation == "softmax" && outDims[1] > 0 && manifest.Labels.Count != outDims[1])
-            throw new ImageModelException("labels", $"A softmax is over every output: list all {outDims[1]} labels, not {manifest.Labels.Count}.");
+            throw Refusal.Invalid("labels", $"A softmax is over every output: list all {outDims[1]} labels, not {manifest.Labels.Count}.");
         return (dims[0] <= 0, outDims[1]);
     }
 
@@ -240,7 +235,7 @@ public sealed class CustomImageModel : IDisposable
         using var output = session.Run([NamedOnnxValue.CreateFromTensor(input.Name, new DenseTensor<float>(data, shape))], [Manifest.Output.Name]);
         var values = output.Single().AsEnumerable<float>().ToArray();
         if (values.Length == 0 || values.Length % count != 0 || (outputWidth > 0 && values.Length != outputWidth * count))
-            throw new ImageModelException("output.name", $"The model returned {values.Length} values for {count} images.");
+            throw Refusal.Invalid("output.name", $"The model returned {values.Length} values for {count} images.");
         return values;
     }
 
@@ -288,7 +283,7 @@ public sealed class CustomImageModel : IDisposable
     }
 
     /// <summary>Loads a model from its registry artifact.</summary>
-    /// <exception cref="ImageModelException">The artifact, its manifest or its graph is not acceptable.</exception>
+    /// <exception cref="Refusal">Invalid: the artifact, its manifest or its graph is not acceptable.</exception>
     public static CustomImageModel FromPackage(byte[] artifact)
     {
         byte[] onnx;
@@ -296,8 +291,8 @@ public sealed class CustomImageModel : IDisposable
         try
         {
             using var zip = new ZipArchive(new MemoryStream(artifact, writable: false), ZipArchiveMode.Read);
-            var model = zip.GetEntry(ModelEntry) ?? throw new ImageModelException("model", $"The artifact has no {ModelEntry}.");
-            var manifest = zip.GetEntry(ManifestEntry) ?? throw new ImageModelException("manifest", $"The artifact has no {ManifestEntry}.");
+            var model = zip.GetEntry(ModelEntry) ?? throw Refusal.Invalid("model", $"The artifact has no {ModelEntry}.");
+            var manifest = zip.GetEntry(ManifestEntry) ?? throw Refusal.Invalid("manifest", $"The artifact has no {ManifestEntry}.");
             using (var stream = model.Open())
             {
                 var copy = new MemoryStream();
@@ -309,7 +304,7 @@ public sealed class CustomImageModel : IDisposable
         }
         catch (InvalidDataException e)
         {
-            throw new ImageModelException("model", $"The artifact is not a zip of {ModelEntry} and {ManifestEntry}: {e.Message}");
+            throw Refusal.Invalid("model", $"The artifact is not a zip of {ModelEntry} and {ManifestEntry}: {e.Message}");
         }
         return Load(onnx, ImageModelManifest.Parse(manifestJson));
     }

@@ -8,6 +8,7 @@ using Moderation.Core.Audit;
 using Moderation.Core.Scoring;
 using Moderation.Core.Signals;
 using Moderation.Core.Storage;
+using Moderation.Core.Refusals;
 
 namespace Moderation.Core.Media;
 
@@ -60,19 +61,6 @@ public sealed record ActiveHashEntry(string Id, string Bank, string Algorithm, s
 /// <summary>What an import did: rows read, entries added, rows whose hash the bank already held (active).</summary>
 public sealed record HashImportResult(string Bank, int Rows, int Added, int AlreadyPresent);
 
-/// <summary>Why the hash-bank store refused a request.</summary>
-public abstract class HashBankException(string message) : Exception(message);
-
-/// <summary>An input is not acceptable; <see cref="Field"/> names it.</summary>
-public sealed class HashBankValidationException(string field, string message) : HashBankException(message)
-{
-    public string Field { get; } = field;
-}
-
-public sealed class HashBankNotFoundException(string message) : HashBankException(message);
-
-public sealed class HashBankConflictException(string message) : HashBankException(message);
-
 /// <summary>
 /// The hash banks and their entries. Every change (a bank created or changed, an import, an entry retired) appends
 /// an audit event in the same transaction, under the append-log lock, which also serialises the duplicate checks.
@@ -85,7 +73,6 @@ public sealed partial class HashBanks(ModerationDatabase database, TimeProvider 
     public const int MaxCategoryLength = 64;
     public const int MaxDescriptionLength = 2000;
     public const int MaxReasonLength = 1000;
-    public const int MaxActorLength = 256;
 
     /// <summary>The actions a bank may ask for: the signal actions of DESIGN.md's signal format.</summary>
     public static readonly IReadOnlyList<string> Actions =
@@ -160,32 +147,27 @@ public sealed partial class HashBanks(ModerationDatabase database, TimeProvider 
         algorithm ??= HashAlgorithms.Default;
         CheckName(name);
         if (!HashAlgorithms.IsKnown(algorithm))
-            throw new HashBankValidationException("algorithm", $"'{algorithm}' is not a hash algorithm; use one of {string.Join(", ", HashAlgorithms.All)}.");
+            throw Refusal.Invalid("algorithm", $"'{algorithm}' is not a hash algorithm; use one of {string.Join(", ", HashAlgorithms.All)}.");
         CheckCategory(category);
         CheckAction(action);
         var cleanDescription = CheckDescription(description);
-        CheckActor(actor);
         try
         {
-            return await database.InTransactionAsync(async (connection, transaction) =>
+            return await AuditedChange.RunAsync(database, time, actor, async change =>
             {
-                await TransactionLock.TakeAsync(connection, transaction, database.Dialect, TransactionLock.AppendLog, ct);
-                if (await FindAsync(connection, transaction, name, ct) is not null)
-                    throw new HashBankConflictException($"A hash bank named '{name}' already exists.");
-                var now = time.GetUtcNow().ToUnixTimeMilliseconds();
-                await connection.ExecuteAsync(new CommandDefinition(database.Sql(InsertBank),
-                    new { Name = name, Algorithm = algorithm, Category = category, Action = action, Description = cleanDescription, Actor = actor, Now = now },
-                    transaction, cancellationToken: ct));
-                await AuditLog.AppendAsync(connection, transaction, database.Dialect,
-                    [new AuditEntry(actor, "hash_bank.created", SubjectType, name, null, null,
-                        JsonSerializer.Serialize(new { algorithm, category, action, description = cleanDescription }))], now, ct);
-                var at = DateTimeOffset.FromUnixTimeMilliseconds(now);
-                return new HashBank(name, algorithm, category, action, cleanDescription, actor, at, at, 0);
+                if (await FindAsync(change.Connection, change.Transaction, name, ct) is not null)
+                    throw Refusal.Conflict($"A hash bank named '{name}' already exists.", "name");
+                await change.Connection.ExecuteAsync(new CommandDefinition(database.Sql(InsertBank),
+                    new { Name = name, Algorithm = algorithm, Category = category, Action = action, Description = cleanDescription, Actor = actor, Now = change.NowMs },
+                    change.Transaction, cancellationToken: ct));
+                change.Record("hash_bank.created", SubjectType, name,
+                    afterState: JsonSerializer.Serialize(new { algorithm, category, action, description = cleanDescription }));
+                return new HashBank(name, algorithm, category, action, cleanDescription, actor, change.Now, change.Now, 0);
             }, ct);
         }
         catch (DbException e) when (database.Dialect.IsUniqueViolation(e))
         {
-            throw new HashBankConflictException($"A hash bank named '{name}' already exists.");
+            throw Refusal.Conflict($"A hash bank named '{name}' already exists.", "name");
         }
     }
 
@@ -195,12 +177,10 @@ public sealed partial class HashBanks(ModerationDatabase database, TimeProvider 
         if (category is not null) CheckCategory(category);
         if (action is not null) CheckAction(action);
         var cleanDescription = description is null ? null : CheckDescription(description);
-        CheckActor(actor);
         var cleanReason = CheckReason(reason, required: false);
-        return await database.InTransactionAsync(async (connection, transaction) =>
+        return await AuditedChange.RunAsync(database, time, actor, async change =>
         {
-            await TransactionLock.TakeAsync(connection, transaction, database.Dialect, TransactionLock.AppendLog, ct);
-            var bank = await FindAsync(connection, transaction, name, ct) ?? throw NoBank(name);
+            var bank = await FindAsync(change.Connection, change.Transaction, name, ct) ?? throw NoBank(name);
             var updated = bank with
             {
                 Category = category ?? bank.Category,
@@ -208,14 +188,12 @@ public sealed partial class HashBanks(ModerationDatabase database, TimeProvider 
                 Description = description is null ? bank.Description : cleanDescription,
             };
             if (updated == bank) return bank;
-            var now = time.GetUtcNow().ToUnixTimeMilliseconds();
-            await connection.ExecuteAsync(new CommandDefinition(database.Sql(UpdateBank),
-                new { Name = name, updated.Category, updated.Action, updated.Description, Now = now }, transaction, cancellationToken: ct));
-            await AuditLog.AppendAsync(connection, transaction, database.Dialect,
-                [new AuditEntry(actor, "hash_bank.updated", SubjectType, name, cleanReason,
-                    JsonSerializer.Serialize(new { bank.Category, bank.Action, bank.Description }, JsonSerializerOptions.Web),
-                    JsonSerializer.Serialize(new { updated.Category, updated.Action, updated.Description }, JsonSerializerOptions.Web))], now, ct);
-            return updated with { UpdatedAt = DateTimeOffset.FromUnixTimeMilliseconds(now) };
+            await change.Connection.ExecuteAsync(new CommandDefinition(database.Sql(UpdateBank),
+                new { Name = name, updated.Category, updated.Action, updated.Description, Now = change.NowMs }, change.Transaction, cancellationToken: ct));
+            change.Record("hash_bank.updated", SubjectType, name, cleanReason,
+                JsonSerializer.Serialize(new { bank.Category, bank.Action, bank.Description }, JsonSerializerOptions.Web),
+                JsonSerializer.Serialize(new { updated.Category, updated.Action, updated.Description }, JsonSerializerOptions.Web));
+            return updated with { UpdatedAt = change.Now };
         }, ct);
     }
 
@@ -238,17 +216,15 @@ public sealed partial class HashBanks(ModerationDatabase database, TimeProvider 
     /// </summary>
     public async Task<HashImportResult> ImportAsync(string bankName, IReadOnlyList<HashCsvRow> rows, string actor, CancellationToken ct)
     {
-        CheckActor(actor);
-        return await database.InTransactionAsync(async (connection, transaction) =>
+        return await AuditedChange.RunAsync(database, time, actor, async change =>
         {
-            await TransactionLock.TakeAsync(connection, transaction, database.Dialect, TransactionLock.AppendLog, ct);
+            var (connection, transaction, now) = (change.Connection, change.Transaction, change.NowMs);
             _ = await FindAsync(connection, transaction, bankName, ct) ?? throw NoBank(bankName);
             var present = (await connection.QueryAsync<string>(new CommandDefinition(database.Sql(SelectActiveHashes),
                 new { Bank = bankName }, transaction, cancellationToken: ct))).Select(h => h.Trim()).ToHashSet(StringComparer.Ordinal);
-            var now = time.GetUtcNow().ToUnixTimeMilliseconds();
             var fresh = rows.Where(r => present.Add(r.Hash)).ToList();
             // UUID v7 ids made in one millisecond are random after the time: sorted, they keep the file's order.
-            var ids = fresh.Select(_ => Guid.CreateVersion7(DateTimeOffset.FromUnixTimeMilliseconds(now)).ToString()).Order(StringComparer.Ordinal).ToList();
+            var ids = fresh.Select(_ => Guid.CreateVersion7(change.Now).ToString()).Order(StringComparer.Ordinal).ToList();
             var added = fresh.Select((row, i) => new { Id = ids[i], Bank = bankName, row.Hash, row.Quality, row.Source, Actor = actor, Now = now, row.Frames, row.Metadata }).ToList();
             var addedHashes = added.Select(a => a.Hash).ToList();
             if (added.Count > 0)
@@ -258,10 +234,8 @@ public sealed partial class HashBanks(ModerationDatabase database, TimeProvider 
             {
                 addedHashes.Sort(StringComparer.Ordinal);
                 var digest = Convert.ToHexStringLower(SHA256.HashData(Encoding.ASCII.GetBytes(string.Join('\n', addedHashes))));
-                await AuditLog.AppendAsync(connection, transaction, database.Dialect,
-                    [new AuditEntry(actor, "hash_bank.imported", SubjectType, bankName, null, null,
-                        JsonSerializer.Serialize(new { rows = result.Rows, added = result.Added, alreadyPresent = result.AlreadyPresent, addedHashesSha256 = digest }))],
-                    now, ct);
+                change.Record("hash_bank.imported", SubjectType, bankName, afterState:
+                    JsonSerializer.Serialize(new { rows = result.Rows, added = result.Added, alreadyPresent = result.AlreadyPresent, addedHashesSha256 = digest }));
             }
             return result;
         }, ct);
@@ -282,6 +256,8 @@ public sealed partial class HashBanks(ModerationDatabase database, TimeProvider 
             async (connection, transaction, now, cleanReason) => await connection.ExecuteAsync(new CommandDefinition(database.Sql(RetireEntry),
                 new { Bank = bankName, Id = entryId, Actor = actor, Now = now, Reason = cleanReason }, transaction, cancellationToken: ct)),
             (entry, now, cleanReason) => entry with { RetiredBy = actor, RetiredAt = DateTimeOffset.FromUnixTimeMilliseconds(now), RetireReason = cleanReason }, ct);
+
+    private static readonly string FloodCheckActor = AuditActors.System("hash-flood-check");
 
     private static readonly DialectSql InsertMatch = DialectSql.InsertIfAbsent("hash_entry_matches", "entry_id, upload_id, matched_at_ms",
         "@EntryId, @UploadId, @Now", ["entry_id", "upload_id"]);
@@ -317,11 +293,10 @@ public sealed partial class HashBanks(ModerationDatabase database, TimeProvider 
         CancellationToken ct)
     {
         if (matches.Count == 0) return new HashSet<string>();
-        var now = time.GetUtcNow().ToUnixTimeMilliseconds();
-        return await database.InTransactionAsync(async (connection, transaction) =>
+        // The append-log lock serialises the count and the quarantine across workers (and orders the audit event).
+        return await AuditedChange.RunAsync(database, time, FloodCheckActor, async change =>
         {
-            // The append-log lock serialises the count and the quarantine across workers (and orders the audit event).
-            await TransactionLock.TakeAsync(connection, transaction, database.Dialect, TransactionLock.AppendLog, ct);
+            var (connection, transaction, now) = (change.Connection, change.Transaction, change.NowMs);
             await connection.ExecuteAsync(new CommandDefinition(database.Sql(InsertMatch),
                 matches.Distinct().Select(m => new { m.EntryId, m.UploadId, Now = now }).ToList(), transaction, cancellationToken: ct));
             var quarantined = new HashSet<string>(StringComparer.Ordinal);
@@ -335,10 +310,9 @@ public sealed partial class HashBanks(ModerationDatabase database, TimeProvider 
                 if (recent <= maxUploads) continue;
                 var reason = $"matched {recent} uploads within {window.TotalMinutes:0.#} min (the limit is {maxUploads}); stopped until a policy user releases or retires it";
                 await connection.ExecuteAsync(new CommandDefinition(database.Sql(QuarantineEntry), new { Id = id, Now = now, Reason = reason }, transaction, cancellationToken: ct));
-                await AuditLog.AppendAsync(connection, transaction, database.Dialect,
-                    [new AuditEntry("system:hash-flood-check", "hash_bank.entry_quarantined", SubjectType, row.Bank, reason,
-                        JsonSerializer.Serialize(new { entry = id, hash = row.Hash.Trim(), state = "active" }),
-                        JsonSerializer.Serialize(new { entry = id, hash = row.Hash.Trim(), state = "quarantined", uploads = recent }))], now, ct);
+                change.Record("hash_bank.entry_quarantined", SubjectType, row.Bank, reason,
+                    JsonSerializer.Serialize(new { entry = id, hash = row.Hash.Trim(), state = "active" }),
+                    JsonSerializer.Serialize(new { entry = id, hash = row.Hash.Trim(), state = "quarantined", uploads = recent }));
                 quarantined.Add(id);
             }
             return (IReadOnlySet<string>)quarantined;
@@ -371,22 +345,18 @@ public sealed partial class HashBanks(ModerationDatabase database, TimeProvider 
         Func<HashBankEntry, string?> refusal, Func<DbConnection, DbTransaction, long, string, Task> change,
         Func<HashBankEntry, long, string, HashBankEntry> changed, CancellationToken ct)
     {
-        CheckActor(actor);
         var cleanReason = CheckReason(reason, required: true)!;
-        return await database.InTransactionAsync(async (connection, transaction) =>
+        return await AuditedChange.RunAsync(database, time, actor, async audited =>
         {
-            await TransactionLock.TakeAsync(connection, transaction, database.Dialect, TransactionLock.AppendLog, ct);
-            var row = await connection.QueryFirstOrDefaultAsync<EntryRow>(new CommandDefinition(database.Sql(SelectEntry),
-                new { Bank = bankName, Id = entryId }, transaction, cancellationToken: ct));
-            var entry = row?.ToEntry() ?? throw new HashBankNotFoundException($"Hash bank '{bankName}' has no entry '{entryId}'.");
-            if (refusal(entry) is { } why) throw new HashBankConflictException(why);
-            var now = time.GetUtcNow().ToUnixTimeMilliseconds();
-            await change(connection, transaction, now, cleanReason);
-            await AuditLog.AppendAsync(connection, transaction, database.Dialect,
-                [new AuditEntry(actor, auditAction, SubjectType, bankName, cleanReason,
-                    JsonSerializer.Serialize(new { entry = entryId, hash = entry.Hash, state = entry.State }),
-                    JsonSerializer.Serialize(new { entry = entryId, hash = entry.Hash, state = newState }))], now, ct);
-            return changed(entry, now, cleanReason);
+            var row = await audited.Connection.QueryFirstOrDefaultAsync<EntryRow>(new CommandDefinition(database.Sql(SelectEntry),
+                new { Bank = bankName, Id = entryId }, audited.Transaction, cancellationToken: ct));
+            var entry = row?.ToEntry() ?? throw Refusal.NotFound($"Hash bank '{bankName}' has no entry '{entryId}'.", "id");
+            if (refusal(entry) is { } why) throw Refusal.Conflict(why, "id");
+            await change(audited.Connection, audited.Transaction, audited.NowMs, cleanReason);
+            audited.Record(auditAction, SubjectType, bankName, cleanReason,
+                JsonSerializer.Serialize(new { entry = entryId, hash = entry.Hash, state = entry.State }),
+                JsonSerializer.Serialize(new { entry = entryId, hash = entry.Hash, state = newState }));
+            return changed(entry, audited.NowMs, cleanReason);
         }, ct);
     }
 
@@ -413,30 +383,31 @@ public sealed partial class HashBanks(ModerationDatabase database, TimeProvider 
         return row?.ToBank();
     }
 
-    private static HashBankNotFoundException NoBank(string name) => new($"No hash bank is named '{name}'.");
+    /// <summary>No bank has the name.</summary>
+    public static Refusal NoBank(string name) => Refusal.NotFound($"No hash bank is named '{name}'.", "name");
 
     public static bool IsValidName(string? name) => name is not null && BankName().IsMatch(name);
 
     private static void CheckName(string? name)
     {
-        if (string.IsNullOrEmpty(name)) throw new HashBankValidationException("name", "The bank name is required.");
+        if (string.IsNullOrEmpty(name)) throw Refusal.Invalid("name", "The bank name is required.");
         if (name == "quarantine")
-            throw new HashBankValidationException("name", "'quarantine' names the list of quarantined entries (GET /v1/hashbanks/quarantine); choose another name.");
+            throw Refusal.Invalid("name", "'quarantine' names the list of quarantined entries (GET /v1/hashbanks/quarantine); choose another name.");
         if (!IsValidName(name))
-            throw new HashBankValidationException("name", $"'{name}' is not a bank name: 1 to {MaxNameLength} lower-case letters, digits, '-' or '_', starting with a letter or digit.");
+            throw Refusal.Invalid("name", $"'{name}' is not a bank name: 1 to {MaxNameLength} lower-case letters, digits, '-' or '_', starting with a letter or digit.");
     }
 
     private static void CheckCategory(string? category)
     {
-        if (string.IsNullOrEmpty(category)) throw new HashBankValidationException("category", "The category a match scores is required (e.g. harm.sexual).");
+        if (string.IsNullOrEmpty(category)) throw Refusal.Invalid("category", "The category a match scores is required (e.g. harm.sexual).");
         if (category.Length > MaxCategoryLength || !ScorerOutput.IsValidCategory(category))
-            throw new HashBankValidationException("category", $"'{category}' is not a category name (lower-case, dotted: harm, harm.sexual, harm.violence).");
+            throw Refusal.Invalid("category", $"'{category}' is not a category name (lower-case, dotted: harm, harm.sexual, harm.violence).");
     }
 
     private static void CheckAction(string? action)
     {
         if (string.IsNullOrEmpty(action) || !Actions.Contains(action))
-            throw new HashBankValidationException("action", $"'{action}' is not an action; use one of {string.Join(", ", Actions)}.");
+            throw Refusal.Invalid("action", $"'{action}' is not an action; use one of {string.Join(", ", Actions)}.");
     }
 
     private static string? CheckDescription(string? description)
@@ -444,9 +415,9 @@ public sealed partial class HashBanks(ModerationDatabase database, TimeProvider 
         var clean = description?.Trim();
         if (string.IsNullOrEmpty(clean)) return null;
         if (clean.Length > MaxDescriptionLength)
-            throw new HashBankValidationException("description", $"The description is {clean.Length} characters long; the limit is {MaxDescriptionLength}.");
+            throw Refusal.Invalid("description", $"The description is {clean.Length} characters long; the limit is {MaxDescriptionLength}.");
         if (clean.Any(c => char.IsControl(c) && c is not ('\n' or '\r' or '\t')))
-            throw new HashBankValidationException("description", "The description contains control characters other than line breaks and tabs.");
+            throw Refusal.Invalid("description", "The description contains control characters other than line breaks and tabs.");
         return clean;
     }
 
@@ -454,20 +425,14 @@ public sealed partial class HashBanks(ModerationDatabase database, TimeProvider 
     {
         var clean = reason?.Trim();
         if (string.IsNullOrEmpty(clean))
-            return required ? throw new HashBankValidationException("reason", "A reason is required (it goes into the audit trail).") : null;
+            return required ? throw Refusal.Invalid("reason", "A reason is required (it goes into the audit trail).") : null;
         if (clean.Length > MaxReasonLength)
-            throw new HashBankValidationException("reason", $"The reason is {clean.Length} characters long; the limit is {MaxReasonLength}.");
+            throw Refusal.Invalid("reason", $"The reason is {clean.Length} characters long; the limit is {MaxReasonLength}.");
         if (clean.Any(c => char.IsControl(c) && c is not ('\n' or '\r' or '\t')))
-            throw new HashBankValidationException("reason", "The reason contains control characters.");
+            throw Refusal.Invalid("reason", "The reason contains control characters.");
         return clean;
     }
 
-    private static void CheckActor(string? actor)
-    {
-        if (string.IsNullOrWhiteSpace(actor)) throw new HashBankValidationException("actor", "The actor (who makes the change) is required.");
-        if (actor.Length > MaxActorLength) throw new HashBankValidationException("actor", $"The actor is {actor.Length} characters long; the limit is {MaxActorLength}.");
-        if (actor.Any(char.IsControl)) throw new HashBankValidationException("actor", "The actor contains control characters.");
-    }
 
     private sealed class BankRow
     {

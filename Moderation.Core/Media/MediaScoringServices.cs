@@ -6,6 +6,8 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Moderation.Core.Models;
 using Moderation.Core.Scoring;
+using Moderation.Core.Audit;
+using Moderation.Core.Refusals;
 
 namespace Moderation.Core.Media;
 
@@ -72,7 +74,7 @@ public static class MediaScoringServices
 public sealed class ShippedImageModelsRegistrar(ModelRegistry registry, IOptions<ImageScoringOptions> options, ILogger<ShippedImageModelsRegistrar> logger)
     : IHostedService
 {
-    public const string Actor = "system:shipped-models";
+    public const string Actor = AuditActors.ShippedModels;
 
     public static string ShippedDirectory => Path.Combine(AppContext.BaseDirectory, "models", "image");
 
@@ -107,7 +109,7 @@ public sealed class ShippedImageModelsRegistrar(ModelRegistry registry, IOptions
                     await registry.RegisterAsync(category, manifest.RegistryVersion, ImageScorer.CustomKind, manifestJson, metrics, artifact, state, Actor, ct);
                     logger.LogInformation("Registered shipped image model {Category}@{Version} as {State}", category, manifest.RegistryVersion, state);
                 }
-                catch (ModelRegistryException e)
+                catch (Refusal e)
                 {
                     // Another host registering the same shipped model at the same moment: it won, which is what we wanted.
                     logger.LogInformation("Shipped image model {Category}@{Version} not registered here: {Reason}", category, manifest.RegistryVersion, e.Message);

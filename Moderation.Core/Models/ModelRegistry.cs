@@ -5,6 +5,7 @@ using Dapper;
 using Moderation.Core.Audit;
 using Moderation.Core.Scoring;
 using Moderation.Core.Storage;
+using Moderation.Core.Refusals;
 
 namespace Moderation.Core.Models;
 
@@ -41,26 +42,6 @@ public static class ModelStates
     public static bool IsKnown(string? state) => state is Live or Shadow or Retired;
 }
 
-/// <summary>Why the registry refused a request. Subclasses say whether the input, the version or the stored state is at fault.</summary>
-public abstract class ModelRegistryException(string message) : Exception(message);
-
-/// <summary>An argument is not acceptable; <see cref="Field"/> names it.</summary>
-public sealed class ModelValidationException(string field, string message) : ModelRegistryException(message)
-{
-    public string Field { get; } = field;
-}
-
-/// <summary>No such category and version is registered.</summary>
-public sealed class ModelVersionNotFoundException(string category, string version)
-    : ModelRegistryException($"No model version '{version}' is registered for category '{category}'.")
-{
-    public string Category { get; } = category;
-    public string Version { get; } = version;
-}
-
-/// <summary>The request contradicts what is stored (the same version registered with different bytes).</summary>
-public sealed class ModelConflictException(string message) : ModelRegistryException(message);
-
 /// <summary>
 /// The model registry: every trained model version with its card, validation metrics and artifact bytes, and
 /// which version of each category is live, shadow or retired. Workers on any machine load models from here.
@@ -73,7 +54,6 @@ public sealed class ModelRegistry(ModerationDatabase database, TimeProvider time
     public const int MaxCategoryLength = 64;
     public const int MaxVersionLength = 128;
     public const int MaxScorerLength = 64;
-    public const int MaxActorLength = 256;
     public const int MaxReasonLength = 1000;
 
     private const string InfoColumns =
@@ -114,8 +94,7 @@ public sealed class ModelRegistry(ModerationDatabase database, TimeProvider time
     /// same artifact bytes (whatever its state now; change that with <see cref="SetStateAsync"/>). Registering as
     /// live retires the previous live version of the same category and scorer in the same transaction.
     /// </summary>
-    /// <exception cref="ModelValidationException">An argument is empty, too long or malformed.</exception>
-    /// <exception cref="ModelConflictException">The version is registered with different bytes.</exception>
+    /// <exception cref="Refusal">Invalid: an argument is empty, too long or malformed; conflict: the version is registered with different bytes.</exception>
     public async Task<bool> RegisterAsync(string category, string version, string scorer, string card, string metrics,
         byte[] artifact, string state, string actor, CancellationToken ct)
     {
@@ -124,39 +103,34 @@ public sealed class ModelRegistry(ModerationDatabase database, TimeProvider time
         CheckName("scorer", scorer, MaxScorerLength);
         CheckJson("card", card);
         CheckJson("metrics", metrics);
-        if (artifact is null || artifact.Length == 0) throw new ModelValidationException("artifact", "The model artifact is empty.");
+        if (artifact is null || artifact.Length == 0) throw Refusal.Invalid("artifact", "The model artifact is empty.");
         CheckState(state);
-        CheckName("actor", actor, MaxActorLength);
         var sha = Convert.ToHexStringLower(SHA256.HashData(artifact));
 
-        return await database.InTransactionAsync(async (connection, transaction) =>
+        return await AuditedChange.RunAsync(database, time, actor, async change =>
         {
-            await TransactionLock.TakeAsync(connection, transaction, database.Dialect, TransactionLock.AppendLog, ct);
-            var existing = await FindAsync(connection, transaction, category, version, ct);
+            var existing = await FindAsync(change.Connection, change.Transaction, category, version, ct);
             if (existing is not null) return SameBytesOrThrow(existing, sha);
 
-            var now = time.GetUtcNow().ToUnixTimeMilliseconds();
-            var audit = new List<AuditEntry>();
             if (state == ModelStates.Live)
-                audit.AddRange(await RetireLiveAsync(connection, transaction, category, scorer, except: version, actor, $"superseded by {version}", now, ct));
+                await RetireLiveAsync(change, category, scorer, except: version, $"superseded by {version}", ct);
 
-            var inserted = await connection.ExecuteAsync(new CommandDefinition(database.Sql(Insert), new
+            var inserted = await change.Connection.ExecuteAsync(new CommandDefinition(database.Sql(Insert), new
             {
                 Category = category, Version = version, Scorer = scorer, State = state, Card = card, Metrics = metrics,
-                Artifact = artifact, ArtifactSha256 = sha, RegisteredBy = actor, Now = now,
-            }, transaction, cancellationToken: ct));
+                Artifact = artifact, ArtifactSha256 = sha, RegisteredBy = actor, Now = change.NowMs,
+            }, change.Transaction, cancellationToken: ct));
             if (inserted == 0)
             {
                 // Unreachable while every writer takes the append-log lock; kept so that a writer that does not
                 // still gets the same answer instead of a silent no-op.
-                var raced = await FindAsync(connection, transaction, category, version, ct)
+                var raced = await FindAsync(change.Connection, change.Transaction, category, version, ct)
                     ?? throw new InvalidOperationException($"{category}@{version} was neither inserted nor found.");
                 return SameBytesOrThrow(raced, sha);
             }
 
-            audit.Add(new AuditEntry(actor, "model.registered", SubjectType, SubjectId(category, version), null, null,
-                JsonSerializer.Serialize(new { state, scorer, artifactSha256 = sha, artifactBytes = artifact.Length })));
-            await AuditLog.AppendAsync(connection, transaction, database.Dialect, audit, now, ct);
+            change.Record("model.registered", SubjectType, SubjectId(category, version), afterState:
+                JsonSerializer.Serialize(new { state, scorer, artifactSha256 = sha, artifactBytes = artifact.Length }));
             return true;
         }, ct);
     }
@@ -199,35 +173,29 @@ public sealed class ModelRegistry(ModerationDatabase database, TimeProvider time
     /// the previous live version of the same category and scorer in the same transaction; retiring the live version leaves the category
     /// without one. Setting the state a version already has changes nothing and appends no event.
     /// </summary>
-    /// <exception cref="ModelVersionNotFoundException">The version is not registered.</exception>
-    /// <exception cref="ModelValidationException">The state, actor or reason is not acceptable.</exception>
+    /// <exception cref="Refusal">Not found: the version is not registered; invalid: the state, actor or reason is not acceptable.</exception>
     public async Task<ModelVersionInfo> SetStateAsync(string category, string version, string state, string actor, string? reason, CancellationToken ct)
     {
         CheckState(state);
-        CheckName("actor", actor, MaxActorLength);
         if (reason is not null)
         {
-            if (reason.Length > MaxReasonLength) throw new ModelValidationException("reason", $"The reason is {reason.Length} characters long; the limit is {MaxReasonLength}.");
-            if (reason.Contains('\0')) throw new ModelValidationException("reason", "The reason contains a NUL character.");
+            if (reason.Length > MaxReasonLength) throw Refusal.Invalid("reason", $"The reason is {reason.Length} characters long; the limit is {MaxReasonLength}.");
+            if (reason.Contains('\0')) throw Refusal.Invalid("reason", "The reason contains a NUL character.");
             if (reason.Trim().Length == 0) reason = null;
         }
 
-        return await database.InTransactionAsync(async (connection, transaction) =>
+        return await AuditedChange.RunAsync(database, time, actor, async change =>
         {
-            await TransactionLock.TakeAsync(connection, transaction, database.Dialect, TransactionLock.AppendLog, ct);
-            var current = await FindAsync(connection, transaction, category, version, ct)
-                ?? throw new ModelVersionNotFoundException(category, version);
+            var current = await FindAsync(change.Connection, change.Transaction, category, version, ct)
+                ?? throw NotFound(category, version);
             if (current.State == state) return current;
 
-            var now = time.GetUtcNow().ToUnixTimeMilliseconds();
-            var audit = new List<AuditEntry>();
             if (state == ModelStates.Live)
-                audit.AddRange(await RetireLiveAsync(connection, transaction, category, current.Scorer, except: version, actor, $"superseded by {version}", now, ct));
-            await connection.ExecuteAsync(new CommandDefinition(database.Sql(UpdateState),
-                new { Category = category, Version = version, State = state, Now = now }, transaction, cancellationToken: ct));
-            audit.Add(StateChanged(actor, category, version, current.State, state, reason));
-            await AuditLog.AppendAsync(connection, transaction, database.Dialect, audit, now, ct);
-            return current with { State = state, StateChangedAt = DateTimeOffset.FromUnixTimeMilliseconds(now) };
+                await RetireLiveAsync(change, category, current.Scorer, except: version, $"superseded by {version}", ct);
+            await change.Connection.ExecuteAsync(new CommandDefinition(database.Sql(UpdateState),
+                new { Category = category, Version = version, State = state, Now = change.NowMs }, change.Transaction, cancellationToken: ct));
+            RecordStateChange(change, category, version, current.State, state, reason);
+            return current with { State = state, StateChangedAt = change.Now };
         }, ct);
     }
 
@@ -243,25 +211,28 @@ public sealed class ModelRegistry(ModerationDatabase database, TimeProvider time
 
     public static string SubjectId(string category, string version) => $"{category}@{version}";
 
-    private async Task<IReadOnlyList<AuditEntry>> RetireLiveAsync(DbConnection connection, DbTransaction transaction, string category,
-        string scorer, string except, string actor, string reason, long now, CancellationToken ct)
+    private async Task RetireLiveAsync(AuditedChange change, string category, string scorer, string except, string reason, CancellationToken ct)
     {
-        var live = await connection.QueryFirstOrDefaultAsync<string>(new CommandDefinition(database.Sql(SelectLive),
-            new { Category = category, Scorer = scorer }, transaction, cancellationToken: ct));
-        if (live is null || live == except) return [];
-        await connection.ExecuteAsync(new CommandDefinition(database.Sql(UpdateState),
-            new { Category = category, Version = live, State = ModelStates.Retired, Now = now }, transaction, cancellationToken: ct));
-        return [StateChanged(actor, category, live, ModelStates.Live, ModelStates.Retired, reason)];
+        var live = await change.Connection.QueryFirstOrDefaultAsync<string>(new CommandDefinition(database.Sql(SelectLive),
+            new { Category = category, Scorer = scorer }, change.Transaction, cancellationToken: ct));
+        if (live is null || live == except) return;
+        await change.Connection.ExecuteAsync(new CommandDefinition(database.Sql(UpdateState),
+            new { Category = category, Version = live, State = ModelStates.Retired, Now = change.NowMs }, change.Transaction, cancellationToken: ct));
+        RecordStateChange(change, category, live, ModelStates.Live, ModelStates.Retired, reason);
     }
 
-    private static AuditEntry StateChanged(string actor, string category, string version, string before, string after, string? reason) =>
-        new(actor, "model.state_changed", SubjectType, SubjectId(category, version), reason,
+    private static void RecordStateChange(AuditedChange change, string category, string version, string before, string after, string? reason) =>
+        change.Record("model.state_changed", SubjectType, SubjectId(category, version), reason,
             JsonSerializer.Serialize(new { state = before }), JsonSerializer.Serialize(new { state = after }));
+
+    /// <summary>No such category and version is registered.</summary>
+    public static Refusal NotFound(string category, string version) =>
+        Refusal.NotFound($"No model version '{version}' is registered for category '{category}'.", "version");
 
     private static bool SameBytesOrThrow(ModelVersionInfo existing, string sha) =>
         existing.ArtifactSha256 == sha
             ? false
-            : throw new ModelConflictException(
+            : throw Refusal.Conflict(
                 $"{existing.Category}@{existing.Version} is already registered with different bytes (sha256 {existing.ArtifactSha256}, " +
                 $"this artifact {sha}). A version is immutable: give the new model a new version.");
 
@@ -275,36 +246,36 @@ public sealed class ModelRegistry(ModerationDatabase database, TimeProvider time
     private static void CheckCategory(string? category)
     {
         if (string.IsNullOrEmpty(category) || category.Length > MaxCategoryLength || !ScorerOutput.IsValidCategory(category))
-            throw new ModelValidationException("category",
+            throw Refusal.Invalid("category",
                 $"'{category}' is not a category name (lower-case, dotted, at most {MaxCategoryLength} characters: harm, harm.hate, misinformation, bias).");
     }
 
     private static void CheckName(string field, string? value, int max)
     {
-        if (string.IsNullOrWhiteSpace(value)) throw new ModelValidationException(field, $"The {field} is required.");
-        if (value.Length > max) throw new ModelValidationException(field, $"The {field} is {value.Length} characters long; the limit is {max}.");
-        if (value.Any(char.IsControl)) throw new ModelValidationException(field, $"The {field} contains control characters.");
-        if (value.Trim().Length != value.Length) throw new ModelValidationException(field, $"The {field} '{value}' has leading or trailing white space.");
+        if (string.IsNullOrWhiteSpace(value)) throw Refusal.Invalid(field, $"The {field} is required.");
+        if (value.Length > max) throw Refusal.Invalid(field, $"The {field} is {value.Length} characters long; the limit is {max}.");
+        if (value.Any(char.IsControl)) throw Refusal.Invalid(field, $"The {field} contains control characters.");
+        if (value.Trim().Length != value.Length) throw Refusal.Invalid(field, $"The {field} '{value}' has leading or trailing white space.");
     }
 
     private static void CheckState(string? state)
     {
         if (!ModelStates.IsKnown(state))
-            throw new ModelValidationException("state", $"'{state}' is not a model state; use {string.Join(", ", ModelStates.All)}.");
+            throw Refusal.Invalid("state", $"'{state}' is not a model state; use {string.Join(", ", ModelStates.All)}.");
     }
 
     private static void CheckJson(string field, string? json)
     {
-        if (string.IsNullOrWhiteSpace(json)) throw new ModelValidationException(field, $"The {field} is required (a JSON object).");
+        if (string.IsNullOrWhiteSpace(json)) throw Refusal.Invalid(field, $"The {field} is required (a JSON object).");
         try
         {
             using var document = JsonDocument.Parse(json);
             if (document.RootElement.ValueKind != JsonValueKind.Object)
-                throw new ModelValidationException(field, $"The {field} must be a JSON object, not {document.RootElement.ValueKind}.");
+                throw Refusal.Invalid(field, $"The {field} must be a JSON object, not {document.RootElement.ValueKind}.");
         }
         catch (JsonException e)
         {
-            throw new ModelValidationException(field, $"The {field} is not valid JSON: {e.Message}");
+            throw Refusal.Invalid(field, $"The {field} is not valid JSON: {e.Message}");
         }
     }
 

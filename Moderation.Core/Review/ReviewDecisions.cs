@@ -9,15 +9,9 @@ using Moderation.Core.Audit;
 using Moderation.Core.Signals;
 using Moderation.Core.Storage;
 using Moderation.Core.Uploads;
+using Moderation.Core.Refusals;
 
 namespace Moderation.Core.Review;
-
-/// <summary>A decision was refused; <see cref="Field"/> names what was wrong, <see cref="Status"/> the HTTP status it maps to.</summary>
-public sealed class ReviewRefusedException(int status, string field, string message) : Exception(message)
-{
-    public int Status { get; } = status;
-    public string Field { get; } = field;
-}
 
 /// <summary>What a decision did: one decision id per item decided, and the cluster members left alone (held by others or gone).</summary>
 public sealed record DecisionOutcome(IReadOnlyList<string> DecisionIds, IReadOnlyList<string> Skipped);
@@ -110,11 +104,11 @@ public sealed class ReviewDecisions(ModerationDatabase database, IOptions<Review
     {
         note = string.IsNullOrWhiteSpace(note) ? null : note.Trim();
         if (note is { Length: > MaxNoteLength })
-            throw new ReviewRefusedException(400, "note", $"Notes are at most {MaxNoteLength} characters.");
+            throw Refusal.Invalid("note", $"Notes are at most {MaxNoteLength} characters.");
         if (!O.ReasonCodesFor(action).Contains(reasonCode, StringComparer.Ordinal))
-            throw new ReviewRefusedException(400, "reasonCode", $"'{reasonCode}' is not a reason code for {action}.");
+            throw Refusal.Invalid("reasonCode", $"'{reasonCode}' is not a reason code for {action}.");
         var bulk = (clusterMembers ?? []).Where(m => m != uploadId).Distinct(StringComparer.Ordinal).ToList();
-        if (bulk.Count > MaxBulk) throw new ReviewRefusedException(400, "members", $"At most {MaxBulk} items are decided in one step.");
+        if (bulk.Count > MaxBulk) throw Refusal.Invalid("members", $"At most {MaxBulk} items are decided in one step.");
 
         // Near-duplicates are looked up before the transaction (an in-memory index); each member's task is still
         // checked to be open inside it.
@@ -127,13 +121,13 @@ public sealed class ReviewDecisions(ModerationDatabase database, IOptions<Review
             await TransactionLock.TakeAsync(connection, transaction, database.Dialect, TransactionLock.AppendLog, ct);
             var task = await connection.QueryFirstOrDefaultAsync<TaskRow>(new CommandDefinition(database.Sql(SelectTaskForDecision),
                 new { UploadId = uploadId, Kind = kind }, transaction, cancellationToken: ct))
-                ?? throw new ReviewRefusedException(409, "uploadId", "This item is no longer open for review.");
+                ?? throw Refusal.Conflict("This item is no longer open for review.", "uploadId");
             if (task.LeaseHolder != reviewer.Id || task.LeaseUntilMs < now)
-                throw new ReviewRefusedException(409, "lease", "Your claim on this item has expired or was never held; claim it again.");
+                throw Refusal.Conflict("Your claim on this item has expired or was never held; claim it again.", "lease");
             if (!ReviewAction.AllowedFor(reviewer.Roles, task.Kind, task.RequiredRole).Contains(action))
-                throw new ReviewRefusedException(403, "action", $"Your roles do not allow '{action}' on this item.");
+                throw Refusal.Forbidden($"Your roles do not allow '{action}' on this item.", "action");
             if (bulk.Count > 0 && (task.Kind != ReviewTaskKind.Review || task.ClusterKey is null && near.Count == 0))
-                throw new ReviewRefusedException(400, "members", "Only review items in a cluster can be decided together.");
+                throw Refusal.Invalid("members", "Only review items in a cluster can be decided together.");
 
             var ids = new List<string> { (await DecideOneAsync(connection, transaction, reviewer, task, action, reasonCode, note, null, null, now, ct))! };
             var skipped = new List<string>();
@@ -170,7 +164,7 @@ public sealed class ReviewDecisions(ModerationDatabase database, IOptions<Review
         if (changed == 0)
         {
             if (bulkAnchor is not null) return null;
-            throw new ReviewRefusedException(409, "lease", "Your claim on this item has expired; claim it again.");
+            throw Refusal.Conflict("Your claim on this item has expired; claim it again.", "lease");
         }
 
         var decisionId = Guid.CreateVersion7().ToString();
@@ -180,7 +174,7 @@ public sealed class ReviewDecisions(ModerationDatabase database, IOptions<Review
             ReasonCode = reasonCode, Note = note, ClaimedAtMs = bulkAnchor is null ? task.ClaimedAtMs : null, Now = now, BulkAnchor = bulkAnchor,
         }, transaction, cancellationToken: ct));
 
-        var actor = $"user:{reviewer.Name}";
+        var actor = AuditActors.User(reviewer.Name);
         object decided = bulkBasis is null
             ? new { decisionId, kind = task.Kind, action, reasonCode, note, bulkAnchor }
             : new { decisionId, kind = task.Kind, action, reasonCode, note, bulkAnchor, bulkBasis };
@@ -201,7 +195,7 @@ public sealed class ReviewDecisions(ModerationDatabase database, IOptions<Review
         {
             var appeal = await connection.QueryFirstOrDefaultAsync<AppealRow>(new CommandDefinition(database.Sql(SelectOpenAppeal),
                 new { task.UploadId }, transaction, cancellationToken: ct))
-                ?? throw new ReviewRefusedException(409, "uploadId", "This item has no open appeal.");
+                ?? throw Refusal.Conflict("This item has no open appeal.", "uploadId");
             var overturn = action == ReviewAction.Overturn;
             await connection.ExecuteAsync(new CommandDefinition(database.Sql(ResolveAppeal), new
             {
@@ -253,7 +247,7 @@ public sealed class ReviewDecisions(ModerationDatabase database, IOptions<Review
     private async Task MoveStatusAsync(DbConnection connection, DbTransaction transaction, TaskRow task, string to, string detail, long now, CancellationToken ct)
     {
         if (!await UploadLifecycle.MoveAsync(database, connection, transaction, task.UploadId, task.Status, to, detail, now, ct))
-            throw new ReviewRefusedException(409, "uploadId", "This item's status changed meanwhile; open it again.");
+            throw Refusal.Conflict("This item's status changed meanwhile; open it again.", "uploadId");
     }
 
     private static NewRiskSignal HumanSignal(string decisionId, TaskRow task, string category, string action)
@@ -279,19 +273,19 @@ public sealed class ReviewDecisions(ModerationDatabase database, IOptions<Review
     public async Task<(string AppealId, string UploadId)> SubmitAppealAsync(string submittedBy, string upload, string statement, CancellationToken ct)
     {
         statement = statement.Trim();
-        if (statement.Length == 0) throw new ReviewRefusedException(400, "statement", "Say why the decision is wrong.");
-        if (statement.Length > MaxAppealLength) throw new ReviewRefusedException(400, "statement", $"Appeals are at most {MaxAppealLength} characters.");
+        if (statement.Length == 0) throw Refusal.Invalid("statement", "Say why the decision is wrong.");
+        if (statement.Length > MaxAppealLength) throw Refusal.Invalid("statement", $"Appeals are at most {MaxAppealLength} characters.");
         var now = time.GetUtcNow().ToUnixTimeMilliseconds();
         return await database.InTransactionAsync(async (connection, transaction) =>
         {
             await TransactionLock.TakeAsync(connection, transaction, database.Dialect, TransactionLock.AppendLog, ct);
             var row = await connection.QueryFirstOrDefaultAsync<UploadRow>(new CommandDefinition(database.Sql(SelectUploadByAnyId),
                 new { Id = upload }, transaction, cancellationToken: ct))
-                ?? throw new ReviewRefusedException(404, "uploadId", "No upload has this id or external id.");
+                ?? throw Refusal.NotFound("No upload has this id or external id.", "uploadId");
             var decision = await connection.QueryFirstOrDefaultAsync<DecisionRow>(new CommandDefinition(database.Sql(SelectLatestDecision),
                 new { UploadId = row.Id }, transaction, cancellationToken: ct));
             if (decision is null || decision.RetractedAtMs is not null || !ReviewAction.Restricts(decision.Action))
-                throw new ReviewRefusedException(409, "uploadId", "This upload has no standing reviewer decision that restricts it.");
+                throw Refusal.Conflict("This upload has no standing reviewer decision that restricts it.", "uploadId");
             var appealId = Guid.CreateVersion7().ToString();
             try
             {
@@ -302,7 +296,7 @@ public sealed class ReviewDecisions(ModerationDatabase database, IOptions<Review
             }
             catch (Exception e) when (database.Dialect.IsUniqueViolation(e))
             {
-                throw new ReviewRefusedException(409, "uploadId", "This decision has already been appealed.");
+                throw Refusal.Conflict("This decision has already been appealed.", "uploadId");
             }
             await reviewTasks.OpenAppealAsync(connection, transaction, row.Id, decision.Queue, decision.DecidedBy, now, ct);
             await AuditLog.AppendAsync(connection, transaction, database.Dialect,

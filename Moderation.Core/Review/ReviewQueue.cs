@@ -201,15 +201,11 @@ public sealed class ReviewQueue(ModerationDatabase database, IOptions<ReviewOpti
     public Task<ReviewLease?> ClaimAsync(Reviewer reviewer, string uploadId, string kind, CancellationToken ct) =>
         ClaimAsync(reviewer, null, uploadId, kind, ct);
 
-    private async Task<ReviewLease?> ClaimAsync(Reviewer reviewer, string? queue, string? uploadId, string? kind, CancellationToken ct)
-    {
-        var now = time.GetUtcNow();
-        var nowMs = now.ToUnixTimeMilliseconds();
-        var until = now + O.LeaseDuration;
-        return await WriteGate.RunAsync(database, () => database.InTransactionAsync<ReviewLease?>(async (connection, transaction) =>
+    private async Task<ReviewLease?> ClaimAsync(Reviewer reviewer, string? queue, string? uploadId, string? kind, CancellationToken ct) =>
+        await WriteGate.RunAsync(database, () => AuditedChange.RunAsync<ReviewLease?>(database, time, AuditActors.User(reviewer.Name), async change =>
         {
-            // The append lock first, as every writer that appends takes it before touching rows (no deadlocks).
-            await TransactionLock.TakeAsync(connection, transaction, database.Dialect, TransactionLock.AppendLog, ct);
+            var (connection, transaction, now, nowMs) = (change.Connection, change.Transaction, change.Now, change.NowMs);
+            var until = now + O.LeaseDuration;
             if (uploadId is null)
             {
                 var held = await connection.QueryFirstOrDefaultAsync<HeldRow>(new CommandDefinition(database.Sql(SelectHeld),
@@ -231,12 +227,10 @@ public sealed class ReviewQueue(ModerationDatabase database, IOptions<ReviewOpti
                 claimed = await connection.QueryFirstOrDefaultAsync<ClaimedRow>(new CommandDefinition(database.Sql(ClaimNextUrgent), parameters, transaction, cancellationToken: ct))
                     ?? await connection.QueryFirstOrDefaultAsync<ClaimedRow>(new CommandDefinition(database.Sql(ClaimNextByPriority), parameters, transaction, cancellationToken: ct));
             if (claimed is null) return null;
-            await AuditLog.AppendAsync(connection, transaction, database.Dialect,
-                [new AuditEntry($"user:{reviewer.Name}", "review.claimed", "upload", claimed.UploadId, null,
-                    AfterState: JsonSerializer.Serialize(new { kind = claimed.Kind, holder = reviewer.Id, leaseUntil = until }))], nowMs, ct);
+            change.Record("review.claimed", "upload", claimed.UploadId,
+                afterState: JsonSerializer.Serialize(new { kind = claimed.Kind, holder = reviewer.Id, leaseUntil = until }));
             return new ReviewLease(claimed.UploadId, claimed.Kind, until);
         }, ct), ct);
-    }
 
     /// <summary>Extends a lease the reviewer still holds; false when it expired or was never theirs.</summary>
     public async Task<ReviewLease?> RenewAsync(Reviewer reviewer, string uploadId, string kind, CancellationToken ct)
@@ -252,20 +246,15 @@ public sealed class ReviewQueue(ModerationDatabase database, IOptions<ReviewOpti
     }
 
     /// <summary>Gives a held task back to its queue.</summary>
-    public async Task<bool> ReleaseAsync(Reviewer reviewer, string uploadId, string kind, CancellationToken ct)
-    {
-        var nowMs = time.GetUtcNow().ToUnixTimeMilliseconds();
-        return await database.InTransactionAsync(async (connection, transaction) =>
+    public Task<bool> ReleaseAsync(Reviewer reviewer, string uploadId, string kind, CancellationToken ct) =>
+        AuditedChange.RunAsync(database, time, AuditActors.User(reviewer.Name), async change =>
         {
-            await TransactionLock.TakeAsync(connection, transaction, database.Dialect, TransactionLock.AppendLog, ct);
-            var changed = await connection.ExecuteAsync(new CommandDefinition(database.Sql(Release),
-                new { UploadId = uploadId, Kind = kind, User = reviewer.Id }, transaction, cancellationToken: ct));
+            var changed = await change.Connection.ExecuteAsync(new CommandDefinition(database.Sql(Release),
+                new { UploadId = uploadId, Kind = kind, User = reviewer.Id }, change.Transaction, cancellationToken: ct));
             if (changed == 0) return false;
-            await AuditLog.AppendAsync(connection, transaction, database.Dialect,
-                [new AuditEntry($"user:{reviewer.Name}", "review.released", "upload", uploadId, null, AfterState: JsonSerializer.Serialize(new { kind }))], nowMs, ct);
+            change.Record("review.released", "upload", uploadId, afterState: JsonSerializer.Serialize(new { kind }));
             return true;
         }, ct);
-    }
 
     /// <summary>Counts a graphic item toward the reviewer's exposure today (once per item per day).</summary>
     public async Task RecordExposureAsync(Reviewer reviewer, string uploadId, CancellationToken ct)

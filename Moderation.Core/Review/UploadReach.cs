@@ -1,6 +1,7 @@
 using Dapper;
 using Microsoft.Extensions.Options;
 using Moderation.Core.Storage;
+using Moderation.Core.Refusals;
 
 namespace Moderation.Core.Review;
 
@@ -29,7 +30,7 @@ public sealed class UploadReach(ModerationDatabase database, IOptions<ReviewOpti
 
     public async Task<ReachOutcome> RecordAsync(IReadOnlyList<ReachUpdate> updates, CancellationToken ct)
     {
-        if (updates.Count > MaxBatch) throw new ReviewRefusedException(400, "items", $"At most {MaxBatch} uploads per batch.");
+        if (updates.Count > MaxBatch) throw Refusal.Invalid("items", $"At most {MaxBatch} uploads per batch.");
         // The same upload twice in one batch: the higher count wins, as it would over two batches.
         var wanted = updates.GroupBy(u => u.Upload, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Max(u => u.Views), StringComparer.Ordinal);
         if (wanted.Count == 0) return new ReachOutcome(0, 0, []);

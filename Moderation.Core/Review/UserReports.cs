@@ -4,6 +4,7 @@ using Microsoft.Extensions.Options;
 using Moderation.Core.Audit;
 using Moderation.Core.Storage;
 using Moderation.Core.Uploads;
+using Moderation.Core.Refusals;
 
 namespace Moderation.Core.Review;
 
@@ -71,18 +72,18 @@ public sealed class UserReports(ModerationDatabase database, IOptions<ReviewOpti
     public async Task<ReportOutcome> ReportAsync(string submittedBy, string upload, string reporterId, string reason, string? detail, CancellationToken ct)
     {
         reporterId = reporterId.Trim();
-        if (reporterId.Length == 0) throw new ReviewRefusedException(400, "reporterId", "is required: the platform's id of the person reporting");
-        if (reporterId.Length > MaxReporterIdLength) throw new ReviewRefusedException(400, "reporterId", $"is at most {MaxReporterIdLength} characters");
+        if (reporterId.Length == 0) throw Refusal.Invalid("reporterId", "is required: the platform's id of the person reporting");
+        if (reporterId.Length > MaxReporterIdLength) throw Refusal.Invalid("reporterId", $"is at most {MaxReporterIdLength} characters");
         if (!O.ReportReasons.Contains(reason, StringComparer.Ordinal))
-            throw new ReviewRefusedException(400, "reason", $"must be one of: {string.Join(", ", O.ReportReasons)}");
+            throw Refusal.Invalid("reason", $"must be one of: {string.Join(", ", O.ReportReasons)}");
         detail = string.IsNullOrWhiteSpace(detail) ? null : detail.Trim();
-        if (detail is { Length: > MaxDetailLength }) throw new ReviewRefusedException(400, "detail", $"is at most {MaxDetailLength} characters");
+        if (detail is { Length: > MaxDetailLength }) throw Refusal.Invalid("detail", $"is at most {MaxDetailLength} characters");
 
         var now = time.GetUtcNow().ToUnixTimeMilliseconds();
         var (outcome, status, sinceDecision) = await WriteGate.RunAsync(database, () => database.InTransactionAsync(async (connection, transaction) =>
         {
             var row = await connection.QueryFirstOrDefaultAsync<UploadRow>(new CommandDefinition(database.Sql(SelectUpload), new { Id = upload }, transaction, cancellationToken: ct))
-                ?? throw new ReviewRefusedException(404, "uploadId", "No upload has this id or external id.");
+                ?? throw Refusal.NotFound("No upload has this id or external id.", "uploadId");
             var id = Guid.CreateVersion7().ToString();
             var inserted = await connection.ExecuteAsync(new CommandDefinition(database.Sql(InsertReport), new
             {

@@ -17,7 +17,7 @@ namespace Moderation.Core.Scoring;
 /// </summary>
 public sealed class ScoringOutcomeWriter(ModerationDatabase database, ReviewTasks reviewTasks, TimeProvider time)
 {
-    public const string Actor = "system:scoring";
+    public const string Actor = AuditActors.Scoring;
 
     private const string ScoreColumns = "upload_id, category, model_version, score, scorer, explanation, shadow, created_at_ms";
     private const string ScoreValues = "@UploadId, @Category, @ModelVersion, @Score, @Scorer, @Explanation, @Shadow, @Now";

@@ -4,7 +4,9 @@ using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.RazorPages;
 using Microsoft.Extensions.Options;
 using Moderation.Core.Access;
+using Moderation.Core.Refusals;
 using Moderation.Core.Review;
+using Moderation.Review.Edge;
 using Moderation.Review.Security;
 
 namespace Moderation.Review.Pages;
@@ -21,7 +23,7 @@ public sealed class ItemModel(
     TimeProvider time,
     IAuthorizationService authorization,
     WorkbenchUsers users,
-    UserReports reports) : PageModel
+    UserReports reports) : PageModel, IShowsRefusals
 {
     /// <summary>Users' reports of this upload per reason, most first.</summary>
     public IReadOnlyList<(string Reason, long Reports)> ReportReasons { get; private set; } = [];
@@ -94,14 +96,7 @@ public sealed class ItemModel(
         if (string.IsNullOrEmpty(action))
             return await ErrorAsync(uploadId, kind, StatusCodes.Status400BadRequest, "Choose a decision.", ct);
         var reviewer = User.ToReviewer();
-        try
-        {
-            await decisions.DecideAsync(reviewer, uploadId, kind, action, reasonCode ?? "", note, members, ct);
-        }
-        catch (ReviewRefusedException e)
-        {
-            return await ErrorAsync(uploadId, kind, e.Status, e.Message, ct);
-        }
+        await decisions.DecideAsync(reviewer, uploadId, kind, action, reasonCode ?? "", note, members, ct);
         if (!next) return Redirect("/review/queues?message=decided");
         var lease = await reviewQueue.ClaimNextAsync(reviewer, string.IsNullOrEmpty(queue) ? null : queue, ct);
         var inQueue = string.IsNullOrEmpty(queue) ? "" : "&queue=" + Uri.EscapeDataString(queue);
@@ -109,6 +104,11 @@ public sealed class ItemModel(
     }
 
     private async Task<bool> MayDecideAsync() => (await authorization.AuthorizeAsync(User, ReviewPolicies.Decide)).Succeeded;
+
+    /// <summary>A refused decision shows the item again with the reason (the status is the refusal's: 400, 403, 404 or 409).</summary>
+    public Task<IActionResult> ShowRefusalAsync(Refusal refusal, CancellationToken ct) =>
+        ErrorAsync((string)RouteData.Values["uploadId"]!, Request.HasFormContentType ? Request.Form["kind"].ToString() : Request.Query["kind"].ToString(),
+            Response.StatusCode, refusal.Message, ct);
 
     private async Task<IActionResult> ErrorAsync(string uploadId, string? kind, int status, string message, CancellationToken ct)
     {

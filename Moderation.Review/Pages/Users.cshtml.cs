@@ -2,12 +2,15 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.RazorPages;
 using Moderation.Core.Access;
+using Moderation.Core.Audit;
+using Moderation.Core.Refusals;
+using Moderation.Review.Edge;
 using Moderation.Review.Security;
 
 namespace Moderation.Review.Pages;
 
 /// <summary>Admins create users, set their roles, disable them and reset passwords; each change is audited.</summary>
-public sealed class UsersModel(WorkbenchUsers users, OpenIdConnectSignIn external) : PageModel
+public sealed class UsersModel(WorkbenchUsers users, OpenIdConnectSignIn external) : PageModel, IShowsRefusals
 {
     /// <summary>The OpenID Connect provider's role claim decides its users' roles (an admin's change lasts until their next sign-in).</summary>
     public bool RolesFromProvider => external.Enabled && !string.IsNullOrWhiteSpace(external.Settings.RoleClaim);
@@ -34,22 +37,20 @@ public sealed class UsersModel(WorkbenchUsers users, OpenIdConnectSignIn externa
     public Task<IActionResult> OnPostPasswordAsync(string id, string? password, CancellationToken ct) =>
         ChangeAsync(() => users.ResetPasswordAsync(Actor, id, password ?? "", ct), "Password reset.", ct);
 
-    private string Actor => "user:" + User.ToReviewer().Name;
+    private string Actor => AuditActors.User(User.ToReviewer().Name);
 
     private async Task<IActionResult> ChangeAsync(Func<Task> change, string done, CancellationToken ct)
     {
-        try
-        {
-            await change();
-        }
-        catch (AccountChangeException e)
-        {
-            Error = e.Message;
-            ErrorField = e.Field;
-            Response.StatusCode = StatusCodes.Status400BadRequest;
-            Accounts = await users.ListAsync(ct);
-            return Page();
-        }
+        await change();
         return Redirect("/review/users?message=" + Uri.EscapeDataString(done));
+    }
+
+    /// <summary>A refused change shows the list again with the reason beside the field (the status is the refusal's).</summary>
+    public async Task<IActionResult> ShowRefusalAsync(Refusal refusal, CancellationToken ct)
+    {
+        Error = refusal.Message;
+        ErrorField = refusal.Field;
+        Accounts = await users.ListAsync(ct);
+        return Page();
     }
 }

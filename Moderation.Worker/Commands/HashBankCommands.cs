@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text;
 using Microsoft.Extensions.DependencyInjection;
+using Moderation.Core.Audit;
 using Moderation.Core.Media;
 
 namespace Moderation.Worker.Commands;
@@ -51,7 +52,7 @@ internal static class HashBankCommands
         return WithBanks(command, async (parse, banks, ct) =>
         {
             var bank = await banks.CreateAsync(parse.GetValue(name)!, parse.GetValue(category)!, parse.GetValue(action)!, parse.GetValue(description),
-                ModelCommands.Actor, ct, parse.GetValue(algorithm));
+                AuditActors.Cli(), ct, parse.GetValue(algorithm));
             Console.WriteLine($"created hash bank {bank.Name} ({bank.Algorithm}, {bank.Category}, {bank.Action})");
             return 0;
         });
@@ -70,11 +71,11 @@ internal static class HashBankCommands
         {
             var file = parse.GetValue(input)!;
             if (!file.Exists) throw new FileNotFoundException($"{file.FullName} does not exist.");
-            var target = await banks.FindAsync(parse.GetValue(bank)!, ct) ?? throw new HashBankNotFoundException($"No hash bank is named '{parse.GetValue(bank)}'.");
+            var target = await banks.FindAsync(parse.GetValue(bank)!, ct) ?? throw HashBanks.NoBank(parse.GetValue(bank)!);
             IReadOnlyList<HashCsvRow> rows;
             using (var reader = new StreamReader(file.FullName, new UTF8Encoding(false, throwOnInvalidBytes: true)))
                 rows = HashBankCsv.Read(reader, target.Algorithm, parse.GetValue(source), MaxImportRows);
-            var result = await banks.ImportAsync(parse.GetValue(bank)!, rows, ModelCommands.Actor, ct);
+            var result = await banks.ImportAsync(parse.GetValue(bank)!, rows, AuditActors.Cli(), ct);
             Console.WriteLine($"{result.Bank}: read {result.Rows} rows, added {result.Added}, already present {result.AlreadyPresent}");
             return 0;
         });
@@ -89,7 +90,7 @@ internal static class HashBankCommands
         var command = new Command("export", "Write a bank's active entries as CSV or as one hash a line.") { bank, output, retired, plain };
         return WithBanks(command, async (parse, banks, ct) =>
         {
-            var target = await banks.FindAsync(parse.GetValue(bank)!, ct) ?? throw new HashBankNotFoundException($"No hash bank is named '{parse.GetValue(bank)}'.");
+            var target = await banks.FindAsync(parse.GetValue(bank)!, ct) ?? throw HashBanks.NoBank(parse.GetValue(bank)!);
             var entries = await banks.EntriesAsync(parse.GetValue(bank)!, parse.GetValue(retired) && !parse.GetValue(plain), ct);
             if (parse.GetValue(plain)) entries = entries.Where(e => e.State == "active").ToList();
             await using (var writer = new StreamWriter(parse.GetValue(output)!.FullName, false, new UTF8Encoding(false)))
@@ -108,7 +109,7 @@ internal static class HashBankCommands
         var command = new Command("retire", "Retire one entry: it stops matching and stays in the bank for the record.") { bank, entry, reason };
         return WithBanks(command, async (parse, banks, ct) =>
         {
-            var retired = await banks.RetireEntryAsync(parse.GetValue(bank)!, parse.GetValue(entry)!, ModelCommands.Actor, parse.GetValue(reason), ct);
+            var retired = await banks.RetireEntryAsync(parse.GetValue(bank)!, parse.GetValue(entry)!, AuditActors.Cli(), parse.GetValue(reason), ct);
             Console.WriteLine($"retired entry {retired.Id} ({retired.Hash}) of {retired.Bank}");
             return 0;
         });
@@ -135,7 +136,7 @@ internal static class HashBankCommands
         var command = new Command("release", "Let a quarantined entry match again; its flood count starts from zero.") { bank, entry, reason };
         return WithBanks(command, async (parse, banks, ct) =>
         {
-            var released = await banks.ReleaseEntryAsync(parse.GetValue(bank)!, parse.GetValue(entry)!, ModelCommands.Actor, parse.GetValue(reason), ct);
+            var released = await banks.ReleaseEntryAsync(parse.GetValue(bank)!, parse.GetValue(entry)!, AuditActors.Cli(), parse.GetValue(reason), ct);
             Console.WriteLine($"released entry {released.Id} ({released.Hash}) of {released.Bank}");
             return 0;
         });
@@ -151,7 +152,7 @@ internal static class HashBankCommands
                 new[] { $"error: {csv.Total} row(s) cannot be imported, so nothing was:" }
                     .Concat(csv.Errors.Select(error => $"  {error}"))
                     .Concat(csv.Total > csv.Errors.Count ? [$"  ... and {csv.Total - csv.Errors.Count} more"] : [])),
-            HashBankException or FileNotFoundException or DirectoryNotFoundException or DecoderFallbackException or IOException => $"error: {e.Message}",
+            FileNotFoundException or DirectoryNotFoundException or DecoderFallbackException or IOException => $"error: {e.Message}",
             _ => null,
         });
 }

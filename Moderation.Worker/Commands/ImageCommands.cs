@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Data.Common;
 using System.Globalization;
 using Microsoft.Extensions.DependencyInjection;
+using Moderation.Core.Audit;
 using Moderation.Core.Media;
 using Moderation.Core.Models;
 using Moderation.Core.Scoring;
@@ -99,7 +100,7 @@ internal static class ImageCommands
             }
         }, e => e switch
         {
-            DecisionTrainingException or ModelRegistryException or InvalidDataException or UnauthorizedAccessException or IOException => $"error: {e.Message}",
+            DecisionTrainingException or InvalidDataException or UnauthorizedAccessException or IOException => $"error: {e.Message}",
             DbException => $"error: the database could not be read ({e.Message}); a new database needs 'migrate' first.",
             _ => null,
         });
@@ -141,7 +142,7 @@ internal static class ImageCommands
             }
             var package = HeadFiles.ReadPackage(output, head.Card.Category);
             var created = await registry.RegisterAsync(head.Card.Category, head.Card.ModelVersion, ImageScorer.HeadKind, package.CardJson, package.MetricsJson,
-                package.Artifact, ModelStates.Shadow, ModelCommands.Actor, ct);
+                package.Artifact, ModelStates.Shadow, AuditActors.Cli(), ct);
             Console.WriteLine(created
                 ? $"registered {head.Card.Category}@{head.Card.ModelVersion} as shadow (make it live with: models set-state --category {head.Card.Category} --version {head.Card.ModelVersion} --state live)"
                 : $"{head.Card.Category}@{head.Card.ModelVersion} is already registered with these bytes; nothing changed");

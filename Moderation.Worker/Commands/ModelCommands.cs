@@ -5,6 +5,8 @@ using Moderation.Core.Media;
 using Moderation.Core.Models;
 using Moderation.Core.Scoring;
 using Moderation.Core.Scoring.Text;
+using Moderation.Core.Audit;
+using Moderation.Core.Refusals;
 
 namespace Moderation.Worker.Commands;
 
@@ -22,9 +24,6 @@ internal static class ModelCommands
         };
         return command;
     }
-
-    /// <summary>Who the audit trail names for a change made here.</summary>
-    public static string Actor => $"cli:{Environment.UserName}@{Environment.MachineName}";
 
     private static Command List()
     {
@@ -60,7 +59,7 @@ internal static class ModelCommands
             var name = parse.GetValue(category)!;
             var target = parse.GetValue(state)!;
             if (target is not (ModelStates.Shadow or ModelStates.Live))
-                throw new ModelValidationException("state", $"--state must be shadow or live to register, not '{target}'.");
+                throw Refusal.Invalid("state", $"--state must be shadow or live to register, not '{target}'.");
             var directory = parse.GetValue(models)!.FullName;
             var (card, cardJson, metrics, artifact) = HeadFiles.ReadPackage(directory, name);
             // A head's card names the embedder it was trained on: ResNet18 makes it an image head, loaded by the image scorer.
@@ -70,7 +69,7 @@ internal static class ModelCommands
                 using var stream = new MemoryStream(artifact, writable: false);
                 ImageHead.Load(stream);
             }
-            var created = await registry.RegisterAsync(name, card.ModelVersion, scorer, cardJson, metrics, artifact, target, Actor, ct);
+            var created = await registry.RegisterAsync(name, card.ModelVersion, scorer, cardJson, metrics, artifact, target, AuditActors.Cli(), ct);
             Console.WriteLine(created
                 ? $"registered {name}@{card.ModelVersion} as {target} ({artifact.Length} bytes)"
                 : $"{name}@{card.ModelVersion} is already registered with these bytes; nothing changed (use set-state to change its state)");
@@ -92,7 +91,7 @@ internal static class ModelCommands
         {
             var target = parse.GetValue(state)!;
             if (target is not (ModelStates.Shadow or ModelStates.Live))
-                throw new ModelValidationException("state", $"--state must be shadow or live to register, not '{target}'.");
+                throw Refusal.Invalid("state", $"--state must be shadow or live to register, not '{target}'.");
             var onnx = await File.ReadAllBytesAsync(parse.GetValue(model)!.FullName, ct);
             var manifestJson = await File.ReadAllTextAsync(parse.GetValue(manifest)!.FullName, ct);
             var parsed = ImageModelManifest.Parse(manifestJson);
@@ -102,7 +101,7 @@ internal static class ModelCommands
             var metrics = System.Text.Json.JsonSerializer.Serialize(new { checkedAgainstGraph = true, labels = parsed.Labels.Count });
             foreach (var category in parsed.Categories.Keys.Order(StringComparer.Ordinal))
             {
-                var created = await registry.RegisterAsync(category, parsed.RegistryVersion, ImageScorer.CustomKind, manifestJson, metrics, artifact, target, Actor, ct);
+                var created = await registry.RegisterAsync(category, parsed.RegistryVersion, ImageScorer.CustomKind, manifestJson, metrics, artifact, target, AuditActors.Cli(), ct);
                 Console.WriteLine(created
                     ? $"registered {category}@{parsed.RegistryVersion} ({ImageScorer.CustomKind}) as {target} ({artifact.Length} bytes)"
                     : $"{category}@{parsed.RegistryVersion} is already registered with these bytes; nothing changed");
@@ -165,7 +164,7 @@ internal static class ModelCommands
             var name = parse.GetValue(category)!;
             var v = parse.GetValue(version)!;
             var before = (await registry.FindAsync(name, v, ct))?.State;
-            var after = await registry.SetStateAsync(name, v, parse.GetValue(state)!, Actor, parse.GetValue(reason), ct);
+            var after = await registry.SetStateAsync(name, v, parse.GetValue(state)!, AuditActors.Cli(), parse.GetValue(reason), ct);
             Console.WriteLine(before == after.State
                 ? $"{name}@{v} is already {after.State}; nothing changed"
                 : $"{name}@{v}: {before} -> {after.State}");
@@ -193,8 +192,7 @@ internal static class ModelCommands
         WorkerHost.WithService(command, action, e =>
             e switch
             {
-                ImageModelException m => $"error: {m.Field}: {m.Message}",
-                ModelRegistryException or FileNotFoundException or DirectoryNotFoundException or InvalidDataException => $"error: {e.Message}",
+                FileNotFoundException or DirectoryNotFoundException or InvalidDataException => $"error: {e.Message}",
                 _ => null,
             });
 }

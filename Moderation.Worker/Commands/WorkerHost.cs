@@ -8,6 +8,7 @@ using OpenTelemetry;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
 using OpenTelemetry.Trace;
+using Moderation.Core.Refusals;
 
 namespace Moderation.Worker.Commands;
 
@@ -67,7 +68,7 @@ internal static class WorkerHost
                 using var host = CreateBuilder(parse.UnmatchedTokens.ToArray()).Build();
                 return await action(parse, host.Services.GetRequiredService<T>(), ct);
             }
-            catch (Exception e) when (badInput(e) is { } message)
+            catch (Exception e) when ((e is Refusal refusal ? Describe(refusal) : badInput(e)) is { } message)
             {
                 Console.Error.WriteLine(message);
                 return 2;
@@ -75,4 +76,8 @@ internal static class WorkerHost
         });
         return command;
     }
+
+    /// <summary>The command line's one wording of a Core refusal: <c>error: field: reason</c> for invalid input, <c>error: message</c> otherwise.</summary>
+    public static string Describe(Refusal refusal) =>
+        refusal.Kind == RefusalKind.Invalid && refusal.Field is { } field ? $"error: {field}: {refusal.Message}" : $"error: {refusal.Message}";
 }

@@ -6,6 +6,8 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Moderation.Core.Claims;
 using Moderation.Core.Models;
+using Moderation.Core.Audit;
+using Moderation.Core.Refusals;
 
 namespace Moderation.Core.Scoring.Text;
 
@@ -138,7 +140,7 @@ internal sealed class StampedCache<T>(TimeProvider time, Func<TimeSpan> refreshI
 public sealed class ShippedModelsRegistrar(ModelRegistry registry, IOptions<TextScoringOptions> options, ILogger<ShippedModelsRegistrar> logger)
     : IHostedService
 {
-    public const string Actor = "system:shipped-models";
+    public const string Actor = AuditActors.ShippedModels;
 
     public async Task StartAsync(CancellationToken ct)
     {
@@ -161,7 +163,7 @@ public sealed class ShippedModelsRegistrar(ModelRegistry registry, IOptions<Text
                     package.Artifact, state, Actor, ct);
                 logger.LogInformation("Registered shipped head {Category}@{Version} as {State}", category, package.Card.ModelVersion, state);
             }
-            catch (ModelRegistryException e)
+            catch (Refusal e)
             {
                 // Another host registering the same shipped heads at the same moment: it won, which is what we wanted.
                 logger.LogInformation("Shipped head {Category}@{Version} not registered here: {Reason}", category, package.Card.ModelVersion, e.Message);

@@ -80,7 +80,7 @@ public sealed class HashBankEndpointTests(SqliteApiFixture fixture) : IClassFixt
             Csv($"path,hash,quality\ngood.jpg,{HashBankContract.Hex(1)},50\nbad.jpg,not-a-hash,50\nworse.jpg,{HashBankContract.Hex(2)},-3\n"));
         var problem = await JsonAsync(response, HttpStatusCode.BadRequest);
         response.Content.Headers.ContentType!.MediaType.Should().Be("application/problem+json");
-        problem.GetProperty("title").GetString().Should().Contain("nothing was imported");
+        problem.GetProperty("detail").GetString().Should().Contain("nothing was imported");
         var errors = problem.GetProperty("errors");
         errors.GetProperty("line 3: hash")[0].GetString().Should().Contain("64 hex digits");
         errors.GetProperty("line 4: quality")[0].GetString().Should().Contain("0 to 100");

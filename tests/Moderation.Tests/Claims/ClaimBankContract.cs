@@ -4,6 +4,7 @@ using Moderation.Core.Audit;
 using Moderation.Core.Claims;
 using Moderation.Core.Storage;
 using Moderation.Tests.Infrastructure;
+using Moderation.Core.Refusals;
 
 namespace Moderation.Tests.Claims;
 
@@ -57,8 +58,8 @@ public abstract class ClaimBankContract(DatabaseProvider provider)
         await using var _ = test;
         var original = await bank.AddAsync("Vaccines contain tracking microchips", Source, null, "alice", CancellationToken.None);
         var act = () => bank.AddAsync("  VACCINES   contain\u00a0tracking ｍｉｃｒｏｃｈｉｐｓ ", Source, null, "bob", CancellationToken.None);
-        var refused = (await act.Should().ThrowAsync<ClaimConflictException>()).Which;
-        refused.ExistingId.Should().Be(original.Id);
+        var refused = (await act.Should().ThrowAsync<Refusal>().Where(r => r.Kind == RefusalKind.Conflict)).Which;
+        refused.Details["existingId"].Should().Be(original.Id);
         refused.Message.Should().Contain(original.Id).And.Contain("already exists");
 
         await bank.RetireAsync(original.Id, "alice", "merged", CancellationToken.None);
@@ -74,7 +75,7 @@ public abstract class ClaimBankContract(DatabaseProvider provider)
         var results = await Task.WhenAll(Enumerable.Range(0, 6).Select(i => Task.Run(async () =>
         {
             try { await bank.AddAsync($"The earth is flat{new string(' ', i)}", Source, null, $"u{i}", CancellationToken.None); return true; }
-            catch (ClaimConflictException) { return false; }
+            catch (Refusal r) when (r.Kind == RefusalKind.Conflict) { return false; }
         })));
         results.Count(r => r).Should().Be(1);
         (await bank.ActiveAsync(CancellationToken.None)).Should().ContainSingle();
@@ -102,9 +103,9 @@ public abstract class ClaimBankContract(DatabaseProvider provider)
         (await AuditLog.VerifyAsync(test.Database, CancellationToken.None)).Should().Be(new AuditVerification(true, 2, null, null));
 
         var again = () => bank.RetireAsync(claim.Id, "bob", "twice", CancellationToken.None);
-        (await again.Should().ThrowAsync<ClaimConflictException>()).Which.Message.Should().Contain("already retired");
+        (await again.Should().ThrowAsync<Refusal>().Where(r => r.Kind == RefusalKind.Conflict)).Which.Message.Should().Contain("already retired");
         var unknown = () => bank.RetireAsync("0190a000-0000-7000-8000-000000000000", "bob", "why", CancellationToken.None);
-        await unknown.Should().ThrowAsync<ClaimNotFoundException>();
+        await unknown.Should().ThrowAsync<Refusal>().Where(r => r.Kind == RefusalKind.NotFound);
         (await bank.ChangeStampAsync(CancellationToken.None)).Should().Be(stamp2, "refused requests change nothing");
     }
 
@@ -122,7 +123,7 @@ public abstract class ClaimBankContract(DatabaseProvider provider)
         var (test, bank) = await MigratedAsync();
         await using var _ = test;
         var act = () => bank.AddAsync(text, url, note, "alice", CancellationToken.None);
-        var e = (await act.Should().ThrowAsync<ClaimValidationException>()).Which;
+        var e = (await act.Should().ThrowAsync<Refusal>().Where(r => r.Kind == RefusalKind.Invalid)).Which;
         e.Field.Should().Be(field);
         e.Message.Should().Contain(fragment);
         (await bank.ListAsync(true, CancellationToken.None)).Should().BeEmpty();
@@ -135,11 +136,11 @@ public abstract class ClaimBankContract(DatabaseProvider provider)
         await using var _ = test;
         (await bank.AddAsync("  " + new string('x', 1000) + "  ", Source, null, "a", CancellationToken.None)).Text.Should().HaveLength(1000);
         var tooLong = () => bank.AddAsync(new string('y', 1001), Source, null, "a", CancellationToken.None);
-        (await tooLong.Should().ThrowAsync<ClaimValidationException>()).Which.Message.Should().Contain("limit is 1000");
+        (await tooLong.Should().ThrowAsync<Refusal>().Where(r => r.Kind == RefusalKind.Invalid)).Which.Message.Should().Contain("limit is 1000");
         var longUrl = () => bank.AddAsync("valid claim text here", "https://example.org/" + new string('a', 2000), null, "a", CancellationToken.None);
-        (await longUrl.Should().ThrowAsync<ClaimValidationException>()).Which.Field.Should().Be("sourceUrl");
+        (await longUrl.Should().ThrowAsync<Refusal>().Where(r => r.Kind == RefusalKind.Invalid)).Which.Field.Should().Be("sourceUrl");
         var noReason = () => bank.RetireAsync("x", "a", "  ", CancellationToken.None);
-        (await noReason.Should().ThrowAsync<ClaimValidationException>()).Which.Field.Should().Be("reason");
+        (await noReason.Should().ThrowAsync<Refusal>().Where(r => r.Kind == RefusalKind.Invalid)).Which.Field.Should().Be("reason");
     }
 
     [Fact]

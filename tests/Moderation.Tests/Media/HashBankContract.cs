@@ -5,6 +5,7 @@ using Moderation.Core.Audit;
 using Moderation.Core.Media;
 using Moderation.Core.Storage;
 using Moderation.Tests.Infrastructure;
+using Moderation.Core.Refusals;
 
 namespace Moderation.Tests.Media;
 
@@ -56,7 +57,7 @@ public abstract class HashBankContract(DatabaseProvider provider)
         (await banks.MatchableAsync(None)).Select(e => e.Id).Should().Equal(good);
         (await banks.RecordMatchesAsync([(good, "u5")], 3, TimeSpan.FromHours(1), None)).Should().BeEmpty("the count starts again after a release");
         var again = async () => await banks.ReleaseEntryAsync("shared-list", good, "carol", "twice", None);
-        await again.Should().ThrowAsync<HashBankConflictException>();
+        await again.Should().ThrowAsync<Refusal>().Where(r => r.Kind == RefusalKind.Conflict);
 
         var events = (await AuditLog.ReadAsync(test.Database, 0, 100, None)).Where(e => e.SubjectType == HashBanks.SubjectType).Select(e => (e.Action, e.Actor)).ToList();
         events.Should().Contain(("hash_bank.entry_quarantined", "system:hash-flood-check")).And.Contain(("hash_bank.entry_released", "carol"));
@@ -70,7 +71,7 @@ public abstract class HashBankContract(DatabaseProvider provider)
         (await banks.CreateAsync("exact", "harm", "none", null, "alice", None, HashAlgorithms.Sha256)).Algorithm.Should().Be("sha256");
         (await banks.ListAsync(None)).Single().Algorithm.Should().Be("sha256");
         var act = async () => await banks.CreateAsync("odd", "harm", "none", null, "alice", None, "phash");
-        (await act.Should().ThrowAsync<HashBankValidationException>()).Which.Field.Should().Be("algorithm");
+        (await act.Should().ThrowAsync<Refusal>().Where(r => r.Kind == RefusalKind.Invalid)).Which.Field.Should().Be("algorithm");
     }
 
     [Fact]
@@ -135,21 +136,21 @@ public abstract class HashBankContract(DatabaseProvider provider)
         await using var _ = test;
         await banks.CreateAsync("one", "harm", "demote", null, "alice", None);
         var duplicate = () => banks.CreateAsync("one", "harm", "demote", null, "alice", None);
-        await duplicate.Should().ThrowAsync<HashBankConflictException>().WithMessage("*already exists*");
+        await duplicate.Should().ThrowAsync<Refusal>().Where(r => r.Kind == RefusalKind.Conflict).WithMessage("*already exists*");
         foreach (var (name, category, action, field) in new[]
                  {
                      ("Bad Name", "harm", "label", "name"), ("ok", "Harm!", "label", "category"), ("ok", "harm", "delete", "action"), ("", "harm", "label", "name"),
                  })
         {
             var act = () => banks.CreateAsync(name, category, action, null, "alice", None);
-            (await act.Should().ThrowAsync<HashBankValidationException>()).Which.Field.Should().Be(field);
+            (await act.Should().ThrowAsync<Refusal>().Where(r => r.Kind == RefusalKind.Invalid)).Which.Field.Should().Be(field);
         }
         var unknown = () => banks.ImportAsync("missing", Rows($"hash\n{Hex(1)}\n"), "bob", None);
-        await unknown.Should().ThrowAsync<HashBankNotFoundException>().WithMessage("*missing*");
+        await unknown.Should().ThrowAsync<Refusal>().Where(r => r.Kind == RefusalKind.NotFound).WithMessage("*missing*");
         var noReason = () => banks.RetireEntryAsync("one", "x", "bob", " ", None);
-        (await noReason.Should().ThrowAsync<HashBankValidationException>()).Which.Field.Should().Be("reason");
+        (await noReason.Should().ThrowAsync<Refusal>().Where(r => r.Kind == RefusalKind.Invalid)).Which.Field.Should().Be("reason");
         var noEntry = () => banks.RetireEntryAsync("one", "x", "bob", "why", None);
-        await noEntry.Should().ThrowAsync<HashBankNotFoundException>();
+        await noEntry.Should().ThrowAsync<Refusal>().Where(r => r.Kind == RefusalKind.NotFound);
         (await banks.ListAsync(None)).Select(b => b.Name).Should().Equal("one");
     }
 

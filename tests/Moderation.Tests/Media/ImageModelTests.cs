@@ -3,6 +3,7 @@ using FluentAssertions;
 using Moderation.Core.Media;
 using Moderation.Training.Images;
 using SkiaSharp;
+using Moderation.Core.Refusals;
 
 namespace Moderation.Tests.Media;
 
@@ -132,7 +133,7 @@ public sealed class ImageModelTests : IDisposable
     public void A_manifest_that_does_not_fit_the_graph_is_refused_naming_the_field(string manifest, string field, string reason)
     {
         var act = () => CustomImageModel.Load(TestImageModels.RedDetector(), ImageModelManifest.Parse(manifest));
-        var error = act.Should().Throw<ImageModelException>().Which;
+        var error = act.Should().Throw<Refusal>().Where(r => r.Kind == RefusalKind.Invalid).Which;
         error.Field.Should().Be(field);
         error.Message.Should().Contain(reason);
     }
@@ -146,16 +147,16 @@ public sealed class ImageModelTests : IDisposable
     public void A_manifest_that_is_wrong_on_its_own_is_refused_naming_the_field(string manifest, string field)
     {
         var act = () => ImageModelManifest.Parse(manifest);
-        act.Should().Throw<ImageModelException>().Which.Field.Should().Be(field);
+        act.Should().Throw<Refusal>().Where(r => r.Kind == RefusalKind.Invalid).Which.Field.Should().Be(field);
     }
 
     [Fact]
     public void Bytes_that_are_not_an_onnx_model_are_refused()
     {
         var act = () => CustomImageModel.Load("<html>not a model</html>"u8.ToArray(), ImageModelManifest.Parse(TestImageModels.RedDetectorManifest()));
-        act.Should().Throw<ImageModelException>().Which.Field.Should().Be("model");
+        act.Should().Throw<Refusal>().Where(r => r.Kind == RefusalKind.Invalid).Which.Field.Should().Be("model");
         var zip = () => CustomImageModel.FromPackage("PK not a zip"u8.ToArray());
-        zip.Should().Throw<ImageModelException>().Which.Field.Should().Be("model");
+        zip.Should().Throw<Refusal>().Where(r => r.Kind == RefusalKind.Invalid).Which.Field.Should().Be("model");
     }
 
     [Fact]

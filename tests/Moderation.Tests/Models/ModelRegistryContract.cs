@@ -7,6 +7,7 @@ using Moderation.Core.Audit;
 using Moderation.Core.Models;
 using Moderation.Core.Storage;
 using Moderation.Tests.Infrastructure;
+using Moderation.Core.Refusals;
 
 namespace Moderation.Tests.Models;
 
@@ -122,7 +123,7 @@ public abstract class ModelRegistryContract(DatabaseProvider provider)
         (await registry.ListAsync("harm", CancellationToken.None)).Single().State.Should().Be(ModelStates.Shadow);
 
         var act = () => RegisterAsync(registry, "harm", "v1", ModelStates.Shadow, seed: "other bytes");
-        (await act.Should().ThrowAsync<ModelConflictException>()).Which.Message.Should().Contain("different bytes").And.Contain("harm@v1");
+        (await act.Should().ThrowAsync<Refusal>().Where(r => r.Kind == RefusalKind.Conflict)).Which.Message.Should().Contain("different bytes").And.Contain("harm@v1");
         (await registry.ArtifactAsync("harm", "v1", CancellationToken.None)).Should().Equal(Bytes("v1"));
         (await AuditAsync(test.Database)).Should().ContainSingle();
     }
@@ -164,13 +165,13 @@ public abstract class ModelRegistryContract(DatabaseProvider provider)
         var (test, registry) = await MigratedAsync();
         await using var _ = test;
         var unknown = () => registry.SetStateAsync("harm", "nope", ModelStates.Live, "tester", null, CancellationToken.None);
-        (await unknown.Should().ThrowAsync<ModelVersionNotFoundException>()).Which.Message.Should().Contain("'nope'").And.Contain("'harm'");
+        (await unknown.Should().ThrowAsync<Refusal>().Where(r => r.Kind == RefusalKind.NotFound)).Which.Message.Should().Contain("'nope'").And.Contain("'harm'");
 
         await RegisterAsync(registry, "harm", "v1", ModelStates.Shadow);
         var badState = () => registry.SetStateAsync("harm", "v1", "production", "tester", null, CancellationToken.None);
-        (await badState.Should().ThrowAsync<ModelValidationException>()).Which.Field.Should().Be("state");
+        (await badState.Should().ThrowAsync<Refusal>().Where(r => r.Kind == RefusalKind.Invalid)).Which.Field.Should().Be("state");
 
-        async Task<string> FieldOf(Func<Task> act) => (await act.Should().ThrowAsync<ModelValidationException>()).Which.Field;
+        async Task<string> FieldOf(Func<Task> act) => (await act.Should().ThrowAsync<Refusal>().Where(r => r.Kind == RefusalKind.Invalid)).Which.Field!;
         (await FieldOf(() => registry.RegisterAsync("Harm!", "v", "text", Card, Metrics, [1], "shadow", "t", CancellationToken.None))).Should().Be("category");
         (await FieldOf(() => registry.RegisterAsync("harm", " ", "text", Card, Metrics, [1], "shadow", "t", CancellationToken.None))).Should().Be("version");
         (await FieldOf(() => registry.RegisterAsync("harm", "v9", "text", "not json", Metrics, [1], "shadow", "t", CancellationToken.None))).Should().Be("card");

@@ -8,6 +8,7 @@ using Moderation.Core.Review;
 using Moderation.Core.Storage;
 using Moderation.Core.Uploads;
 using Moderation.Tests.Infrastructure;
+using Moderation.Core.Refusals;
 
 namespace Moderation.Tests.Review;
 
@@ -122,11 +123,11 @@ public abstract class QueuePriorityContract(DatabaseProvider provider)
         (await s.Reports.ReasonsAsync(item, CancellationToken.None)).Should().Equal(("spam", 1L));
 
         var unknownReason = () => s.Reports.ReportAsync("key-1", item, "reporter-2", "boring", null, CancellationToken.None);
-        (await unknownReason.Should().ThrowAsync<ReviewRefusedException>()).Which.Field.Should().Be("reason");
+        (await unknownReason.Should().ThrowAsync<Refusal>()).Which.Field.Should().Be("reason");
         var noUpload = () => s.Reports.ReportAsync("key-1", "missing", "reporter-2", "spam", null, CancellationToken.None);
-        (await noUpload.Should().ThrowAsync<ReviewRefusedException>()).Which.Status.Should().Be(404);
+        (await noUpload.Should().ThrowAsync<Refusal>()).Which.Kind.Should().Be(RefusalKind.NotFound);
         var longDetail = () => s.Reports.ReportAsync("key-1", item, "reporter-2", "spam", new string('x', 1001), CancellationToken.None);
-        (await longDetail.Should().ThrowAsync<ReviewRefusedException>()).Which.Field.Should().Be("detail");
+        (await longDetail.Should().ThrowAsync<Refusal>()).Which.Field.Should().Be("detail");
     }
 
     [Fact]

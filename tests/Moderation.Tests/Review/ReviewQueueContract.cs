@@ -9,6 +9,7 @@ using Moderation.Core.Signals;
 using Moderation.Core.Storage;
 using Moderation.Core.Uploads;
 using Moderation.Tests.Infrastructure;
+using Moderation.Core.Refusals;
 
 namespace Moderation.Tests.Review;
 
@@ -100,7 +101,7 @@ public abstract class ReviewQueueContract(DatabaseProvider provider)
         (await s.Queue.ClaimNextAsync(Bob, null, CancellationToken.None))!.UploadId.Should().Be(item);
 
         var late = () => s.Decisions.DecideAsync(Alice, item, lease.Kind, ReviewAction.Allow, "no-violation", null, null, CancellationToken.None);
-        (await late.Should().ThrowAsync<ReviewRefusedException>()).Which.Status.Should().Be(409);
+        (await late.Should().ThrowAsync<Refusal>()).Which.Kind.Should().Be(RefusalKind.Conflict);
         await s.Decisions.DecideAsync(Bob, item, lease.Kind, ReviewAction.Allow, "no-violation", null, null, CancellationToken.None);
         (await s.Queue.ClaimNextAsync(Alice, null, CancellationToken.None)).Should().BeNull();
     }
@@ -138,16 +139,16 @@ public abstract class ReviewQueueContract(DatabaseProvider provider)
         lease.Should().NotBeNull();
 
         var remove = () => s.Decisions.DecideAsync(Tess, item, lease!.Kind, ReviewAction.Remove, "spam-scam", null, null, CancellationToken.None);
-        (await remove.Should().ThrowAsync<ReviewRefusedException>()).Which.Status.Should().Be(403);
+        (await remove.Should().ThrowAsync<Refusal>()).Which.Kind.Should().Be(RefusalKind.Forbidden);
         var badReason = () => s.Decisions.DecideAsync(Tess, item, lease!.Kind, ReviewAction.Escalate, "spam-scam", null, null, CancellationToken.None);
-        (await badReason.Should().ThrowAsync<ReviewRefusedException>()).Which.Field.Should().Be("reasonCode");
+        (await badReason.Should().ThrowAsync<Refusal>()).Which.Field.Should().Be("reasonCode");
 
         await s.Decisions.DecideAsync(Tess, item, lease!.Kind, ReviewAction.Escalate, "unsure", null, null, CancellationToken.None);
         (await s.Queue.ClaimNextAsync(Alice, null, CancellationToken.None)).Should().BeNull("escalated items wait for a senior");
         var senior = await s.Queue.ClaimNextAsync(Sam, null, CancellationToken.None);
         senior!.UploadId.Should().Be(item);
         var again = () => s.Decisions.DecideAsync(Sam, item, senior.Kind, ReviewAction.Escalate, "unsure", null, null, CancellationToken.None);
-        (await again.Should().ThrowAsync<ReviewRefusedException>()).Which.Status.Should().Be(403, "seniors are the top of the path");
+        (await again.Should().ThrowAsync<Refusal>()).Which.Kind.Should().Be(RefusalKind.Forbidden, "seniors are the top of the path");
         await s.Decisions.DecideAsync(Sam, item, senior.Kind, ReviewAction.Remove, "hate-speech", null, null, CancellationToken.None);
     }
 
@@ -164,13 +165,13 @@ public abstract class ReviewQueueContract(DatabaseProvider provider)
         uploadId.Should().Be(item);
         appealId.Should().NotBeNullOrEmpty();
         var twice = () => s.Decisions.SubmitAppealAsync("key-1", item, "again", CancellationToken.None);
-        (await twice.Should().ThrowAsync<ReviewRefusedException>()).Which.Status.Should().Be(409);
+        (await twice.Should().ThrowAsync<Refusal>()).Which.Kind.Should().Be(RefusalKind.Conflict);
 
         (await s.Queue.ClaimNextAsync(Alice, null, CancellationToken.None)).Should().BeNull("the original decider never gets the appeal");
         var appeal = await s.Queue.ClaimNextAsync(Bob, null, CancellationToken.None);
         appeal!.Kind.Should().Be(ReviewTaskKind.Appeal);
         var wrong = () => s.Decisions.DecideAsync(Bob, item, appeal.Kind, ReviewAction.Allow, "no-violation", null, null, CancellationToken.None);
-        (await wrong.Should().ThrowAsync<ReviewRefusedException>()).Which.Status.Should().Be(403, "appeals are upheld or overturned");
+        (await wrong.Should().ThrowAsync<Refusal>()).Which.Kind.Should().Be(RefusalKind.Forbidden, "appeals are upheld or overturned");
         await s.Decisions.DecideAsync(Bob, item, appeal.Kind, ReviewAction.Overturn, "new-context", null, null, CancellationToken.None);
 
         var signals = (await SignalFeed.ReadAsync(s.Database, 0, 100, CancellationToken.None)).Signals;
@@ -182,7 +183,7 @@ public abstract class ReviewQueueContract(DatabaseProvider provider)
         var actions = (await AuditLog.ReadAsync(s.Database, 0, 100, CancellationToken.None)).Select(e => e.Action).ToList();
         actions.Should().ContainInOrder("review.decided", "appeal.submitted", "review.claimed", "appeal.overturned");
         var none = () => s.Decisions.SubmitAppealAsync("key-1", item, "appeal the overturn", CancellationToken.None);
-        (await none.Should().ThrowAsync<ReviewRefusedException>()).Which.Status.Should().Be(409, "nothing restricts the item any more");
+        (await none.Should().ThrowAsync<Refusal>()).Which.Kind.Should().Be(RefusalKind.Conflict, "nothing restricts the item any more");
         (await AuditLog.VerifyAsync(s.Database, CancellationToken.None)).Intact.Should().BeTrue();
     }
 
