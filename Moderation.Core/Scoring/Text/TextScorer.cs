@@ -130,7 +130,7 @@ public sealed partial class TextScorer(TextEmbedder embedder, ITextHeadSource he
                 score = Math.Clamp(score, 0, 1);
                 var whole = span.Length == 1 && passages[best].Passage.Start == 0 && passages[best].Passage.Text.Length == texts[i].Length;
                 List<string> reasons = whole
-                    ? [$"scored the whole text ({prepared[i].WholeTokens} word pieces)"]
+                    ? [WholeTextReason(texts[i], prepared[i].WholeTokens)]
                     : [string.Create(CultureInfo.InvariantCulture, $"highest of {span.Length} passages ({span[best - first[i]]:0.00}): \"{Excerpt(passages[best].Passage.Text)}\"")];
                 if (card.Category == Misinformation && claimMatches[i] is { } claim)
                 {
@@ -350,6 +350,20 @@ public sealed partial class TextScorer(TextEmbedder embedder, ITextHeadSource he
             matches[i] = new ClaimMatch(true, Math.Clamp(score, 0, 1), $"matches {described}");
         }
         return matches;
+    }
+
+    /// <summary>
+    /// A text scored whole is not quoted back (the moderator sees it beside the score), except the text read in its
+    /// pictures, which the moderator would otherwise have to find in the frames: the reason says it was part of it.
+    /// </summary>
+    private static string WholeTextReason(string text, int tokens)
+    {
+        var reason = $"scored the whole text ({tokens} word pieces)";
+        var marker = text.IndexOf(ImageTextMarker, StringComparison.Ordinal);
+        if (marker < 0) return reason;
+        var end = text.IndexOfAny(['\r', '\n'], marker);
+        var read = text[(marker + ImageTextMarker.Length)..(end < 0 ? text.Length : end)].Trim();
+        return $"{reason}, with {ImageTextMarker}: \"{Excerpt(read)}\"";
     }
 
     private static string Excerpt(string text) => (text.Length <= 200 ? text : text[..200] + "…").Trim();
