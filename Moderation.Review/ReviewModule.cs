@@ -25,14 +25,8 @@ public static class ReviewModule
 
     public static IServiceCollection AddModerationReview(this IServiceCollection services, IConfiguration? configuration = null)
     {
-        services.AddOptions<ReviewOptions>().BindConfiguration(ReviewOptions.Section).ValidateDataAnnotations().ValidateOnStart();
-        services.AddSingleton<WorkbenchUsers>();
-        services.AddSingleton<ReviewQueue>();
-        services.AddSingleton<ReviewDecisions>();
-        services.AddSingleton<ReviewItemQuery>();
-        services.AddSingleton<QualityStats>();
-        services.AddSingleton<UserReports>();
-        services.AddSingleton<UploadReach>();
+        // The review rules and stores (queues, decisions, reports, reach, users) come from Moderation.Core's
+        // AddReviewServices, which AddModerationCore calls: this project adds only the pages and their sign-in.
         services.AddMemoryCache();
 
         var authentication = services.AddAuthentication().AddCookie(ReviewPolicies.Scheme, options =>

@@ -1,20 +1,29 @@
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Moderation.Core.Access;
+using Moderation.Core.Review;
 using Moderation.Core.Storage;
 
 namespace Moderation.Core.Hosting;
 
 /// <summary>
 /// Registered before every other hosted service, so the schema is current before a job or request touches it.
-/// The API host also creates the first credentials here (<paramref name="bootstrap"/>); workers do not.
+/// After migrating it opens the review tasks of uploads routed to review before tasks opened at routing
+/// (<see cref="ReviewTasks.OpenMissingAsync"/>). The API host also creates the first credentials here
+/// (<paramref name="bootstrap"/>); workers do not.
 /// </summary>
-public sealed class DatabaseInitializer(DatabaseMigrator migrator, IOptions<DatabaseOptions> options, AccessBootstrap? bootstrap) : IHostedService
+public sealed class DatabaseInitializer(DatabaseMigrator migrator, ReviewTasks reviewTasks, IOptions<DatabaseOptions> options,
+    AccessBootstrap? bootstrap, ILogger<DatabaseInitializer> logger) : IHostedService
 {
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         if (options.Value.MigrateOnStartup)
+        {
             await migrator.MigrateAsync(cancellationToken);
+            var opened = await reviewTasks.OpenMissingAsync(cancellationToken);
+            if (opened > 0) logger.LogInformation("Opened {Count} review tasks for uploads routed to review without one", opened);
+        }
         if (bootstrap is not null)
             await bootstrap.EnsureAsync(cancellationToken);
     }

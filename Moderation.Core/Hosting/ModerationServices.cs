@@ -14,6 +14,7 @@ using Moderation.Core.Claims;
 using Moderation.Core.Media;
 using Moderation.Core.Models;
 using Moderation.Core.Policies;
+using Moderation.Core.Review;
 using Moderation.Core.Scoring;
 using Moderation.Core.Scoring.Text;
 using Moderation.Core.Similarity;
@@ -57,6 +58,7 @@ public static class ModerationServices
         // Loads nothing until a reviewer asks: workers that never search hold no index.
         services.AddSingleton<NearDuplicates>();
         services.AddSingleton<Review.ReviewSimilarity>();
+        services.AddReviewServices(configuration);
         services.AddTransient<ScoringJob>();
 
         var plugins = configuration.GetSection(ScoringOptions.Section).Get<ScoringOptions>()?.Plugins ?? [];
@@ -66,8 +68,9 @@ public static class ModerationServices
 
         // First hosted service: the schema is migrated before anything else starts.
         services.Insert(0, ServiceDescriptor.Singleton<Microsoft.Extensions.Hosting.IHostedService>(sp =>
-            new DatabaseInitializer(sp.GetRequiredService<DatabaseMigrator>(), sp.GetRequiredService<IOptions<DatabaseOptions>>(),
-                bootstrapAccess ? sp.GetRequiredService<AccessBootstrap>() : null)));
+            new DatabaseInitializer(sp.GetRequiredService<DatabaseMigrator>(), sp.GetRequiredService<ReviewTasks>(),
+                sp.GetRequiredService<IOptions<DatabaseOptions>>(), bootstrapAccess ? sp.GetRequiredService<AccessBootstrap>() : null,
+                sp.GetRequiredService<ILogger<DatabaseInitializer>>())));
 
         // Each host owns its JobStorage instance instead of Hangfire's static JobStorage.Current, so several hosts
         // (tests, benchmarks) can live in one process. AddHangfire only adds what is not registered yet.

@@ -29,7 +29,7 @@ public sealed record DecisionOutcome(IReadOnlyList<string> DecisionIds, IReadOnl
 /// Appeals reopen a decision for someone else; an overturn retracts the earlier human signals.
 /// </summary>
 /// <param name="nearDuplicates">Lets a bulk decision take in near-duplicates (embeddings, perceptual hashes) besides the exact cluster.</param>
-public sealed class ReviewDecisions(ModerationDatabase database, IOptions<ReviewOptions> options, TimeProvider time,
+public sealed class ReviewDecisions(ModerationDatabase database, IOptions<ReviewOptions> options, ReviewTasks reviewTasks, TimeProvider time,
     Similarity.NearDuplicates? nearDuplicates = null)
 {
     private ReviewOptions O => options.Value;
@@ -60,10 +60,6 @@ public sealed class ReviewDecisions(ModerationDatabase database, IOptions<Review
     private static readonly DialectSql InsertDecision = DialectSql.Portable("""
         INSERT INTO review_decisions (id, upload_id, kind, queue, decided_by, decided_by_name, action, reason_code, note, claimed_at_ms, decided_at_ms, bulk_anchor)
         VALUES (@Id, @UploadId, @Kind, @Queue, @DecidedBy, @DecidedByName, @Action, @ReasonCode, @Note, @ClaimedAtMs, @Now, @BulkAnchor)
-        """);
-
-    private static readonly DialectSql UpdateUploadStatus = DialectSql.Portable("""
-        UPDATE uploads SET status = @Status, status_detail = @Detail, updated_at_ms = @Now WHERE id = @Id
         """);
 
     private static readonly DialectSql SelectReviewedCategories = DialectSql.Portable("""
@@ -106,10 +102,6 @@ public sealed class ReviewDecisions(ModerationDatabase database, IOptions<Review
 
     private static readonly DialectSql MarkRetracted = DialectSql.Portable("""
         UPDATE review_decisions SET retracted_at_ms = @Now WHERE id = @Id
-        """);
-
-    private static readonly DialectSql DeleteOldAppealTask = DialectSql.Portable("""
-        DELETE FROM review_tasks WHERE upload_id = @UploadId AND kind = 'appeal' AND state = 'done'
         """);
 
     /// <summary>Decides the task the reviewer holds, and, for a bulk decision, the named members of its cluster.</summary>
@@ -229,10 +221,7 @@ public sealed class ReviewDecisions(ModerationDatabase database, IOptions<Review
                 foreach (var category in earlierSignals.Select(s => s.Category).Distinct(StringComparer.Ordinal))
                     signals.Add(HumanSignal(decisionId, task, category, ReviewAction.Allow));
                 await connection.ExecuteAsync(new CommandDefinition(database.Sql(MarkRetracted), new { Id = earlier.Id, Now = now }, transaction, cancellationToken: ct));
-                await connection.ExecuteAsync(new CommandDefinition(database.Sql(UpdateUploadStatus), new
-                {
-                    Id = task.UploadId, Status = UploadStatus.Allowed, Detail = $"appeal overturned ({reasonCode})", Now = now,
-                }, transaction, cancellationToken: ct));
+                await MoveStatusAsync(connection, transaction, task, UploadStatus.Allowed, $"appeal overturned ({reasonCode})", now, ct);
                 retracted = new { decisionId = earlier.Id, action = earlier.Action, signals = earlierSignals.Select(s => s.Seq) };
             }
             audit.Add(new AuditEntry(actor, overturn ? "appeal.overturned" : "appeal.upheld", "upload", task.UploadId, reasonCode,
@@ -246,28 +235,25 @@ public sealed class ReviewDecisions(ModerationDatabase database, IOptions<Review
                 new { task.UploadId, PolicyVersion = task.PolicyVersion ?? "" }, transaction, cancellationToken: ct))).ToList();
             if (categories.Count == 0) categories.Add(task.Queue);
             signals.AddRange(categories.Select(c => HumanSignal(decisionId, task, c, action)));
-            await connection.ExecuteAsync(new CommandDefinition(database.Sql(UpdateUploadStatus), new
-            {
-                Id = task.UploadId, Status = status, Detail = $"{action} by a reviewer ({reasonCode})", Now = now,
-            }, transaction, cancellationToken: ct));
+            await MoveStatusAsync(connection, transaction, task, status, $"{action} by a reviewer ({reasonCode})", now, ct);
             audit.Add(new AuditEntry(actor, "review.decided", "upload", task.UploadId, reasonCode,
                 BeforeState: JsonSerializer.Serialize(new { status = task.Status }),
                 AfterState: JsonSerializer.Serialize(new { decided, status, categories })));
 
             if (Sampled(decisionId, O.QualitySampleRate))
-            {
-                await connection.ExecuteAsync(new CommandDefinition(database.Sql(ReviewQueue.InsertTask), new
-                {
-                    task.UploadId, Kind = ReviewTaskKind.Quality, task.Queue, Priority = 0.0, RequiredRole = Access.ReviewRoles.Moderator,
-                    ClusterKey = (string?)null, Graphic = categories.Any(O.IsGraphic) ? 1 : 0, ExcludedUser = reviewer.Id,
-                    EnteredAtMs = now, DueAtMs = now + (long)TimeSpan.FromDays(7).TotalMilliseconds,
-                }, transaction, cancellationToken: ct));
-            }
+                await reviewTasks.OpenQualitySampleAsync(connection, transaction, task.UploadId, task.Queue, categories, reviewer.Id, now, ct);
         }
 
         await SignalFeed.AppendAsync(connection, transaction, database.Dialect, signals, now, ct);
         await AuditLog.AppendAsync(connection, transaction, database.Dialect, audit, now, ct);
         return decisionId;
+    }
+
+    /// <summary>The item's new status, through the one writer of it; the task's row was read under the append lock, so its status still holds.</summary>
+    private async Task MoveStatusAsync(DbConnection connection, DbTransaction transaction, TaskRow task, string to, string detail, long now, CancellationToken ct)
+    {
+        if (!await UploadLifecycle.MoveAsync(database, connection, transaction, task.UploadId, task.Status, to, detail, now, ct))
+            throw new ReviewRefusedException(409, "uploadId", "This item's status changed meanwhile; open it again.");
     }
 
     private static NewRiskSignal HumanSignal(string decisionId, TaskRow task, string category, string action)
@@ -318,13 +304,7 @@ public sealed class ReviewDecisions(ModerationDatabase database, IOptions<Review
             {
                 throw new ReviewRefusedException(409, "uploadId", "This decision has already been appealed.");
             }
-            await connection.ExecuteAsync(new CommandDefinition(database.Sql(DeleteOldAppealTask), new { UploadId = row.Id }, transaction, cancellationToken: ct));
-            await connection.ExecuteAsync(new CommandDefinition(database.Sql(ReviewQueue.InsertTask), new
-            {
-                UploadId = row.Id, Kind = ReviewTaskKind.Appeal, decision.Queue, Priority = 1.0, RequiredRole = Access.ReviewRoles.Moderator,
-                ClusterKey = (string?)null, Graphic = O.IsGraphic(decision.Queue) ? 1 : 0, ExcludedUser = decision.DecidedBy,
-                EnteredAtMs = now, DueAtMs = now + (long)O.SlaFor(decision.Queue).TotalMilliseconds,
-            }, transaction, cancellationToken: ct));
+            await reviewTasks.OpenAppealAsync(connection, transaction, row.Id, decision.Queue, decision.DecidedBy, now, ct);
             await AuditLog.AppendAsync(connection, transaction, database.Dialect,
                 [new AuditEntry($"api:{submittedBy}", "appeal.submitted", "upload", row.Id, statement,
                     AfterState: JsonSerializer.Serialize(new { appealId, decisionId = decision.Id, action = decision.Action }))], now, ct);

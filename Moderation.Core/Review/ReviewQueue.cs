@@ -1,5 +1,3 @@
-using System.Security.Cryptography;
-using System.Text;
 using System.Text.Json;
 using Dapper;
 using Microsoft.Extensions.Options;
@@ -34,8 +32,8 @@ public sealed record ReviewLease(string UploadId, string Kind, DateTimeOffset Un
 public enum QueueSort { Due, Priority, Oldest }
 
 /// <summary>
-/// The review queues. Items routed to review (<c>uploads.status = 'in_review'</c>) become tasks; a reviewer claims
-/// the next one with a lease. A claim is one conditional UPDATE on a row whose lease is free or expired, so two
+/// The review queues: reading them and claiming from them. Tasks are opened elsewhere, by <see cref="ReviewTasks"/>
+/// only (nothing here writes a task but its lease); a reviewer claims the next one with a lease. A claim is one conditional UPDATE on a row whose lease is free or expired, so two
 /// reviewers can never hold the same task whatever the interleaving (PostgreSQL adds SKIP LOCKED, SQL Server
 /// READPAST, so concurrent claimers move on to other rows instead of queueing behind one; the PostgreSQL pick is a
 /// materialised CTE because a LIMIT 1 subquery joined in UPDATE ... FROM can be rescanned per row and lease them
@@ -45,34 +43,6 @@ public enum QueueSort { Due, Priority, Oldest }
 public sealed class ReviewQueue(ModerationDatabase database, IOptions<ReviewOptions> options, TimeProvider time)
 {
     private ReviewOptions O => options.Value;
-
-    private const string NotQueued = "AND NOT EXISTS (SELECT 1 FROM review_tasks t WHERE t.upload_id = u.id AND t.kind = 'review')";
-
-    // Keyset pagination on (routed_at_ms, id): each page starts after the last row of the previous one, so a pass
-    // over a large backlog reads each upload once. SQL Server has no row-value comparison; it spells it out.
-    private static readonly DialectSql SelectUnqueued = new(
-        sqlite: $"SELECT u.id, u.caption, u.policy_version, u.routed_at_ms, u.views, u.report_count FROM uploads u WHERE u.status = 'in_review' AND (u.routed_at_ms, u.id) > (@Since, @AfterId) {NotQueued} ORDER BY u.routed_at_ms, u.id LIMIT @Limit",
-        postgres: $"SELECT u.id, u.caption, u.policy_version, u.routed_at_ms, u.views, u.report_count FROM uploads u WHERE u.status = 'in_review' AND (u.routed_at_ms, u.id) > (@Since, @AfterId) {NotQueued} ORDER BY u.routed_at_ms, u.id LIMIT @Limit",
-        sqlServer: $"SELECT TOP (@Limit) u.id, u.caption, u.policy_version, u.routed_at_ms, u.views, u.report_count FROM uploads u WHERE u.status = 'in_review' AND (u.routed_at_ms > @Since OR u.routed_at_ms = @Since AND u.id > @AfterId) {NotQueued} ORDER BY u.routed_at_ms, u.id");
-
-    private static readonly DialectSql SelectReviewRoutes = DialectSql.WithList("""
-        SELECT upload_id, category, policy_version, score FROM routing_decisions WHERE upload_id IN @Ids AND outcome = 'review'
-        """);
-
-    private static readonly DialectSql SelectFirstMedia = DialectSql.WithList("""
-        SELECT upload_id, sha256 FROM media WHERE upload_id IN @Ids AND ordinal = 0
-        """);
-
-    private const string TaskColumns =
-        "upload_id, kind, queue, priority, required_role, state, cluster_key, graphic, excluded_user, entered_at_ms, due_at_ms";
-    private const string TaskValues =
-        "@UploadId, @Kind, @Queue, @Priority, @RequiredRole, 'open', @ClusterKey, @Graphic, @ExcludedUser, @EnteredAtMs, @DueAtMs";
-
-    internal static readonly DialectSql InsertTask = DialectSql.InsertIfAbsent("review_tasks", TaskColumns, TaskValues, ["upload_id", "kind"]);
-
-    // Review tasks also keep the routed score their priority is computed from (reach and reports change it later).
-    private static readonly DialectSql InsertReviewTask = DialectSql.InsertIfAbsent("review_tasks",
-        TaskColumns + ", base_score", TaskValues + ", @BaseScore", ["upload_id", "kind"]);
 
     private static readonly DialectSql SelectSummary = DialectSql.Portable("""
         SELECT queue, kind, COUNT(*) AS open_count,
@@ -185,116 +155,8 @@ public sealed class ReviewQueue(ModerationDatabase database, IOptions<ReviewOpti
     private static readonly DialectSql InsertExposure = DialectSql.InsertIfAbsent("exposure_views",
         "user_id, day, upload_id, viewed_at_ms", "@UserId, @Day, @UploadId, @Now", ["user_id", "day", "upload_id"]);
 
-    // Routing stamps routed_at_ms before its transaction commits, so an incremental pass looks back this far past
-    // the previous pass's start; a full pass every FullIntakeEvery catches anything slower.
-    private static readonly TimeSpan IntakeSlack = TimeSpan.FromMinutes(1);
-    private static readonly TimeSpan FullIntakeEvery = TimeSpan.FromMinutes(10);
-    private readonly SemaphoreSlim intakeGate = new(1, 1);
-    private DateTimeOffset lastIntake = DateTimeOffset.MinValue;
-    private DateTimeOffset lastFullIntake = DateTimeOffset.MinValue;
-
-    /// <summary>
-    /// Turns uploads routed to review into review tasks (in the queue of their highest-scored review category) and
-    /// returns how many it added. Incremental (uploads routed since shortly before the last pass) except every ten
-    /// minutes; idempotent (insert-if-absent), so any number of hosts may run it.
-    /// </summary>
-    public async Task<int> IntakeAsync(CancellationToken ct, int limit = 1000)
-    {
-        await intakeGate.WaitAsync(ct);
-        try
-        {
-            return await IntakeCoreAsync(ct, limit);
-        }
-        finally
-        {
-            intakeGate.Release();
-        }
-    }
-
-    private async Task<int> IntakeCoreAsync(CancellationToken ct, int limit)
-    {
-        var now = time.GetUtcNow();
-        var full = now - lastFullIntake >= FullIntakeEvery;
-        var since = full ? long.MinValue : (lastIntake - IntakeSlack).ToUnixTimeMilliseconds();
-        var added = 0;
-        var afterId = "";
-        await using var connection = await database.OpenAsync(ct);
-        while (true)
-        {
-            var uploads = (await connection.QueryAsync<UnqueuedRow>(new CommandDefinition(database.Sql(SelectUnqueued),
-                new { Limit = limit, Since = since, AfterId = afterId }, cancellationToken: ct))).ToList();
-            if (uploads.Count == 0) break;
-            var ids = uploads.Select(u => u.Id).ToArray();
-            var routes = (await connection.QueryAsync<RouteRow>(new CommandDefinition(database.Sql(SelectReviewRoutes), new { Ids = ids }, cancellationToken: ct)))
-                .ToLookup(r => r.UploadId, StringComparer.Ordinal);
-            var media = (await connection.QueryAsync<MediaRow>(new CommandDefinition(database.Sql(SelectFirstMedia), new { Ids = ids }, cancellationToken: ct)))
-                .ToDictionary(m => m.UploadId, m => m.Sha256.Trim(), StringComparer.Ordinal);
-            var tasks = uploads.Select(u =>
-            {
-                var reviewed = routes[u.Id].Where(r => r.PolicyVersion == u.PolicyVersion).ToList();
-                var top = reviewed.OrderByDescending(r => r.Score).ThenBy(r => r.Category, StringComparer.Ordinal).FirstOrDefault();
-                var queue = top?.Category ?? "unrouted";
-                var entered = u.RoutedAtMs ?? now.ToUnixTimeMilliseconds();
-                var score = top?.Score ?? 0.0;
-                return new
-                {
-                    UploadId = u.Id, Kind = ReviewTaskKind.Review, Queue = queue, BaseScore = score,
-                    Priority = QueuePriority.Compute(score, u.Views, u.ReportCount, O.Priority).Total,
-                    RequiredRole = Access.ReviewRoles.Moderator,
-                    ClusterKey = ClusterKey(media.GetValueOrDefault(u.Id), u.Caption),
-                    Graphic = reviewed.Any(r => O.IsGraphic(r.Category)) ? 1 : 0,
-                    ExcludedUser = (string?)null,
-                    EnteredAtMs = entered,
-                    DueAtMs = entered + (long)O.SlaFor(queue).TotalMilliseconds,
-                };
-            }).ToList();
-            // One transaction per page: a thousand autocommitted inserts would be a thousand synchronous commits.
-            added += await WriteGate.RunAsync(database, () => database.InTransactionAsync(async (c, t) =>
-            {
-                var inserted = await c.ExecuteAsync(new CommandDefinition(database.Sql(InsertReviewTask), tasks, t, cancellationToken: ct));
-                // A report or reach batch that landed after the page was read found no task to reprioritise: read the
-                // counts again now the tasks exist.
-                await QueuePriority.RecomputeAsync(database, c, t, ids, O.Priority, ct);
-                return inserted;
-            }, ct), ct);
-            if (uploads.Count < limit) break;
-            since = uploads[^1].RoutedAtMs ?? since;
-            afterId = uploads[^1].Id;
-        }
-        lastIntake = now;
-        if (full) lastFullIntake = now;
-        return added;
-    }
-
-    /// <summary>
-    /// Runs an intake pass unless one ran in the last second or one is running now (page loads and claims call
-    /// this; concurrent callers do not queue up behind each other).
-    /// </summary>
-    public async Task IntakeIfStaleAsync(CancellationToken ct)
-    {
-        if (time.GetUtcNow() - lastIntake < TimeSpan.FromSeconds(1) || !await intakeGate.WaitAsync(0, ct)) return;
-        try
-        {
-            if (time.GetUtcNow() - lastIntake >= TimeSpan.FromSeconds(1)) await IntakeCoreAsync(ct, 1000);
-        }
-        finally
-        {
-            intakeGate.Release();
-        }
-    }
-
-    /// <summary>Items that are the same media (first file's SHA-256) or the same normalised caption are one cluster.</summary>
-    public static string? ClusterKey(string? firstMediaSha256, string? caption)
-    {
-        if (!string.IsNullOrEmpty(firstMediaSha256)) return "media:" + firstMediaSha256;
-        var normalised = string.Join(' ', (caption ?? "").ToLowerInvariant().Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries));
-        if (normalised.Length < 8) return null; // short captions ("lol") say nothing about being the same item
-        return "text:" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(normalised)));
-    }
-
     public async Task<IReadOnlyList<QueueSummary>> SummaryAsync(CancellationToken ct)
     {
-        await IntakeIfStaleAsync(ct);
         var now = time.GetUtcNow().ToUnixTimeMilliseconds();
         await using var connection = await database.OpenAsync(ct);
         var rows = await connection.QueryAsync<SummaryRow>(new CommandDefinition(database.Sql(SelectSummary), new { Now = now }, cancellationToken: ct));
@@ -305,7 +167,6 @@ public sealed class ReviewQueue(ModerationDatabase database, IOptions<ReviewOpti
 
     public async Task<IReadOnlyList<QueuedTask>> ListAsync(string? queue, string? kind, bool breachedOnly, QueueSort sort, int limit, CancellationToken ct)
     {
-        await IntakeIfStaleAsync(ct);
         var statement = sort switch { QueueSort.Priority => ListByPriority, QueueSort.Oldest => ListByOldest, _ => ListByDue };
         await using var connection = await database.OpenAsync(ct);
         var rows = await connection.QueryAsync<TaskRow>(new CommandDefinition(database.Sql(statement), new
@@ -333,11 +194,8 @@ public sealed class ReviewQueue(ModerationDatabase database, IOptions<ReviewOpti
     /// The task the reviewer already holds, else the next claimable one (optionally from one queue), leased to
     /// them; null when nothing is claimable. Each new claim is an audit event.
     /// </summary>
-    public async Task<ReviewLease?> ClaimNextAsync(Reviewer reviewer, string? queue, CancellationToken ct)
-    {
-        await IntakeIfStaleAsync(ct);
-        return await ClaimAsync(reviewer, queue, null, null, ct);
-    }
+    public Task<ReviewLease?> ClaimNextAsync(Reviewer reviewer, string? queue, CancellationToken ct) =>
+        ClaimAsync(reviewer, queue, null, null, ct);
 
     /// <summary>Claims one given task if it is free and the reviewer may take it.</summary>
     public Task<ReviewLease?> ClaimAsync(Reviewer reviewer, string uploadId, string kind, CancellationToken ct) =>
@@ -428,30 +286,6 @@ public sealed class ReviewQueue(ModerationDatabase database, IOptions<ReviewOpti
     }
 
     private static int Day(DateTimeOffset at) => (int)(at.ToUnixTimeMilliseconds() / 86_400_000);
-
-    private sealed class UnqueuedRow
-    {
-        public string Id { get; init; } = "";
-        public string? Caption { get; init; }
-        public string? PolicyVersion { get; init; }
-        public long? RoutedAtMs { get; init; }
-        public long Views { get; init; }
-        public long ReportCount { get; init; }
-    }
-
-    private sealed class RouteRow
-    {
-        public string UploadId { get; init; } = "";
-        public string Category { get; init; } = "";
-        public string PolicyVersion { get; init; } = "";
-        public double Score { get; init; }
-    }
-
-    private sealed class MediaRow
-    {
-        public string UploadId { get; init; } = "";
-        public string Sha256 { get; init; } = "";
-    }
 
     private sealed class SummaryRow
     {

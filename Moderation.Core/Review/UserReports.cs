@@ -17,7 +17,7 @@ public sealed record ReportOutcome(string ReportId, string UploadId, bool Create
 /// Reports themselves are platform input, stored with the key that sent them, not audit events: they can come in
 /// by the thousand and every audit append passes one lock.
 /// </summary>
-public sealed class UserReports(ModerationDatabase database, IOptions<ReviewOptions> options, TimeProvider time)
+public sealed class UserReports(ModerationDatabase database, IOptions<ReviewOptions> options, ReviewTasks reviewTasks, TimeProvider time)
 {
     public const int MaxReporterIdLength = 256;
     public const int MaxDetailLength = 1000;
@@ -47,32 +47,14 @@ public sealed class UserReports(ModerationDatabase database, IOptions<ReviewOpti
           AND r.created_at_ms > COALESCE((SELECT MAX(d.decided_at_ms) FROM review_decisions d WHERE d.upload_id = @UploadId AND d.kind IN ('review', 'appeal')), -1)
         """);
 
-    private static readonly DialectSql SelectForRequeue = DialectSql.Portable("""
-        SELECT u.id, u.status, u.caption, u.policy_version, u.views, u.report_count,
-               (SELECT m.sha256 FROM media m WHERE m.upload_id = u.id AND m.ordinal = 0) AS first_media
-        FROM uploads u WHERE u.id = @UploadId
-        """);
-
-    private static readonly DialectSql SelectRoutes = DialectSql.Portable("""
-        SELECT category, score FROM routing_decisions WHERE upload_id = @UploadId AND policy_version = @PolicyVersion
+    private static readonly DialectSql SelectStatus = DialectSql.Portable("""
+        SELECT status FROM uploads WHERE id = @UploadId
         """);
 
     private static readonly DialectSql SelectOpenReviewTask = DialectSql.Portable("""
         SELECT COUNT(*) FROM review_tasks WHERE upload_id = @UploadId AND kind = 'review' AND state = 'open'
         """);
 
-    private static readonly DialectSql DeleteDoneReviewTask = DialectSql.Portable("""
-        DELETE FROM review_tasks WHERE upload_id = @UploadId AND kind = 'review' AND state = 'done'
-        """);
-
-    private static readonly DialectSql InsertReviewTask = DialectSql.Portable("""
-        INSERT INTO review_tasks (upload_id, kind, queue, priority, required_role, state, cluster_key, graphic, excluded_user, entered_at_ms, due_at_ms, base_score)
-        VALUES (@UploadId, 'review', @Queue, @Priority, 'moderator', 'open', @ClusterKey, @Graphic, NULL, @Now, @DueAtMs, @BaseScore)
-        """);
-
-    private static readonly DialectSql Reopen = DialectSql.Portable("""
-        UPDATE uploads SET status = 'in_review', status_detail = @Detail, updated_at_ms = @Now WHERE id = @UploadId AND status = 'allowed'
-        """);
 
     private static readonly DialectSql SelectReasons = DialectSql.Portable("""
         SELECT reason, COUNT(*) AS reports FROM upload_reports WHERE upload_id = @UploadId GROUP BY reason ORDER BY COUNT(*) DESC, reason
@@ -129,36 +111,24 @@ public sealed class UserReports(ModerationDatabase database, IOptions<ReviewOpti
     /// </summary>
     private Task<bool> RequeueAsync(string submittedBy, string uploadId, CancellationToken ct)
     {
-        var review = options.Value;
         var now = time.GetUtcNow().ToUnixTimeMilliseconds();
         return WriteGate.RunAsync(database, () => database.InTransactionAsync(async (connection, transaction) =>
         {
             await TransactionLock.TakeAsync(connection, transaction, database.Dialect, TransactionLock.AppendLog, ct);
-            var row = await connection.QueryFirstOrDefaultAsync<RequeueRow>(new CommandDefinition(database.Sql(SelectForRequeue), new { UploadId = uploadId }, transaction, cancellationToken: ct));
-            if (row is null || row.Status != UploadStatus.Allowed) return false;
+            var status = await connection.ExecuteScalarAsync<string>(new CommandDefinition(database.Sql(SelectStatus), new { UploadId = uploadId }, transaction, cancellationToken: ct));
+            if (status != UploadStatus.Allowed) return false;
             var since = await connection.ExecuteScalarAsync<long>(new CommandDefinition(database.Sql(CountSinceDecision), new { UploadId = uploadId }, transaction, cancellationToken: ct));
             if (since < O.RequeueAfterReports) return false;
             if (await connection.ExecuteScalarAsync<long>(new CommandDefinition(database.Sql(SelectOpenReviewTask), new { UploadId = uploadId }, transaction, cancellationToken: ct)) > 0)
                 return false;
 
-            var routes = (await connection.QueryAsync<RouteRow>(new CommandDefinition(database.Sql(SelectRoutes),
-                new { UploadId = uploadId, PolicyVersion = row.PolicyVersion ?? "" }, transaction, cancellationToken: ct))).ToList();
-            var top = routes.OrderByDescending(r => r.Score).ThenBy(r => r.Category, StringComparer.Ordinal).FirstOrDefault();
-            var queue = top?.Category ?? "reported";
-            var score = top?.Score ?? 0.0;
             var detail = $"re-queued after {since} user reports";
-            await connection.ExecuteAsync(new CommandDefinition(database.Sql(DeleteDoneReviewTask), new { UploadId = uploadId }, transaction, cancellationToken: ct));
-            await connection.ExecuteAsync(new CommandDefinition(database.Sql(InsertReviewTask), new
-            {
-                UploadId = uploadId, Queue = queue, Priority = QueuePriority.Compute(score, row.Views, row.ReportCount, O).Total,
-                ClusterKey = ReviewQueue.ClusterKey(row.FirstMedia?.Trim(), row.Caption),
-                Graphic = routes.Any(r => review.IsGraphic(r.Category)) || review.IsGraphic(queue) ? 1 : 0,
-                Now = now, DueAtMs = now + (long)review.SlaFor(queue).TotalMilliseconds, BaseScore = score,
-            }, transaction, cancellationToken: ct));
-            await connection.ExecuteAsync(new CommandDefinition(database.Sql(Reopen), new { UploadId = uploadId, Detail = detail, Now = now }, transaction, cancellationToken: ct));
+            if (!await UploadLifecycle.MoveAsync(database, connection, transaction, uploadId, UploadStatus.Allowed, UploadStatus.InReview, detail, now, ct))
+                return false;
+            var queue = (await reviewTasks.OpenForReviewAsync(connection, transaction, [uploadId], TaskOrigin.Reported, now, ct)).Single().Queue;
             await AuditLog.AppendAsync(connection, transaction, database.Dialect,
                 [new AuditEntry($"api:{submittedBy}", "review.requeued", "upload", uploadId, detail,
-                    BeforeState: JsonSerializer.Serialize(new { status = row.Status }),
+                    BeforeState: JsonSerializer.Serialize(new { status }),
                     AfterState: JsonSerializer.Serialize(new { status = UploadStatus.InReview, queue, reportsSinceDecision = since, threshold = O.RequeueAfterReports }))], now, ct);
             return true;
         }, ct), ct);
@@ -169,22 +139,5 @@ public sealed class UserReports(ModerationDatabase database, IOptions<ReviewOpti
         public string Id { get; init; } = "";
         public string Status { get; init; } = "";
         public long ReportCount { get; init; }
-    }
-
-    private sealed class RequeueRow
-    {
-        public string Id { get; init; } = "";
-        public string Status { get; init; } = "";
-        public string? Caption { get; init; }
-        public string? PolicyVersion { get; init; }
-        public long Views { get; init; }
-        public long ReportCount { get; init; }
-        public string? FirstMedia { get; init; }
-    }
-
-    private sealed class RouteRow
-    {
-        public string Category { get; init; } = "";
-        public double Score { get; init; }
     }
 }

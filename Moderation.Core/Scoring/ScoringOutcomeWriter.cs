@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Dapper;
 using Moderation.Core.Audit;
+using Moderation.Core.Review;
 using Moderation.Core.Signals;
 using Moderation.Core.Storage;
 using Moderation.Core.Uploads;
@@ -9,25 +10,14 @@ namespace Moderation.Core.Scoring;
 
 /// <summary>
 /// Stores what a scoring job decided, for a whole batch in one transaction: scores, the scorers' vectors (for
-/// near-duplicate search, insert-if-absent like the scores), what the scorers declined to score, per-category routing, the
-/// upload's new state, one audit event per upload and one risk signal per scored category. The state change is
-/// guarded on <c>status = 'queued'</c>: an upload that another run already routed is left untouched.
+/// near-duplicate search, insert-if-absent like the scores), what the scorers declined to score, per-category routing,
+/// the upload's new state, the review task of each upload routed to review (<see cref="ReviewTasks"/>), one audit event
+/// per upload and one risk signal per scored category. The state change (<see cref="UploadLifecycle"/>) is guarded on
+/// <c>status = 'queued'</c>: an upload that another run already routed is left untouched.
 /// </summary>
-public sealed class ScoringOutcomeWriter(ModerationDatabase database, TimeProvider time)
+public sealed class ScoringOutcomeWriter(ModerationDatabase database, ReviewTasks reviewTasks, TimeProvider time)
 {
     public const string Actor = "system:scoring";
-
-    private static readonly DialectSql Route = DialectSql.Portable("""
-        UPDATE uploads SET status = @Status, status_detail = @Reason, policy_version = @PolicyVersion,
-               routed_at_ms = @Now, updated_at_ms = @Now, last_error = NULL, claim_token = NULL, claimed_until_ms = NULL
-        WHERE id = @Id AND status = 'queued'
-        """);
-
-    private static readonly DialectSql Fail = DialectSql.Portable("""
-        UPDATE uploads SET status = 'failed', status_detail = @Detail, last_error = COALESCE(@Error, last_error),
-               scoring_attempts = @Attempts, claim_token = NULL, claimed_until_ms = NULL, updated_at_ms = @Now
-        WHERE id = @Id AND status = 'queued'
-        """);
 
     private const string ScoreColumns = "upload_id, category, model_version, score, scorer, explanation, shadow, created_at_ms";
     private const string ScoreValues = "@UploadId, @Category, @ModelVersion, @Score, @Scorer, @Explanation, @Shadow, @Now";
@@ -60,12 +50,8 @@ public sealed class ScoringOutcomeWriter(ModerationDatabase database, TimeProvid
             foreach (var upload in batch.OrderBy(u => u.Content.Id, StringComparer.Ordinal))
             {
                 var d = upload.Decision;
-                var changed = await connection.ExecuteAsync(new CommandDefinition(database.Sql(Route), new
-                {
-                    d.Status, d.Reason, d.PolicyVersion, Now = now, upload.Content.Id,
-                }, transaction, cancellationToken: ct));
-                if (changed == 0) continue;
-                routed.Add(upload);
+                if (await UploadLifecycle.RouteAsync(database, connection, transaction, upload.Content.Id, d.Status, d.Reason, d.PolicyVersion, now, ct))
+                    routed.Add(upload);
             }
 
             await connection.ExecuteAsync(new CommandDefinition(database.Sql(InsertScore), routed.SelectMany(u => u.Scores.Select(a => new
@@ -87,6 +73,10 @@ public sealed class ScoringOutcomeWriter(ModerationDatabase database, TimeProvid
                 UploadId = u.Content.Id, c.Category, u.Decision.PolicyVersion, c.Outcome, c.Score, c.ModelVersion, c.Reason,
                 c.ReviewThreshold, c.ActionThreshold, Now = now,
             })), transaction, cancellationToken: ct));
+
+            // Routed to review means a task in a queue, in this transaction: no reader has to take it in later.
+            await reviewTasks.OpenForReviewAsync(connection, transaction,
+                routed.Where(u => u.Decision.Status == UploadStatus.InReview).Select(u => u.Content.Id).ToList(), TaskOrigin.Routed, now, ct);
 
             var signals = routed.SelectMany(u => u.Decision.Categories.Select(c => new NewRiskSignal(
                 $"{c.Source}:{u.Content.Id}:{c.Category}:{c.ModelVersion}:{u.Decision.PolicyVersion}",
@@ -115,11 +105,9 @@ public sealed class ScoringOutcomeWriter(ModerationDatabase database, TimeProvid
         await database.InTransactionAsync(async (connection, transaction) =>
         {
             await TransactionLock.TakeAsync(connection, transaction, database.Dialect, TransactionLock.AppendLog, ct);
-            var changed = await connection.ExecuteAsync(new CommandDefinition(database.Sql(Fail), new
-            {
-                Detail = detail, Error = error is { Length: > 2000 } ? error[..2000] : error, Attempts = attempts, Now = now, Id = uploadId,
-            }, transaction, cancellationToken: ct));
-            if (changed == 0) return;
+            if (!await UploadLifecycle.FailAsync(database, connection, transaction, uploadId, detail,
+                    error is { Length: > 2000 } ? error[..2000] : error, attempts, now, ct))
+                return;
             await AuditLog.AppendAsync(connection, transaction, database.Dialect,
                 [new AuditEntry(Actor, "upload.scoring_failed", "upload", uploadId, error is null ? detail : $"{detail}: {error}")], now, ct);
         }, ct);

@@ -37,7 +37,7 @@ public sealed class DecisionSeeder
         Database = database;
         var options = Options.Create(new ReviewOptions { QualitySampleRate = 0, ExposureCapPerDay = 0 });
         Queue = new ReviewQueue(database, options, Clock);
-        Decisions = new ReviewDecisions(database, options, Clock);
+        Decisions = new ReviewDecisions(database, options, new ReviewTasks(database, options, Clock), Clock);
         Embeddings = new UploadEmbeddings(database, Clock);
     }
 
@@ -85,7 +85,6 @@ public sealed class DecisionSeeder
                     CancellationToken.None);
             ids.Add(id);
         }
-        await Queue.IntakeAsync(CancellationToken.None);
         for (var i = 0; i < scenes.Count; i++)
         {
             Clock.Now += TimeSpan.FromMinutes(1);
@@ -209,7 +208,6 @@ public abstract class DecisionImageHeadsContract(DatabaseProvider provider) : ID
         var escalated = (await ReviewSeed.InReviewAsync(seed.Database, 2, "harm.violence", routedAtMs: seed.Clock.Now.ToUnixTimeMilliseconds())).ToList();
         foreach (var id in escalated)
             await seed.Embeddings.StoreAsync(id, [new UploadEmbedding("image", ImageEmbedder.EmbeddingModel, 0, null, DecisionSeeder.Embed([(true, 7)])[0])], CancellationToken.None);
-        await seed.Queue.IntakeAsync(CancellationToken.None);
         foreach (var id in escalated) await seed.DecideOneAsync(DecisionSeeder.Alice, id, ReviewTaskKind.Review, ReviewAction.Escalate, "unsure");
         await seed.DecideOneAsync(DecisionSeeder.Sam, escalated[0], ReviewTaskKind.Review, ReviewAction.Remove, "graphic-violence");
 

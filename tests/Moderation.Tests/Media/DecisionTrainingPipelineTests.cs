@@ -66,7 +66,6 @@ public sealed class DecisionTrainingPipelineTests(ReviewEverythingImageApiFixtur
         var queue = api.Services.GetRequiredService<ReviewQueue>();
         var decisions = api.Services.GetRequiredService<ReviewDecisions>();
         var moderator = new Reviewer("u-e2e", "e2e", [ReviewRoles.Moderator]);
-        await queue.IntakeAsync(CancellationToken.None);
         foreach (var (id, warm) in uploads)
         {
             (await queue.ClaimAsync(moderator, id, ReviewTaskKind.Review, CancellationToken.None)).Should().NotBeNull();

@@ -71,8 +71,9 @@ public abstract class QueuePriorityContract(DatabaseProvider provider)
         configure?.Invoke(options);
         var clock = new ManualClock(DateTimeOffset.UtcNow);
         var wrapped = Options.Create(options);
-        return new Setup(test, new ReviewQueue(test.Database, wrapped, clock), new ReviewDecisions(test.Database, wrapped, clock),
-            new UserReports(test.Database, wrapped, clock), new UploadReach(test.Database, wrapped, clock), new WorkbenchUsers(test.Database, clock),
+        var tasks = new ReviewTasks(test.Database, wrapped, clock);
+        return new Setup(test, new ReviewQueue(test.Database, wrapped, clock), new ReviewDecisions(test.Database, wrapped, tasks, clock),
+            new UserReports(test.Database, wrapped, tasks, clock), new UploadReach(test.Database, wrapped, clock), new WorkbenchUsers(test.Database, clock),
             clock, options);
     }
 
@@ -83,9 +84,8 @@ public abstract class QueuePriorityContract(DatabaseProvider provider)
     public async Task Reports_and_reach_raise_an_items_priority_past_a_higher_scored_one()
     {
         await using var s = await MigratedAsync();
-        var high = (await ReviewSeed.InReviewAsync(s.Database, 1, score: 0.8)).Single();
-        var viral = (await ReviewSeed.InReviewAsync(s.Database, 1, score: 0.6)).Single();
-        await s.Queue.IntakeAsync(CancellationToken.None);
+        var high = (await ReviewSeed.InReviewAsync(s.Database, 1, score: 0.8, options: s.Options)).Single();
+        var viral = (await ReviewSeed.InReviewAsync(s.Database, 1, score: 0.6, options: s.Options)).Single();
         (await TaskOfAsync(s, viral)).Priority.Should().Be(0.6);
 
         var reach = await s.Reach.RecordAsync([new ReachUpdate(viral, 250_000), new ReachUpdate("seed-" + high, 10), new ReachUpdate("nope", 5)], CancellationToken.None);
@@ -111,7 +111,7 @@ public abstract class QueuePriorityContract(DatabaseProvider provider)
     public async Task A_reporter_counts_once_per_upload_and_bad_reports_name_the_field()
     {
         await using var s = await MigratedAsync();
-        var item = (await ReviewSeed.InReviewAsync(s.Database, 1)).Single();
+        var item = (await ReviewSeed.InReviewAsync(s.Database, 1, options: s.Options)).Single();
         var first = await s.Reports.ReportAsync("key-1", item, "reporter-1", "spam", "  buy now  ", CancellationToken.None);
         var again = await s.Reports.ReportAsync("key-1", "seed-" + item, "reporter-1", "hate", null, CancellationToken.None);
 
@@ -133,12 +133,11 @@ public abstract class QueuePriorityContract(DatabaseProvider provider)
     public async Task Reach_only_rises_and_a_stale_batch_changes_nothing()
     {
         await using var s = await MigratedAsync();
-        var item = (await ReviewSeed.InReviewAsync(s.Database, 1)).Single();
+        var item = (await ReviewSeed.InReviewAsync(s.Database, 1, options: s.Options)).Single();
         (await s.Reach.RecordAsync([new ReachUpdate(item, 500), new ReachUpdate(item, 900)], CancellationToken.None)).Updated.Should().Be(1);
         var stale = await s.Reach.RecordAsync([new ReachUpdate(item, 300)], CancellationToken.None);
         stale.Updated.Should().Be(0);
         stale.Unchanged.Should().Be(1);
-        await s.Queue.IntakeAsync(CancellationToken.None);
         var task = await TaskOfAsync(s, item);
         task.Views.Should().Be(900, "the highest count in the batch, and a later lower one is ignored");
         task.Priority.Should().BeApproximately(QueuePriority.Compute(0.7, 900, 0, s.Options.Priority).Total, 1e-9, "intake computes it from reach known before routing");
@@ -148,7 +147,7 @@ public abstract class QueuePriorityContract(DatabaseProvider provider)
     public async Task Enough_reports_send_an_allowed_item_back_to_review_once_and_it_is_audited()
     {
         await using var s = await MigratedAsync(o => o.Priority.RequeueAfterReports = 3);
-        var item = (await ReviewSeed.InReviewAsync(s.Database, 1, "harm", score: 0.6)).Single();
+        var item = (await ReviewSeed.InReviewAsync(s.Database, 1, "harm", score: 0.6, options: s.Options)).Single();
         var lease = await s.Queue.ClaimNextAsync(Alice, null, CancellationToken.None);
         s.Clock.Now += TimeSpan.FromSeconds(1);
         await s.Decisions.DecideAsync(Alice, item, lease!.Kind, ReviewAction.Allow, "no-violation", null, null, CancellationToken.None);
@@ -161,7 +160,7 @@ public abstract class QueuePriorityContract(DatabaseProvider provider)
         third.Requeued.Should().BeTrue();
 
         await using (var connection = await s.Database.OpenAsync())
-            (await connection.ExecuteScalarAsync<string>(s.Database.Sql(DialectSql.Portable("SELECT status FROM uploads WHERE id = @Id")), new { Id = item }))
+            (await connection.ExecuteScalarAsync<string>(s.Database.Sql(ReviewQueueContract.SelectStatus), new { Id = item }))
                 .Should().Be(UploadStatus.InReview);
         var task = await TaskOfAsync(s, item);
         task.Queue.Should().Be("harm");
@@ -189,7 +188,7 @@ public abstract class QueuePriorityContract(DatabaseProvider provider)
     public async Task With_RequeueAfterReports_zero_reports_never_reopen_an_item()
     {
         await using var s = await MigratedAsync(o => o.Priority.RequeueAfterReports = 0);
-        var item = (await ReviewSeed.InReviewAsync(s.Database, 1)).Single();
+        var item = (await ReviewSeed.InReviewAsync(s.Database, 1, options: s.Options)).Single();
         var lease = await s.Queue.ClaimNextAsync(Alice, null, CancellationToken.None);
         await s.Decisions.DecideAsync(Alice, item, lease!.Kind, ReviewAction.Allow, "no-violation", null, null, CancellationToken.None);
         s.Clock.Now += TimeSpan.FromSeconds(1);
@@ -227,3 +226,4 @@ public abstract class QueuePriorityContract(DatabaseProvider provider)
 
 public sealed class SqliteQueuePriorityContract() : QueuePriorityContract(DatabaseProvider.Sqlite);
 public sealed class PostgresQueuePriorityContract() : QueuePriorityContract(DatabaseProvider.Postgres);
+public sealed class SqlServerQueuePriorityContract() : QueuePriorityContract(DatabaseProvider.SqlServer);

@@ -20,6 +20,12 @@ public abstract class ReviewQueueContract(DatabaseProvider provider)
     private static readonly Reviewer Sam = new("u-sam", "sam", [ReviewRoles.Senior]);
     private static readonly Reviewer Tess = new("u-tess", "tess", [ReviewRoles.Triage]);
 
+    // Statements of the test's own, as DialectSql so the SQL Server parse check reads them too.
+    internal static readonly DialectSql SelectStatus = DialectSql.Portable("SELECT status FROM uploads WHERE id = @Id");
+    private static readonly DialectSql CountHolders = DialectSql.Portable("SELECT COUNT(DISTINCT lease_holder) FROM review_tasks WHERE lease_holder IS NOT NULL");
+    private static readonly DialectSql SelectDecided = DialectSql.Portable("SELECT upload_id FROM review_decisions");
+    private static readonly DialectSql SelectHumanSignals = DialectSql.Portable("SELECT upload_id FROM risk_signals WHERE source = 'human'");
+
     private sealed record Setup(TestDatabase Test, ReviewQueue Queue, ReviewDecisions Decisions, ManualClock Clock, ReviewOptions Options) : IAsyncDisposable
     {
         public ModerationDatabase Database => Test.Database;
@@ -34,16 +40,15 @@ public abstract class ReviewQueueContract(DatabaseProvider provider)
         configure?.Invoke(options);
         var clock = new ManualClock(DateTimeOffset.UtcNow);
         var wrapped = Options.Create(options);
-        return new Setup(test, new ReviewQueue(test.Database, wrapped, clock), new ReviewDecisions(test.Database, wrapped, clock), clock, options);
+        return new Setup(test, new ReviewQueue(test.Database, wrapped, clock), new ReviewDecisions(test.Database, wrapped, new ReviewTasks(test.Database, wrapped, clock), clock), clock, options);
     }
 
     [Fact]
     public async Task Concurrent_claims_never_hand_one_item_to_two_reviewers()
     {
         await using var s = await MigratedAsync();
-        var items = await ReviewSeed.InReviewAsync(s.Database, 6);
+        var items = await ReviewSeed.InReviewAsync(s.Database, 6, options: s.Options);
         var reviewers = Enumerable.Range(0, 16).Select(i => new Reviewer($"u-{i}", $"mod{i}", [ReviewRoles.Moderator])).ToList();
-        await s.Queue.IntakeAsync(CancellationToken.None);
 
         var leases = await Task.WhenAll(reviewers.Select(r => Task.Run(() => s.Queue.ClaimNextAsync(r, null, CancellationToken.None))));
 
@@ -52,7 +57,7 @@ public abstract class ReviewQueueContract(DatabaseProvider provider)
         granted.Should().OnlyHaveUniqueItems();
         granted.Should().BeEquivalentTo(items);
         await using var connection = await s.Database.OpenAsync();
-        var holders = await connection.ExecuteScalarAsync<long>("SELECT COUNT(DISTINCT lease_holder) FROM review_tasks WHERE lease_holder IS NOT NULL");
+        var holders = await connection.ExecuteScalarAsync<long>(s.Database.Sql(CountHolders));
         holders.Should().Be(6);
         (await AuditLog.VerifyAsync(s.Database, CancellationToken.None)).Intact.Should().BeTrue();
     }
@@ -61,7 +66,7 @@ public abstract class ReviewQueueContract(DatabaseProvider provider)
     public async Task Many_reviewers_claiming_and_deciding_decide_every_item_exactly_once()
     {
         await using var s = await MigratedAsync();
-        var items = await ReviewSeed.InReviewAsync(s.Database, 30);
+        var items = await ReviewSeed.InReviewAsync(s.Database, 30, options: s.Options);
         var reviewers = Enumerable.Range(0, 8).Select(i => new Reviewer($"u-{i}", $"mod{i}", [ReviewRoles.Moderator])).ToList();
 
         await Task.WhenAll(reviewers.Select(r => Task.Run(async () =>
@@ -71,9 +76,9 @@ public abstract class ReviewQueueContract(DatabaseProvider provider)
         })));
 
         await using var connection = await s.Database.OpenAsync();
-        var decided = (await connection.QueryAsync<string>("SELECT upload_id FROM review_decisions")).ToList();
+        var decided = (await connection.QueryAsync<string>(s.Database.Sql(SelectDecided))).ToList();
         decided.Should().BeEquivalentTo(items, "each item decided once, by whoever claimed it");
-        var human = (await connection.QueryAsync<string>("SELECT upload_id FROM risk_signals WHERE source = 'human'")).ToList();
+        var human = (await connection.QueryAsync<string>(s.Database.Sql(SelectHumanSignals))).ToList();
         human.Should().BeEquivalentTo(items);
         (await AuditLog.VerifyAsync(s.Database, CancellationToken.None)).Intact.Should().BeTrue();
     }
@@ -82,7 +87,7 @@ public abstract class ReviewQueueContract(DatabaseProvider provider)
     public async Task An_abandoned_lease_expires_back_to_the_queue_and_its_holder_can_no_longer_decide()
     {
         await using var s = await MigratedAsync();
-        var item = (await ReviewSeed.InReviewAsync(s.Database, 1)).Single();
+        var item = (await ReviewSeed.InReviewAsync(s.Database, 1, options: s.Options)).Single();
 
         var lease = await s.Queue.ClaimNextAsync(Alice, null, CancellationToken.None);
         lease!.UploadId.Should().Be(item);
@@ -104,14 +109,14 @@ public abstract class ReviewQueueContract(DatabaseProvider provider)
     public async Task A_decision_sets_the_state_sends_a_human_signal_and_is_audited()
     {
         await using var s = await MigratedAsync();
-        var item = (await ReviewSeed.InReviewAsync(s.Database, 1, "harm")).Single();
+        var item = (await ReviewSeed.InReviewAsync(s.Database, 1, "harm", options: s.Options)).Single();
         var lease = await s.Queue.ClaimNextAsync(Alice, null, CancellationToken.None);
 
         var outcome = await s.Decisions.DecideAsync(Alice, item, lease!.Kind, ReviewAction.AgeRestrict, "mature-themes", "  context: fight scene ", null, CancellationToken.None);
 
         outcome.DecisionIds.Should().HaveCount(1);
         await using var connection = await s.Database.OpenAsync();
-        (await connection.ExecuteScalarAsync<string>(s.Database.Sql(DialectSql.Portable("SELECT status FROM uploads WHERE id = @Id")), new { Id = item }))
+        (await connection.ExecuteScalarAsync<string>(s.Database.Sql(SelectStatus), new { Id = item }))
             .Should().Be(UploadStatus.Actioned);
         var signals = (await SignalFeed.ReadAsync(s.Database, 0, 100, CancellationToken.None)).Signals;
         signals.Should().ContainSingle().Which.Should().Match<RiskSignal>(r =>
@@ -128,7 +133,7 @@ public abstract class ReviewQueueContract(DatabaseProvider provider)
     public async Task Roles_limit_decisions_and_escalations_go_to_seniors_only()
     {
         await using var s = await MigratedAsync();
-        var item = (await ReviewSeed.InReviewAsync(s.Database, 1)).Single();
+        var item = (await ReviewSeed.InReviewAsync(s.Database, 1, options: s.Options)).Single();
         var lease = await s.Queue.ClaimNextAsync(Tess, null, CancellationToken.None);
         lease.Should().NotBeNull();
 
@@ -150,7 +155,7 @@ public abstract class ReviewQueueContract(DatabaseProvider provider)
     public async Task An_appeal_goes_to_someone_else_and_an_overturn_retracts_the_human_signal()
     {
         await using var s = await MigratedAsync();
-        var item = (await ReviewSeed.InReviewAsync(s.Database, 1)).Single();
+        var item = (await ReviewSeed.InReviewAsync(s.Database, 1, options: s.Options)).Single();
         var lease = await s.Queue.ClaimNextAsync(Alice, null, CancellationToken.None);
         await s.Decisions.DecideAsync(Alice, item, lease!.Kind, ReviewAction.Remove, "dangerous-misinformation", null, null, CancellationToken.None);
         var removal = (await SignalFeed.ReadAsync(s.Database, 0, 100, CancellationToken.None)).Signals.Single();
@@ -172,7 +177,7 @@ public abstract class ReviewQueueContract(DatabaseProvider provider)
         signals.Should().Contain(r => r.Retracts == removal.Seq && r.Source == SignalSource.Human);
         signals.Last().Action.Should().Be(SignalAction.None);
         await using var connection = await s.Database.OpenAsync();
-        (await connection.ExecuteScalarAsync<string>(s.Database.Sql(DialectSql.Portable("SELECT status FROM uploads WHERE id = @Id")), new { Id = item }))
+        (await connection.ExecuteScalarAsync<string>(s.Database.Sql(SelectStatus), new { Id = item }))
             .Should().Be(UploadStatus.Allowed);
         var actions = (await AuditLog.ReadAsync(s.Database, 0, 100, CancellationToken.None)).Select(e => e.Action).ToList();
         actions.Should().ContainInOrder("review.decided", "appeal.submitted", "review.claimed", "appeal.overturned");
@@ -185,9 +190,8 @@ public abstract class ReviewQueueContract(DatabaseProvider provider)
     public async Task A_bulk_decision_decides_each_free_cluster_member_and_audits_each()
     {
         await using var s = await MigratedAsync();
-        var cluster = await ReviewSeed.InReviewAsync(s.Database, 4, caption: "Buy followers now at cheap-followers dot example");
-        var other = (await ReviewSeed.InReviewAsync(s.Database, 1, caption: "a different caption entirely, nothing alike")).Single();
-        await s.Queue.IntakeAsync(CancellationToken.None);
+        var cluster = await ReviewSeed.InReviewAsync(s.Database, 4, caption: "Buy followers now at cheap-followers dot example", options: s.Options);
+        var other = (await ReviewSeed.InReviewAsync(s.Database, 1, caption: "a different caption entirely, nothing alike", options: s.Options)).Single();
         var held = await s.Queue.ClaimAsync(Bob, cluster[3], ReviewTaskKind.Review, CancellationToken.None);
         held.Should().NotBeNull();
         var lease = await s.Queue.ClaimAsync(Alice, cluster[0], ReviewTaskKind.Review, CancellationToken.None);
@@ -206,8 +210,8 @@ public abstract class ReviewQueueContract(DatabaseProvider provider)
     public async Task Past_the_exposure_cap_graphic_items_go_to_others()
     {
         await using var s = await MigratedAsync(o => o.ExposureCapPerDay = 1);
-        var graphic = await ReviewSeed.InReviewAsync(s.Database, 2, "harm", score: 0.8);
-        var plain = (await ReviewSeed.InReviewAsync(s.Database, 1, "misinformation", score: 0.6)).Single();
+        var graphic = await ReviewSeed.InReviewAsync(s.Database, 2, "harm", score: 0.8, options: s.Options);
+        var plain = (await ReviewSeed.InReviewAsync(s.Database, 1, "misinformation", score: 0.6, options: s.Options)).Single();
 
         var first = await s.Queue.ClaimNextAsync(Alice, null, CancellationToken.None);
         graphic.Should().Contain(first!.UploadId, "higher priority first");
@@ -222,7 +226,7 @@ public abstract class ReviewQueueContract(DatabaseProvider provider)
     public async Task Sampled_decisions_get_a_blind_second_review_and_agreement_is_reported()
     {
         await using var s = await MigratedAsync(o => o.QualitySampleRate = 1.0);
-        var items = await ReviewSeed.InReviewAsync(s.Database, 2);
+        var items = await ReviewSeed.InReviewAsync(s.Database, 2, options: s.Options);
         foreach (var _ in items)
         {
             var lease = await s.Queue.ClaimNextAsync(Alice, null, CancellationToken.None);
@@ -248,3 +252,4 @@ public abstract class ReviewQueueContract(DatabaseProvider provider)
 
 public sealed class SqliteReviewQueueContract() : ReviewQueueContract(DatabaseProvider.Sqlite);
 public sealed class PostgresReviewQueueContract() : ReviewQueueContract(DatabaseProvider.Postgres);
+public sealed class SqlServerReviewQueueContract() : ReviewQueueContract(DatabaseProvider.SqlServer);

@@ -1,9 +1,14 @@
 using Dapper;
+using Microsoft.Extensions.Options;
+using Moderation.Core.Review;
 using Moderation.Core.Storage;
 
 namespace Moderation.Tests.Review;
 
-/// <summary>Puts uploads straight into the state the scoring pipeline leaves them in when it routes them to review.</summary>
+/// <summary>
+/// Puts uploads straight into the state the scoring pipeline leaves them in when it routes them to review: status,
+/// routing row and, in the same transaction, the review task (<see cref="ReviewTasks"/>, as routing opens it).
+/// </summary>
 public static class ReviewSeed
 {
     private static readonly DialectSql InsertUpload = DialectSql.Portable("""
@@ -17,20 +22,39 @@ public static class ReviewSeed
         VALUES (@UploadId, @Category, 'test-policy', 'review', @Score, 'test-model', 'seeded', 0.5, 0.9, @Now)
         """);
 
+    /// <param name="options">The review options the task is planned with (the defaults when null).</param>
     public static async Task<List<string>> InReviewAsync(ModerationDatabase database, int count, string category = "misinformation",
-        string? caption = null, double score = 0.7, long? routedAtMs = null)
+        string? caption = null, double score = 0.7, long? routedAtMs = null, ReviewOptions? options = null)
     {
         var now = routedAtMs ?? DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        var tasks = new ReviewTasks(database, Options.Create(options ?? new ReviewOptions()), TimeProvider.System);
+        return await database.InTransactionAsync(async (connection, transaction) =>
+        {
+            var ids = await InsertAsync(database, connection, transaction, count, category, caption, score, now);
+            await tasks.OpenForReviewAsync(connection, transaction, ids, TaskOrigin.Routed, now, CancellationToken.None);
+            return ids;
+        }, CancellationToken.None);
+    }
+
+    /// <summary>Uploads routed to review by a version from before tasks opened at routing: in review, with no task.</summary>
+    public static Task<List<string>> InReviewWithoutTaskAsync(ModerationDatabase database, int count, string category = "misinformation",
+        string? caption = null, double score = 0.7, long? routedAtMs = null) =>
+        database.InTransactionAsync((connection, transaction) =>
+            InsertAsync(database, connection, transaction, count, category, caption, score, routedAtMs ?? DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()),
+            CancellationToken.None);
+
+    private static async Task<List<string>> InsertAsync(ModerationDatabase database, System.Data.Common.DbConnection connection,
+        System.Data.Common.DbTransaction transaction, int count, string category, string? caption, double score, long now)
+    {
         var ids = new List<string>();
-        await using var connection = await database.OpenAsync();
         for (var i = 0; i < count; i++)
         {
             var id = Guid.CreateVersion7().ToString();
             await connection.ExecuteAsync(database.Sql(InsertUpload), new
             {
                 Id = id, ExternalId = "seed-" + id, CreatorId = "creator-1", Caption = caption ?? $"seeded item {id}", Now = now,
-            });
-            await connection.ExecuteAsync(database.Sql(InsertRoute), new { UploadId = id, Category = category, Score = score, Now = now });
+            }, transaction);
+            await connection.ExecuteAsync(database.Sql(InsertRoute), new { UploadId = id, Category = category, Score = score, Now = now }, transaction);
             ids.Add(id);
         }
         return ids;

@@ -10,6 +10,11 @@ namespace Moderation.Tests.Scoring;
 /// <summary>Scoring jobs running at once claim disjoint batches, fill them from the queue, and never score an upload twice.</summary>
 public abstract class ScoringClaimContract(DatabaseProvider provider)
 {
+    // Statements of the test's own, as DialectSql so the SQL Server parse check reads them too.
+    private static readonly DialectSql CountScored = DialectSql.Portable("SELECT COUNT(*) FROM uploads WHERE status = 'allowed' AND claim_token IS NULL");
+    private static readonly DialectSql HoldElsewhere = DialectSql.Portable("UPDATE uploads SET claim_token = 'other', claimed_until_ms = @until WHERE id = @id");
+    private static readonly DialectSql ExpireClaim = DialectSql.Portable("UPDATE uploads SET claimed_until_ms = 1 WHERE id = @id");
+
     [Fact]
     public async Task Concurrent_jobs_claim_disjoint_full_batches_from_the_queue()
     {
@@ -31,7 +36,7 @@ public abstract class ScoringClaimContract(DatabaseProvider provider)
 
         File.ReadAllLines(marker).Select(int.Parse).Should().Equal(10, 10, 10);
         await using var connection = await api.Database.OpenAsync();
-        (await connection.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM uploads WHERE status = 'allowed' AND claim_token IS NULL")).Should().Be(30);
+        (await connection.ExecuteScalarAsync<long>(api.Database.Sql(CountScored))).Should().Be(30);
     }
 
     [Fact]
@@ -41,14 +46,14 @@ public abstract class ScoringClaimContract(DatabaseProvider provider)
         await using var api = await TestApi.StartAsync(database, withScorer: true, new Dictionary<string, string?> { ["Moderation:Worker:InProcess"] = "false" });
         var id = (await api.PostUploadAsync(new { externalId = "held-1", caption = "fine" })).GetProperty("id").GetString()!;
         await using (var connection = await api.Database.OpenAsync())
-            await connection.ExecuteAsync("UPDATE uploads SET claim_token = 'other', claimed_until_ms = @until WHERE id = @id",
+            await connection.ExecuteAsync(api.Database.Sql(HoldElsewhere),
                 new { until = DateTimeOffset.UtcNow.AddMinutes(5).ToUnixTimeMilliseconds(), id });
 
         await api.Services.GetRequiredService<ScoringJob>().ScoreAsync([id], CancellationToken.None);
         (await api.GetUploadAsync(id)).GetProperty("status").GetString().Should().Be("queued");
 
         await using (var connection = await api.Database.OpenAsync())
-            await connection.ExecuteAsync("UPDATE uploads SET claimed_until_ms = 1 WHERE id = @id", new { id });
+            await connection.ExecuteAsync(api.Database.Sql(ExpireClaim), new { id });
         await api.Services.GetRequiredService<ScoringJob>().ScoreAsync([id], CancellationToken.None);
         (await api.GetUploadAsync(id)).GetProperty("status").GetString().Should().Be("allowed", "an expired claim is taken over");
     }
@@ -59,3 +64,6 @@ public sealed class SqliteScoringClaimTests() : ScoringClaimContract(DatabasePro
 
 [Collection(HostCollection.Name)]
 public sealed class PostgresScoringClaimTests() : ScoringClaimContract(DatabaseProvider.Postgres);
+
+[Collection(HostCollection.Name)]
+public sealed class SqlServerScoringClaimTests() : ScoringClaimContract(DatabaseProvider.SqlServer);

@@ -117,7 +117,7 @@ public abstract class UploadEmbeddingsContract(DatabaseProvider provider)
     {
         await using var test = await MigratedAsync();
         var database = test.Database;
-        var writer = new ScoringOutcomeWriter(database, TimeProvider.System);
+        var writer = new ScoringOutcomeWriter(database, new ReviewTasks(database, Options.Create(new ReviewOptions()), TimeProvider.System), TimeProvider.System);
         var policy = new RoutingPolicy(new RoutingPolicyOptions());
         var random = new Random(2);
         var first = await UploadAsync(database, "queued");
@@ -246,7 +246,7 @@ public abstract class UploadEmbeddingsContract(DatabaseProvider provider)
         var search = Search(database, new UploadEmbeddings(database, TimeProvider.System));
         var options = Options.Create(new ReviewOptions { QualitySampleRate = 0 });
         var queue = new ReviewQueue(database, options, TimeProvider.System);
-        var decisions = new ReviewDecisions(database, options, TimeProvider.System, search);
+        var decisions = new ReviewDecisions(database, options, new ReviewTasks(database, options, TimeProvider.System), TimeProvider.System, search);
         var ids = await ReviewSeed.InReviewAsync(database, 4); // distinct captions: no exact cluster
         var random = new Random(13);
         var photo = VectorIndexTests.Unit(random, 512);
@@ -254,7 +254,6 @@ public abstract class UploadEmbeddingsContract(DatabaseProvider provider)
         for (var i = 0; i < 3; i++)
             await store.StoreAsync(ids[i], [new UploadEmbedding("image", Resnet, 0, null, VectorIndexTests.Near(random, photo, 0.005))], CancellationToken.None);
         await store.StoreAsync(ids[3], [new UploadEmbedding("image", Resnet, 0, null, VectorIndexTests.Unit(random, 512))], CancellationToken.None);
-        await queue.IntakeAsync(CancellationToken.None);
         var alice = new Reviewer("u-alice", "alice", [ReviewRoles.Moderator]);
 
         (await queue.ClaimAsync(alice, ids[0], ReviewTaskKind.Review, CancellationToken.None)).Should().NotBeNull();

@@ -61,6 +61,24 @@ public sealed partial class MigrationFilesTests
         }
     }
 
+    [Fact]
+    public void Every_SQL_Server_statement_the_database_contract_tests_send_parses()
+    {
+        // The contracts' own statements (seeding, checks) run on SQL Server where MODERATION_TEST_SQLSERVER is set;
+        // here they are parsed, like the product's.
+        foreach (var type in typeof(MigrationFilesTests).Assembly.GetTypes()
+                     .Where(t => !t.ContainsGenericParameters && (t.Name.EndsWith("Contract", StringComparison.Ordinal) || t == typeof(Review.ReviewSeed))))
+            System.Runtime.CompilerServices.RuntimeHelpers.RunClassConstructor(type.TypeHandle);
+
+        var origins = DialectSql.All.Select(s => s.Origin.Split(':')[0]).ToHashSet(StringComparer.Ordinal);
+        origins.Should().Contain(["ReviewSeed.cs", "ReviewQueueContract.cs", "ScoringClaimContract.cs", "ReviewTasksContract.cs", "UploadLifecycleTests.cs"]);
+        foreach (var statement in DialectSql.All)
+        {
+            var sql = DapperListParameter().Replace(statement.SqlServer, "IN (${name}0, ${name}1)");
+            ParseErrors(sql).Should().BeEmpty($"the statement at {statement.Origin} must be valid T-SQL:\n{sql}");
+        }
+    }
+
     /// <summary>Dapper expands <c>IN @Ids</c> into a parameter list before SQL Server sees it.</summary>
     [GeneratedRegex(@"IN\s+(?<name>@\w+)")]
     private static partial Regex DapperListParameter();

@@ -3,8 +3,10 @@ using System.Data.Common;
 using Dapper;
 using FluentAssertions;
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
 using Moderation.Core.Audit;
 using Moderation.Core.Policies;
+using Moderation.Core.Review;
 using Moderation.Core.Scoring;
 using Moderation.Core.Signals;
 using Moderation.Core.Storage;
@@ -166,6 +168,20 @@ public abstract class StorageContract(DatabaseProvider provider)
     }
 
     [Fact]
+    public async Task Appending_the_golden_events_stores_the_golden_hash_chain()
+    {
+        var (test, db) = await MigratedAsync();
+        await using var _ = test;
+        foreach (var (entry, _, at, _) in Audit.AuditHashTests.GoldenChain)
+            await db.InTransactionAsync((c, t) => AuditLog.AppendAsync(c, t, db.Dialect, [entry], at, CancellationToken.None));
+
+        var stored = await AuditLog.ReadAsync(db, 0, 10, CancellationToken.None);
+        stored.Select(e => (e.Seq, e.OccurredAtMs, e.Hash)).Should().Equal(Audit.AuditHashTests.GoldenChain.Select(g => (g.Seq, g.OccurredAtMs, g.Hash)));
+        stored.Select(e => e.PrevHash).Should().Equal(new[] { AuditLog.GenesisHash }.Concat(Audit.AuditHashTests.GoldenChain.Take(2).Select(g => g.Hash)));
+        (await AuditLog.VerifyAsync(db, CancellationToken.None)).Intact.Should().BeTrue();
+    }
+
+    [Fact]
     public async Task Deleting_an_audit_event_is_detected()
     {
         var (test, db) = await MigratedAsync();
@@ -193,7 +209,7 @@ public abstract class StorageContract(DatabaseProvider provider)
         };
         var policy = new RoutingPolicy(new RoutingPolicyOptions());
         var scored = new ScoredUpload(content, scores, policy.Route(scores.Select(s => s.Score).ToList()));
-        var writer = new ScoringOutcomeWriter(db, TimeProvider.System);
+        var writer = new ScoringOutcomeWriter(db, new ReviewTasks(db, Options.Create(new ReviewOptions()), TimeProvider.System), TimeProvider.System);
 
         (await writer.WriteAsync([scored], CancellationToken.None)).Should().HaveCount(1);
         (await writer.WriteAsync([scored], CancellationToken.None)).Should().BeEmpty("the upload is no longer queued");

@@ -1,0 +1,27 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Moderation.Core.Access;
+
+namespace Moderation.Core.Review;
+
+public static class ReviewServices
+{
+    /// <summary>
+    /// The review rules and stores every host needs: workers open review tasks when they route, the API's appeal,
+    /// report and reach endpoints and the workbench pages use the rest. <c>AddModerationCore</c> calls this; the
+    /// workbench UI (<c>Moderation.Review</c>) adds only its pages and sign-in.
+    /// </summary>
+    public static IServiceCollection AddReviewServices(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<ReviewOptions>().Bind(configuration.GetSection(ReviewOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton<ReviewTasks>();
+        services.AddSingleton<ReviewQueue>();
+        services.AddSingleton<ReviewDecisions>();
+        services.AddSingleton<ReviewItemQuery>();
+        services.AddSingleton<QualityStats>();
+        services.AddSingleton<UserReports>();
+        services.AddSingleton<UploadReach>();
+        services.AddSingleton<WorkbenchUsers>();
+        return services;
+    }
+}
