@@ -124,8 +124,8 @@ public static class UploadEndpoints
         catch (ScoringNotEnqueuedException e)
         {
             return TypedResults.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, title: "Stored, not yet enqueued",
-                detail: $"The upload is stored as {e.UploadId} but its scoring job could not be enqueued; it will be enqueued " +
-                        "automatically. Retrying with the same externalId returns the stored upload.",
+                detail: $"The upload is stored as {e.UploadId} but its scoring job could not be enqueued. Retrying with the same " +
+                        "externalId enqueues it and returns the stored upload; otherwise the next host start-up enqueues it.",
                 extensions: new Dictionary<string, object?> { ["id"] = e.UploadId });
         }
         catch (IntakeUnavailableException e)

@@ -81,10 +81,12 @@ public static class ModerationServices
             .UseRecommendedSerializerSettings());
 
         services.AddSingleton<ScoringDispatcher>();
+        // Every host that takes uploads (and every worker) enqueues, once at start-up, those stored without a job.
+        services.AddHostedService<UnenqueuedUploadRecovery>();
         return services;
     }
 
-    /// <summary>A Hangfire server for the scoring queue, and the sweeper that recovers lost jobs.</summary>
+    /// <summary>A Hangfire server for the scoring queue.</summary>
     public static IServiceCollection AddModerationJobServer(this IServiceCollection services)
     {
         services.AddHangfireServer((sp, server) =>
@@ -95,7 +97,6 @@ public static class ModerationServices
             server.SchedulePollingInterval = TimeSpan.FromSeconds(5);
             server.ServerName = $"{Environment.MachineName}:{Environment.ProcessId}";
         });
-        services.AddHostedService<StalledUploadSweeper>();
         return services;
     }
 
@@ -141,6 +142,8 @@ public static class ModerationServices
                         SchemaName = "hangfire",
                         QueuePollInterval = worker.QueuePollInterval,
                         InvisibilityTimeout = worker.InvisibilityTimeout,
+                        // A live worker keeps its job invisible however long it runs; a dead one's job is fetched again after the timeout.
+                        UseSlidingInvisibilityTimeout = true,
                         PrepareSchemaIfNecessary = true,
                     });
             case DatabaseProvider.SqlServer:
