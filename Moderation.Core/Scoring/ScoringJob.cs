@@ -29,6 +29,12 @@ namespace Moderation.Core.Scoring;
 /// become <c>failed</c> (<see cref="UploadLifecycle"/>) before the job fails. Requeueing the failed job in the
 /// dashboard scores them again: a run takes its <c>failed</c> uploads back to <c>queued</c> first.
 /// </para>
+/// <para>
+/// A worker that dies mid-run (killed, out of memory) is not a retry to Hangfire: the job simply runs again on another
+/// worker once its invisibility timeout passes. The job counts such lost runs in its own job parameters and, after
+/// one, scores its uploads one at a time so an upload that takes its worker down cannot hold back the others, and
+/// gives up on it after <see cref="MaxLostRuns"/>.
+/// </para>
 /// </summary>
 public sealed class ScoringJob(
     ModerationDatabase database,
@@ -43,6 +49,12 @@ public sealed class ScoringJob(
 
     /// <summary>Hangfire's retries of a failed job after its first run: five runs in all, over about 21 minutes.</summary>
     public const int Retries = 4;
+
+    /// <summary>Runs of one job that may end with their worker (killed, out of memory) before its uploads are given up on.</summary>
+    public const int MaxLostRuns = 3;
+
+    private const string RunningParameter = "ScoringRunning";
+    private const string LostRunsParameter = "ScoringLostRuns";
 
     private static readonly DialectSql SelectUploads = DialectSql.WithList("""
         SELECT id, external_id, creator_id, caption, hashtags, transcript, comments, locale, status, enqueued_at_ms
@@ -66,13 +78,43 @@ public sealed class ScoringJob(
 
     /// <summary>Scores these uploads: the job intake enqueues. <paramref name="context"/> is Hangfire's (null when called directly).</summary>
     [Queue("scoring")]
-    [AutomaticRetry(Attempts = Retries, DelaysInSeconds = [10, 60, 300, 900], OnAttemptsExceeded = AttemptsExceededAction.Fail)]
+    [AutomaticRetry(Attempts = Retries, DelaysInSeconds = [10, 60, 300, 900], OnAttemptsExceeded = AttemptsExceededAction.Fail,
+        ExceptOn = [typeof(ScoringAbandonedException)])]
     [JobDisplayName("Score {0}")]
-    public Task ScoreAsync(string[] uploadIds, PerformContext? context, CancellationToken ct) =>
-        ScoreAsync(uploadIds, context is null ? 1 : context.GetJobParameter<int>("RetryCount") + 1, ct);
+    public async Task ScoreAsync(string[] uploadIds, PerformContext? context, CancellationToken ct)
+    {
+        if (context is null)
+        {
+            await ScoreAsync(uploadIds, attempt: 1, lostRuns: 0, ct);
+            return;
+        }
+        // A run still marked running when the next one starts ended with its worker (killed, out of memory): Hangfire
+        // runs the job again without counting a retry, so the job counts such runs itself.
+        var lost = context.GetJobParameter<int>(LostRunsParameter);
+        if (context.GetJobParameter<bool>(RunningParameter)) context.SetJobParameter(LostRunsParameter, ++lost);
+        context.SetJobParameter(RunningParameter, true);
+        try
+        {
+            await ScoreAsync(uploadIds, context.GetJobParameter<int>("RetryCount") + 1, lost, ct);
+        }
+        catch (ScoringAbandonedException)
+        {
+            context.SetJobParameter(LostRunsParameter, 0); // a requeue from the dashboard starts afresh
+            throw;
+        }
+        finally
+        {
+            context.SetJobParameter(RunningParameter, false);
+        }
+    }
 
-    /// <summary>Scores these uploads as attempt <paramref name="attempt"/> (1 to <see cref="Retries"/> + 1) of their job.</summary>
-    public async Task ScoreAsync(string[] uploadIds, int attempt, CancellationToken ct)
+    /// <summary>
+    /// Scores these uploads as attempt <paramref name="attempt"/> (1 to <see cref="Retries"/> + 1) of their job, after
+    /// <paramref name="lostRuns"/> runs of it that ended with their worker. After one, the uploads are scored and stored
+    /// one at a time, forwards, then backwards after a second, so every upload but one that stops its worker gets
+    /// routed; after <see cref="MaxLostRuns"/> those left are marked failed and the job fails without a retry.
+    /// </summary>
+    public async Task ScoreAsync(string[] uploadIds, int attempt, int lostRuns, CancellationToken ct)
     {
         using var activity = ModerationTelemetry.Source.StartActivity("scoring.batch");
         var now = time.GetUtcNow().ToUnixTimeMilliseconds();
@@ -89,24 +131,20 @@ public sealed class ScoringJob(
         if (batch.Count == 0) return; // scored already (a retry, a duplicate job)
         ModerationTelemetry.ScoringBatchSize.Record(batch.Count);
 
-        var failures = new List<(UploadContent Upload, Exception Error)>();
-        var output = await ScoreIsolatingAsync(batch, failures, ct);
-
-        var scored = batch.Where(b => failures.All(f => f.Upload.Id != b.Id)).ToList();
-        if (scored.Count > 0)
+        if (lostRuns >= MaxLostRuns)
         {
-            var decisions = scored.Select(b =>
-            {
-                var uploadScores = output.Scores.GetValueOrDefault(b.Id) ?? [];
-                var declined = output.Abstentions.GetValueOrDefault(b.Id) ?? [];
-                return new ScoredUpload(b, uploadScores, policy.Route(uploadScores.Select(a => a.Score).ToList(), declined),
-                    output.Embeddings.GetValueOrDefault(b.Id), declined);
-            }).ToList();
-            var routed = await writer.WriteAsync(decisions, ct);
-            foreach (var group in routed.GroupBy(d => d.Decision.Status))
-                ModerationTelemetry.UploadsRouted.Add(group.Count(), new KeyValuePair<string, object?>("status", group.Key));
-            activity?.SetTag("scoring.routed", routed.Count);
+            var reason = $"the worker stopped during {lostRuns} runs of its scoring job, the last two scoring one upload at a time";
+            logger.LogError("Giving up on {Count} uploads: {Reason}", batch.Count, reason);
+            foreach (var upload in batch) await writer.MarkFailedAsync(upload.Id, attempt, reason, ct);
+            throw new ScoringAbandonedException(batch.Select(b => b.Id).ToList(), reason);
         }
+
+        var failures = new List<(UploadContent Upload, Exception Error)>();
+        if (lostRuns == 0)
+            await ScoreAndStoreAsync(batch, failures, activity, ct);
+        else
+            foreach (var upload in lostRuns % 2 == 1 ? batch : Enumerable.Reverse(batch))
+                await ScoreAndStoreAsync([upload], failures, activity, ct);
         if (failures.Count == 0) return;
 
         ModerationTelemetry.ScoringFailures.Add(failures.Count);
@@ -120,6 +158,28 @@ public sealed class ScoringJob(
             logger.LogError(failures[0].Error, "Scoring {Count} uploads failed on every attempt ({Attempts}); marked failed", failures.Count, attempt);
         // Hangfire retries the job (only these uploads are still queued), or shows it as Failed after the last attempt.
         throw new ScoringFailedException(failures.Select(f => f.Upload.Id).ToList(), attempt, failures[0].Error);
+    }
+
+    /// <summary>Scores the uploads and stores the outcome of those that did not fail; the others land in <paramref name="failures"/>.</summary>
+    private async Task ScoreAndStoreAsync(IReadOnlyList<UploadContent> batch, List<(UploadContent Upload, Exception Error)> failures,
+        System.Diagnostics.Activity? activity, CancellationToken ct)
+    {
+        var failedBefore = failures.Count;
+        var output = await ScoreIsolatingAsync(batch, failures, ct);
+        var failed = failures.Skip(failedBefore).Select(f => f.Upload.Id).ToHashSet(StringComparer.Ordinal);
+        var scored = batch.Where(b => !failed.Contains(b.Id)).ToList();
+        if (scored.Count == 0) return;
+        var decisions = scored.Select(b =>
+        {
+            var uploadScores = output.Scores.GetValueOrDefault(b.Id) ?? [];
+            var declined = output.Abstentions.GetValueOrDefault(b.Id) ?? [];
+            return new ScoredUpload(b, uploadScores, policy.Route(uploadScores.Select(a => a.Score).ToList(), declined),
+                output.Embeddings.GetValueOrDefault(b.Id), declined);
+        }).ToList();
+        var routed = await writer.WriteAsync(decisions, ct);
+        foreach (var group in routed.GroupBy(d => d.Decision.Status))
+            ModerationTelemetry.UploadsRouted.Add(group.Count(), new KeyValuePair<string, object?>("status", group.Key));
+        activity?.SetTag("scoring.routed", routed.Count);
     }
 
     /// <summary>
@@ -285,6 +345,16 @@ public sealed class ScoringFailedException(IReadOnlyList<string> uploadIds, int 
 {
     public IReadOnlyList<string> UploadIds { get; } = uploadIds;
     public int Attempt { get; } = attempt;
+}
+
+/// <summary>
+/// The job's runs kept ending with their worker: its uploads are marked failed and the job fails at once (Hangfire
+/// does not retry this exception); requeueing it in the dashboard tries again.
+/// </summary>
+public sealed class ScoringAbandonedException(IReadOnlyList<string> uploadIds, string reason)
+    : Exception($"Gave up scoring {uploadIds.Count} upload(s): {reason}: {string.Join(", ", uploadIds)}")
+{
+    public IReadOnlyList<string> UploadIds { get; } = uploadIds;
 }
 
 /// <summary>A score and the scorer that produced it.</summary>

@@ -64,8 +64,8 @@ public abstract class ScoringQueueContract(DatabaseProvider provider)
 
         var job = api.Services.GetRequiredService<ScoringJob>();
         var batch = ids.ToArray();
-        await Task.WhenAll(Task.Run(() => job.ScoreAsync(batch, 1, CancellationToken.None)), Task.Run(() => job.ScoreAsync(batch, 1, CancellationToken.None)));
-        await job.ScoreAsync(batch, 2, CancellationToken.None);
+        await Task.WhenAll(Task.Run(() => job.ScoreAsync(batch, 1, 0, CancellationToken.None)), Task.Run(() => job.ScoreAsync(batch, 1, 0, CancellationToken.None)));
+        await job.ScoreAsync(batch, 2, 0, CancellationToken.None);
 
         foreach (var id in ids)
         {
@@ -112,6 +112,38 @@ public abstract class ScoringQueueContract(DatabaseProvider provider)
         await WaitForAsync(() => State() == SucceededState.StateName, "the requeued job succeeded");
         (await api.GetUploadAsync(id)).GetProperty("status").GetString().Should().Be("allowed");
         (await RowsOfAsync(api, id)).Should().Be(OnceEach);
+    }
+
+    [Fact]
+    public async Task After_a_run_lost_with_its_worker_uploads_are_scored_one_at_a_time_and_after_three_the_rest_are_given_up()
+    {
+        await using var database = await TestDatabase.CreateAsync(provider);
+        var marker = Path.Combine(database.Directory, "batches");
+        await using var api = await TestApi.StartAsync(database, withScorer: true, new Dictionary<string, string?>
+        {
+            ["Moderation:Worker:InProcess"] = "false",
+            ["TestScorers:StartedMarker"] = marker,
+        });
+        var ids = new List<string>();
+        for (var i = 0; i < 5; i++)
+            ids.Add((await api.PostUploadAsync(new { externalId = $"lost-run-{i}", caption = "fine" })).GetProperty("id").GetString()!);
+        var job = api.Services.GetRequiredService<ScoringJob>();
+
+        // One lost run: the first three uploads are scored and stored each on its own.
+        await job.ScoreAsync(ids.Take(3).ToArray(), 1, lostRuns: 1, CancellationToken.None);
+        File.ReadAllLines(marker).Should().Equal("1", "1", "1");
+        foreach (var id in ids.Take(3)) (await api.GetUploadAsync(id)).GetProperty("status").GetString().Should().Be("allowed");
+
+        // Three lost runs: the job gives up on what is left, and Hangfire is told not to retry.
+        var act = () => job.ScoreAsync(ids.ToArray(), 1, lostRuns: ScoringJob.MaxLostRuns, CancellationToken.None);
+        (await act.Should().ThrowAsync<ScoringAbandonedException>()).Which.UploadIds.Should().BeEquivalentTo(ids.Skip(3));
+        foreach (var id in ids.Skip(3))
+        {
+            var upload = await api.GetUploadAsync(id);
+            upload.GetProperty("status").GetString().Should().Be("failed");
+            upload.GetProperty("lastError").GetString().Should().Contain("worker stopped");
+        }
+        File.ReadAllLines(marker).Should().HaveCount(3, "nothing was scored in the run that gave up");
     }
 
     [Fact]
