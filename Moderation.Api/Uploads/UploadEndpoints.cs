@@ -121,13 +121,6 @@ public static class UploadEndpoints
         {
             result = await intake.AcceptAsync(upload, ct);
         }
-        catch (ScoringNotEnqueuedException e)
-        {
-            return TypedResults.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, title: "Stored, not yet enqueued",
-                detail: $"The upload is stored as {e.UploadId} but its scoring job could not be enqueued. Retrying with the same " +
-                        "externalId enqueues it and returns the stored upload; otherwise the next host start-up enqueues it.",
-                extensions: new Dictionary<string, object?> { ["id"] = e.UploadId });
-        }
         catch (IntakeUnavailableException e)
         {
             return TypedResults.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, title: "Not accepting uploads", detail: e.Message);

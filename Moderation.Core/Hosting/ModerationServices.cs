@@ -44,6 +44,9 @@ public static class ModerationServices
         services.AddSingleton<DatabaseMigrator>();
         services.AddSingleton<MediaStore>();
         services.AddSingleton<UploadIntake>();
+        // The dispatcher before intake: hosted services stop in reverse, so intake hands over its last uploads first.
+        services.AddSingleton<ScoringDispatcher>();
+        services.AddHostedService(sp => sp.GetRequiredService<ScoringDispatcher>());
         services.AddHostedService(sp => sp.GetRequiredService<UploadIntake>());
         services.AddSingleton<UploadDetailsQuery>();
         services.AddSingleton<ApiKeyStore>();
@@ -80,7 +83,6 @@ public static class ModerationServices
             .UseSimpleAssemblyNameTypeSerializer()
             .UseRecommendedSerializerSettings());
 
-        services.AddSingleton<ScoringDispatcher>();
         // Every host that takes uploads (and every worker) enqueues, once at start-up, those stored without a job.
         services.AddHostedService<UnenqueuedUploadRecovery>();
         return services;
@@ -92,7 +94,7 @@ public static class ModerationServices
         services.AddHangfireServer((sp, server) =>
         {
             var worker = sp.GetRequiredService<IOptions<WorkerOptions>>().Value;
-            server.Queues = ["scoring", "default"];
+            server.Queues = [ScoringDispatcher.Queue, "default"];
             server.WorkerCount = worker.WorkerCount > 0 ? worker.WorkerCount : Environment.ProcessorCount;
             server.SchedulePollingInterval = TimeSpan.FromSeconds(5);
             server.ServerName = $"{Environment.MachineName}:{Environment.ProcessId}";

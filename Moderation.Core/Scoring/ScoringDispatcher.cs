@@ -1,3 +1,5 @@
+using System.Diagnostics;
+using System.Threading.Channels;
 using Dapper;
 using Hangfire;
 using Microsoft.Extensions.Hosting;
@@ -8,16 +10,29 @@ using Moderation.Core.Storage;
 namespace Moderation.Core.Scoring;
 
 /// <summary>
-/// Enqueues scoring jobs of at most <see cref="ScoringOptions.MaxBatchSize"/> uploads each, and records each job's
-/// id on its uploads (<c>uploads.scoring_job_id</c>). The app database and Hangfire's store cannot commit together
-/// (SQLite keeps Hangfire in a file of its own; PostgreSQL and SQL Server would need a distributed transaction), so
-/// intake commits the uploads first and enqueues after: an upload left <c>queued</c> with no job id (the host
-/// stopped in between, or the job store was down) is enqueued by <see cref="EnqueueUnenqueuedAsync"/> when a host
-/// starts (<see cref="UnenqueuedUploadRecovery"/>) or when the client repeats the upload.
+/// Turns stored uploads into Hangfire scoring jobs of at most <see cref="ScoringOptions.MaxBatchSize"/> uploads each, and
+/// records each job's id on its uploads (<c>uploads.scoring_job_id</c>).
+/// <para>
+/// Batches follow the load: intake hands over each group it committed (<see cref="Submit"/>); a job is enqueued at once
+/// when no scoring job is waiting in Hangfire (a worker is free or about to be), otherwise the uploads gather until a
+/// job is full, the waiting jobs are taken, or <see cref="ScoringOptions.DispatchDelay"/> passes. A busy worker so gets
+/// full batches, and an idle one gets each upload at once.
+/// </para>
+/// <para>
+/// The app database and Hangfire's store cannot commit together (SQLite keeps Hangfire in a file of its own; PostgreSQL
+/// and SQL Server would need a distributed transaction), so an upload is committed first and its job enqueued after.
+/// An upload left <c>queued</c> with no job id (the host stopped in between, the job store was down) is enqueued by
+/// <see cref="EnqueueUnenqueuedAsync"/> when a host starts (<see cref="UnenqueuedUploadRecovery"/>) and when the client
+/// repeats it. A duplicate job that this allows changes nothing: scoring is idempotent.
+/// </para>
 /// </summary>
-public sealed class ScoringDispatcher(ModerationDatabase database, IBackgroundJobClient jobs, IOptions<ScoringOptions> options,
-    ILogger<ScoringDispatcher> logger)
+public sealed class ScoringDispatcher(ModerationDatabase database, IBackgroundJobClient jobs, JobStorage storage, IOptions<ScoringOptions> options,
+    ILogger<ScoringDispatcher> logger) : BackgroundService
 {
+    public const string Queue = "scoring";
+
+    private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(10);
+
     private static readonly DialectSql RecordJob = DialectSql.WithList("UPDATE uploads SET scoring_job_id = @JobId WHERE id IN @Ids");
 
     private static readonly DialectSql SelectUnenqueued = new(
@@ -27,8 +42,84 @@ public sealed class ScoringDispatcher(ModerationDatabase database, IBackgroundJo
 
     private static readonly DialectSql IsUnenqueued = DialectSql.Portable("SELECT COUNT(*) FROM uploads WHERE id = @Id AND scoring_job_id IS NULL");
 
+    private readonly Channel<string> pending = Channel.CreateUnbounded<string>(new UnboundedChannelOptions { SingleReader = true });
+
+    /// <summary>Hands over committed uploads; their job is enqueued by the dispatch loop (or at once once the host is stopping).</summary>
+    public async Task SubmitAsync(IReadOnlyList<string> uploadIds, CancellationToken ct = default)
+    {
+        var taken = 0;
+        while (taken < uploadIds.Count && pending.Writer.TryWrite(uploadIds[taken])) taken++;
+        if (taken < uploadIds.Count) await EnqueueAsync(uploadIds.Skip(taken).ToList(), ct); // the loop has stopped
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var batch = new List<string>();
+        try
+        {
+            while (await pending.Reader.WaitToReadAsync(stoppingToken))
+            {
+                var started = Stopwatch.GetTimestamp();
+                while (true)
+                {
+                    while (batch.Count < options.Value.MaxBatchSize && pending.Reader.TryRead(out var id)) batch.Add(id);
+                    if (batch.Count >= options.Value.MaxBatchSize || Stopwatch.GetElapsedTime(started) >= options.Value.DispatchDelay
+                        || !JobsWaiting()) break;
+                    await Task.Delay(PollInterval, stoppingToken);
+                }
+                await EnqueueRetryingAsync(batch, stoppingToken);
+                batch.Clear();
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+        finally
+        {
+            // Enqueue what was handed over before the host goes; what fails here is enqueued at the next start-up.
+            pending.Writer.TryComplete();
+            while (pending.Reader.TryRead(out var left)) batch.Add(left);
+            if (batch.Count > 0)
+            {
+                try { await EnqueueAsync(batch, CancellationToken.None); }
+                catch (Exception e) { logger.LogError(e, "Could not enqueue scoring for {Count} stored uploads; the next start-up will", batch.Count); }
+            }
+        }
+    }
+
+    /// <summary>Whether scoring jobs wait in Hangfire for a worker; if the store cannot say, no (enqueue now).</summary>
+    private bool JobsWaiting()
+    {
+        try
+        {
+            return storage.GetMonitoringApi().EnqueuedCount(Queue) > 0;
+        }
+        catch (Exception e)
+        {
+            logger.LogDebug(e, "Could not read the scoring queue's length");
+            return false;
+        }
+    }
+
+    private async Task EnqueueRetryingAsync(List<string> batch, CancellationToken stoppingToken)
+    {
+        for (var delay = TimeSpan.FromMilliseconds(100); ; delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(10).Ticks)))
+        {
+            try
+            {
+                await EnqueueAsync(batch, stoppingToken);
+                return;
+            }
+            catch (Exception e) when (!stoppingToken.IsCancellationRequested)
+            {
+                logger.LogWarning(e, "Could not enqueue scoring for {Count} stored uploads; trying again in {Delay}", batch.Count, delay);
+                await Task.Delay(delay, stoppingToken); // cancelled: the caller's finally enqueues, or the next start-up does
+            }
+        }
+    }
+
     /// <summary>
-    /// Enqueues the uploads' jobs and records their ids; throws when a job could not be enqueued. Failing to record
+    /// Enqueues the uploads' jobs now and records their ids; throws when a job could not be enqueued. Failing to record
     /// an id only costs a duplicate job at the next start-up (scoring is idempotent), so it is logged, not thrown.
     /// </summary>
     public async Task<IReadOnlyList<string>> EnqueueAsync(IReadOnlyList<string> uploadIds, CancellationToken ct = default)

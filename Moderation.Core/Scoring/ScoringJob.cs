@@ -77,7 +77,7 @@ public sealed class ScoringJob(
     private readonly IUploadScorer[] scorers = scorers.ToArray();
 
     /// <summary>Scores these uploads: the job intake enqueues. <paramref name="context"/> is Hangfire's (null when called directly).</summary>
-    [Queue("scoring")]
+    [Queue(ScoringDispatcher.Queue)]
     [AutomaticRetry(Attempts = Retries, DelaysInSeconds = [10, 60, 300, 900], OnAttemptsExceeded = AttemptsExceededAction.Fail,
         ExceptOn = [typeof(ScoringAbandonedException)])]
     [JobDisplayName("Score {0}")]

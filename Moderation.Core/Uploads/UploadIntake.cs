@@ -31,10 +31,10 @@ public sealed record IntakeResult(string Id, string Status, bool Created);
 /// <summary>
 /// Stores uploads durably and enqueues their scoring. Uploads that arrive while a commit is in flight are
 /// stored together in the next transaction (group commit: one disk flush for many uploads) and handed to one
-/// scoring job, whose batch they are; each caller's task completes only when its upload is committed and its job
-/// enqueued. At low traffic a group is one upload and nothing waits. The job is enqueued after the commit (the two
-/// stores cannot commit together): an upload stored without one is enqueued at the next start-up, or at once when
-/// the client repeats it (<see cref="ScoringDispatcher"/>).
+/// scoring job, whose batch they are (with more uploads while workers are busy); each caller's task completes when
+/// its upload is committed. At low traffic a group is one upload and nothing waits. The job is enqueued after the
+/// commit by <see cref="ScoringDispatcher"/> (the two stores cannot commit together): an upload stored without one
+/// is enqueued at the next start-up, or when the client repeats it.
 /// <para>
 /// The external id is the idempotency key: the insert is conditional on it, so a repeat, even a concurrent one
 /// on another host, returns the upload already stored and creates nothing.
@@ -133,29 +133,24 @@ public sealed class UploadIntake(
             return;
         }
 
-        // New uploads, and repeats of uploads stored earlier whose job was never enqueued.
+        // New uploads, and repeats of uploads stored earlier whose job was never enqueued, go to the dispatcher, which
+        // enqueues their job at once or, while scoring jobs wait anyway, with more uploads in its batch.
         var toEnqueue = stored.Values.Where(s => s.NeedsJob).Select(s => s.Result.Id).Distinct().ToList();
-        Exception? notEnqueued = null;
         if (toEnqueue.Count > 0)
         {
             try
             {
-                await dispatcher.EnqueueAsync(toEnqueue);
+                await dispatcher.SubmitAsync(toEnqueue);
             }
             catch (Exception e)
             {
-                // The uploads are stored without a job id: the next start-up, or the client's retry, enqueues them.
-                logger.LogError(e, "Could not enqueue scoring for {Count} stored uploads; a retry or the next start-up will", toEnqueue.Count);
-                notEnqueued = e;
+                // Only when the host is stopping and the job store is down: the next start-up enqueues them.
+                logger.LogError(e, "Could not enqueue scoring for {Count} stored uploads; the next start-up will", toEnqueue.Count);
             }
         }
         var created = stored.Values.Count(s => s.Result.Created);
         if (created > 0) ModerationTelemetry.UploadsAccepted.Add(created);
-        foreach (var (item, result) in stored)
-        {
-            if (result.NeedsJob && notEnqueued is not null) item.Done.TrySetException(new ScoringNotEnqueuedException(result.Result.Id, notEnqueued));
-            else item.Done.TrySetResult(result.Result);
-        }
+        foreach (var (item, result) in stored) item.Done.TrySetResult(result.Result);
     }
 
     /// <param name="NeedsJob">Its scoring job is to be enqueued now: a new upload, or a queued one stored without a job.</param>
@@ -209,16 +204,6 @@ public sealed class UploadIntake(
         public string Status { get; init; } = "";
         public string? ScoringJobId { get; init; }
     }
-}
-
-/// <summary>
-/// The upload is stored but its scoring job could not be enqueued (the job store is down). Nothing is lost: a retry
-/// with the same external id enqueues it and answers with the stored upload, and the next host start-up enqueues it.
-/// </summary>
-public sealed class ScoringNotEnqueuedException(string uploadId, Exception inner)
-    : Exception($"Upload {uploadId} is stored but its scoring job could not be enqueued yet.", inner)
-{
-    public string UploadId { get; } = uploadId;
 }
 
 /// <summary>The host is stopping and took nothing: the client should retry (with the same external id).</summary>

@@ -80,8 +80,7 @@ public abstract class ScoringQueueContract(DatabaseProvider provider)
         await using var database = await TestDatabase.CreateAsync(provider);
         await using var api = await TestApi.StartAsync(database, withScorer: true);
         var id = (await api.PostUploadAsync(new { externalId = "poison", caption = "[fail]" })).GetProperty("id").GetString()!;
-        var jobId = await ScalarAsync<string>(api, JobIdOf, new { id });
-        jobId.Should().NotBeNull("intake records the job it enqueued");
+        var jobId = await JobIdAsync(api, id);
 
         var storage = api.Services.GetRequiredService<JobStorage>();
         var client = api.Services.GetRequiredService<IBackgroundJobClient>();
@@ -153,13 +152,15 @@ public abstract class ScoringQueueContract(DatabaseProvider provider)
         await using var api = await TestApi.StartAsync(database, withScorer: true, new Dictionary<string, string?> { ["Moderation:Worker:InProcess"] = "false" });
         var lost = (await api.PostUploadAsync(new { externalId = "lost", caption = "fine" })).GetProperty("id").GetString()!;
         var repeated = (await api.PostUploadAsync(new { externalId = "repeated", caption = "fine" })).GetProperty("id").GetString()!;
+        await JobIdAsync(api, lost);
+        await JobIdAsync(api, repeated);
         // As if the host had stopped between the commit and the enqueue.
         await ExecuteAsync(api, ForgetJob, new { id = lost });
         await ExecuteAsync(api, ForgetJob, new { id = repeated });
 
         (await api.PostUploadAsync(new { externalId = "repeated", caption = "fine" }, System.Net.HttpStatusCode.OK))
             .GetProperty("id").GetString().Should().Be(repeated);
-        (await ScalarAsync<string>(api, JobIdOf, new { id = repeated })).Should().NotBeNull("the client's repeat enqueued it");
+        await JobIdAsync(api, repeated); // the client's repeat enqueued it
         (await ScalarAsync<string>(api, JobIdOf, new { id = lost })).Should().BeNull();
 
         var dispatcher = api.Services.GetRequiredService<ScoringDispatcher>();
@@ -169,6 +170,43 @@ public abstract class ScoringQueueContract(DatabaseProvider provider)
         var job = api.Services.GetRequiredService<JobStorage>().GetMonitoringApi().JobDetails(jobId!);
         job.History[0].StateName.Should().Be(EnqueuedState.StateName);
         ((string[])job.Job.Args[0]).Should().Equal([lost]);
+    }
+
+    [Fact]
+    public async Task While_scoring_jobs_wait_for_a_worker_uploads_gather_into_one_job_and_an_idle_queue_gets_one_at_once()
+    {
+        await using var database = await TestDatabase.CreateAsync(provider);
+        // No job server: the first job stays waiting, as behind a busy worker.
+        await using var api = await TestApi.StartAsync(database, withScorer: true, new Dictionary<string, string?>
+        {
+            ["Moderation:Worker:InProcess"] = "false",
+            ["Moderation:Scoring:DispatchDelay"] = "00:00:05",
+        });
+        var first = (await api.PostUploadAsync(new { externalId = "gather-first", caption = "fine" })).GetProperty("id").GetString()!;
+        var started = DateTime.UtcNow;
+        var firstJob = await JobIdAsync(api, first);
+        (DateTime.UtcNow - started).Should().BeLessThan(TimeSpan.FromSeconds(4), "nothing waited: the upload's job was enqueued at once");
+
+        var ids = await Task.WhenAll(Enumerable.Range(0, 10).Select(async i =>
+            (await api.PostUploadAsync(new { externalId = $"gather-{i}", caption = "fine" })).GetProperty("id").GetString()!));
+        var jobIds = new HashSet<string>();
+        foreach (var id in ids) jobIds.Add(await JobIdAsync(api, id));
+        jobIds.Should().ContainSingle("uploads that arrive while a job waits join one batch").Which.Should().NotBe(firstJob);
+        var job = api.Services.GetRequiredService<JobStorage>().GetMonitoringApi().JobDetails(jobIds.Single());
+        ((string[])job.Job.Args[0]).Should().BeEquivalentTo(ids);
+    }
+
+    /// <summary>The id of the job the dispatcher enqueued for the upload, once it has.</summary>
+    private static async Task<string> JobIdAsync(TestApi api, string id)
+    {
+        string? jobId = null;
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while ((jobId = await ScalarAsync<string>(api, JobIdOf, new { id })) is null)
+        {
+            if (DateTime.UtcNow > deadline) throw new TimeoutException($"upload {id} got no scoring job");
+            await Task.Delay(20);
+        }
+        return jobId;
     }
 
     private static async Task WaitForAsync(Func<bool> done, string what)
