@@ -31,7 +31,8 @@ public sealed class ScoringDispatcher(ModerationDatabase database, IBackgroundJo
 {
     public const string Queue = "scoring";
 
-    private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(10);
+    // How often a gathering batch asks Hangfire whether scoring jobs still wait (a COUNT on its queue table).
+    private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(25);
 
     private static readonly DialectSql RecordJob = DialectSql.WithList("UPDATE uploads SET scoring_job_id = @JobId WHERE id IN @Ids");
 

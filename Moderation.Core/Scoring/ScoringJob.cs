@@ -4,8 +4,6 @@ using Dapper;
 using Hangfire;
 using Hangfire.Server;
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Options;
-using Moderation.Core.Audit;
 using Moderation.Core.Policies;
 using Moderation.Core.Storage;
 using Moderation.Core.Telemetry;
