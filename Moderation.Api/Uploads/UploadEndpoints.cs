@@ -70,13 +70,6 @@ public static class UploadEndpoints
         {
             result = await intake.AcceptAsync(upload, ct);
         }
-        catch (ScoringNotEnqueuedException e)
-        {
-            return TypedResults.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, title: "Stored, not yet enqueued",
-                detail: $"The upload is stored as {e.UploadId} but its scoring job could not be enqueued; it will be enqueued " +
-                        "automatically. Retrying with the same externalId returns the stored upload.",
-                extensions: new Dictionary<string, object?> { ["id"] = e.UploadId });
-        }
         catch (IntakeUnavailableException e)
         {
             return TypedResults.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, title: "Not accepting uploads", detail: e.Message);

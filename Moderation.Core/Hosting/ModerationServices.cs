@@ -44,6 +44,9 @@ public static class ModerationServices
         services.AddSingleton<DatabaseMigrator>();
         services.AddSingleton<MediaStore>();
         services.AddSingleton<UploadIntake>();
+        // The dispatcher before intake: hosted services stop in reverse, so intake hands over its last uploads first.
+        services.AddSingleton<ScoringDispatcher>();
+        services.AddHostedService(sp => sp.GetRequiredService<ScoringDispatcher>());
         services.AddHostedService(sp => sp.GetRequiredService<UploadIntake>());
         services.AddSingleton<UploadDetailsQuery>();
         services.AddSingleton<ApiKeyStore>();
@@ -80,22 +83,22 @@ public static class ModerationServices
             .UseSimpleAssemblyNameTypeSerializer()
             .UseRecommendedSerializerSettings());
 
-        services.AddSingleton<ScoringDispatcher>();
+        // Every host that takes uploads (and every worker) enqueues, once at start-up, those stored without a job.
+        services.AddHostedService<UnenqueuedUploadRecovery>();
         return services;
     }
 
-    /// <summary>A Hangfire server for the scoring queue, and the sweeper that recovers lost jobs.</summary>
+    /// <summary>A Hangfire server for the scoring queue.</summary>
     public static IServiceCollection AddModerationJobServer(this IServiceCollection services)
     {
         services.AddHangfireServer((sp, server) =>
         {
             var worker = sp.GetRequiredService<IOptions<WorkerOptions>>().Value;
-            server.Queues = ["scoring", "default"];
+            server.Queues = [ScoringDispatcher.Queue, "default"];
             server.WorkerCount = worker.WorkerCount > 0 ? worker.WorkerCount : Environment.ProcessorCount;
             server.SchedulePollingInterval = TimeSpan.FromSeconds(5);
             server.ServerName = $"{Environment.MachineName}:{Environment.ProcessId}";
         });
-        services.AddHostedService<StalledUploadSweeper>();
         return services;
     }
 
@@ -141,6 +144,8 @@ public static class ModerationServices
                         SchemaName = "hangfire",
                         QueuePollInterval = worker.QueuePollInterval,
                         InvisibilityTimeout = worker.InvisibilityTimeout,
+                        // A live worker keeps its job invisible however long it runs; a dead one's job is fetched again after the timeout.
+                        UseSlidingInvisibilityTimeout = true,
                         PrepareSchemaIfNecessary = true,
                     });
             case DatabaseProvider.SqlServer:

@@ -2,9 +2,8 @@ using System.Diagnostics;
 using System.Text.Json;
 using Dapper;
 using Hangfire;
+using Hangfire.Server;
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Options;
-using Moderation.Core.Audit;
 using Moderation.Core.Policies;
 using Moderation.Core.Storage;
 using Moderation.Core.Telemetry;
@@ -13,19 +12,26 @@ using Moderation.Core.Uploads;
 namespace Moderation.Core.Scoring;
 
 /// <summary>
-/// The Hangfire job that scores a batch of uploads (arguments: their ids), routes each by the live policy and
-/// stores scores, routing, audit events and risk signals in one transaction.
+/// The Hangfire job that scores a batch of uploads (arguments: their ids, the uploads intake stored together),
+/// routes each by the live policy and stores scores, routing, audit events and risk signals in one transaction.
+/// Hangfire is the one queue: a job's upload ids are its batch, Hangfire retries a failed job
+/// (<see cref="Retries"/> times, backing off), and a job that exhausts them stays in the dashboard as Failed.
 /// <para>
-/// Batches: a job first claims its own uploads, then tops the batch up to <see cref="ScoringOptions.MaxBatchSize"/>
-/// with other queued uploads nobody holds, so a busy worker feeds the model full batches however the uploads
-/// arrived; the jobs those uploads came with then find nothing left to do. A claim is a lease
-/// (<see cref="ScoringOptions.ClaimLease"/>): a worker that dies mid-batch holds its uploads only until it expires.
+/// Idempotent: only queued uploads are scored and the routing update is guarded on that state (scores and the
+/// rest are insert-if-absent), so a retried, duplicated or re-fetched job stores nothing twice.
 /// </para>
 /// <para>
-/// Idempotent: only queued uploads are scored and the final update is guarded on that state, so a retried or
-/// duplicated job stores nothing twice. A scorer failure splits the batch in halves (new jobs, without top-up)
-/// until the failing upload is alone; only then does Hangfire retry it, and after
-/// <see cref="ScoringOptions.MaxAttempts"/> it is marked failed.
+/// A scorer failure does not sink the batch: it is split in halves, in this run, until the failing uploads are
+/// alone; the others are routed, the failing ones keep their error (<c>last_error</c>, <c>scoring_attempts</c>) and
+/// the job throws, so Hangfire retries it; a retry finds only the uploads still queued. On the last attempt they
+/// become <c>failed</c> (<see cref="UploadLifecycle"/>) before the job fails. Requeueing the failed job in the
+/// dashboard scores them again: a run takes its <c>failed</c> uploads back to <c>queued</c> first.
+/// </para>
+/// <para>
+/// A worker that dies mid-run (killed, out of memory) is not a retry to Hangfire: the job simply runs again on another
+/// worker once its invisibility timeout passes. The job counts such lost runs in its own job parameters and, after
+/// one, scores its uploads one at a time so an upload that takes its worker down cannot hold back the others, and
+/// gives up on it after <see cref="MaxLostRuns"/>.
 /// </para>
 /// </summary>
 public sealed class ScoringJob(
@@ -33,41 +39,24 @@ public sealed class ScoringJob(
     IEnumerable<IUploadScorer> scorers,
     RoutingPolicy policy,
     ScoringOutcomeWriter writer,
-    IBackgroundJobClient jobs,
-    IOptions<ScoringOptions> options,
     TimeProvider time,
     ILogger<ScoringJob> logger,
     Media.ImageTextReader? imageText = null)
 {
     public const string NoScorersDetail = "unscored: no scorers configured";
 
-    private const string Claimable = "status = 'queued' AND (claimed_until_ms IS NULL OR claimed_until_ms < @Now)";
-    private const string ClaimSet = "claim_token = @Token, claimed_until_ms = @Until, updated_at_ms = @Now";
+    /// <summary>Hangfire's retries of a failed job after its first run: five runs in all, over about 21 minutes.</summary>
+    public const int Retries = 4;
 
-    private static readonly DialectSql ClaimOwn = DialectSql.WithList($"UPDATE uploads SET {ClaimSet} WHERE id IN @Ids AND {Claimable}");
+    /// <summary>Runs of one job that may end with their worker (killed, out of memory) before its uploads are given up on.</summary>
+    public const int MaxLostRuns = 3;
 
-    private static readonly DialectSql ClaimMore = new(
-        sqlite: $"""
-            UPDATE uploads SET {ClaimSet} WHERE id IN (
-                SELECT id FROM uploads WHERE {Claimable} AND scoring_attempts < @MaxAttempts ORDER BY enqueued_at_ms LIMIT @Limit)
-            """,
-        // A CTE runs once; as an IN sub-query the planner may re-run it per row and ignore the LIMIT.
-        postgres: $"""
-            WITH next AS (
-                SELECT id FROM uploads WHERE {Claimable} AND scoring_attempts < @MaxAttempts ORDER BY enqueued_at_ms LIMIT @Limit
-                FOR UPDATE SKIP LOCKED)
-            UPDATE uploads SET {ClaimSet} FROM next WHERE uploads.id = next.id
-            """,
-        sqlServer: $"""
-            WITH next AS (
-                SELECT TOP (@Limit) * FROM uploads WITH (UPDLOCK, READPAST, ROWLOCK)
-                WHERE {Claimable} AND scoring_attempts < @MaxAttempts ORDER BY enqueued_at_ms)
-            UPDATE next SET {ClaimSet}
-            """);
+    private const string RunningParameter = "ScoringRunning";
+    private const string LostRunsParameter = "ScoringLostRuns";
 
-    private static readonly DialectSql SelectClaimed = DialectSql.Portable("""
-        SELECT id, external_id, creator_id, caption, hashtags, transcript, comments, locale, scoring_attempts, enqueued_at_ms
-        FROM uploads WHERE claim_token = @Token AND status = 'queued'
+    private static readonly DialectSql SelectUploads = DialectSql.WithList("""
+        SELECT id, external_id, creator_id, caption, hashtags, transcript, comments, locale, status, enqueued_at_ms
+        FROM uploads WHERE id IN @Ids AND status IN ('queued', 'failed')
         """);
 
     private static readonly DialectSql SelectMedia = DialectSql.WithList("""
@@ -75,38 +64,59 @@ public sealed class ScoringJob(
         FROM media WHERE upload_id IN @Ids ORDER BY upload_id, ordinal
         """);
 
-    private static readonly DialectSql Release = DialectSql.Portable("""
-        UPDATE uploads SET claim_token = NULL, claimed_until_ms = NULL WHERE claim_token = @Token AND status = 'queued'
-        """);
-
     private static readonly DialectSql MarkUnscored = DialectSql.WithList("""
         UPDATE uploads SET status_detail = @Detail, updated_at_ms = @Now WHERE id IN @Ids AND status = 'queued'
         """);
 
     private static readonly DialectSql RecordError = DialectSql.Portable("""
-        UPDATE uploads SET last_error = @Error, scoring_attempts = scoring_attempts + 1, claim_token = NULL, claimed_until_ms = NULL,
-               updated_at_ms = @Now
-        WHERE id = @Id AND status = 'queued'
+        UPDATE uploads SET last_error = @Error, scoring_attempts = @Attempts, updated_at_ms = @Now WHERE id = @Id AND status = 'queued'
         """);
 
     private readonly IUploadScorer[] scorers = scorers.ToArray();
 
-    /// <summary>Scores these uploads, and tops the batch up with other queued uploads.</summary>
-    [Queue("scoring")]
-    [AutomaticRetry(Attempts = 3, DelaysInSeconds = [5, 30, 120], OnAttemptsExceeded = AttemptsExceededAction.Delete)]
+    /// <summary>Scores these uploads: the job intake enqueues. <paramref name="context"/> is Hangfire's (null when called directly).</summary>
+    [Queue(ScoringDispatcher.Queue)]
+    [AutomaticRetry(Attempts = Retries, DelaysInSeconds = [10, 60, 300, 900], OnAttemptsExceeded = AttemptsExceededAction.Fail,
+        ExceptOn = [typeof(ScoringAbandonedException)])]
     [JobDisplayName("Score {0}")]
-    public Task ScoreAsync(string[] uploadIds, CancellationToken ct) => RunAsync(uploadIds, topUp: true, ct);
+    public async Task ScoreAsync(string[] uploadIds, PerformContext? context, CancellationToken ct)
+    {
+        if (context is null)
+        {
+            await ScoreAsync(uploadIds, attempt: 1, lostRuns: 0, ct);
+            return;
+        }
+        // A run still marked running when the next one starts ended with its worker (killed, out of memory): Hangfire
+        // runs the job again without counting a retry, so the job counts such runs itself.
+        var lost = context.GetJobParameter<int>(LostRunsParameter);
+        if (context.GetJobParameter<bool>(RunningParameter)) context.SetJobParameter(LostRunsParameter, ++lost);
+        context.SetJobParameter(RunningParameter, true);
+        try
+        {
+            await ScoreAsync(uploadIds, context.GetJobParameter<int>("RetryCount") + 1, lost, ct);
+        }
+        catch (ScoringAbandonedException)
+        {
+            context.SetJobParameter(LostRunsParameter, 0); // a requeue from the dashboard starts afresh
+            throw;
+        }
+        finally
+        {
+            context.SetJobParameter(RunningParameter, false);
+        }
+    }
 
-    /// <summary>Scores exactly these uploads (the halves of a batch that failed).</summary>
-    [Queue("scoring")]
-    [AutomaticRetry(Attempts = 3, DelaysInSeconds = [5, 30, 120], OnAttemptsExceeded = AttemptsExceededAction.Delete)]
-    [JobDisplayName("Score exactly {0}")]
-    public Task ScoreExactlyAsync(string[] uploadIds, CancellationToken ct) => RunAsync(uploadIds, topUp: false, ct);
-
-    private async Task RunAsync(string[] uploadIds, bool topUp, CancellationToken ct)
+    /// <summary>
+    /// Scores these uploads as attempt <paramref name="attempt"/> (1 to <see cref="Retries"/> + 1) of their job, after
+    /// <paramref name="lostRuns"/> runs of it that ended with their worker. After one, the uploads are scored and stored
+    /// one at a time, forwards, then backwards after a second, so every upload but one that stops its worker gets
+    /// routed; after <see cref="MaxLostRuns"/> those left are marked failed and the job fails without a retry.
+    /// </summary>
+    public async Task ScoreAsync(string[] uploadIds, int attempt, int lostRuns, CancellationToken ct)
     {
         using var activity = ModerationTelemetry.Source.StartActivity("scoring.batch");
         var now = time.GetUtcNow().ToUnixTimeMilliseconds();
+        activity?.SetTag("scoring.attempt", attempt);
 
         if (scorers.Length == 0)
         {
@@ -114,76 +124,92 @@ public sealed class ScoringJob(
             return;
         }
 
-        var token = Guid.NewGuid().ToString("N");
-        var batch = await ClaimAsync(token, uploadIds, topUp, now, ct);
+        var batch = await LoadAsync(uploadIds, ct);
         activity?.SetTag("scoring.batch_size", batch.Count);
-        if (batch.Count == 0) return; // scored already, or held by another live job
+        if (batch.Count == 0) return; // scored already (a retry, a duplicate job)
         ModerationTelemetry.ScoringBatchSize.Record(batch.Count);
 
-        Dictionary<string, List<AttributedScore>> scores;
-        Dictionary<string, List<UploadEmbedding>> embeddings;
-        Dictionary<string, List<AttributedAbstention>> abstentions;
-        try
+        if (lostRuns >= MaxLostRuns)
         {
-            (scores, embeddings, abstentions) = await RunScorersAsync(batch.Select(b => b.Content).ToList(), ct);
-        }
-        catch (OperationCanceledException) when (ct.IsCancellationRequested)
-        {
-            // The server is stopping: hand the uploads back now rather than when the lease runs out.
-            await ReleaseQuietlyAsync(token);
-            throw;
-        }
-        catch (Exception e)
-        {
-            ModerationTelemetry.ScoringFailures.Add(1);
-            if (batch.Count > 1)
-            {
-                var ids = batch.Select(b => b.Content.Id).ToArray();
-                var half = ids.Length / 2;
-                string[] first = ids[..half], second = ids[half..];
-                logger.LogWarning(e, "Scoring a batch of {Count} failed; splitting it to isolate the failing upload", batch.Count);
-                await ExecuteAsync(Release, new { Token = token }, ct);
-                jobs.Enqueue<ScoringJob>(j => j.ScoreExactlyAsync(first, CancellationToken.None));
-                jobs.Enqueue<ScoringJob>(j => j.ScoreExactlyAsync(second, CancellationToken.None));
-                return;
-            }
-            // Only a failure of the upload alone counts as its attempt: a batch that failed says nothing yet.
-            var upload = batch[0];
-            var attempts = upload.Attempts + 1;
-            if (attempts >= options.Value.MaxAttempts)
-            {
-                logger.LogError(e, "Scoring upload {UploadId} failed {Attempts} times; marking it failed", upload.Content.Id, attempts);
-                await writer.MarkFailedAsync(upload.Content.Id, attempts, e.Message, ct);
-                return;
-            }
-            await ExecuteAsync(RecordError, new { Error = Truncate(e.Message, 2000), Now = now, Id = upload.Content.Id }, ct);
-            throw; // Hangfire retries the job; the upload, released, is claimed again by it or by any other job
+            var reason = $"the worker stopped during {lostRuns} runs of its scoring job, the last two scoring one upload at a time";
+            logger.LogError("Giving up on {Count} uploads: {Reason}", batch.Count, reason);
+            foreach (var upload in batch) await writer.MarkFailedAsync(upload.Id, attempt, reason, ct);
+            throw new ScoringAbandonedException(batch.Select(b => b.Id).ToList(), reason);
         }
 
-        var decisions = batch.Select(b =>
+        var failures = new List<(UploadContent Upload, Exception Error)>();
+        if (lostRuns == 0)
+            await ScoreAndStoreAsync(batch, failures, activity, ct);
+        else
+            foreach (var upload in lostRuns % 2 == 1 ? batch : Enumerable.Reverse(batch))
+                await ScoreAndStoreAsync([upload], failures, activity, ct);
+        if (failures.Count == 0) return;
+
+        ModerationTelemetry.ScoringFailures.Add(failures.Count);
+        var last = attempt > Retries;
+        foreach (var (upload, error) in failures)
         {
-            var uploadScores = scores.GetValueOrDefault(b.Content.Id) ?? [];
-            var declined = abstentions.GetValueOrDefault(b.Content.Id) ?? [];
-            return new ScoredUpload(b.Content, uploadScores, policy.Route(uploadScores.Select(a => a.Score).ToList(), declined),
-                embeddings.GetValueOrDefault(b.Content.Id), declined);
+            if (last) await writer.MarkFailedAsync(upload.Id, attempt, error.Message, ct);
+            else await ExecuteAsync(RecordError, new { Error = Truncate(error.Message, 2000), Attempts = attempt, Now = now, upload.Id }, ct);
+        }
+        if (last)
+            logger.LogError(failures[0].Error, "Scoring {Count} uploads failed on every attempt ({Attempts}); marked failed", failures.Count, attempt);
+        // Hangfire retries the job (only these uploads are still queued), or shows it as Failed after the last attempt.
+        throw new ScoringFailedException(failures.Select(f => f.Upload.Id).ToList(), attempt, failures[0].Error);
+    }
+
+    /// <summary>Scores the uploads and stores the outcome of those that did not fail; the others land in <paramref name="failures"/>.</summary>
+    private async Task ScoreAndStoreAsync(IReadOnlyList<UploadContent> batch, List<(UploadContent Upload, Exception Error)> failures,
+        System.Diagnostics.Activity? activity, CancellationToken ct)
+    {
+        var failedBefore = failures.Count;
+        var output = await ScoreIsolatingAsync(batch, failures, ct);
+        var failed = failures.Skip(failedBefore).Select(f => f.Upload.Id).ToHashSet(StringComparer.Ordinal);
+        var scored = batch.Where(b => !failed.Contains(b.Id)).ToList();
+        if (scored.Count == 0) return;
+        var decisions = scored.Select(b =>
+        {
+            var uploadScores = output.Scores.GetValueOrDefault(b.Id) ?? [];
+            var declined = output.Abstentions.GetValueOrDefault(b.Id) ?? [];
+            return new ScoredUpload(b, uploadScores, policy.Route(uploadScores.Select(a => a.Score).ToList(), declined),
+                output.Embeddings.GetValueOrDefault(b.Id), declined);
         }).ToList();
-        IReadOnlyList<ScoredUpload> routed;
-        try
-        {
-            routed = await writer.WriteAsync(decisions, ct);
-        }
-        catch
-        {
-            await ReleaseQuietlyAsync(token);
-            throw;
-        }
+        var routed = await writer.WriteAsync(decisions, ct);
         foreach (var group in routed.GroupBy(d => d.Decision.Status))
             ModerationTelemetry.UploadsRouted.Add(group.Count(), new KeyValuePair<string, object?>("status", group.Key));
         activity?.SetTag("scoring.routed", routed.Count);
     }
 
-    private async Task<(Dictionary<string, List<AttributedScore>>, Dictionary<string, List<UploadEmbedding>>, Dictionary<string, List<AttributedAbstention>>)>
-        RunScorersAsync(IReadOnlyList<UploadContent> contents, CancellationToken ct)
+    /// <summary>
+    /// Runs the scorers on the batch; when they fail, on each half, down to single uploads, so one bad upload costs
+    /// its neighbours a few more model calls instead of their routing. Failing uploads land in <paramref name="failures"/>.
+    /// </summary>
+    private async Task<BatchOutput> ScoreIsolatingAsync(IReadOnlyList<UploadContent> contents, List<(UploadContent, Exception)> failures, CancellationToken ct)
+    {
+        try
+        {
+            return await RunScorersAsync(contents, ct);
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            throw; // the server is stopping: Hangfire runs the job again
+        }
+        catch (Exception e) when (contents.Count > 1)
+        {
+            logger.LogWarning(e, "Scoring a batch of {Count} failed; scoring its halves to isolate the failing uploads", contents.Count);
+            var half = contents.Count / 2;
+            var first = await ScoreIsolatingAsync(contents.Take(half).ToList(), failures, ct);
+            var second = await ScoreIsolatingAsync(contents.Skip(half).ToList(), failures, ct);
+            return first.Merge(second);
+        }
+        catch (Exception e)
+        {
+            failures.Add((contents[0], e));
+            return BatchOutput.Empty;
+        }
+    }
+
+    private async Task<BatchOutput> RunScorersAsync(IReadOnlyList<UploadContent> contents, CancellationToken ct)
     {
         var ids = contents.Select(c => c.Id).ToHashSet();
         // Text in pictures is read first, so the text scorer scores it with the rest of the upload's words.
@@ -227,46 +253,38 @@ public sealed class ScoringJob(
             if (duplicate is not null)
                 throw new InvalidScorerOutputException("(several)", $"returned the {duplicate.Key.Kind} embedding of {duplicate.Key.Model} twice for upload {id}");
         }
-        return (byUpload, vectors, declined);
+        return new BatchOutput(byUpload, vectors, declined);
     }
 
-    private async Task<List<QueuedUpload>> ClaimAsync(string token, string[] uploadIds, bool topUp, long now, CancellationToken ct)
+    /// <summary>The batch's uploads still to score, oldest first; <c>failed</c> ones (a requeued job) are queued again first.</summary>
+    private async Task<List<UploadContent>> LoadAsync(string[] uploadIds, CancellationToken ct)
     {
-        var o = options.Value;
-        var claim = new { Token = token, Until = now + (long)o.ClaimLease.TotalMilliseconds, Now = now };
-        await using var connection = await database.OpenAsync(ct);
-        var claimed = uploadIds.Length == 0 ? 0 : await connection.ExecuteAsync(new CommandDefinition(database.Sql(ClaimOwn),
-            new { claim.Token, claim.Until, claim.Now, Ids = uploadIds }, cancellationToken: ct));
-        if (topUp && claimed < o.MaxBatchSize)
-            await connection.ExecuteAsync(new CommandDefinition(database.Sql(ClaimMore),
-                new { claim.Token, claim.Until, claim.Now, MaxAttempts = o.MaxAttempts, Limit = o.MaxBatchSize - claimed }, cancellationToken: ct));
-
-        var rows = (await connection.QueryAsync<QueuedRow>(new CommandDefinition(database.Sql(SelectClaimed),
-            new { Token = token }, cancellationToken: ct))).ToList();
-        if (rows.Count == 0) return [];
-        var media = (await connection.QueryAsync<MediaRow>(new CommandDefinition(database.Sql(SelectMedia),
-                new { Ids = rows.Select(r => r.Id).ToArray() }, cancellationToken: ct)))
-            .ToLookup(m => m.UploadId);
+        if (uploadIds.Length == 0) return [];
+        List<QueuedRow> rows;
+        ILookup<string, MediaRow> media;
+        await using (var connection = await database.OpenAsync(ct))
+        {
+            rows = (await connection.QueryAsync<QueuedRow>(new CommandDefinition(database.Sql(SelectUploads),
+                new { Ids = uploadIds }, cancellationToken: ct))).ToList();
+            if (rows.Count == 0) return [];
+            media = (await connection.QueryAsync<MediaRow>(new CommandDefinition(database.Sql(SelectMedia),
+                    new { Ids = rows.Select(r => r.Id).ToArray() }, cancellationToken: ct)))
+                .ToLookup(m => m.UploadId);
+        }
+        var failed = rows.Where(r => r.Status == UploadStatus.Failed).Select(r => r.Id).ToList();
+        if (failed.Count > 0)
+        {
+            var requeued = await writer.RequeueFailedAsync(failed, ct);
+            logger.LogInformation("Scoring {Count} failed uploads again (their job was requeued)", requeued.Count);
+            rows.RemoveAll(r => r.Status == UploadStatus.Failed && !requeued.Contains(r.Id));
+        }
         // Oldest first, so that splitting a failing batch is deterministic.
-        return rows.OrderBy(r => r.EnqueuedAtMs).ThenBy(r => r.Id, StringComparer.Ordinal).Select(r => new QueuedUpload(
+        return rows.OrderBy(r => r.EnqueuedAtMs).ThenBy(r => r.Id, StringComparer.Ordinal).Select(r =>
             new UploadContent(r.Id, r.ExternalId, r.CreatorId, r.Caption,
                 JsonSerializer.Deserialize<string[]>(r.Hashtags) ?? [], r.Transcript,
                 JsonSerializer.Deserialize<string[]>(r.Comments) ?? [], r.Locale,
-                media[r.Id].Select(m => new MediaItem((int)m.Ordinal, m.Kind, m.FileName, m.ContentType, m.SizeBytes, m.Sha256.Trim())).ToList()),
-            (int)r.ScoringAttempts)).ToList();
-    }
-
-    /// <summary>Gives the batch's claims back so another job can take the uploads at once; a failure here only delays them to the lease's end.</summary>
-    private async Task ReleaseQuietlyAsync(string token)
-    {
-        try
-        {
-            await ExecuteAsync(Release, new { Token = token }, CancellationToken.None);
-        }
-        catch (Exception e)
-        {
-            logger.LogWarning(e, "Could not release scoring claims; they expire with their lease");
-        }
+                media[r.Id].Select(m => new MediaItem((int)m.Ordinal, m.Kind, m.FileName, m.ContentType, m.SizeBytes, m.Sha256.Trim())).ToList()))
+            .ToList();
     }
 
     private async Task ExecuteAsync(DialectSql sql, object parameters, CancellationToken ct)
@@ -277,7 +295,18 @@ public sealed class ScoringJob(
 
     private static string Truncate(string value, int length) => value.Length <= length ? value : value[..length];
 
-    private sealed record QueuedUpload(UploadContent Content, int Attempts);
+    /// <summary>What the scorers returned for a batch, per upload id.</summary>
+    private sealed record BatchOutput(
+        Dictionary<string, List<AttributedScore>> Scores,
+        Dictionary<string, List<UploadEmbedding>> Embeddings,
+        Dictionary<string, List<AttributedAbstention>> Abstentions)
+    {
+        public static BatchOutput Empty => new([], [], []);
+
+        public BatchOutput Merge(BatchOutput other) => new(
+            Scores.Concat(other.Scores).ToDictionary(), Embeddings.Concat(other.Embeddings).ToDictionary(),
+            Abstentions.Concat(other.Abstentions).ToDictionary());
+    }
 
     private sealed class QueuedRow
     {
@@ -289,7 +318,7 @@ public sealed class ScoringJob(
         public string? Transcript { get; init; }
         public string Comments { get; init; } = "[]";
         public string? Locale { get; init; }
-        public long ScoringAttempts { get; init; }
+        public string Status { get; init; } = "";
         public long EnqueuedAtMs { get; init; }
     }
 
@@ -303,6 +332,27 @@ public sealed class ScoringJob(
         public long SizeBytes { get; init; }
         public string Sha256 { get; init; } = "";
     }
+}
+
+/// <summary>
+/// Scoring failed for these uploads in this run of their job; thrown so Hangfire retries the job, or, after the
+/// last attempt (the uploads are then <c>failed</c>), keeps it as Failed in the dashboard.
+/// </summary>
+public sealed class ScoringFailedException(IReadOnlyList<string> uploadIds, int attempt, Exception first)
+    : Exception($"Scoring failed for {uploadIds.Count} upload(s) on attempt {attempt}: {string.Join(", ", uploadIds)}. First error: {first.Message}", first)
+{
+    public IReadOnlyList<string> UploadIds { get; } = uploadIds;
+    public int Attempt { get; } = attempt;
+}
+
+/// <summary>
+/// The job's runs kept ending with their worker: its uploads are marked failed and the job fails at once (Hangfire
+/// does not retry this exception); requeueing it in the dashboard tries again.
+/// </summary>
+public sealed class ScoringAbandonedException(IReadOnlyList<string> uploadIds, string reason)
+    : Exception($"Gave up scoring {uploadIds.Count} upload(s): {reason}: {string.Join(", ", uploadIds)}")
+{
+    public IReadOnlyList<string> UploadIds { get; } = uploadIds;
 }
 
 /// <summary>A score and the scorer that produced it.</summary>

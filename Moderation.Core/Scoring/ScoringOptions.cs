@@ -11,20 +11,12 @@ public sealed class ScoringOptions
     [Range(1, 10_000)]
     public int MaxBatchSize { get; set; } = 128;
 
-    /// <summary>After this many failed attempts an upload is marked failed instead of retried again.</summary>
-    [Range(1, 100)]
-    public int MaxAttempts { get; set; } = 5;
-
-    /// <summary>How long a job's claim on its uploads lasts; longer than the slowest batch, short enough to recover from a dead worker.</summary>
-    [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00")]
-    public TimeSpan ClaimLease { get; set; } = TimeSpan.FromMinutes(10);
-
-    /// <summary>An upload still queued this long after its last enqueue is enqueued again (its job was lost).</summary>
-    [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00")]
-    public TimeSpan StaleAfter { get; set; } = TimeSpan.FromMinutes(15);
-
-    [Range(typeof(TimeSpan), "00:00:00.100", "01:00:00")]
-    public TimeSpan SweepInterval { get; set; } = TimeSpan.FromSeconds(30);
+    /// <summary>
+    /// Longest a stored upload waits in its host for a scoring job while other scoring jobs wait for a worker anyway
+    /// (meanwhile more uploads join its batch); when none wait, its job is enqueued at once.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:01:00")]
+    public TimeSpan DispatchDelay { get; set; } = TimeSpan.FromSeconds(1);
 
     /// <summary>Assemblies (paths) whose <see cref="IUploadScorer"/> types are loaded as extra scorers.</summary>
     public List<string> Plugins { get; set; } = [];

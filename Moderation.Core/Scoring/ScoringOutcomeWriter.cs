@@ -97,11 +97,34 @@ public sealed class ScoringOutcomeWriter(ModerationDatabase database, ReviewTask
         }, ct);
     }
 
+    /// <summary>
+    /// Takes <c>failed</c> uploads back to <c>queued</c> because their failed job was requeued, with an audit event
+    /// each; returns those this call moved (not those another run moved first).
+    /// </summary>
+    public async Task<IReadOnlyList<string>> RequeueFailedAsync(IReadOnlyList<string> uploadIds, CancellationToken ct)
+    {
+        const string detail = "scoring job requeued";
+        var now = time.GetUtcNow().ToUnixTimeMilliseconds();
+        return await database.InTransactionAsync<IReadOnlyList<string>>(async (connection, transaction) =>
+        {
+            await TransactionLock.TakeAsync(connection, transaction, database.Dialect, TransactionLock.AppendLog, ct);
+            var moved = new List<string>();
+            foreach (var id in uploadIds.Order(StringComparer.Ordinal))
+                if (await UploadLifecycle.MoveAsync(database, connection, transaction, id, UploadStatus.Failed, UploadStatus.Queued, detail, now, ct))
+                    moved.Add(id);
+            await AuditLog.AppendAsync(connection, transaction, database.Dialect, moved.Select(id => new AuditEntry(
+                Actor, "upload.scoring_requeued", "upload", id, detail,
+                BeforeState: JsonSerializer.Serialize(new { status = UploadStatus.Failed }),
+                AfterState: JsonSerializer.Serialize(new { status = UploadStatus.Queued }))), now, ct);
+            return moved;
+        }, ct);
+    }
+
     /// <summary>Gives up on an upload whose scoring failed on every attempt, and records why.</summary>
     public async Task MarkFailedAsync(string uploadId, int attempts, string? error, CancellationToken ct)
     {
         var now = time.GetUtcNow().ToUnixTimeMilliseconds();
-        var detail = $"scoring failed after {attempts} attempts";
+        var detail = $"scoring failed on {attempts} attempts; requeue its job to score it again";
         await database.InTransactionAsync(async (connection, transaction) =>
         {
             await TransactionLock.TakeAsync(connection, transaction, database.Dialect, TransactionLock.AppendLog, ct);

@@ -31,8 +31,10 @@ public sealed record IntakeResult(string Id, string Status, bool Created);
 /// <summary>
 /// Stores uploads durably and enqueues their scoring. Uploads that arrive while a commit is in flight are
 /// stored together in the next transaction (group commit: one disk flush for many uploads) and handed to one
-/// scoring job; each caller's task completes only when its upload is committed and its job enqueued. At low
-/// traffic a group is one upload and nothing waits.
+/// scoring job, whose batch they are (with more uploads while workers are busy); each caller's task completes when
+/// its upload is committed. At low traffic a group is one upload and nothing waits. The job is enqueued after the
+/// commit by <see cref="ScoringDispatcher"/> (the two stores cannot commit together): an upload stored without one
+/// is enqueued at the next start-up, or when the client repeats it.
 /// <para>
 /// The external id is the idempotency key: the insert is conditional on it, so a repeat, even a concurrent one
 /// on another host, returns the upload already stored and creates nothing.
@@ -59,7 +61,7 @@ public sealed class UploadIntake(
         """);
 
     private static readonly DialectSql FindByExternalId =
-        DialectSql.Portable("SELECT id, status FROM uploads WHERE external_id = @ExternalId");
+        DialectSql.Portable("SELECT id, status, scoring_job_id FROM uploads WHERE external_id = @ExternalId");
 
     private readonly Channel<Pending> pending = Channel.CreateUnbounded<Pending>(new UnboundedChannelOptions { SingleReader = true });
 
@@ -109,7 +111,7 @@ public sealed class UploadIntake(
     {
         using var activity = ModerationTelemetry.Source.StartActivity("upload.commit");
         activity?.SetTag("intake.group_size", group.Count);
-        Dictionary<Pending, IntakeResult> stored;
+        Dictionary<Pending, Stored> stored;
         try
         {
             stored = await StoreAsync(group);
@@ -131,35 +133,35 @@ public sealed class UploadIntake(
             return;
         }
 
-        var created = stored.Where(s => s.Value.Created).Select(s => s.Value.Id).ToList();
-        Exception? notEnqueued = null;
-        if (created.Count > 0)
+        // New uploads, and repeats of uploads stored earlier whose job was never enqueued, go to the dispatcher, which
+        // enqueues their job at once or, while scoring jobs wait anyway, with more uploads in its batch.
+        var toEnqueue = stored.Values.Where(s => s.NeedsJob).Select(s => s.Result.Id).Distinct().ToList();
+        if (toEnqueue.Count > 0)
         {
             try
             {
-                dispatcher.EnqueueBatches(created);
+                await dispatcher.SubmitAsync(toEnqueue);
             }
             catch (Exception e)
             {
-                // The uploads are stored; the stalled-upload sweeper enqueues them later.
-                logger.LogError(e, "Could not enqueue scoring for {Count} stored uploads; the sweeper will", created.Count);
-                notEnqueued = e;
+                // Only when the host is stopping and the job store is down: the next start-up enqueues them.
+                logger.LogError(e, "Could not enqueue scoring for {Count} stored uploads; the next start-up will", toEnqueue.Count);
             }
-            ModerationTelemetry.UploadsAccepted.Add(created.Count);
         }
-        foreach (var (item, result) in stored)
-        {
-            if (result.Created && notEnqueued is not null) item.Done.TrySetException(new ScoringNotEnqueuedException(result.Id, notEnqueued));
-            else item.Done.TrySetResult(result);
-        }
+        var created = stored.Values.Count(s => s.Result.Created);
+        if (created > 0) ModerationTelemetry.UploadsAccepted.Add(created);
+        foreach (var (item, result) in stored) item.Done.TrySetResult(result.Result);
     }
 
-    private async Task<Dictionary<Pending, IntakeResult>> StoreAsync(IReadOnlyList<Pending> group)
+    /// <param name="NeedsJob">Its scoring job is to be enqueued now: a new upload, or a queued one stored without a job.</param>
+    private sealed record Stored(IntakeResult Result, bool NeedsJob);
+
+    private async Task<Dictionary<Pending, Stored>> StoreAsync(IReadOnlyList<Pending> group)
     {
         var now = time.GetUtcNow().ToUnixTimeMilliseconds();
         return await database.InTransactionAsync(async (connection, transaction) =>
         {
-            var results = new Dictionary<Pending, IntakeResult>(group.Count);
+            var results = new Dictionary<Pending, Stored>(group.Count);
             foreach (var item in group)
             {
                 var u = item.Upload;
@@ -176,7 +178,7 @@ public sealed class UploadIntake(
                         {
                             UploadId = id, Ordinal = i, m.Kind, m.FileName, m.ContentType, SizeBytes = (long)m.Content.Length, Sha256 = item.MediaHashes[i],
                         }), transaction));
-                    results[item] = new IntakeResult(id, UploadStatus.Queued, Created: true);
+                    results[item] = new Stored(new IntakeResult(id, UploadStatus.Queued, Created: true), NeedsJob: true);
                 }
                 else
                 {
@@ -188,28 +190,20 @@ public sealed class UploadIntake(
         });
     }
 
-    private async Task<IntakeResult?> FindAsync(DbConnection connection, DbTransaction transaction, string externalId)
+    private async Task<Stored?> FindAsync(DbConnection connection, DbTransaction transaction, string externalId)
     {
         var row = await connection.QueryFirstOrDefaultAsync<IdStatusRow>(
             new CommandDefinition(database.Sql(FindByExternalId), new { ExternalId = externalId }, transaction));
-        return row is null ? null : new IntakeResult(row.Id, row.Status, Created: false);
+        return row is null ? null : new Stored(new IntakeResult(row.Id, row.Status, Created: false),
+            NeedsJob: row.Status == UploadStatus.Queued && row.ScoringJobId is null);
     }
 
     private sealed class IdStatusRow
     {
         public string Id { get; init; } = "";
         public string Status { get; init; } = "";
+        public string? ScoringJobId { get; init; }
     }
-}
-
-/// <summary>
-/// The upload is stored but its scoring job could not be enqueued (the job store is down). Nothing is lost: the
-/// stalled-upload sweeper enqueues it later, and a retry with the same external id answers with the stored upload.
-/// </summary>
-public sealed class ScoringNotEnqueuedException(string uploadId, Exception inner)
-    : Exception($"Upload {uploadId} is stored but its scoring job could not be enqueued yet.", inner)
-{
-    public string UploadId { get; } = uploadId;
 }
 
 /// <summary>The host is stopping and took nothing: the client should retry (with the same external id).</summary>

@@ -16,7 +16,8 @@ public sealed class IllegalStatusTransitionException(string from, string to)
 /// The one writer of <c>uploads.status</c> after intake stores an upload as <c>queued</c>, and the transitions it allows:
 /// <code>
 /// queued    → scored | in_review | actioned | allowed   routing (ScoringOutcomeWriter)
-/// queued    → failed                                    scoring failed on every attempt
+/// queued    → failed                                    scoring failed on every attempt of its job
+/// failed    → queued                                    its failed job requeued (ScoringJob)
 /// in_review → allowed | actioned                        a reviewer's decision (ReviewDecisions)
 /// actioned  → allowed                                   an overturned appeal (ReviewDecisions)
 /// allowed   → in_review                                 re-queued by user reports (UserReports)
@@ -33,6 +34,7 @@ public static class UploadLifecycle
         [UploadStatus.InReview] = [UploadStatus.Allowed, UploadStatus.Actioned],
         [UploadStatus.Actioned] = [UploadStatus.Allowed],
         [UploadStatus.Allowed] = [UploadStatus.InReview],
+        [UploadStatus.Failed] = [UploadStatus.Queued],
     };
 
     /// <summary>What routing may set: every outcome of the policy.</summary>
@@ -51,13 +53,13 @@ public static class UploadLifecycle
 
     private static readonly DialectSql Route = DialectSql.Portable("""
         UPDATE uploads SET status = @Status, status_detail = @Reason, policy_version = @PolicyVersion,
-               routed_at_ms = @Now, updated_at_ms = @Now, last_error = NULL, claim_token = NULL, claimed_until_ms = NULL
+               routed_at_ms = @Now, updated_at_ms = @Now, last_error = NULL
         WHERE id = @Id AND status = 'queued'
         """);
 
     private static readonly DialectSql Fail = DialectSql.Portable("""
         UPDATE uploads SET status = 'failed', status_detail = @Detail, last_error = COALESCE(@Error, last_error),
-               scoring_attempts = @Attempts, claim_token = NULL, claimed_until_ms = NULL, updated_at_ms = @Now
+               scoring_attempts = @Attempts, updated_at_ms = @Now
         WHERE id = @Id AND status = 'queued'
         """);
 

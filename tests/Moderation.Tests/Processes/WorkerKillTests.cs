@@ -7,8 +7,8 @@ using Moderation.TestScorers;
 namespace Moderation.Tests.Processes;
 
 /// <summary>
-/// A stand-alone worker is killed (SIGKILL) in the middle of a scoring batch and started again: no upload is
-/// lost and no score, routing, signal or audit event is stored twice.
+/// A stand-alone worker is killed (SIGKILL) in the middle of a scoring batch and started again: Hangfire hands the
+/// job it held to the new worker, no upload is lost and no score, routing, signal or audit event is stored twice.
 /// </summary>
 [Collection(HostCollection.Name)]
 public sealed class WorkerKillTests
@@ -32,9 +32,8 @@ public sealed class WorkerKillTests
             ("TestScorers__DelayMsPerItem", "150"),
             ("TestScorers__StartedMarker", marker),
             ("Moderation__Worker__WorkerCount", "1"),
-            ("Moderation__Scoring__StaleAfter", "00:00:02"),
-            ("Moderation__Scoring__ClaimLease", "00:00:03"),
-            ("Moderation__Scoring__SweepInterval", "00:00:00.500"));
+            // Hangfire makes the dead worker's job visible again after this long, and the next worker runs it.
+            ("Moderation__Worker__InvisibilityTimeout", "00:00:05"));
         var worker = ChildProcess.BuiltAssembly("Moderation.Worker", "Moderation.Worker.dll");
 
         await using (var first = ChildProcess.Start(worker, environment))

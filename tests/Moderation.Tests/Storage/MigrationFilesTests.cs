@@ -71,7 +71,7 @@ public sealed partial class MigrationFilesTests
             System.Runtime.CompilerServices.RuntimeHelpers.RunClassConstructor(type.TypeHandle);
 
         var origins = DialectSql.All.Select(s => s.Origin.Split(':')[0]).ToHashSet(StringComparer.Ordinal);
-        origins.Should().Contain(["ReviewSeed.cs", "ReviewQueueContract.cs", "ScoringClaimContract.cs", "ReviewTasksContract.cs", "UploadLifecycleTests.cs"]);
+        origins.Should().Contain(["ReviewSeed.cs", "ReviewQueueContract.cs", "ScoringQueueContract.cs", "ReviewTasksContract.cs", "UploadLifecycleTests.cs"]);
         foreach (var statement in DialectSql.All)
         {
             var sql = DapperListParameter().Replace(statement.SqlServer, "IN (${name}0, ${name}1)");

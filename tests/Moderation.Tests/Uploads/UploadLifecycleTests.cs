@@ -22,8 +22,9 @@ public sealed class UploadLifecycleTests
             "queued->scored", "queued->in_review", "queued->actioned", "queued->allowed", "queued->failed",
             "in_review->allowed", "in_review->actioned",
             "actioned->allowed",
-            "allowed->in_review");
-        UploadLifecycle.From(UploadStatus.Failed).Should().BeEmpty("a failed upload stays failed");
+            "allowed->in_review",
+            "failed->queued");
+        UploadLifecycle.From(UploadStatus.Failed).Should().Equal([UploadStatus.Queued], "a failed upload only goes back to the queue, when its job is requeued");
         UploadLifecycle.From(UploadStatus.Scored).Should().BeEmpty("observe mode acts on nothing, reviewers included");
     }
 }
