@@ -19,10 +19,10 @@ internal readonly record struct DiversityPick(int Index, double Score, double Fa
 internal sealed class DiversityStage(RankingOptions options)
 {
     /// <summary>Up to <paramref name="count"/> picks from <paramref name="ranked"/>, which is ordered by score, best first.</summary>
-    public List<DiversityPick> Arrange(IReadOnlyList<DiversityCandidate> ranked, int count)
+    public List<DiversityPick> Arrange(ReadOnlySpan<DiversityCandidate> ranked, int count)
     {
         var o = options;
-        var taken = new bool[ranked.Count];
+        var taken = new bool[ranked.Length];
         var creatorCount = new Dictionary<int, int>();
         var topicCount = new Dictionary<string, int>(StringComparer.Ordinal);
         int lastCreator = -1, creatorRun = 0, topicRun = 0;
@@ -32,7 +32,7 @@ internal sealed class DiversityStage(RankingOptions options)
         {
             int best = -1;
             double bestScore = double.NegativeInfinity, bestFactor = 1;
-            for (var i = 0; i < ranked.Count; i++)
+            for (var i = 0; i < ranked.Length; i++)
             {
                 if (taken[i]) continue;
                 var c = ranked[i];

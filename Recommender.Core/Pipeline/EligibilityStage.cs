@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Recommender.Core.Catalog;
 using Recommender.Core.Ranking;
 using Recommender.Core.Users;
@@ -61,15 +62,25 @@ internal sealed class UserEligibility(UserProfile user, HashSet<int>? blocked, D
     public Exclusion Check(ItemEntry entry, out double penalty)
     {
         penalty = 1.0;
-        if (user.Seen.Contains(entry.Ordinal)) return Exclusion.Seen;
-        if (blocked is not null && blocked.Contains(entry.Ordinal)) return Exclusion.KeywordFilter;
-        if (hasNotInterested)
-        {
-            penalty = NotInterestedPenalty(entry);
-            if (penalty <= 0) return Exclusion.NotInterested;
-        }
-        return Exclusion.None;
+        if (IsSeen(entry.Ordinal)) return Exclusion.Seen;
+        if (IsFiltered(entry.Ordinal)) return Exclusion.KeywordFilter;
+        penalty = Penalty(entry);
+        return penalty <= 0 ? Exclusion.NotInterested : Exclusion.None;
     }
+
+    // The ranking loop calls these three in this order (as Check does), so that each stays small enough to inline.
+
+    /// <summary>Whether the user already interacted with the item.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public bool IsSeen(int ordinal) => user.Seen.Contains(ordinal);
+
+    /// <summary>Whether a keyword filter matches the item.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public bool IsFiltered(int ordinal) => blocked is not null && blocked.Contains(ordinal);
+
+    /// <summary>The "not interested" factor: 1 when nothing matches, 0 or less when removed.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public double Penalty(ItemEntry entry) => hasNotInterested ? NotInterestedPenalty(entry) : 1.0;
 
     /// <summary>0 inside the window (filtered), then 1 minus a penalty that halves every half-life.</summary>
     public double NotInterestedPenalty(ItemEntry entry)

@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using Recommender.Core.Catalog;
 using Recommender.Core.Ranking;
 using Recommender.Core.Safety;
@@ -56,12 +57,11 @@ internal sealed class RankingPipeline
             foreach (var ordinal in candidates)
             {
                 var entry = entries[ordinal];
-                switch (eligibility.Check(entry, out var penalty))
-                {
-                    case Exclusion.Seen: seen++; continue;
-                    case Exclusion.KeywordFilter: keyword++; continue;
-                    case Exclusion.NotInterested: notInterested++; continue;
-                }
+                // Eligibility and controls (the order of UserEligibility.Check, inlined).
+                if (eligibility.IsSeen(ordinal)) { seen++; continue; }
+                if (eligibility.IsFiltered(ordinal)) { keyword++; continue; }
+                var penalty = eligibility.Penalty(entry);
+                if (penalty <= 0) { notInterested++; continue; }
                 var verdict = Safety.Verdict(entry, user, now);
                 if (verdict.Ineligible) { ineligible++; continue; }
                 var engagement = engagementModel.Engagement(entry);
@@ -82,7 +82,7 @@ internal sealed class RankingPipeline
         ranked.Reverse();
         scores.Reverse();
 
-        var picks = Diversity.Arrange(scores, count);
+        var picks = Diversity.Arrange(CollectionsMarshal.AsSpan(scores), count);
         var items = new List<RankedItem>(picks.Count);
         foreach (var pick in picks)
         {

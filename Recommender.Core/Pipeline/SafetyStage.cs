@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Recommender.Core.Catalog;
 using Recommender.Core.Safety;
 using Recommender.Core.Signals;
@@ -56,6 +57,7 @@ internal sealed class SafetyStage
     }
 
     /// <summary>The verdict on <paramref name="entry"/> for <paramref name="user"/>'s viewer class; the caller holds the store's gate.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] // called per candidate in the ranking loop
     public SafetyVerdict Verdict(ItemEntry entry, UserProfile user, DateTimeOffset now)
     {
         var cls = (int)user.Sensitivity * 2 + (user.IsMinor ? 1 : 0);

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Globalization;
 using System.Numerics.Tensors;
 using Recommender.Core.Catalog;
@@ -44,6 +45,7 @@ internal sealed class EngagementModel
     public double SimilarityWeight { get; }
 
     /// <summary>Predicted engagement with <paramref name="entry"/>, 0 to 1.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] // called per candidate in the ranking loop
     public double Engagement(ItemEntry entry)
     {
         var z = o.Bias + SimilarityWeight * TensorPrimitives.Dot<float>(user.Interest, entry.Embedding);
