@@ -15,6 +15,8 @@ namespace Recommender.Core;
 /// Interactions update the user's interests online. Thread-safe: calls are serialised.
 /// </summary>
 /// <remarks>
+/// This class holds the users and checks every call; a page is ranked by the internal <c>RankingPipeline</c>, whose
+/// named stages (candidates, eligibility and controls, safety, scoring, diversity) live in <c>Pipeline/</c>.
 /// Bad input never crashes the ranker or lets an item through: unknown users get a cold-start feed with default
 /// settings; unknown items, future or negative watch times and too many filters are refused with an
 /// <see cref="ArgumentException"/> whose <see cref="ArgumentException.ParamName"/> names the field, and nothing is
