@@ -37,9 +37,18 @@ public sealed class ScoringDispatcher(ModerationDatabase database, IBackgroundJo
     private static readonly DialectSql RecordJob = DialectSql.WithList("UPDATE uploads SET scoring_job_id = @JobId WHERE id IN @Ids");
 
     private static readonly DialectSql SelectUnenqueued = new(
-        sqlite: "SELECT id FROM uploads WHERE status = 'queued' AND scoring_job_id IS NULL ORDER BY enqueued_at_ms LIMIT @Limit",
-        postgres: "SELECT id FROM uploads WHERE status = 'queued' AND scoring_job_id IS NULL ORDER BY enqueued_at_ms LIMIT @Limit",
-        sqlServer: "SELECT TOP (@Limit) id FROM uploads WHERE status = 'queued' AND scoring_job_id IS NULL ORDER BY enqueued_at_ms");
+        sqlite: "SELECT id FROM uploads WHERE status = 'queued' AND scoring_job_id IS NULL AND enqueued_at_ms <= @Before ORDER BY enqueued_at_ms LIMIT @Limit",
+        postgres: "SELECT id FROM uploads WHERE status = 'queued' AND scoring_job_id IS NULL AND enqueued_at_ms <= @Before ORDER BY enqueued_at_ms LIMIT @Limit",
+        sqlServer: "SELECT TOP (@Limit) id FROM uploads WHERE status = 'queued' AND scoring_job_id IS NULL AND enqueued_at_ms <= @Before ORDER BY enqueued_at_ms");
+
+    /// <summary>The recurring Hangfire job that enqueues uploads stranded without a job (<see cref="EnqueueStrandedAsync"/>).</summary>
+    public const string StrandedJobId = "scoring:enqueue-stranded-uploads";
+
+    /// <summary>
+    /// How long an upload may sit <c>queued</c> without a job before the recurring job enqueues it: far beyond
+    /// <see cref="ScoringOptions.DispatchDelay"/>, so it only finds uploads whose host stopped before enqueueing them.
+    /// </summary>
+    public static readonly TimeSpan StrandedAfter = TimeSpan.FromMinutes(1);
 
     private static readonly DialectSql IsUnenqueued = DialectSql.Portable("SELECT COUNT(*) FROM uploads WHERE id = @Id AND scoring_job_id IS NULL");
 
@@ -143,8 +152,22 @@ public sealed class ScoringDispatcher(ModerationDatabase database, IBackgroundJo
         return batches.Select(b => b.JobId).ToList();
     }
 
-    /// <summary>Enqueues every <c>queued</c> upload that has no job id; returns how many.</summary>
-    public async Task<int> EnqueueUnenqueuedAsync(CancellationToken ct)
+    /// <summary>
+    /// Run every minute by Hangfire on any host (<see cref="StrandedJobId"/>): enqueues the uploads left <c>queued</c>
+    /// without a job for longer than <see cref="StrandedAfter"/> (their host stopped between commit and enqueue), so they
+    /// do not wait for some host's next start-up.
+    /// </summary>
+    [Queue(Queue)]
+    [AutomaticRetry(Attempts = 0)]
+    public async Task EnqueueStrandedAsync()
+    {
+        var before = DateTimeOffset.UtcNow.Subtract(StrandedAfter).ToUnixTimeMilliseconds();
+        var count = await EnqueueUnenqueuedAsync(CancellationToken.None, before);
+        if (count > 0) logger.LogWarning("Enqueued scoring for {Count} uploads stored without a job for over {Minutes} min", count, StrandedAfter.TotalMinutes);
+    }
+
+    /// <summary>Enqueues every <c>queued</c> upload that has no job id (stored at or before <paramref name="beforeMs"/>); returns how many.</summary>
+    public async Task<int> EnqueueUnenqueuedAsync(CancellationToken ct, long beforeMs = long.MaxValue)
     {
         var total = 0;
         while (true)
@@ -152,7 +175,7 @@ public sealed class ScoringDispatcher(ModerationDatabase database, IBackgroundJo
             List<string> ids;
             await using (var connection = await database.OpenAsync(ct))
                 ids = (await connection.QueryAsync<string>(new CommandDefinition(database.Sql(SelectUnenqueued),
-                    new { Limit = 1000 }, cancellationToken: ct))).ToList();
+                    new { Limit = 1000, Before = beforeMs }, cancellationToken: ct))).ToList();
             if (ids.Count == 0) return total;
             await EnqueueAsync(ids, ct);
             total += ids.Count;
@@ -169,15 +192,18 @@ public sealed class ScoringDispatcher(ModerationDatabase database, IBackgroundJo
 }
 
 /// <summary>
-/// At start-up, enqueues the uploads that were accepted but never got a scoring job (see <see cref="ScoringDispatcher"/>).
+/// At start-up, enqueues the uploads that were accepted but never got a scoring job (see <see cref="ScoringDispatcher"/>),
+/// and schedules the recurring job that does the same every minute for uploads stranded longer than
+/// <see cref="ScoringDispatcher.StrandedAfter"/> (a host that stopped between commit and enqueue while the others run on).
 /// Another host enqueueing the same upload at that moment costs a duplicate job, which changes nothing.
 /// </summary>
-public sealed class UnenqueuedUploadRecovery(ScoringDispatcher dispatcher, ILogger<UnenqueuedUploadRecovery> logger) : BackgroundService
+public sealed class UnenqueuedUploadRecovery(ScoringDispatcher dispatcher, IRecurringJobManager recurring, ILogger<UnenqueuedUploadRecovery> logger) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         try
         {
+            recurring.AddOrUpdate<ScoringDispatcher>(ScoringDispatcher.StrandedJobId, ScoringDispatcher.Queue, d => d.EnqueueStrandedAsync(), Cron.Minutely());
             var count = await dispatcher.EnqueueUnenqueuedAsync(stoppingToken);
             if (count > 0) logger.LogWarning("Enqueued scoring for {Count} uploads that were stored without a job", count);
         }

@@ -21,6 +21,7 @@ public abstract class ScoringQueueContract(DatabaseProvider provider)
     // Statements of the test's own, as DialectSql so the SQL Server parse check reads them too.
     private static readonly DialectSql JobIdOf = DialectSql.Portable("SELECT scoring_job_id FROM uploads WHERE id = @id");
     private static readonly DialectSql ForgetJob = DialectSql.Portable("UPDATE uploads SET scoring_job_id = NULL WHERE id = @id");
+    private static readonly DialectSql Backdate = DialectSql.Portable("UPDATE uploads SET enqueued_at_ms = enqueued_at_ms - @ms WHERE id = @id");
     private static readonly DialectSql Heal = DialectSql.Portable("UPDATE uploads SET caption = 'healed' WHERE id = @id");
     private static readonly DialectSql CountRows = DialectSql.Portable("""
         SELECT (SELECT COUNT(*) FROM scores WHERE upload_id = @id) AS scores,
@@ -170,6 +171,31 @@ public abstract class ScoringQueueContract(DatabaseProvider provider)
         var job = api.Services.GetRequiredService<JobStorage>().GetMonitoringApi().JobDetails(jobId!);
         job.History[0].StateName.Should().Be(EnqueuedState.StateName);
         ((string[])job.Job.Args[0]).Should().Equal([lost]);
+    }
+
+    [Fact]
+    public async Task The_recurring_job_enqueues_uploads_stranded_for_over_a_minute_and_leaves_fresh_ones_to_the_dispatcher()
+    {
+        await using var database = await TestDatabase.CreateAsync(provider);
+        await using var api = await TestApi.StartAsync(database, withScorer: true, new Dictionary<string, string?> { ["Moderation:Worker:InProcess"] = "false" });
+        var stranded = (await api.PostUploadAsync(new { externalId = "stranded", caption = "fine" })).GetProperty("id").GetString()!;
+        await JobIdAsync(api, stranded);
+        await ExecuteAsync(api, ForgetJob, new { id = stranded });
+
+        var dispatcher = api.Services.GetRequiredService<ScoringDispatcher>();
+        await dispatcher.EnqueueStrandedAsync();
+        (await ScalarAsync<string>(api, JobIdOf, new { id = stranded })).Should().BeNull("an upload stored moments ago may still be on its way to the dispatcher");
+
+        await ExecuteAsync(api, Backdate, new { id = stranded, ms = (long)ScoringDispatcher.StrandedAfter.TotalMilliseconds + 1000 });
+        await dispatcher.EnqueueStrandedAsync();
+        (await ScalarAsync<string>(api, JobIdOf, new { id = stranded })).Should().NotBeNull("stranded for over a minute: enqueued");
+
+        // Every host schedules the recurring job at start-up (one schedule, whichever host wrote it last).
+        using var connection = api.Services.GetRequiredService<JobStorage>().GetConnection();
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (!Hangfire.Storage.StorageConnectionExtensions.GetRecurringJobs(connection).Any(j => j.Id == ScoringDispatcher.StrandedJobId) && DateTime.UtcNow < deadline)
+            await Task.Delay(100);
+        Hangfire.Storage.StorageConnectionExtensions.GetRecurringJobs(connection).Should().Contain(j => j.Id == ScoringDispatcher.StrandedJobId && j.Cron == Cron.Minutely());
     }
 
     [Fact]
