@@ -30,6 +30,9 @@ public sealed class FunctionalSuiteTests(EmbedderFixture fixture) : IClassFixtur
         Rate("language").Should().BeGreaterThanOrEqualTo(0.95, report);
     }
 
-    /// <summary>The shipped heads' figures (MODEL_CARD.md, functional suite), less a little for rounding.</summary>
-    private const double ShippedPassRate = 0.0, ShippedBenignFlagged = 1.0;
+    /// <summary>
+    /// The shipped heads' figures (MODEL_CARD.md, functional suite: 1,078 of 1,206 as expected, 89.4 %; benign captions
+    /// flagged 2.7 % of 262), with a little room for rounding. The targets (95 %, at most 3 %) are in the card.
+    /// </summary>
+    private const double ShippedPassRate = 0.885, ShippedBenignFlagged = 0.03;
 }

@@ -26,7 +26,7 @@ public sealed class TextEmbeddingTests(EmbedderFixture fixture) : IClassFixture<
     [Fact]
     public async Task Each_upload_gets_one_normalised_text_vector_from_the_passages_it_scores()
     {
-        var transcript = string.Join(" ", Enumerable.Repeat("Today we bake sourdough bread at home. The dough rests overnight in the fridge.", 12));
+        var transcript = string.Join(" ", Enumerable.Repeat("Today we bake sourdough bread at home. The dough rests overnight in the fridge.", 20)); // beyond the window: passages
         string[] comments = ["first!", "this is a scam, do not click", "lol"];
         var uploads = new[]
         {
