@@ -21,7 +21,7 @@ public sealed class ReviewPriorityPageTests(ReviewHostFixture fixture) : IClassF
         var (client, _) = await fixture.SignedInClientAsync(ReviewHostFixture.UserFor["moderator"]);
         using var _client = client;
         var list = await client.GetStringAsync("/review/queues?queue=prioritypage&sort=Priority");
-        list.Should().Contain("<th>Views</th>").And.Contain("<th>Reports</th>");
+        list.Should().Contain("<th class=\"num\">Views</th>").And.Contain("<th class=\"num\">Reports</th>");
         list.IndexOf(viral, StringComparison.Ordinal).Should().BeLessThan(list.IndexOf(quiet, StringComparison.Ordinal),
             "1.2 million views and three reports outrank a 0.2 higher score");
         list.Should().Contain("1,234,567");
