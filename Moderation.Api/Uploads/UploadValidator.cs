@@ -44,10 +44,12 @@ public static partial class UploadValidator
             foreach (var item in media)
                 CheckMedia(item, limits, Add, accepted);
 
+        // Blank hashtags and comments are not content: an upload of only "" would be accepted with nothing to judge.
         var hasContent = !string.IsNullOrWhiteSpace(request.Caption) || !string.IsNullOrWhiteSpace(request.Transcript)
-            || request.Hashtags is { Count: > 0 } || request.Comments is { Count: > 0 } || media.Count > 0;
+            || request.Hashtags?.Any(h => !string.IsNullOrWhiteSpace(h)) == true
+            || request.Comments?.Any(c => !string.IsNullOrWhiteSpace(c)) == true || media.Count > 0;
         if (!hasContent && errors.Count == 0)
-            Add("$", "an upload needs at least one of caption, transcript, hashtags, comments or media");
+            Add("$", "an upload needs at least one of caption, transcript, hashtags, comments or media that is not blank");
 
         if (errors.Count > 0)
             return (null, errors.ToDictionary(e => e.Key, e => e.Value.ToArray()));

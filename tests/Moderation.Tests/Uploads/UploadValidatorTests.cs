@@ -113,5 +113,8 @@ public sealed class UploadValidatorTests
     public void An_upload_with_nothing_to_score_is_refused()
     {
         Errors(new UploadRequest { ExternalId = "x" }).Should().ContainKey("$");
+        Errors(new UploadRequest { ExternalId = "x", Hashtags = ["", "  "], Comments = [" "], Caption = "\t" }).Should().ContainKey("$")
+            .WhoseValue.Should().Contain(e => e.Contains("not blank"));
+        Errors(new UploadRequest { ExternalId = "x", Hashtags = ["", "cats"] }).Should().NotContainKey("$");
     }
 }
