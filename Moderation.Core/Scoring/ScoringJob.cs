@@ -174,7 +174,9 @@ public sealed class ScoringJob(
             return new ScoredUpload(b, uploadScores, policy.Route(uploadScores.Select(a => a.Score).ToList(), declined),
                 output.Embeddings.GetValueOrDefault(b.Id), declined);
         }).ToList();
+        var storing = Stopwatch.GetTimestamp();
         var routed = await writer.WriteAsync(decisions, ct);
+        ModerationTelemetry.ScoringStoreDuration.Record(Stopwatch.GetElapsedTime(storing).TotalSeconds);
         foreach (var group in routed.GroupBy(d => d.Decision.Status))
             ModerationTelemetry.UploadsRouted.Add(group.Count(), new KeyValuePair<string, object?>("status", group.Key));
         activity?.SetTag("scoring.routed", routed.Count);

@@ -20,6 +20,10 @@ public static class ModerationTelemetry
     public static readonly Histogram<double> ScoringDuration =
         Meter.CreateHistogram<double>("moderation.scoring.duration", "s", "Time one scorer took for one batch.");
 
+    public static readonly Histogram<double> ScoringStoreDuration =
+        Meter.CreateHistogram<double>("moderation.scoring.store_duration", "s",
+            "Time storing one scored batch took (scores, routing, status, review tasks, signals, audit: one transaction).");
+
     public static readonly Histogram<long> ScoringBatchSize =
         Meter.CreateHistogram<long>("moderation.scoring.batch_size", "{upload}", "Uploads per scoring job.");
 

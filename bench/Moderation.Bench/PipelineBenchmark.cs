@@ -22,15 +22,28 @@ public static class PipelineBenchmark
     {
         var scorerName = o.Text ? "the text scorer with the shipped heads" : $"scorer cost {o.CallMicros}us/call + {o.CostMicros}us/item";
         Console.WriteLine($"pipeline: {o.Uploads} uploads, {o.Clients} clients, {scorerName}, direct batch {o.Batch}, {o.Rounds} rounds");
-        Console.WriteLine($"{"round",5} {"direct/s",10} {"pipeline/s",11} {"ratio",6} {"batches",8} {"mean batch",11}");
+        Console.WriteLine($"{"round",5} {"direct/s",10} {"pipeline/s",11} {"ratio",6} {"batches",8} {"mean batch",11} {"score ms/up",12} {"store ms/up",12} {"wall ms/up",11}");
         // Batches actually scored, from the pipeline's own metric.
+        // Where the scoring worker's time goes, from the pipeline's own metrics: the scorers and storing the outcome.
         long batchCount = 0, batchItems = 0;
+        double scorerSeconds = 0, storeSeconds = 0;
+        var timeLock = new Lock();
         using var listener = new MeterListener();
         listener.InstrumentPublished = (instrument, l) =>
         {
-            if (instrument.Meter.Name == ModerationTelemetry.Name && instrument.Name == "moderation.scoring.batch_size") l.EnableMeasurementEvents(instrument);
+            if (instrument.Meter.Name == ModerationTelemetry.Name && instrument.Name is "moderation.scoring.batch_size"
+                    or "moderation.scoring.duration" or "moderation.scoring.store_duration")
+                l.EnableMeasurementEvents(instrument);
         };
         listener.SetMeasurementEventCallback<long>((_, value, _, _) => { Interlocked.Increment(ref batchCount); Interlocked.Add(ref batchItems, value); });
+        listener.SetMeasurementEventCallback<double>((instrument, value, _, _) =>
+        {
+            lock (timeLock)
+            {
+                if (instrument.Name == "moderation.scoring.duration") scorerSeconds += value;
+                else storeSeconds += value;
+            }
+        });
         listener.Start();
 
         await PipelineAsync(o with { Uploads = Math.Min(200, o.Uploads) }, 0); // warm-up: JIT and first-use costs
@@ -40,14 +53,19 @@ public static class PipelineBenchmark
         for (var round = 1; round <= o.Rounds; round++)
         {
             var d = Direct(o);
-            Interlocked.Exchange(ref batchCount, 0);
-            Interlocked.Exchange(ref batchItems, 0);
-            var p = await PipelineAsync(o, round);
+            var p = await PipelineAsync(o, round, onClockStart: () =>
+            {
+                Interlocked.Exchange(ref batchCount, 0);
+                Interlocked.Exchange(ref batchItems, 0);
+                lock (timeLock) scorerSeconds = storeSeconds = 0;
+            });
             direct.Add(d);
             pipeline.Add(p);
             var scored = Interlocked.Read(ref batchCount);
             batches.Add(Interlocked.Read(ref batchItems) / (double)Math.Max(scored, 1));
-            Console.WriteLine($"{round,5} {Measure.F(d, "0"),10} {Measure.F(p, "0"),11} {Measure.F(p / d, "0.00"),6} {scored,8} {Measure.F(batches[^1], "0.0"),11}");
+            double scoreMs, storeMs;
+            lock (timeLock) (scoreMs, storeMs) = (1000 * scorerSeconds / o.Uploads, 1000 * storeSeconds / o.Uploads);
+            Console.WriteLine($"{round,5} {Measure.F(d, "0"),10} {Measure.F(p, "0"),11} {Measure.F(p / d, "0.00"),6} {scored,8} {Measure.F(batches[^1], "0.0"),11} {Measure.F(scoreMs, "0.000"),12} {Measure.F(storeMs, "0.000"),12} {Measure.F(1000 / p, "0.000"),11}");
         }
         var ratio = Measure.Median(pipeline) / Measure.Median(direct);
         Console.WriteLine($"pipeline: ratio={Measure.F(ratio)} scorer={(o.Text ? "text" : "fixed-cost")} pipeline_per_s={Measure.F(Measure.Median(pipeline), "0")} direct_per_s={Measure.F(Measure.Median(direct), "0")} mean_batch={Measure.F(Measure.Median(batches), "0.0")} uploads={o.Uploads} clients={o.Clients} rounds={o.Rounds} target=0.7");
@@ -71,7 +89,7 @@ public static class PipelineBenchmark
         return o.Uploads / Stopwatch.GetElapsedTime(started).TotalSeconds;
     }
 
-    private static async Task<double> PipelineAsync(BenchOptions o, int round)
+    private static async Task<double> PipelineAsync(BenchOptions o, int round, Action? onClockStart = null)
     {
         await using var host = await BenchHost.StartAsync(o, new Dictionary<string, string>
             {
@@ -110,6 +128,7 @@ public static class PipelineBenchmark
         var warm = Math.Min(2 * o.Clients, o.Uploads);
         await PostAllAsync("warm", warm);
 
+        onClockStart?.Invoke();
         var started = Stopwatch.GetTimestamp();
         await PostAllAsync("pipeline", o.Uploads);
         var elapsed = Stopwatch.GetElapsedTime(started);

@@ -224,6 +224,28 @@ public abstract class StorageContract(DatabaseProvider provider)
         (await AuditLog.VerifyAsync(db, CancellationToken.None)).EventsChecked.Should().Be(1);
     }
 
+    [Fact]
+    public async Task Appending_a_large_batch_of_signals_keeps_their_order_the_first_of_a_repeated_key_and_skips_stored_keys()
+    {
+        var (test, db) = await MigratedAsync();
+        await using var _ = test;
+        var upload = await InsertUploadAsync(db, "bulk");
+        (await AppendAsync(db, [Signal(upload, "k-stored")])).Should().Be(1);
+
+        // A scoring batch's worth of signals, one key repeated within it, one stored before.
+        var rows = Enumerable.Range(0, 400).Select(i => Signal(upload, $"k-{i:000}") with { Score = i / 1000.0 }).ToList();
+        rows.Insert(200, Signal(upload, "k-007") with { Score = 0.999 });
+        rows.Add(Signal(upload, "k-stored") with { Score = 0.999 });
+        (await AppendAsync(db, rows)).Should().Be(400, "the repeated key and the stored key add nothing");
+
+        var stored = (await SignalFeed.ReadAsync(db, 0, 1000, CancellationToken.None)).Signals;
+        stored.Should().HaveCount(401);
+        stored.Select(s => s.Seq).Should().BeInAscendingOrder().And.OnlyHaveUniqueItems();
+        stored.Skip(1).Select(s => s.Score).Should().Equal(Enumerable.Range(0, 400).Select(i => i / 1000.0), "rows keep their order and the first of a repeated key");
+        stored[0].Score.Should().Be(0.5, "a stored key is not overwritten");
+        stored.Should().OnlyContain(s => s.ExpiresAt == null && s.Retracts == null && s.ModelVersion == "m1");
+    }
+
     private static NewRiskSignal Signal(string upload, string key) =>
         new(key, upload, "ext", "harm", 0.5, SignalAction.Demote, 0.6, SignalSource.Model, "m1", "p1");
 
