@@ -60,3 +60,72 @@ public sealed record ModelVersionResponse(
 }
 
 public sealed record ModelListResponse(IReadOnlyList<ModelVersionResponse> Models);
+
+/// <summary>
+/// The body of <c>POST /v1/policies</c>: a new draft named <see cref="Name"/>, its document fields at the top level
+/// (<c>mode</c>, <c>default</c>, <c>categories</c>, <c>locales</c>, <c>unscored</c>, <c>demotionFloor</c>, <c>actOnModels</c>;
+/// see docs/policies.md). With <see cref="BasedOn"/> they change a copy of that version's document: a category (or
+/// locale, or unscored code) given replaces the copy's, the others stay.
+/// </summary>
+public sealed record PolicyDraftRequest
+{
+    /// <summary>The new version's name and id (letters, digits, '.', '_', '-'; never reused), e.g. <c>2026-12-06-harm-tighter</c>.</summary>
+    public string? Name { get; init; }
+
+    /// <summary>A version to start from.</summary>
+    public string? BasedOn { get; init; }
+
+    /// <summary>What the draft changes and why.</summary>
+    public string? Note { get; init; }
+
+    public string? Mode { get; init; }
+    public JsonElement? Default { get; init; }
+    public JsonElement? Categories { get; init; }
+    public JsonElement? Locales { get; init; }
+    public JsonElement? Unscored { get; init; }
+    public double? DemotionFloor { get; init; }
+    public IReadOnlyList<string>? ActOnModels { get; init; }
+}
+
+/// <summary>The body of <c>POST /v1/policies/{version}/state</c>.</summary>
+public sealed record PolicyStateRequest
+{
+    /// <summary><c>shadow</c>, <c>live</c> or <c>retired</c>.</summary>
+    public string? State { get; init; }
+
+    /// <summary>Why; required, recorded in the audit trail.</summary>
+    public string? Reason { get; init; }
+}
+
+/// <summary>The body of <c>POST /v1/policies/rollback</c>.</summary>
+public sealed record PolicyRollbackRequest
+{
+    /// <summary>Why; required, recorded in the audit trail.</summary>
+    public string? Reason { get; init; }
+}
+
+/// <summary>A policy version (<see cref="Id"/> is its name, the <c>policyVersion</c> of the routing and signals it decides) with its document.</summary>
+public sealed record PolicyVersionResponse(
+    string Id,
+    string State,
+    JsonElement Document,
+    string? BasedOn,
+    string? Note,
+    string CreatedBy,
+    DateTimeOffset CreatedAt,
+    DateTimeOffset UpdatedAt,
+    string StateChangedBy,
+    DateTimeOffset StateChangedAt,
+    string? LiveRequestedBy,
+    DateTimeOffset? LiveRequestedAt,
+    DateTimeOffset? WentLiveAt)
+{
+    public static PolicyVersionResponse From(Moderation.Core.Policies.PolicyVersion p)
+    {
+        using var document = JsonDocument.Parse(Moderation.Core.Policies.PolicyVersions.Serialize(p.Document));
+        return new(p.Version, p.State, document.RootElement.Clone(), p.BasedOn, p.Note, p.CreatedBy, p.CreatedAt, p.UpdatedAt,
+            p.StateChangedBy, p.StateChangedAt, p.LiveRequestedBy, p.LiveRequestedAt, p.WentLiveAt);
+    }
+}
+
+public sealed record PolicyListResponse(IReadOnlyList<PolicyVersionResponse> Policies);

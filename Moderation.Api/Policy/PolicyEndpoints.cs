@@ -3,6 +3,9 @@ using Moderation.Api.Edge;
 using Moderation.Core.Access;
 using Moderation.Core.Claims;
 using Moderation.Core.Models;
+using Moderation.Core.Policies;
+using System.Text.Json;
+using System.Text.Json.Nodes;
 using Moderation.Core.Refusals;
 using Moderation.Core.Scoring;
 using Claim = Moderation.Core.Claims.Claim;
@@ -10,7 +13,8 @@ using Claim = Moderation.Core.Claims.Claim;
 namespace Moderation.Api.Policy;
 
 /// <summary>
-/// The policy team's levers: the misinformation claim bank and the model registry's live/shadow/retired states.
+/// The policy team's levers: policy versions (thresholds and actions), the misinformation claim bank and the model
+/// registry's live/shadow/retired states.
 /// Reads need <c>policy:read</c> (or <c>policy:write</c>), changes <c>policy:write</c>; every change is audited
 /// with the calling key as the actor.
 /// </summary>
@@ -66,7 +70,119 @@ public static class PolicyEndpoints
             .AcceptsJson<ModelStateRequest>()
             .Produces<ModelVersionResponse>()
             .ProducesProblem(StatusCodes.Status404NotFound);
+        var policies = routes.MapGroup("/v1/policies").WithTags("Policies");
+        policies.MapGet("/", GetPolicies)
+            .RequireAuthorization(ApiScopes.PolicyRead)
+            .WithName("GetPolicies")
+            .WithSummary("Every policy version")
+            .WithDescription("Drafts, shadows, the live version and retired ones, newest first, each with its document.");
+        policies.MapGet("/live", GetLivePolicy)
+            .RequireAuthorization(ApiScopes.PolicyRead)
+            .WithName("GetLivePolicy")
+            .WithSummary("The live policy version")
+            .ProducesProblem(StatusCodes.Status404NotFound);
+        policies.MapGet("/{id}", GetPolicy)
+            .RequireAuthorization(ApiScopes.PolicyRead)
+            .WithName("GetPolicy")
+            .WithSummary("One policy version")
+            .ProducesProblem(StatusCodes.Status404NotFound);
+        policies.MapPost("/", PostPolicy)
+            .RequireAuthorization(ApiScopes.PolicyWrite)
+            .WithName("PostPolicy")
+            .WithSummary("Create a draft policy version")
+            .WithDescription("A new version in `draft` named `name` (its `id`): the document fields at the top level (`categories: {harm: {review, action, onAction}}`, `default`, `locales`, ...), or a copy of `basedOn`'s document with the given categories, locales and fields replacing the copy's. Thresholds are validated (0 <= review <= action <= 1 per category and locale); an unknown field is refused. A name in use is a 409.")
+            .AcceptsJson<PolicyDraftRequest>()
+            .Produces<PolicyVersionResponse>(StatusCodes.Status201Created)
+            .ProducesProblem(StatusCodes.Status409Conflict);
+        policies.MapPut("/{id}", PutPolicy)
+            .RequireAuthorization(ApiScopes.PolicyWrite)
+            .WithName("PutPolicy")
+            .WithSummary("Replace a draft's document")
+            .WithDescription("The whole new document at the top level (and a `note`); fields left out take their defaults. Only a draft changes; a version past draft is frozen (409): create a new draft based on it.")
+            .AcceptsJson<PolicyDraftRequest>()
+            .Produces<PolicyVersionResponse>()
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status409Conflict);
+        policies.MapPost("/{id}/state", PostPolicyState)
+            .RequireAuthorization(ApiScopes.PolicyWrite)
+            .WithName("SetPolicyState")
+            .WithSummary("Move a policy version: shadow, live or retired")
+            .WithDescription("draft → shadow | live | retired, shadow → live | retired. Going live retires the live version in the same transaction; the next scoring batch routes by the new one. With the two-person rule on (`Moderation:PolicyVersions:RequireSecondApprover`), the first `live` records a request (`liveRequestedBy`) and a second policy user's `live` makes it live. A reason is required.")
+            .AcceptsJson<PolicyStateRequest>()
+            .Produces<PolicyVersionResponse>()
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status409Conflict)
+            .ProducesProblem(StatusCodes.Status403Forbidden);
+        policies.MapPost("/rollback", PostPolicyRollback)
+            .RequireAuthorization(ApiScopes.PolicyWrite)
+            .WithName("RollbackPolicy")
+            .WithSummary("Make the previous live version live again")
+            .WithDescription("One step, not held by the two-person rule: the version live most recently before the live one goes live, and the live one is retired. A reason is required.")
+            .AcceptsJson<PolicyRollbackRequest>()
+            .Produces<PolicyVersionResponse>()
+            .ProducesProblem(StatusCodes.Status409Conflict);
         return routes;
+    }
+
+    internal static async Task<Ok<PolicyListResponse>> GetPolicies(PolicyVersions policies, CancellationToken ct) =>
+        TypedResults.Ok(new PolicyListResponse((await policies.ListAsync(ct)).Select(PolicyVersionResponse.From).ToList()));
+
+    internal static async Task<Ok<PolicyVersionResponse>> GetLivePolicy(PolicyVersions policies, CancellationToken ct) =>
+        TypedResults.Ok(PolicyVersionResponse.From(await policies.LiveVersionAsync(ct) ?? throw Refusal.NotFound("No policy version is live yet.")));
+
+    internal static async Task<Ok<PolicyVersionResponse>> GetPolicy(PolicyVersions policies, string id, CancellationToken ct) =>
+        TypedResults.Ok(PolicyVersionResponse.From(await policies.FindAsync(id, ct) ?? throw PolicyVersions.NotFound(id)));
+
+    internal static async Task<IResult> PostPolicy(HttpRequest request, PolicyVersions policies, CancellationToken ct)
+    {
+        var body = await JsonBody.ReadAsync<JsonObject>(request, MaxBodyBytes, ct);
+        var name = Text(body, "name") ?? throw Refusal.Invalid("name", "is required: the new version's name");
+        var basedOn = Text(body, "basedOn");
+        var document = DocumentFields(body);
+        if (basedOn is null && document.Count == 0) throw Refusal.Invalid("categories", "is required unless basedOn names a version to copy");
+        var created = await policies.CreateDraftAsync(name, basedOn, document, Text(body, "note"), Caller.Actor(request.HttpContext.User), ct);
+        return TypedResults.Created($"/v1/policies/{created.Version}", PolicyVersionResponse.From(created));
+    }
+
+    internal static async Task<IResult> PutPolicy(HttpRequest request, string id, PolicyVersions policies, CancellationToken ct)
+    {
+        var body = await JsonBody.ReadAsync<JsonObject>(request, MaxBodyBytes, ct);
+        var note = Text(body, "note");
+        var updated = await policies.UpdateDraftAsync(id, PolicyVersions.ParseDocument(DocumentFields(body)), note, Caller.Actor(request.HttpContext.User), ct);
+        return TypedResults.Ok(PolicyVersionResponse.From(updated));
+    }
+
+    private static readonly string[] RequestFields = ["name", "basedOn", "note"];
+
+    /// <summary>The body's document fields (all but name, basedOn and note), as an object.</summary>
+    private static JsonObject DocumentFields(JsonObject body)
+    {
+        var document = new JsonObject();
+        foreach (var (name, value) in body.Where(f => !RequestFields.Contains(f.Key, StringComparer.OrdinalIgnoreCase)))
+            document[name] = value?.DeepClone();
+        return document;
+    }
+
+    private static string? Text(JsonObject body, string name)
+    {
+        var value = body.FirstOrDefault(p => string.Equals(p.Key, name, StringComparison.OrdinalIgnoreCase)).Value;
+        if (value is null) return null;
+        if (value.GetValueKind() != JsonValueKind.String) throw Refusal.Invalid(name, "must be a string");
+        return value.GetValue<string>();
+    }
+
+    internal static async Task<IResult> PostPolicyState(HttpRequest request, string id, PolicyVersions policies, CancellationToken ct)
+    {
+        var body = await JsonBody.ReadAsync<PolicyStateRequest>(request, MaxBodyBytes, ct);
+        if (string.IsNullOrEmpty(body.State)) throw Refusal.Invalid("state", $"is required: one of {PolicyStates.Shadow}, {PolicyStates.Live}, {PolicyStates.Retired}");
+        var moved = await policies.SetStateAsync(id, body.State, Caller.Actor(request.HttpContext.User), body.Reason, ct);
+        return TypedResults.Ok(PolicyVersionResponse.From(moved));
+    }
+
+    internal static async Task<IResult> PostPolicyRollback(HttpRequest request, PolicyVersions policies, CancellationToken ct)
+    {
+        var body = await JsonBody.ReadAsync<PolicyRollbackRequest>(request, MaxBodyBytes, ct);
+        return TypedResults.Ok(PolicyVersionResponse.From(await policies.RollbackAsync(Caller.Actor(request.HttpContext.User), body.Reason, ct)));
     }
 
     internal static async Task<Ok<ClaimListResponse>> GetClaims(ClaimBank bank, string? includeRetired, CancellationToken ct) =>

@@ -16,6 +16,9 @@ public static class AuditActors
     public const string Scoring = "system:scoring";
     public const string ShippedModels = "system:shipped-models";
 
+    /// <summary>The first policy version, seeded from the configuration.</summary>
+    public const string PolicySeed = "system:policy-seed";
+
     public static string ApiKey(string keyId) => "api_key:" + keyId;
 
     public static string User(string userName) => "user:" + userName;

@@ -54,7 +54,9 @@ public static class ModerationServices
         services.AddSingleton<ModelRegistry>();
         services.AddSingleton<ClaimBank>();
         services.AddSingleton<HashBanks>();
-        services.AddSingleton(sp => new RoutingPolicy(sp.GetRequiredService<IOptions<RoutingPolicyOptions>>().Value));
+        services.AddOptions<PolicyVersionOptions>().Bind(configuration.GetSection(PolicyVersionOptions.Section));
+        services.AddSingleton<PolicyVersions>();
+        services.AddSingleton<IRoutingPolicySource>(sp => sp.GetRequiredService<PolicyVersions>());
         services.AddSingleton<ScoringOutcomeWriter>();
         services.AddOptions<SimilarityOptions>().Bind(configuration.GetSection(SimilarityOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<UploadEmbeddings>();
@@ -73,6 +75,7 @@ public static class ModerationServices
         services.Insert(0, ServiceDescriptor.Singleton<Microsoft.Extensions.Hosting.IHostedService>(sp =>
             new DatabaseInitializer(sp.GetRequiredService<DatabaseMigrator>(), sp.GetRequiredService<ReviewTasks>(),
                 sp.GetRequiredService<IOptions<DatabaseOptions>>(), bootstrapAccess ? sp.GetRequiredService<AccessBootstrap>() : null,
+                sp.GetRequiredService<PolicyVersions>(), sp.GetRequiredService<IOptions<RoutingPolicyOptions>>(),
                 sp.GetRequiredService<ILogger<DatabaseInitializer>>())));
 
         // Each host owns its JobStorage instance instead of Hangfire's static JobStorage.Current, so several hosts

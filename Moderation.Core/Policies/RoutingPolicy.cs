@@ -34,17 +34,44 @@ public sealed record RoutingDecision(string PolicyVersion, string Status, string
 /// gets a provisional demotion that deepens linearly from 1 at the review threshold to the floor at the action
 /// threshold, so borderline content does not spread before a person has looked at it.
 /// </summary>
-public sealed class RoutingPolicy(RoutingPolicyOptions options)
+public sealed class RoutingPolicy(RoutingPolicyOptions options) : IRoutingPolicySource
 {
     public string Version => options.Version;
 
-    public CategoryThresholds ThresholdsFor(string category)
+    /// <summary>The policy's document (thresholds, actions, modes) as it routes.</summary>
+    public RoutingPolicyOptions Options => options;
+
+    /// <summary>A fixed policy is its own source (tests, commands that route by one given policy).</summary>
+    public Task<RoutingPolicy> LiveAsync(CancellationToken ct) => Task.FromResult(this);
+
+    /// <summary>
+    /// A category's thresholds: the upload's locale first (<c>pt-BR</c>, then <c>pt</c>), each walking up the category
+    /// (<c>harm.hate</c>, then <c>harm</c>), then the policy's categories the same way, then the default.
+    /// </summary>
+    public CategoryThresholds ThresholdsFor(string category, string? locale = null)
+    {
+        foreach (var tag in LocaleTags(locale))
+            if (options.Locales.TryGetValue(tag, out var local) && Lookup(local, category) is { } found)
+                return found;
+        return Lookup(options.Categories, category) ?? options.Default;
+    }
+
+    private static CategoryThresholds? Lookup(Dictionary<string, CategoryThresholds> categories, string category)
     {
         for (var name = category; ; name = name[..name.LastIndexOf('.')])
         {
-            if (options.Categories.TryGetValue(name, out var thresholds)) return thresholds;
-            if (!name.Contains('.')) return options.Default;
+            if (categories.TryGetValue(name, out var thresholds)) return thresholds;
+            if (!name.Contains('.')) return null;
         }
+    }
+
+    private static IEnumerable<string> LocaleTags(string? locale)
+    {
+        if (string.IsNullOrWhiteSpace(locale)) yield break;
+        var tag = locale.Trim().Replace('_', '-');
+        yield return tag;
+        var dash = tag.IndexOf('-');
+        if (dash > 0) yield return tag[..dash];
     }
 
     /// <param name="abstentions">
@@ -52,7 +79,8 @@ public sealed class RoutingPolicy(RoutingPolicyOptions options)
     /// its own category (<c>language_unsupported</c> to review by default), with no demotion: a post is not held back
     /// for the language it is written in. Other codes (<c>no_text</c>) are recorded, not routed.
     /// </param>
-    public RoutingDecision Route(IReadOnlyList<CategoryScore> scores, IReadOnlyList<AttributedAbstention>? abstentions = null)
+    /// <param name="locale">The upload's locale, for thresholds the policy sets per locale.</param>
+    public RoutingDecision Route(IReadOnlyList<CategoryScore> scores, IReadOnlyList<AttributedAbstention>? abstentions = null, string? locale = null)
     {
         // Several model versions may score one category; the highest score decides. Shadow scores never route.
         // A match against known content (a hash bank) outranks every estimate: its own action decides.
@@ -61,9 +89,9 @@ public sealed class RoutingPolicy(RoutingPolicyOptions options)
             .GroupBy(s => s.Category, StringComparer.Ordinal)
             .OrderBy(g => g.Key, StringComparer.Ordinal)
             .Select(g => g.Where(s => s.Match is not null).MaxBy(s => ActionSeverity(s.Match!.Action)) is { } match
-                ? RouteMatch(match)
+                ? RouteMatch(match, locale)
                 // Every model's route, then the most severe (a review-only model's high score may rank below another's action).
-                : g.Select(RouteCategory).OrderByDescending(r => Severity(r.Outcome)).ThenByDescending(r => r.Score).First())
+                : g.Select(s => RouteCategory(s, locale)).OrderByDescending(r => Severity(r.Outcome)).ThenByDescending(r => r.Score).First())
             .ToList();
         abstentions ??= [];
         routes.AddRange(abstentions
@@ -97,9 +125,10 @@ public sealed class RoutingPolicy(RoutingPolicyOptions options)
         return new RoutingDecision(Version, status, reason, routes);
     }
 
-    private CategoryRoute RouteCategory(CategoryScore score)
+    private CategoryRoute RouteCategory(CategoryScore score, string? locale)
     {
-        var t = ThresholdsFor(score.Category);
+        var t = ThresholdsFor(score.Category, locale);
+        var floor = t.DemotionFloor ?? options.DemotionFloor;
         var s = score.Score;
         string outcome, reason, action;
         double multiplier;
@@ -107,8 +136,7 @@ public sealed class RoutingPolicy(RoutingPolicyOptions options)
         {
             outcome = RouteOutcome.Review;
             reason = $"{score.Category} scored {F(s)} >= action threshold {F(t.Action)}, but {score.ModelVersion} routes to review only until the policy lists it in ActOnModels (policy {Version})";
-            action = SignalAction.Demote;
-            multiplier = options.DemotionFloor;
+            (action, multiplier) = t.OnReview == ReviewBandSetting.None ? (SignalAction.None, 1.0) : (SignalAction.Demote, floor);
         }
         else if (s >= t.Action)
         {
@@ -127,10 +155,11 @@ public sealed class RoutingPolicy(RoutingPolicyOptions options)
         {
             outcome = RouteOutcome.Review;
             reason = $"{score.Category} scored {F(s)} >= review threshold {F(t.Review)} and < action threshold {F(t.Action)} (policy {Version})";
-            action = SignalAction.Demote;
             var span = t.Action - t.Review;
             var depth = span <= 0 ? 1.0 : (s - t.Review) / span;
-            multiplier = 1.0 - (1.0 - options.DemotionFloor) * depth;
+            (action, multiplier) = t.OnReview == ReviewBandSetting.None
+                ? (SignalAction.None, 1.0)
+                : (SignalAction.Demote, 1.0 - (1.0 - floor) * depth);
         }
         else
         {
@@ -149,15 +178,15 @@ public sealed class RoutingPolicy(RoutingPolicyOptions options)
     /// Known content: the match's action goes to the recommender as is. A match that asks for no action still sends
     /// the upload to a person (someone put it in a bank for a reason); any other action is automatic.
     /// </summary>
-    private CategoryRoute RouteMatch(CategoryScore score)
+    private CategoryRoute RouteMatch(CategoryScore score, string? locale)
     {
-        var t = ThresholdsFor(score.Category);
+        var t = ThresholdsFor(score.Category, locale);
         var verdict = score.Match!;
         var outcome = verdict.Action == SignalAction.None ? RouteOutcome.Review : RouteOutcome.Action;
         var multiplier = verdict.Action switch
         {
             SignalAction.Ineligible => 0.0,
-            SignalAction.Demote => options.DemotionFloor,
+            SignalAction.Demote => t.DemotionFloor ?? options.DemotionFloor,
             _ => 1.0,
         };
         var reason = $"{score.Category}: {verdict.Source} {score.ModelVersion} asks for {verdict.Action} (policy {Version})";
@@ -192,4 +221,10 @@ public sealed class RoutingPolicy(RoutingPolicyOptions options)
     };
 
     private static string F(double value) => value.ToString("0.00##", CultureInfo.InvariantCulture);
+}
+
+/// <summary>Where routing gets the policy it routes by: the live version, read once per scoring batch.</summary>
+public interface IRoutingPolicySource
+{
+    Task<RoutingPolicy> LiveAsync(CancellationToken ct);
 }

@@ -37,7 +37,7 @@ namespace Moderation.Core.Scoring;
 public sealed class ScoringJob(
     ModerationDatabase database,
     IEnumerable<IUploadScorer> scorers,
-    RoutingPolicy policy,
+    IRoutingPolicySource policies,
     ScoringOutcomeWriter writer,
     TimeProvider time,
     ILogger<ScoringJob> logger,
@@ -167,11 +167,13 @@ public sealed class ScoringJob(
         var failed = failures.Skip(failedBefore).Select(f => f.Upload.Id).ToHashSet(StringComparer.Ordinal);
         var scored = batch.Where(b => !failed.Contains(b.Id)).ToList();
         if (scored.Count == 0) return;
+        // One policy version routes the whole batch: the one live now (a version going live meanwhile routes the next).
+        var policy = await policies.LiveAsync(ct);
         var decisions = scored.Select(b =>
         {
             var uploadScores = output.Scores.GetValueOrDefault(b.Id) ?? [];
             var declined = output.Abstentions.GetValueOrDefault(b.Id) ?? [];
-            return new ScoredUpload(b, uploadScores, policy.Route(uploadScores.Select(a => a.Score).ToList(), declined),
+            return new ScoredUpload(b, uploadScores, policy.Route(uploadScores.Select(a => a.Score).ToList(), declined, b.Locale),
                 output.Embeddings.GetValueOrDefault(b.Id), declined);
         }).ToList();
         var storing = Stopwatch.GetTimestamp();

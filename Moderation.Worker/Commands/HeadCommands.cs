@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Options;
 using System.CommandLine;
 using System.Globalization;
 using Microsoft.Extensions.DependencyInjection;
@@ -111,11 +112,23 @@ internal static class HeadCommands
         return option;
     }
 
-    /// <summary>F1 is reported at the live policy's review and action thresholds for the category.</summary>
+    /// <summary>
+    /// F1 is reported at the live policy version's review and action thresholds for the category; where the database has
+    /// no policy version yet (a fresh machine), at those of the configuration that will seed it.
+    /// </summary>
     private static double[] ThresholdsFor(string category)
     {
         using var host = WorkerHost.CreateBuilder([]).Build();
-        var thresholds = host.Services.GetRequiredService<RoutingPolicy>().ThresholdsFor(category);
+        RoutingPolicy policy;
+        try
+        {
+            policy = host.Services.GetRequiredService<PolicyVersions>().LiveAsync(CancellationToken.None).GetAwaiter().GetResult();
+        }
+        catch (Exception e) when (e is InvalidOperationException or System.Data.Common.DbException)
+        {
+            policy = new RoutingPolicy(host.Services.GetRequiredService<IOptions<RoutingPolicyOptions>>().Value);
+        }
+        var thresholds = policy.ThresholdsFor(category);
         return [thresholds.Review, thresholds.Action];
     }
 

@@ -1,0 +1,197 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using Dapper;
+using FluentAssertions;
+using Moderation.Core.Access;
+using Moderation.Core.Audit;
+using Moderation.Tests.Infrastructure;
+
+namespace Moderation.Tests.Api;
+
+/// <summary>Policy versions over HTTP: the lifecycle, scopes, problem details, audit actors.</summary>
+[Collection(HostCollection.Name)]
+public sealed class PolicyVersionEndpointTests(SqliteApiFixture fixture) : IClassFixture<SqliteApiFixture>
+{
+    private TestApi Api => fixture.Api;
+
+    internal static async Task<JsonElement> JsonAsync(HttpResponseMessage response, HttpStatusCode expected)
+    {
+        var text = await response.Content.ReadAsStringAsync();
+        response.StatusCode.Should().Be(expected, text);
+        return JsonDocument.Parse(text).RootElement.Clone();
+    }
+
+    private static string Name(string prefix) => $"{prefix}-{Guid.NewGuid():N}"[..24];
+
+    [Fact]
+    public async Task A_policy_writer_drafts_edits_shadows_and_takes_a_version_live_then_rolls_back()
+    {
+        using var writer = Api.CreateClient(await Api.CreateKeyAsync(ApiScopes.PolicyWrite));
+        var live = await JsonAsync(await writer.GetAsync("/v1/policies/live"), HttpStatusCode.OK);
+        var before = live.GetProperty("id").GetString()!;
+        live.GetProperty("document").GetProperty("default").GetProperty("review").GetDouble().Should().Be(0.5);
+
+        var name = Name("tight");
+        var created = await JsonAsync(await writer.PostAsJsonAsync("/v1/policies", new
+        {
+            name, basedOn = before, note = "tighter harm",
+            categories = new Dictionary<string, object> { ["harm"] = new { review = 0.35, action = 0.85, onAction = "Interstitial" } },
+        }), HttpStatusCode.Created);
+        created.GetProperty("id").GetString().Should().Be(name);
+        created.GetProperty("state").GetString().Should().Be("draft");
+        created.GetProperty("basedOn").GetString().Should().Be(before);
+        var copied = created.GetProperty("document");
+        copied.GetProperty("categories").GetProperty("harm").GetProperty("onAction").GetString().Should().Be("Interstitial");
+        copied.GetProperty("default").GetProperty("review").GetDouble().Should().Be(0.5, "the copy keeps what was not given");
+        copied.GetProperty("demotionFloor").GetDouble().Should().Be(0.2);
+        created.GetProperty("createdBy").GetString().Should().StartWith("api_key:");
+
+        var document = """
+            {"note":"per-locale harm","default":{"review":0.4,"action":0.85,"onAction":"Ineligible"},
+             "categories":{"harm.self_harm":{"review":0.2,"action":0.7,"onReview":"None"}},
+             "locales":{"pt-BR":{"harm":{"review":0.45,"action":0.9,"demotionFloor":0.5}}}}
+            """;
+        var edited = await JsonAsync(await writer.PutAsync($"/v1/policies/{name}", new StringContent(document, Encoding.UTF8, "application/json")), HttpStatusCode.OK);
+        edited.GetProperty("note").GetString().Should().Be("per-locale harm");
+        edited.GetProperty("document").GetProperty("categories").EnumerateObject().Select(c => c.Name).Should().Equal(["harm.self_harm"], "a PUT replaces the whole document");
+        edited.GetProperty("document").GetProperty("locales").GetProperty("pt-BR").GetProperty("harm").GetProperty("demotionFloor").GetDouble().Should().Be(0.5);
+        edited.GetProperty("document").GetProperty("categories").GetProperty("harm.self_harm").GetProperty("onReview").GetString().Should().Be("None");
+
+        (await JsonAsync(await writer.PostAsJsonAsync($"/v1/policies/{name}/state", new { state = "shadow", reason = "compare first" }), HttpStatusCode.OK))
+            .GetProperty("state").GetString().Should().Be("shadow");
+        var frozen = await JsonAsync(await writer.PutAsync($"/v1/policies/{name}", new StringContent(document, Encoding.UTF8, "application/json")), HttpStatusCode.Conflict);
+        frozen.GetProperty("detail").GetString().Should().Contain("only a draft");
+
+        (await JsonAsync(await writer.PostAsJsonAsync($"/v1/policies/{name}/state", new { state = "live", reason = "backtest looked right" }), HttpStatusCode.OK))
+            .GetProperty("state").GetString().Should().Be("live");
+        (await JsonAsync(await writer.GetAsync("/v1/policies/live"), HttpStatusCode.OK)).GetProperty("id").GetString().Should().Be(name);
+        var list = await JsonAsync(await writer.GetAsync("/v1/policies"), HttpStatusCode.OK);
+        list.GetProperty("policies").EnumerateArray().Single(p => p.GetProperty("id").GetString() == before).GetProperty("state").GetString().Should().Be("retired");
+
+        var rolledBack = await JsonAsync(await writer.PostAsJsonAsync("/v1/policies/rollback", new { reason = "appeals doubled" }), HttpStatusCode.OK);
+        rolledBack.GetProperty("id").GetString().Should().Be(before);
+        rolledBack.GetProperty("state").GetString().Should().Be("live");
+
+        var events = (await AuditLog.ReadAsync(Api.Database, 0, 10_000, CancellationToken.None)).Where(e => e.SubjectType == "policy" && e.Actor.StartsWith("api_key:")).ToList();
+        events.Select(e => e.Action).Should().Contain(["policy.created", "policy.draft_updated", "policy.state_changed", "policy.rolled_back"]);
+        events.Single(e => e.Action == "policy.rolled_back").Reason.Should().Be("appeals doubled");
+    }
+
+    [Fact]
+    public async Task Bad_policy_requests_are_problems_naming_the_field_and_reads_cannot_write()
+    {
+        using var writer = Api.CreateClient(await Api.CreateKeyAsync(ApiScopes.PolicyWrite));
+        using var reader = Api.CreateClient(await Api.CreateKeyAsync(ApiScopes.PolicyRead));
+        var inverted = await JsonAsync(await writer.PostAsJsonAsync("/v1/policies",
+            new { name = Name("bad"), categories = new Dictionary<string, object> { ["harm"] = new { review = 0.9, action = 0.2 } } }), HttpStatusCode.BadRequest);
+        inverted.GetProperty("errors").GetProperty("categories")[0].GetString().Should().Contain("0 <= Review <= Action <= 1");
+        var outside = await JsonAsync(await writer.PostAsJsonAsync("/v1/policies",
+            new { name = Name("bad"), @default = new { review = -0.1, action = 1.5 } }), HttpStatusCode.BadRequest);
+        outside.GetProperty("errors").EnumerateObject().Should().NotBeEmpty();
+        var typo = await JsonAsync(await writer.PostAsync("/v1/policies", new StringContent(
+            "{\"name\":\"" + Name("typo") + "\",\"categores\":{}}", Encoding.UTF8, "application/json")), HttpStatusCode.BadRequest);
+        typo.GetProperty("errors").GetProperty("categores")[0].GetString().Should().Contain("not part of a policy document");
+        var noName = await JsonAsync(await writer.PostAsJsonAsync("/v1/policies", new { name = "no spaces allowed", basedOn = "x" }), HttpStatusCode.BadRequest);
+        noName.GetProperty("errors").GetProperty("version").EnumerateArray().Should().NotBeEmpty();
+        await JsonAsync(await writer.PostAsJsonAsync("/v1/policies", new { name = Name("nobase"), basedOn = "no-such-version" }), HttpStatusCode.NotFound);
+        var empty = await JsonAsync(await writer.PostAsJsonAsync("/v1/policies", new { name = Name("empty") }), HttpStatusCode.BadRequest);
+        empty.GetProperty("errors").GetProperty("categories").EnumerateArray().Should().NotBeEmpty();
+        await JsonAsync(await writer.GetAsync("/v1/policies/no-such-version"), HttpStatusCode.NotFound);
+        await JsonAsync(await writer.PostAsJsonAsync("/v1/policies/no-such-version/state", new { state = "live", reason = "x" }), HttpStatusCode.NotFound);
+        var noState = await JsonAsync(await writer.PostAsJsonAsync("/v1/policies/no-such-version/state", new { reason = "x" }), HttpStatusCode.BadRequest);
+        noState.GetProperty("errors").GetProperty("state").EnumerateArray().Should().NotBeEmpty();
+
+        (await reader.GetAsync("/v1/policies")).StatusCode.Should().Be(HttpStatusCode.OK);
+        (await reader.PostAsJsonAsync("/v1/policies", new { name = Name("r"), basedOn = "x" })).StatusCode.Should().Be(HttpStatusCode.Forbidden);
+        (await reader.PostAsJsonAsync("/v1/policies/rollback", new { reason = "x" })).StatusCode.Should().Be(HttpStatusCode.Forbidden);
+        using var anonymous = Api.CreateClient(null);
+        (await anonymous.GetAsync("/v1/policies")).StatusCode.Should().Be(HttpStatusCode.Unauthorized);
+    }
+}
+
+/// <summary>
+/// Going live is atomic: versions flip while uploads stream in, and every upload is routed (every routing row and
+/// every signal of it) by exactly one version, one that was live.
+/// </summary>
+public abstract class PolicyFlipContract<TFixture>(TFixture fixture) where TFixture : ApiFixture
+{
+    private TestApi Api => fixture.Api;
+
+    [Fact]
+    public async Task Versions_flipping_while_uploads_stream_in_route_each_upload_by_exactly_one_live_version()
+    {
+        var api = Api;
+        using var writer = api.CreateClient(await api.CreateKeyAsync(ApiScopes.PolicyWrite));
+        var seed = (await PolicyVersionEndpointTests.JsonAsync(await writer.GetAsync("/v1/policies/live"), HttpStatusCode.OK)).GetProperty("id").GetString()!;
+        var run = Guid.NewGuid().ToString("N")[..8];
+        // Alternately strict (0.6 goes to review) and lenient (0.6 is allowed), so a status also shows the version.
+        var flips = Enumerable.Range(0, 8).Select(i => (Version: $"flip-{run}-{i}", Review: i % 2 == 0 ? 0.7 : 0.5)).ToList();
+        foreach (var (version, review) in flips)
+            await PolicyVersionEndpointTests.JsonAsync(await writer.PostAsJsonAsync("/v1/policies", new
+            {
+                name = version, @default = new { review, action = 0.95 },
+            }), HttpStatusCode.Created);
+        var reviewOf = flips.ToDictionary(f => f.Version, f => f.Review);
+        reviewOf[seed] = 0.5;
+
+        async Task<List<string>> PostAsync(string wave, int count)
+        {
+            using var gate = new SemaphoreSlim(8);
+            return (await Task.WhenAll(Enumerable.Range(0, count).Select(async i =>
+            {
+                await gate.WaitAsync();
+                try { return (await api.PostUploadAsync(new { externalId = $"{wave}-{run}-{i}", caption = "[harm=0.6] a borderline post" })).GetProperty("id").GetString()!; }
+                finally { gate.Release(); }
+            }))).ToList();
+        }
+
+        // Before any flip: routed by the seeded version.
+        var first = await PostAsync("before", 20);
+        foreach (var id in first) await api.WaitUntilRoutedAsync(id);
+
+        // The stream and the flips at once.
+        var streaming = PostAsync("during", 240);
+        foreach (var (version, _) in flips)
+        {
+            await PolicyVersionEndpointTests.JsonAsync(await writer.PostAsJsonAsync($"/v1/policies/{version}/state", new { state = "live", reason = "flip" }), HttpStatusCode.OK);
+            await Task.Delay(40);
+        }
+        var during = await streaming;
+
+        // After the last flip: routed by it.
+        var after = await PostAsync("after", 20);
+        var all = first.Concat(during).Concat(after).ToList();
+        foreach (var id in all)
+            (await api.WaitUntilRoutedAsync(id, TimeSpan.FromSeconds(120))).GetProperty("status").GetString().Should().NotBe("queued");
+
+        await using var connection = await api.Database.OpenAsync();
+        var routes = (await connection.QueryAsync<(string UploadId, string PolicyVersion)>(
+            "SELECT upload_id AS UploadId, policy_version AS PolicyVersion FROM routing_decisions")).Where(r => all.Contains(r.UploadId)).ToList();
+        var signals = (await connection.QueryAsync<(string UploadId, string PolicyVersion)>(
+            "SELECT upload_id AS UploadId, policy_version AS PolicyVersion FROM risk_signals")).Where(r => all.Contains(r.UploadId)).ToList();
+        var statuses = (await connection.QueryAsync<(string Id, string Status)>("SELECT id AS Id, status AS Status FROM uploads"))
+            .Where(u => all.Contains(u.Id)).ToDictionary(u => u.Id, u => u.Status);
+
+        var versionOf = new Dictionary<string, string>();
+        foreach (var id in all)
+        {
+            var versions = routes.Where(r => r.UploadId == id).Select(r => r.PolicyVersion).Distinct().ToList();
+            versions.Should().ContainSingle($"upload {id} is routed by one version");
+            var version = versionOf[id] = versions[0];
+            reviewOf.Should().ContainKey(version, "only versions that went live route");
+            signals.Where(s => s.UploadId == id).Select(s => s.PolicyVersion).Distinct().Should().Equal([version], "its signals name the same version");
+            statuses[id].Should().Be(reviewOf[version] <= 0.6 ? "in_review" : "allowed", $"{version} routes a 0.6 that way");
+        }
+        first.Select(id => versionOf[id]).Should().OnlyContain(v => v == seed);
+        var last = flips[^1].Version;
+        after.Select(id => versionOf[id]).Should().OnlyContain(v => v == last);
+    }
+}
+
+[Collection(HostCollection.Name)]
+public sealed class SqlitePolicyFlipTests(SqliteApiFixture fixture) : PolicyFlipContract<SqliteApiFixture>(fixture), IClassFixture<SqliteApiFixture>;
+
+[Collection(HostCollection.Name)]
+public sealed class PostgresPolicyFlipTests(PostgresApiFixture fixture) : PolicyFlipContract<PostgresApiFixture>(fixture), IClassFixture<PostgresApiFixture>;
