@@ -129,3 +129,22 @@ public sealed record PolicyVersionResponse(
 }
 
 public sealed record PolicyListResponse(IReadOnlyList<PolicyVersionResponse> Policies);
+
+/// <summary>The body of <c>POST /v1/policies/{id}/backtest</c>; every field optional.</summary>
+public sealed record PolicyBacktestRequest
+{
+    /// <summary>The window's start (uploads received from then); default 7 days before <see cref="To"/>.</summary>
+    public DateTimeOffset? From { get; init; }
+
+    /// <summary>The window's end (exclusive); default now.</summary>
+    public DateTimeOffset? To { get; init; }
+
+    /// <summary>The version to compare with; default the live one.</summary>
+    public string? Against { get; init; }
+
+    /// <summary>The changed items after this cursor (<c>nextChangesAfter</c> of the previous answer).</summary>
+    public string? ChangesAfter { get; init; }
+
+    /// <summary>Changed items to list, 0 to 1,000; default 100.</summary>
+    public int? ChangesLimit { get; init; }
+}

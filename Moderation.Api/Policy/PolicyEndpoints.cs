@@ -113,6 +113,14 @@ public static class PolicyEndpoints
             .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status409Conflict)
             .ProducesProblem(StatusCodes.Status403Forbidden);
+        policies.MapPost("/{id}/backtest", PostPolicyBacktest)
+            .RequireAuthorization(ApiScopes.PolicyRead)
+            .WithName("BacktestPolicy")
+            .WithSummary("What a version would have done to the uploads of a window")
+            .WithDescription("Routes the stored scores of every upload received in `[from, to)` (default: the last 7 days) by this version and by `against` (default: the live version), exactly as scoring routes: counts per outcome per category and per day, the uploads whose routing would change (a page of them, `changesAfter` for the next), and the precision of each automatic action and of review routing, and the recall of violating uploads, against human decisions with 95% intervals. Labels come only from items people were sent, so `selectionBiased` is true; an estimate with fewer than 30 effective labels says `fewLabels`. An empty window is a 400.")
+            .AcceptsJson<PolicyBacktestRequest>()
+            .Produces<BacktestResult>()
+            .ProducesProblem(StatusCodes.Status404NotFound);
         policies.MapPost("/rollback", PostPolicyRollback)
             .RequireAuthorization(ApiScopes.PolicyWrite)
             .WithName("RollbackPolicy")
@@ -177,6 +185,14 @@ public static class PolicyEndpoints
         if (string.IsNullOrEmpty(body.State)) throw Refusal.Invalid("state", $"is required: one of {PolicyStates.Shadow}, {PolicyStates.Live}, {PolicyStates.Retired}");
         var moved = await policies.SetStateAsync(id, body.State, Caller.Actor(request.HttpContext.User), body.Reason, ct);
         return TypedResults.Ok(PolicyVersionResponse.From(moved));
+    }
+
+    internal static async Task<IResult> PostPolicyBacktest(HttpRequest request, string id, PolicyBacktest backtest, TimeProvider time, CancellationToken ct)
+    {
+        var body = await JsonBody.ReadAsync<PolicyBacktestRequest>(request, MaxBodyBytes, ct);
+        var to = body.To ?? time.GetUtcNow();
+        var from = body.From ?? to.AddDays(-7);
+        return TypedResults.Ok(await backtest.RunAsync(id, body.Against, from, to, body.ChangesAfter, body.ChangesLimit ?? 100, ct));
     }
 
     internal static async Task<IResult> PostPolicyRollback(HttpRequest request, PolicyVersions policies, CancellationToken ct)

@@ -56,6 +56,7 @@ public static class ModerationServices
         services.AddSingleton<HashBanks>();
         services.AddOptions<PolicyVersionOptions>().Bind(configuration.GetSection(PolicyVersionOptions.Section));
         services.AddSingleton<PolicyVersions>();
+        services.AddSingleton<PolicyBacktest>();
         services.AddSingleton<IRoutingPolicySource>(sp => sp.GetRequiredService<PolicyVersions>());
         services.AddSingleton<ScoringOutcomeWriter>();
         services.AddOptions<SimilarityOptions>().Bind(configuration.GetSection(SimilarityOptions.Section)).ValidateDataAnnotations().ValidateOnStart();

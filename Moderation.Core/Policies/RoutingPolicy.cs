@@ -80,7 +80,9 @@ public sealed class RoutingPolicy(RoutingPolicyOptions options) : IRoutingPolicy
     /// for the language it is written in. Other codes (<c>no_text</c>) are recorded, not routed.
     /// </param>
     /// <param name="locale">The upload's locale, for thresholds the policy sets per locale.</param>
-    public RoutingDecision Route(IReadOnlyList<CategoryScore> scores, IReadOnlyList<AttributedAbstention>? abstentions = null, string? locale = null)
+    /// <param name="explain">False leaves every reason empty (a backtest routing a million stored scores needs the outcomes only).</param>
+    public RoutingDecision Route(IReadOnlyList<CategoryScore> scores, IReadOnlyList<AttributedAbstention>? abstentions = null, string? locale = null,
+        bool explain = true)
     {
         // Several model versions may score one category; the highest score decides. Shadow scores never route.
         // A match against known content (a hash bank) outranks every estimate: its own action decides.
@@ -89,16 +91,16 @@ public sealed class RoutingPolicy(RoutingPolicyOptions options) : IRoutingPolicy
             .GroupBy(s => s.Category, StringComparer.Ordinal)
             .OrderBy(g => g.Key, StringComparer.Ordinal)
             .Select(g => g.Where(s => s.Match is not null).MaxBy(s => ActionSeverity(s.Match!.Action)) is { } match
-                ? RouteMatch(match, locale)
+                ? RouteMatch(match, locale, explain)
                 // Every model's route, then the most severe (a review-only model's high score may rank below another's action).
-                : g.Select(s => RouteCategory(s, locale)).OrderByDescending(r => Severity(r.Outcome)).ThenByDescending(r => r.Score).First())
+                : g.Select(s => RouteCategory(s, locale, explain)).OrderByDescending(r => Severity(r.Outcome)).ThenByDescending(r => r.Score).First())
             .ToList();
         abstentions ??= [];
         routes.AddRange(abstentions
             .Where(a => options.Unscored.ContainsKey(a.Abstention.Code) && routes.All(r => r.Category != a.Abstention.Code))
             .GroupBy(a => a.Abstention.Code, StringComparer.Ordinal)
             .OrderBy(g => g.Key, StringComparer.Ordinal)
-            .Select(g => RouteUnscored(g.MaxBy(a => a.Abstention.Confidence)!)));
+            .Select(g => RouteUnscored(g.MaxBy(a => a.Abstention.Confidence)!, explain)));
 
         if (options.Mode == PolicyMode.Observe)
         {
@@ -109,7 +111,7 @@ public sealed class RoutingPolicy(RoutingPolicyOptions options) : IRoutingPolicy
 
         var worst = routes.OrderByDescending(r => Severity(r.Outcome)).ThenByDescending(r => r.Score).FirstOrDefault();
         if (worst is null)
-            return new RoutingDecision(Version, UploadStatus.Allowed, abstentions.Count == 0
+            return new RoutingDecision(Version, UploadStatus.Allowed, !explain ? "" : abstentions.Count == 0
                 ? $"no scorer produced a score for this upload (policy {Version})"
                 : $"not scored: {string.Join("; ", abstentions.Select(a => $"{a.Scorer}: {a.Abstention.Reason}"))} (policy {Version})", routes);
 
@@ -119,13 +121,13 @@ public sealed class RoutingPolicy(RoutingPolicyOptions options) : IRoutingPolicy
             RouteOutcome.Review => UploadStatus.InReview,
             _ => UploadStatus.Allowed,
         };
-        var reason = worst.Outcome == RouteOutcome.Allow
+        var reason = !explain ? "" : worst.Outcome == RouteOutcome.Allow
             ? $"every category is below its review threshold (policy {Version})"
             : worst.Reason;
         return new RoutingDecision(Version, status, reason, routes);
     }
 
-    private CategoryRoute RouteCategory(CategoryScore score, string? locale)
+    private CategoryRoute RouteCategory(CategoryScore score, string? locale, bool explain)
     {
         var t = ThresholdsFor(score.Category, locale);
         var floor = t.DemotionFloor ?? options.DemotionFloor;
@@ -135,13 +137,13 @@ public sealed class RoutingPolicy(RoutingPolicyOptions options) : IRoutingPolicy
         if (s >= t.Action && score.ReviewOnly && !ActsOn(score.ModelVersion))
         {
             outcome = RouteOutcome.Review;
-            reason = $"{score.Category} scored {F(s)} >= action threshold {F(t.Action)}, but {score.ModelVersion} routes to review only until the policy lists it in ActOnModels (policy {Version})";
+            reason = !explain ? "" : $"{score.Category} scored {F(s)} >= action threshold {F(t.Action)}, but {score.ModelVersion} routes to review only until the policy lists it in ActOnModels (policy {Version})";
             (action, multiplier) = t.OnReview == ReviewBandSetting.None ? (SignalAction.None, 1.0) : (SignalAction.Demote, floor);
         }
         else if (s >= t.Action)
         {
             outcome = RouteOutcome.Action;
-            reason = $"{score.Category} scored {F(s)} >= action threshold {F(t.Action)} (policy {Version})";
+            reason = !explain ? "" : $"{score.Category} scored {F(s)} >= action threshold {F(t.Action)} (policy {Version})";
             action = t.OnAction switch
             {
                 SignalActionSetting.Label => SignalAction.Label,
@@ -154,7 +156,7 @@ public sealed class RoutingPolicy(RoutingPolicyOptions options) : IRoutingPolicy
         else if (s >= t.Review)
         {
             outcome = RouteOutcome.Review;
-            reason = $"{score.Category} scored {F(s)} >= review threshold {F(t.Review)} and < action threshold {F(t.Action)} (policy {Version})";
+            reason = !explain ? "" : $"{score.Category} scored {F(s)} >= review threshold {F(t.Review)} and < action threshold {F(t.Action)} (policy {Version})";
             var span = t.Action - t.Review;
             var depth = span <= 0 ? 1.0 : (s - t.Review) / span;
             (action, multiplier) = t.OnReview == ReviewBandSetting.None
@@ -164,7 +166,7 @@ public sealed class RoutingPolicy(RoutingPolicyOptions options) : IRoutingPolicy
         else
         {
             outcome = RouteOutcome.Allow;
-            reason = $"{score.Category} scored {F(s)} < review threshold {F(t.Review)} (policy {Version})";
+            reason = !explain ? "" : $"{score.Category} scored {F(s)} < review threshold {F(t.Review)} (policy {Version})";
             action = SignalAction.None;
             multiplier = 1.0;
         }
@@ -178,7 +180,7 @@ public sealed class RoutingPolicy(RoutingPolicyOptions options) : IRoutingPolicy
     /// Known content: the match's action goes to the recommender as is. A match that asks for no action still sends
     /// the upload to a person (someone put it in a bank for a reason); any other action is automatic.
     /// </summary>
-    private CategoryRoute RouteMatch(CategoryScore score, string? locale)
+    private CategoryRoute RouteMatch(CategoryScore score, string? locale, bool explain)
     {
         var t = ThresholdsFor(score.Category, locale);
         var verdict = score.Match!;
@@ -189,17 +191,17 @@ public sealed class RoutingPolicy(RoutingPolicyOptions options) : IRoutingPolicy
             SignalAction.Demote => t.DemotionFloor ?? options.DemotionFloor,
             _ => 1.0,
         };
-        var reason = $"{score.Category}: {verdict.Source} {score.ModelVersion} asks for {verdict.Action} (policy {Version})";
+        var reason = !explain ? "" : $"{score.Category}: {verdict.Source} {score.ModelVersion} asks for {verdict.Action} (policy {Version})";
         return new CategoryRoute(score.Category, outcome, score.Score, score.ModelVersion, t.Review, t.Action, reason, verdict.Action,
             multiplier, verdict.Source);
     }
 
     /// <summary>An abstention the policy routes: review or allow, with no demotion and no action on the recommender's side.</summary>
-    private CategoryRoute RouteUnscored(AttributedAbstention declined)
+    private CategoryRoute RouteUnscored(AttributedAbstention declined, bool explain)
     {
         var a = declined.Abstention;
         var outcome = options.Unscored[a.Code] == UnscoredOutcome.Review ? RouteOutcome.Review : RouteOutcome.Allow;
-        var reason = $"{a.Code}: {declined.Scorer} gave no score ({a.Reason}); policy {Version} routes it to {outcome}";
+        var reason = !explain ? "" : $"{a.Code}: {declined.Scorer} gave no score ({a.Reason}); policy {Version} routes it to {outcome}";
         return new CategoryRoute(a.Code, outcome, a.Confidence, a.ModelVersion, 0, 1, reason, SignalAction.None, 1.0);
     }
 

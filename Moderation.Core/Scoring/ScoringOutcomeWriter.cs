@@ -19,8 +19,10 @@ public sealed class ScoringOutcomeWriter(ModerationDatabase database, ReviewTask
 {
     public const string Actor = AuditActors.Scoring;
 
-    private const string ScoreColumns = "upload_id, category, model_version, score, scorer, explanation, shadow, created_at_ms";
-    private const string ScoreValues = "@UploadId, @Category, @ModelVersion, @Score, @Scorer, @Explanation, @Shadow, @Now";
+    private const string ScoreColumns =
+        "upload_id, category, model_version, score, scorer, explanation, shadow, match_source, match_action, review_only, created_at_ms";
+    private const string ScoreValues =
+        "@UploadId, @Category, @ModelVersion, @Score, @Scorer, @Explanation, @Shadow, @MatchSource, @MatchAction, @ReviewOnly, @Now";
 
     private static readonly DialectSql InsertScore =
         DialectSql.InsertIfAbsent("scores", ScoreColumns, ScoreValues, ["upload_id", "category", "model_version"]);
@@ -57,7 +59,8 @@ public sealed class ScoringOutcomeWriter(ModerationDatabase database, ReviewTask
             await connection.ExecuteAsync(new CommandDefinition(database.Sql(InsertScore), routed.SelectMany(u => u.Scores.Select(a => new
             {
                 UploadId = u.Content.Id, a.Score.Category, a.Score.ModelVersion, a.Score.Score, a.Scorer,
-                Explanation = JsonSerializer.Serialize(a.Score.Explanations), a.Score.Shadow, Now = now,
+                Explanation = JsonSerializer.Serialize(a.Score.Explanations), a.Score.Shadow,
+                MatchSource = a.Score.Match?.Source, MatchAction = a.Score.Match?.Action, a.Score.ReviewOnly, Now = now,
             })), transaction, cancellationToken: ct));
 
             await connection.ExecuteAsync(new CommandDefinition(database.Sql(InsertAbstention), routed.SelectMany(u => (u.Abstentions ?? []).Select(a => new

@@ -18,3 +18,11 @@ CREATE TABLE policy_versions (
     went_live_at_ms      bigint       NULL
 );
 CREATE UNIQUE INDEX ux_policy_versions_live ON policy_versions (state) WHERE state = 'live';
+
+-- What routing needs besides the score, so that a backtest routes stored scores exactly as scoring did: a match
+-- against known content (its signal source and action decide, whatever the thresholds) and a model shipped review-only.
+ALTER TABLE scores ADD COLUMN match_source varchar(64) NULL;
+ALTER TABLE scores ADD COLUMN match_action varchar(32) NULL;
+ALTER TABLE scores ADD COLUMN review_only boolean NOT NULL DEFAULT FALSE;
+-- A backtest reads the uploads received in a window.
+CREATE INDEX ix_uploads_received ON uploads (received_at_ms);

@@ -18,3 +18,11 @@ CREATE TABLE policy_versions (
     went_live_at_ms      INTEGER NULL                     -- the last time it became live (rollback picks by it)
 );
 CREATE UNIQUE INDEX ux_policy_versions_live ON policy_versions (state) WHERE state = 'live';
+
+-- What routing needs besides the score, so that a backtest routes stored scores exactly as scoring did: a match
+-- against known content (its signal source and action decide, whatever the thresholds) and a model shipped review-only.
+ALTER TABLE scores ADD COLUMN match_source TEXT NULL;
+ALTER TABLE scores ADD COLUMN match_action TEXT NULL;
+ALTER TABLE scores ADD COLUMN review_only INTEGER NOT NULL DEFAULT 0;
+-- A backtest reads the uploads received in a window.
+CREATE INDEX ix_uploads_received ON uploads (received_at_ms);

@@ -6,6 +6,8 @@ using Dapper;
 using FluentAssertions;
 using Moderation.Core.Access;
 using Moderation.Core.Audit;
+using Moderation.Core.Review;
+using Microsoft.Extensions.DependencyInjection;
 using Moderation.Tests.Infrastructure;
 
 namespace Moderation.Tests.Api;
@@ -195,3 +197,89 @@ public sealed class SqlitePolicyFlipTests(SqliteApiFixture fixture) : PolicyFlip
 
 [Collection(HostCollection.Name)]
 public sealed class PostgresPolicyFlipTests(PostgresApiFixture fixture) : PolicyFlipContract<PostgresApiFixture>(fixture), IClassFixture<PostgresApiFixture>;
+
+/// <summary>A backtest over uploads scored and decided through the real pipeline and review services, on each database.</summary>
+public abstract class PolicyBacktestContract<TFixture>(TFixture fixture) where TFixture : ApiFixture
+{
+    private TestApi Api => fixture.Api;
+
+    [Fact]
+    public async Task A_backtest_counts_outcomes_lists_the_changes_and_estimates_precision_from_decisions_with_intervals()
+    {
+        var api = Api;
+        var run = Guid.NewGuid().ToString("N")[..8];
+        var captions = new[] { "[harm=0.95] over the line", "[harm=0.7] borderline, violating", "[harm=0.55] borderline, fine", "fine" };
+        var ids = new Dictionary<string, int>();
+        for (var kind = 0; kind < captions.Length; kind++)
+            for (var i = 0; i < 10; i++)
+                ids[(await api.PostUploadAsync(new { externalId = $"bt-{run}-{kind}-{i}", caption = captions[kind] })).GetProperty("id").GetString()!] = kind;
+        foreach (var id in ids.Keys) await api.WaitUntilRoutedAsync(id);
+
+        // A moderator decides the twenty sent to review: the 0.7s are removed, the 0.55s allowed.
+        var queue = api.Services.GetRequiredService<ReviewQueue>();
+        var decisions = api.Services.GetRequiredService<ReviewDecisions>();
+        var moderator = new Reviewer("u-backtest", "backtester", [ReviewRoles.Moderator]);
+        foreach (var (id, kind) in ids.Where(p => p.Value is 1 or 2))
+        {
+            (await queue.ClaimAsync(moderator, id, "review", CancellationToken.None)).Should().NotBeNull();
+            await decisions.DecideAsync(moderator, id, "review", kind == 1 ? "remove" : "allow", kind == 1 ? "harassment" : "no-violation", null, null, CancellationToken.None);
+        }
+
+        using var writer = api.CreateClient(await api.CreateKeyAsync(ApiScopes.PolicyWrite));
+        var name = $"bt-{run}";
+        await PolicyVersionEndpointTests.JsonAsync(await writer.PostAsJsonAsync("/v1/policies", new
+        {
+            name, basedOn = "config-default", categories = new Dictionary<string, object> { ["harm"] = new { review = 0.6, action = 0.9 } },
+        }), HttpStatusCode.Created);
+
+        var result = await PolicyVersionEndpointTests.JsonAsync(await writer.PostAsJsonAsync($"/v1/policies/{name}/backtest", new { changesLimit = 4 }), HttpStatusCode.OK);
+        result.GetProperty("against").GetString().Should().Be("config-default");
+        result.GetProperty("uploads").GetInt64().Should().Be(40);
+        result.GetProperty("labelled").GetInt64().Should().Be(20);
+        result.GetProperty("selectionBiased").GetBoolean().Should().BeTrue();
+        result.GetProperty("changedUploads").GetInt64().Should().Be(10, "the 0.55s leave review");
+        Counts(result.GetProperty("againstUploads")).Should().Be((10, 20, 10));
+        Counts(result.GetProperty("candidateUploads")).Should().Be((20, 10, 10));
+
+        var harm = result.GetProperty("categories").EnumerateArray().Single(c => c.GetProperty("category").GetString() == "harm");
+        Counts(harm.GetProperty("against")).Should().Be((10, 20, 10));
+        Counts(harm.GetProperty("candidate")).Should().Be((20, 10, 10));
+        harm.GetProperty("changed").GetInt64().Should().Be(10);
+        var before = harm.GetProperty("againstReviewPrecision");
+        before.GetProperty("value").GetDouble().Should().Be(0.5);
+        before.GetProperty("labels").GetInt64().Should().Be(20);
+        before.GetProperty("fewLabels").GetBoolean().Should().BeTrue("20 labels are fewer than 30");
+        before.GetProperty("low").GetDouble().Should().BeApproximately(0.2993, 0.001, "Wilson's 95% interval for 10 of 20");
+        before.GetProperty("high").GetDouble().Should().BeApproximately(0.7007, 0.001);
+        harm.GetProperty("candidateReviewPrecision").GetProperty("value").GetDouble().Should().Be(1.0);
+        harm.GetProperty("candidateActionPrecision").GetProperty("value").ValueKind.Should().Be(JsonValueKind.Null, "no one decided the automatic actions");
+        result.GetProperty("candidateRecall").GetProperty("value").GetDouble().Should().Be(1.0);
+        result.GetProperty("candidateActionRecall").GetProperty("value").GetDouble().Should().Be(0.0);
+        result.GetProperty("days").EnumerateArray().Where(d => d.GetProperty("category").GetString() == "harm")
+            .Sum(d => d.GetProperty("against").GetProperty("review").GetInt64()).Should().Be(20);
+
+        var changes = result.GetProperty("changes").EnumerateArray().ToList();
+        changes.Should().HaveCount(4);
+        changes.Should().OnlyContain(c => c.GetProperty("againstOutcome").GetString() == "review" && c.GetProperty("candidateOutcome").GetString() == "allow"
+            && c.GetProperty("label").GetString() == "allowed" && ids[c.GetProperty("uploadId").GetString()!] == 2);
+        var cursor = result.GetProperty("nextChangesAfter").GetString();
+        var next = await PolicyVersionEndpointTests.JsonAsync(await writer.PostAsJsonAsync($"/v1/policies/{name}/backtest", new { changesLimit = 100, changesAfter = cursor }), HttpStatusCode.OK);
+        var rest = next.GetProperty("changes").EnumerateArray().Select(c => c.GetProperty("uploadId").GetString()).ToList();
+        rest.Should().HaveCount(6).And.NotIntersectWith(changes.Select(c => c.GetProperty("uploadId").GetString()));
+        next.GetProperty("nextChangesAfter").ValueKind.Should().Be(JsonValueKind.Null);
+
+        var empty = await PolicyVersionEndpointTests.JsonAsync(await writer.PostAsJsonAsync($"/v1/policies/{name}/backtest",
+            new { from = "2001-01-01T00:00:00Z", to = "2001-01-02T00:00:00Z" }), HttpStatusCode.BadRequest);
+        empty.GetProperty("errors").GetProperty("from")[0].GetString().Should().Contain("nothing to backtest");
+        await PolicyVersionEndpointTests.JsonAsync(await writer.PostAsJsonAsync("/v1/policies/no-such-version/backtest", new { }), HttpStatusCode.NotFound);
+    }
+
+    private static (long Allow, long Review, long Action) Counts(JsonElement counts) =>
+        (counts.GetProperty("allow").GetInt64(), counts.GetProperty("review").GetInt64(), counts.GetProperty("action").GetInt64());
+}
+
+[Collection(HostCollection.Name)]
+public sealed class SqlitePolicyBacktestTests(SqliteApiFixture fixture) : PolicyBacktestContract<SqliteApiFixture>(fixture), IClassFixture<SqliteApiFixture>;
+
+[Collection(HostCollection.Name)]
+public sealed class PostgresPolicyBacktestTests(PostgresApiFixture fixture) : PolicyBacktestContract<PostgresApiFixture>(fixture), IClassFixture<PostgresApiFixture>;
