@@ -224,7 +224,7 @@ public sealed class ReviewDecisions(ModerationDatabase database, IOptions<Review
         }
         else
         {
-            var (status, _, _, _) = ReviewAction.Effect(action);
+            var status = ReviewAction.StatusAfter(action);
             var categories = (await connection.QueryAsync<string>(new CommandDefinition(database.Sql(SelectReviewedCategories),
                 new { task.UploadId, PolicyVersion = task.PolicyVersion ?? "" }, transaction, cancellationToken: ct))).ToList();
             if (categories.Count == 0) categories.Add(task.Queue);
@@ -250,9 +250,9 @@ public sealed class ReviewDecisions(ModerationDatabase database, IOptions<Review
             throw Refusal.Conflict("This item's status changed meanwhile; open it again.", "uploadId");
     }
 
-    private static NewRiskSignal HumanSignal(string decisionId, TaskRow task, string category, string action)
+    private NewRiskSignal HumanSignal(string decisionId, TaskRow task, string category, string action)
     {
-        var (_, signalAction, multiplier, score) = ReviewAction.Effect(action);
+        var (signalAction, multiplier, score) = ReviewAction.SignalFor(action, category, O);
         return new NewRiskSignal($"human:{decisionId}:{category}", task.UploadId, task.ExternalId, category, score, signalAction, multiplier,
             SignalSource.Human, null, task.PolicyVersion);
     }

@@ -131,6 +131,46 @@ public abstract class ReviewQueueContract(DatabaseProvider provider)
     }
 
     [Fact]
+    public async Task Demote_sends_a_demotion_with_the_policy_multiplier_and_a_misinformation_label_reduces_reach()
+    {
+        await using var s = await MigratedAsync(o => o.LabelMultipliers["harm.hate"] = 0.7);
+        var demoted = (await ReviewSeed.InReviewAsync(s.Database, 1, "harm", options: s.Options)).Single();
+        var misinformation = (await ReviewSeed.InReviewAsync(s.Database, 1, "misinformation.health", options: s.Options)).Single();
+        var hate = (await ReviewSeed.InReviewAsync(s.Database, 1, "harm.hate", options: s.Options)).Single();
+        var other = (await ReviewSeed.InReviewAsync(s.Database, 1, "harm", options: s.Options)).Single();
+
+        foreach (var (item, action, reason) in new[]
+        {
+            (demoted, ReviewAction.Demote, "borderline-harm"), (misinformation, ReviewAction.Label, "disputed-claim"),
+            (hate, ReviewAction.Label, "sensitive-content"), (other, ReviewAction.Label, "sensitive-content"),
+        })
+        {
+            var lease = await s.Queue.ClaimAsync(Alice, item, ReviewTaskKind.Review, CancellationToken.None);
+            await s.Decisions.DecideAsync(Alice, item, lease!.Kind, action, reason, null, null, CancellationToken.None);
+        }
+
+        var signals = (await SignalFeed.ReadAsync(s.Database, 0, 100, CancellationToken.None)).Signals.Where(r => r.Source == SignalSource.Human).ToList();
+        signals.Single(r => r.UploadId == demoted).Should().Match<RiskSignal>(r =>
+            r.Action == SignalAction.Demote && r.DemotionMultiplier == s.Options.DemoteMultiplier, "a demotion is not a removal");
+        s.Options.DemoteMultiplier.Should().BeInRange(0.01, 0.99);
+        signals.Single(r => r.UploadId == misinformation).Should().Match<RiskSignal>(r =>
+            r.Action == SignalAction.Label && r.Category == "misinformation.health" && r.DemotionMultiplier == 0.5, "the policy's misinformation label halves reach");
+        signals.Single(r => r.UploadId == hate).DemotionMultiplier.Should().Be(0.7, "configured per category");
+        signals.Single(r => r.UploadId == other).DemotionMultiplier.Should().Be(1.0, "a label alone keeps full reach");
+        await using var connection = await s.Database.OpenAsync();
+        (await connection.ExecuteScalarAsync<string>(s.Database.Sql(SelectStatus), new { Id = demoted })).Should().Be(UploadStatus.Actioned);
+    }
+
+    [Fact]
+    public void The_demote_and_label_multipliers_are_validated()
+    {
+        var options = new ReviewOptions { DemoteMultiplier = 0 };
+        options.LabelMultipliers["misinformation"] = 1.5;
+        var problems = options.Validate(new System.ComponentModel.DataAnnotations.ValidationContext(options)).Select(p => p.ErrorMessage).ToList();
+        problems.Should().Contain(p => p!.Contains("DemoteMultiplier")).And.Contain(p => p!.Contains("LabelMultipliers:misinformation"));
+    }
+
+    [Fact]
     public async Task Roles_limit_decisions_and_escalations_go_to_seniors_only()
     {
         await using var s = await MigratedAsync();
