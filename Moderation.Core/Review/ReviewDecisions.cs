@@ -20,7 +20,9 @@ public sealed record DecisionOutcome(IReadOnlyList<string> DecisionIds, IReadOnl
 /// Human decisions. Each one, in one transaction: the task closes (only for the reviewer whose lease is live),
 /// a decision row, the item's new status, a human-sourced risk signal per reviewed category (which the
 /// recommender prefers to the model's), and an audit event. Bulk decisions on a cluster repeat that per item.
-/// Appeals reopen a decision for someone else; an overturn retracts the earlier human signals.
+/// Appeals reopen a decision for someone else, or the policy's automated action for any reviewer; an overturn retracts
+/// the earlier human signals, or the automated action's model and hash-match signals. A reviewer who allows an item the
+/// policy had actioned (re-queued by reports) retracts those too.
 /// </summary>
 /// <param name="nearDuplicates">Lets a bulk decision take in near-duplicates (embeddings, perceptual hashes) besides the exact cluster.</param>
 public sealed class ReviewDecisions(ModerationDatabase database, IOptions<ReviewOptions> options, ReviewTasks reviewTasks, TimeProvider time,
