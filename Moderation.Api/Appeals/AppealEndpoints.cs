@@ -18,7 +18,8 @@ public sealed record AppealAccepted(string AppealId, string UploadId, string Sta
 
 /// <summary>
 /// A creator's appeal, sent by the platform that hosts the creator (the key that uploads, <c>uploads:write</c>).
-/// The item reopens in the review workbench for a reviewer other than the one who decided it.
+/// The item reopens in the review workbench for a reviewer other than the one who decided it, or, for an automated
+/// action, for any reviewer of its queue.
 /// </summary>
 public static class AppealEndpoints
 {
@@ -30,8 +31,8 @@ public static class AppealEndpoints
             .RequireAuthorization(ApiScopes.UploadsWrite)
             .WithTags("Appeals")
             .WithName("PostAppeal")
-            .WithSummary("Appeal a reviewer's decision")
-            .WithDescription("Reopens the latest standing reviewer decision that restricts the upload (remove, age-restrict, demote, label) for a different reviewer. One appeal per decision: a second is a 409. An upload with no such decision is a 409; an unknown upload a 404.")
+            .WithSummary("Appeal a reviewer's decision or an automated action")
+            .WithDescription("Reopens what restricts the upload for a human: the latest standing reviewer decision that restricts it (remove, age-restrict, demote, label), for a different reviewer, or, when no reviewer has decided it, the policy's automated action (an upload actioned on a model's or hash match's signals); overturning an automated action retracts its signals. One appeal per decision or automated action: a second is a 409. An upload nothing restricts is a 409; an unknown upload a 404.")
             .AcceptsJson<AppealRequest>()
             .Produces<AppealAccepted>(StatusCodes.Status201Created)
             .ProducesProblem(StatusCodes.Status404NotFound)

@@ -21,8 +21,8 @@ public sealed class QueuePriorityOptions
     public double ReportsHalfAt { get; set; } = 3;
 
     /// <summary>
-    /// Reports since the last human decision (all reports, for an item the model allowed) that send an allowed
-    /// item back to review; 0: reports never re-queue.
+    /// Reports since the last human decision (all reports, for an item the model allowed or actioned) that send an
+    /// allowed item, or one the policy actioned with no reviewer's decision, back to review; 0: reports never re-queue.
     /// </summary>
     public int RequeueAfterReports { get; set; } = 5;
 

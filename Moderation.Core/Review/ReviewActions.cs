@@ -24,15 +24,27 @@ public static class ReviewAction
     /// <summary>Triage sorts the obvious cases: it may allow, label or pass an item up, never restrict it.</summary>
     public static readonly IReadOnlyList<string> TriageDecisions = [Allow, Label, Escalate];
 
-    /// <summary>The item's new status and the human signal a final decision sends (escalate sends none).</summary>
-    public static (string Status, string SignalAction, double Multiplier, double Score) Effect(string action) => action switch
+    /// <summary>The item's new status after a final decision (escalate has none).</summary>
+    public static string StatusAfter(string action) => action switch
     {
-        Allow => (UploadStatus.Allowed, SignalAction.None, 1.0, 0.0),
-        Remove => (UploadStatus.Actioned, SignalAction.Ineligible, 0.0, 1.0),
-        AgeRestrict => (UploadStatus.Actioned, SignalAction.Interstitial, 1.0, 1.0),
-        // "Not recommendable": reachable by link and on the profile, never recommended.
-        Demote => (UploadStatus.Actioned, SignalAction.Ineligible, 0.0, 1.0),
-        Label => (UploadStatus.Actioned, SignalAction.Label, 1.0, 1.0),
+        Allow => UploadStatus.Allowed,
+        Remove or AgeRestrict or Demote or Label => UploadStatus.Actioned,
+        _ => throw new ArgumentOutOfRangeException(nameof(action), action, "Not a final decision."),
+    };
+
+    /// <summary>
+    /// The human signal a final decision sends for one category. Demote ranks the item lower by the policy's
+    /// <see cref="ReviewOptions.DemoteMultiplier"/> and leaves it eligible (reachable by link and on the profile,
+    /// recommended less); a label carries the category's <see cref="ReviewOptions.LabelMultiplierFor"/> (1, full
+    /// reach, unless the policy lowers it, as for misinformation by default).
+    /// </summary>
+    public static (string SignalAction, double Multiplier, double Score) SignalFor(string action, string category, ReviewOptions options) => action switch
+    {
+        Allow => (SignalAction.None, 1.0, 0.0),
+        Remove => (SignalAction.Ineligible, 0.0, 1.0),
+        AgeRestrict => (SignalAction.Interstitial, 1.0, 1.0),
+        Demote => (SignalAction.Demote, options.DemoteMultiplier, 1.0),
+        Label => (SignalAction.Label, options.LabelMultiplierFor(category), 1.0),
         _ => throw new ArgumentOutOfRangeException(nameof(action), action, "Not a final decision."),
     };
 

@@ -20,7 +20,9 @@ public sealed record DecisionOutcome(IReadOnlyList<string> DecisionIds, IReadOnl
 /// Human decisions. Each one, in one transaction: the task closes (only for the reviewer whose lease is live),
 /// a decision row, the item's new status, a human-sourced risk signal per reviewed category (which the
 /// recommender prefers to the model's), and an audit event. Bulk decisions on a cluster repeat that per item.
-/// Appeals reopen a decision for someone else; an overturn retracts the earlier human signals.
+/// Appeals reopen a decision for someone else, or the policy's automated action for any reviewer; an overturn retracts
+/// the earlier human signals, or the automated action's model and hash-match signals. A reviewer who allows an item the
+/// policy had actioned (re-queued by reports) retracts those too.
 /// </summary>
 /// <param name="nearDuplicates">Lets a bulk decision take in near-duplicates (embeddings, perceptual hashes) besides the exact cluster.</param>
 public sealed class ReviewDecisions(ModerationDatabase database, IOptions<ReviewOptions> options, ReviewTasks reviewTasks, TimeProvider time,
@@ -56,8 +58,32 @@ public sealed class ReviewDecisions(ModerationDatabase database, IOptions<Review
         VALUES (@Id, @UploadId, @Kind, @Queue, @DecidedBy, @DecidedByName, @Action, @ReasonCode, @Note, @ClaimedAtMs, @Now, @BulkAnchor)
         """);
 
+    // The categories a review decision covers: those the policy sent to review, or acted on (an automated action
+    // re-queued by reports).
     private static readonly DialectSql SelectReviewedCategories = DialectSql.Portable("""
-        SELECT category FROM routing_decisions WHERE upload_id = @UploadId AND policy_version = @PolicyVersion AND outcome = 'review' ORDER BY category
+        SELECT category FROM routing_decisions WHERE upload_id = @UploadId AND policy_version = @PolicyVersion AND outcome IN ('review', 'action') ORDER BY category
+        """);
+
+    // The automated action on an upload: the categories its routing acted on, highest score first.
+    private static readonly DialectSql SelectActionedCategories = DialectSql.Portable("""
+        SELECT category FROM routing_decisions WHERE upload_id = @UploadId AND policy_version = @PolicyVersion AND outcome = 'action' ORDER BY score DESC, category
+        """);
+
+    /// <summary>
+    /// The automated action's signals still in force: model and hash-match signals of the upload's policy version
+    /// that ask for anything, not themselves retractions and not yet retracted.
+    /// </summary>
+    internal static readonly DialectSql SelectAutomatedSignals = DialectSql.Portable("""
+        SELECT s.seq, s.category FROM risk_signals s
+        WHERE s.upload_id = @UploadId AND s.policy_version = @PolicyVersion AND s.source IN ('model', 'hash_match')
+          AND s.action <> 'none' AND s.retracts_seq IS NULL
+          AND NOT EXISTS (SELECT 1 FROM risk_signals r WHERE r.retracts_seq = s.seq)
+        ORDER BY s.seq
+        """);
+
+    private static readonly DialectSql SelectStandingDecisions = DialectSql.Portable("""
+        SELECT COUNT(*) FROM review_decisions
+        WHERE upload_id = @UploadId AND kind IN ('review', 'appeal') AND action <> 'escalate' AND retracted_at_ms IS NULL
         """);
 
     private static readonly DialectSql SelectClusterMembers = DialectSql.WithList("""
@@ -70,16 +96,16 @@ public sealed class ReviewDecisions(ModerationDatabase database, IOptions<Review
         sqlServer: "SELECT TOP (1) id, upload_id, kind, queue, decided_by, action, reason_code, retracted_at_ms FROM review_decisions WHERE upload_id = @UploadId AND kind IN ('review', 'appeal') AND action <> 'escalate' ORDER BY decided_at_ms DESC, id DESC");
 
     private static readonly DialectSql SelectUploadByAnyId = DialectSql.Portable("""
-        SELECT id, external_id, status FROM uploads WHERE id = @Id OR external_id = @Id
+        SELECT id, external_id, status, policy_version FROM uploads WHERE id = @Id OR external_id = @Id
         """);
 
     private static readonly DialectSql InsertAppeal = DialectSql.Portable("""
-        INSERT INTO appeals (id, upload_id, decision_id, statement, submitted_by, state, created_at_ms)
-        VALUES (@Id, @UploadId, @DecisionId, @Statement, @SubmittedBy, 'open', @Now)
+        INSERT INTO appeals (id, upload_id, decision_id, policy_version, statement, submitted_by, state, created_at_ms)
+        VALUES (@Id, @UploadId, @DecisionId, @PolicyVersion, @Statement, @SubmittedBy, 'open', @Now)
         """);
 
     private static readonly DialectSql SelectOpenAppeal = DialectSql.Portable("""
-        SELECT id, decision_id FROM appeals WHERE upload_id = @UploadId AND state = 'open'
+        SELECT id, decision_id, policy_version FROM appeals WHERE upload_id = @UploadId AND state = 'open'
         """);
 
     private static readonly DialectSql ResolveAppeal = DialectSql.Portable("""
@@ -202,37 +228,52 @@ public sealed class ReviewDecisions(ModerationDatabase database, IOptions<Review
                 appeal.Id, State = overturn ? "overturned" : "upheld", User = reviewer.Id, Now = now,
             }, transaction, cancellationToken: ct));
             object? retracted = null;
-            if (overturn)
+            if (overturn && appeal.DecisionId is null)
+            {
+                // An automated action overturned: the model's and hash matches' signals that acted are withdrawn.
+                var automated = await AutomatedSignalsAsync(connection, transaction, task.UploadId, appeal.PolicyVersion ?? "", ct);
+                signals.AddRange(Retractions(decisionId, task, automated));
+                await MoveStatusAsync(connection, transaction, task, UploadStatus.Allowed, $"automated action overturned on appeal ({reasonCode})", now, ct);
+                retracted = new { automated = true, policyVersion = appeal.PolicyVersion, signals = automated.Select(s => s.Seq) };
+            }
+            else if (overturn)
             {
                 var earlier = await connection.QueryFirstAsync<DecisionRow>(new CommandDefinition(database.Sql(SelectDecisionById),
                     new { Id = appeal.DecisionId }, transaction, cancellationToken: ct));
                 var earlierSignals = (await connection.QueryAsync<SignalRow>(new CommandDefinition(database.Sql(SelectHumanSignals),
                     new { Prefix = $"human:{earlier.Id}:%" }, transaction, cancellationToken: ct))).ToList();
-                foreach (var s in earlierSignals)
-                    signals.Add(new NewRiskSignal($"retract:{decisionId}:{s.Seq}", task.UploadId, task.ExternalId, s.Category, 0.0,
-                        SignalAction.None, 1.0, SignalSource.Human, null, task.PolicyVersion, RetractsSeq: s.Seq));
-                // The overturn is itself a human judgement: the item is fine.
-                foreach (var category in earlierSignals.Select(s => s.Category).Distinct(StringComparer.Ordinal))
-                    signals.Add(HumanSignal(decisionId, task, category, ReviewAction.Allow));
+                signals.AddRange(Retractions(decisionId, task, earlierSignals));
                 await connection.ExecuteAsync(new CommandDefinition(database.Sql(MarkRetracted), new { Id = earlier.Id, Now = now }, transaction, cancellationToken: ct));
                 await MoveStatusAsync(connection, transaction, task, UploadStatus.Allowed, $"appeal overturned ({reasonCode})", now, ct);
                 retracted = new { decisionId = earlier.Id, action = earlier.Action, signals = earlierSignals.Select(s => s.Seq) };
             }
             audit.Add(new AuditEntry(actor, overturn ? "appeal.overturned" : "appeal.upheld", "upload", task.UploadId, reasonCode,
-                BeforeState: JsonSerializer.Serialize(new { status = task.Status, appealId = appeal.Id, appealedDecision = appeal.DecisionId }),
+                BeforeState: JsonSerializer.Serialize(new
+                {
+                    status = task.Status, appealId = appeal.Id, appealedDecision = appeal.DecisionId,
+                    appealedAutomatedAction = appeal.DecisionId is null ? appeal.PolicyVersion : null,
+                }),
                 AfterState: JsonSerializer.Serialize(new { decided, status = overturn ? UploadStatus.Allowed : task.Status, retracted })));
         }
         else
         {
-            var (status, _, _, _) = ReviewAction.Effect(action);
+            var status = ReviewAction.StatusAfter(action);
             var categories = (await connection.QueryAsync<string>(new CommandDefinition(database.Sql(SelectReviewedCategories),
                 new { task.UploadId, PolicyVersion = task.PolicyVersion ?? "" }, transaction, cancellationToken: ct))).ToList();
             if (categories.Count == 0) categories.Add(task.Queue);
+            // Allowing an item the policy had acted on (re-queued by reports) reverses the automated action: its signals
+            // are withdrawn, as an overturned appeal withdraws them.
+            var reversed = action == ReviewAction.Allow && await ActionedAutomaticallyAsync(connection, transaction, task.UploadId, task.PolicyVersion ?? "", ct)
+                ? await AutomatedSignalsAsync(connection, transaction, task.UploadId, task.PolicyVersion ?? "", ct)
+                : [];
+            signals.AddRange(reversed.Select(r => Retraction(decisionId, task, r)));
             signals.AddRange(categories.Select(c => HumanSignal(decisionId, task, c, action)));
             await MoveStatusAsync(connection, transaction, task, status, $"{action} by a reviewer ({reasonCode})", now, ct);
             audit.Add(new AuditEntry(actor, "review.decided", "upload", task.UploadId, reasonCode,
                 BeforeState: JsonSerializer.Serialize(new { status = task.Status }),
-                AfterState: JsonSerializer.Serialize(new { decided, status, categories })));
+                AfterState: reversed.Count == 0
+                    ? JsonSerializer.Serialize(new { decided, status, categories })
+                    : JsonSerializer.Serialize(new { decided, status, categories, retracted = new { automated = true, policyVersion = task.PolicyVersion, signals = reversed.Select(r => r.Seq) } })));
 
             if (Sampled(decisionId, O.QualitySampleRate))
                 await reviewTasks.OpenQualitySampleAsync(connection, transaction, task.UploadId, task.Queue, categories, reviewer.Id, now, ct);
@@ -250,9 +291,27 @@ public sealed class ReviewDecisions(ModerationDatabase database, IOptions<Review
             throw Refusal.Conflict("This item's status changed meanwhile; open it again.", "uploadId");
     }
 
-    private static NewRiskSignal HumanSignal(string decisionId, TaskRow task, string category, string action)
+    private async Task<IReadOnlyList<SignalRow>> AutomatedSignalsAsync(DbConnection connection, DbTransaction transaction, string uploadId, string policyVersion,
+        CancellationToken ct) =>
+        (await connection.QueryAsync<SignalRow>(new CommandDefinition(database.Sql(SelectAutomatedSignals),
+            new { UploadId = uploadId, PolicyVersion = policyVersion }, transaction, cancellationToken: ct))).ToList();
+
+    private async Task<bool> ActionedAutomaticallyAsync(DbConnection connection, DbTransaction transaction, string uploadId, string policyVersion, CancellationToken ct) =>
+        (await connection.QueryAsync<string>(new CommandDefinition(database.Sql(SelectActionedCategories),
+            new { UploadId = uploadId, PolicyVersion = policyVersion }, transaction, cancellationToken: ct))).Any();
+
+    /// <summary>A retraction of each signal, then, per category, the human judgement that the item is fine.</summary>
+    private IEnumerable<NewRiskSignal> Retractions(string decisionId, TaskRow task, IReadOnlyList<SignalRow> withdrawn) =>
+        withdrawn.Select(s => Retraction(decisionId, task, s))
+            .Concat(withdrawn.Select(s => s.Category).Distinct(StringComparer.Ordinal).Select(c => HumanSignal(decisionId, task, c, ReviewAction.Allow)));
+
+    private static NewRiskSignal Retraction(string decisionId, TaskRow task, SignalRow withdrawn) =>
+        new($"retract:{decisionId}:{withdrawn.Seq}", task.UploadId, task.ExternalId, withdrawn.Category, 0.0,
+            SignalAction.None, 1.0, SignalSource.Human, null, task.PolicyVersion, RetractsSeq: withdrawn.Seq);
+
+    private NewRiskSignal HumanSignal(string decisionId, TaskRow task, string category, string action)
     {
-        var (_, signalAction, multiplier, score) = ReviewAction.Effect(action);
+        var (signalAction, multiplier, score) = ReviewAction.SignalFor(action, category, O);
         return new NewRiskSignal($"human:{decisionId}:{category}", task.UploadId, task.ExternalId, category, score, signalAction, multiplier,
             SignalSource.Human, null, task.PolicyVersion);
     }
@@ -267,8 +326,11 @@ public sealed class ReviewDecisions(ModerationDatabase database, IOptions<Review
     }
 
     /// <summary>
-    /// A creator's appeal of the latest decision on an upload (by id or external id): the item reopens as an appeal
-    /// task that the original decider cannot take. Returns the appeal id.
+    /// A creator's appeal of what restricts an upload (by id or external id): the latest standing reviewer decision
+    /// that restricts it, or, when no reviewer has decided it, the policy's automated action on it (an upload routed to
+    /// <c>actioned</c> on a model's or a hash match's signals). Either reopens as an appeal task for a human: one the
+    /// original decider cannot take, and for an automated action anyone with the queue's role. The restriction stands
+    /// while the appeal waits (the status stays <c>actioned</c>); an overturn retracts its signals. Returns the appeal id.
     /// </summary>
     public async Task<(string AppealId, string UploadId)> SubmitAppealAsync(string submittedBy, string upload, string statement, CancellationToken ct)
     {
@@ -276,7 +338,7 @@ public sealed class ReviewDecisions(ModerationDatabase database, IOptions<Review
         if (statement.Length == 0) throw Refusal.Invalid("statement", "Say why the decision is wrong.");
         if (statement.Length > MaxAppealLength) throw Refusal.Invalid("statement", $"Appeals are at most {MaxAppealLength} characters.");
         var now = time.GetUtcNow().ToUnixTimeMilliseconds();
-        return await database.InTransactionAsync(async (connection, transaction) =>
+        return await WriteGate.RunAsync(database, () => database.InTransactionAsync(async (connection, transaction) =>
         {
             await TransactionLock.TakeAsync(connection, transaction, database.Dialect, TransactionLock.AppendLog, ct);
             var row = await connection.QueryFirstOrDefaultAsync<UploadRow>(new CommandDefinition(database.Sql(SelectUploadByAnyId),
@@ -284,26 +346,47 @@ public sealed class ReviewDecisions(ModerationDatabase database, IOptions<Review
                 ?? throw Refusal.NotFound("No upload has this id or external id.", "uploadId");
             var decision = await connection.QueryFirstOrDefaultAsync<DecisionRow>(new CommandDefinition(database.Sql(SelectLatestDecision),
                 new { UploadId = row.Id }, transaction, cancellationToken: ct));
-            if (decision is null || decision.RetractedAtMs is not null || !ReviewAction.Restricts(decision.Action))
-                throw Refusal.Conflict("This upload has no standing reviewer decision that restricts it.", "uploadId");
+            var humanStands = decision is not null && decision.RetractedAtMs is null && ReviewAction.Restricts(decision.Action);
+
+            // With no standing reviewer decision, an actioned upload was actioned by the policy: that is what is appealed.
+            IReadOnlyList<string> actioned = [];
+            if (!humanStands && row.Status == UploadStatus.Actioned && row.PolicyVersion is not null
+                && await connection.ExecuteScalarAsync<long>(new CommandDefinition(database.Sql(SelectStandingDecisions),
+                    new { UploadId = row.Id }, transaction, cancellationToken: ct)) == 0)
+                actioned = (await connection.QueryAsync<string>(new CommandDefinition(database.Sql(SelectActionedCategories),
+                    new { UploadId = row.Id, row.PolicyVersion }, transaction, cancellationToken: ct))).ToList();
+            if (!humanStands && actioned.Count == 0)
+                throw Refusal.Conflict("This upload has no standing reviewer decision or automated action that restricts it, or its appeal was decided.", "uploadId");
+
             var appealId = Guid.CreateVersion7().ToString();
             try
             {
                 await connection.ExecuteAsync(new CommandDefinition(database.Sql(InsertAppeal), new
                 {
-                    Id = appealId, UploadId = row.Id, DecisionId = decision.Id, Statement = statement, SubmittedBy = submittedBy, Now = now,
+                    Id = appealId, UploadId = row.Id, DecisionId = humanStands ? decision!.Id : null, PolicyVersion = humanStands ? null : row.PolicyVersion,
+                    Statement = statement, SubmittedBy = submittedBy, Now = now,
                 }, transaction, cancellationToken: ct));
             }
             catch (Exception e) when (database.Dialect.IsUniqueViolation(e))
             {
-                throw Refusal.Conflict("This decision has already been appealed.", "uploadId");
+                throw Refusal.Conflict(humanStands ? "This decision has already been appealed." : "This automated action has already been appealed.", "uploadId");
             }
-            await reviewTasks.OpenAppealAsync(connection, transaction, row.Id, decision.Queue, decision.DecidedBy, now, ct);
+            string after;
+            if (humanStands)
+            {
+                await reviewTasks.OpenAppealAsync(connection, transaction, row.Id, decision!.Queue, decision.DecidedBy, now, ct);
+                after = JsonSerializer.Serialize(new { appealId, decisionId = decision.Id, action = decision.Action });
+            }
+            else
+            {
+                // Nobody decided it, so nobody is kept from the appeal; it waits in the queue of the category acted on.
+                await reviewTasks.OpenAppealAsync(connection, transaction, row.Id, actioned[0], null, now, ct);
+                after = JsonSerializer.Serialize(new { appealId, automated = true, policyVersion = row.PolicyVersion, categories = actioned });
+            }
             await AuditLog.AppendAsync(connection, transaction, database.Dialect,
-                [new AuditEntry($"api:{submittedBy}", "appeal.submitted", "upload", row.Id, statement,
-                    AfterState: JsonSerializer.Serialize(new { appealId, decisionId = decision.Id, action = decision.Action }))], now, ct);
+                [new AuditEntry($"api:{submittedBy}", "appeal.submitted", "upload", row.Id, statement, AfterState: after)], now, ct);
             return (appealId, row.Id);
-        }, ct);
+        }, ct), ct);
     }
 
     private sealed class TaskRow
@@ -336,7 +419,10 @@ public sealed class ReviewDecisions(ModerationDatabase database, IOptions<Review
     private sealed class AppealRow
     {
         public string Id { get; init; } = "";
-        public string DecisionId { get; init; } = "";
+        /// <summary>The reviewer decision appealed; null for an automated action.</summary>
+        public string? DecisionId { get; init; }
+        /// <summary>For an automated action: the policy version whose routing actioned the upload.</summary>
+        public string? PolicyVersion { get; init; }
     }
 
     private sealed class SignalRow
@@ -350,5 +436,6 @@ public sealed class ReviewDecisions(ModerationDatabase database, IOptions<Review
         public string Id { get; init; } = "";
         public string ExternalId { get; init; } = "";
         public string Status { get; init; } = "";
+        public string? PolicyVersion { get; init; }
     }
 }

@@ -19,11 +19,19 @@ public sealed record ReviewItem(
     IReadOnlyList<ClusterMember> Cluster,
     IReadOnlyList<AuditEvent> Timeline,
     string? OpenAppealStatement,
-    IReadOnlyList<SimilarDecided> SimilarDecided)
+    IReadOnlyList<SimilarDecided> SimilarDecided,
+    IReadOnlyList<AutomatedAction> AutomatedActions)
 {
     /// <summary>The decision on the most similar decided near-duplicate, if any: what the reviewer is offered.</summary>
     public SimilarDecided? Suggestion => SimilarDecided.Count > 0 ? SimilarDecided[0] : null;
 }
+
+/// <summary>
+/// What the policy did to the item on its own: a model's or hash match's signal that asked for an action (the automated
+/// decision a creator may appeal), and whether a human has since withdrawn it.
+/// </summary>
+public sealed record AutomatedAction(long Seq, string Category, double Score, string Action, string Source, string? ModelVersion, string? PolicyVersion,
+    DateTimeOffset At, bool Retracted);
 
 public sealed record PastDecision(string Id, string Kind, string Action, string ReasonCode, string? Note, string DecidedByName, DateTimeOffset DecidedAt, bool Retracted, string? BulkAnchor);
 
@@ -46,6 +54,14 @@ public sealed class ReviewItemQuery(ModerationDatabase database, UploadDetailsQu
     private static readonly DialectSql SelectDecisions = DialectSql.Portable("""
         SELECT id, kind, action, reason_code, note, decided_by_name, decided_at_ms, retracted_at_ms, bulk_anchor
         FROM review_decisions WHERE upload_id = @Id ORDER BY decided_at_ms, id
+        """);
+
+    private static readonly DialectSql SelectAutomated = DialectSql.Portable("""
+        SELECT s.seq, s.category, s.score, s.action, s.source, s.model_version, s.policy_version, s.created_at_ms,
+               CASE WHEN EXISTS (SELECT 1 FROM risk_signals r WHERE r.retracts_seq = s.seq) THEN 1 ELSE 0 END AS retracted
+        FROM risk_signals s
+        WHERE s.upload_id = @Id AND s.source IN ('model', 'hash_match') AND s.action <> 'none' AND s.retracts_seq IS NULL
+        ORDER BY s.seq
         """);
 
     private static readonly DialectSql SelectCreatorHistory = new(
@@ -119,11 +135,14 @@ public sealed class ReviewItemQuery(ModerationDatabase database, UploadDetailsQu
             .Select(e => e.ToEvent())
             .ToList();
         var appeal = await connection.QueryFirstOrDefaultAsync<string?>(new CommandDefinition(database.Sql(SelectOpenAppeal), new { Id = uploadId }, cancellationToken: ct));
+        var automated = (await connection.QueryAsync<AutomatedRow>(new CommandDefinition(database.Sql(SelectAutomated), new { Id = uploadId }, cancellationToken: ct)))
+            .Select(a => new AutomatedAction(a.Seq, a.Category, a.Score, a.Action, a.Source, a.ModelVersion, a.PolicyVersion,
+                DateTimeOffset.FromUnixTimeMilliseconds(a.CreatedAtMs), a.Retracted != 0)).ToList();
         var near = await similarity.ForItemAsync(uploadId, ct);
         var exact = cluster.Select(c => c.UploadId).ToHashSet(StringComparer.Ordinal);
         cluster = [.. cluster, .. near.Open.Where(m => !exact.Contains(m.UploadId))];
         return new ReviewItem(upload, text.Caption, Strings(text.Hashtags), text.Transcript, Strings(text.Comments), text.Locale,
-            decisions, history, cluster, timeline, appeal, near.Decided);
+            decisions, history, cluster, timeline, appeal, near.Decided, automated);
     }
 
     private static IReadOnlyList<string> Strings(string json)
@@ -153,6 +172,19 @@ public sealed class ReviewItemQuery(ModerationDatabase database, UploadDetailsQu
         public long DecidedAtMs { get; init; }
         public long? RetractedAtMs { get; init; }
         public string? BulkAnchor { get; init; }
+    }
+
+    private sealed class AutomatedRow
+    {
+        public long Seq { get; init; }
+        public string Category { get; init; } = "";
+        public double Score { get; init; }
+        public string Action { get; init; } = "";
+        public string Source { get; init; } = "";
+        public string? ModelVersion { get; init; }
+        public string? PolicyVersion { get; init; }
+        public long CreatedAtMs { get; init; }
+        public long Retracted { get; init; }
     }
 
     private sealed class HistoryRow

@@ -45,6 +45,21 @@ public sealed class ReviewOptions : IValidatableObject
         [ReviewAction.Overturn] = ["misapplied-policy", "new-context", "wrong-item"],
     };
 
+    /// <summary>
+    /// The demotion multiplier of a reviewer's Demote decision (the signal's <c>demotionMultiplier</c>): the item stays
+    /// eligible, ranked this much lower before the recommender's own strength. Above 0 (that would be removal) and below 1.
+    /// </summary>
+    public double DemoteMultiplier { get; set; } = 0.2;
+
+    /// <summary>
+    /// The multiplier a reviewer's Label decision carries, per category (and its sub-categories): a label alone keeps
+    /// full reach (1) unless the policy lowers it here. By default a misinformation label halves reach.
+    /// </summary>
+    public Dictionary<string, double> LabelMultipliers { get; set; } = new(StringComparer.Ordinal)
+    {
+        ["misinformation"] = 0.5,
+    };
+
     /// <summary>How priority weighs score, reach and reports (<c>Moderation:Review:Priority</c>); see <see cref="QueuePriority"/>.</summary>
     public QueuePriorityOptions Priority { get; set; } = new();
 
@@ -63,6 +78,16 @@ public sealed class ReviewOptions : IValidatableObject
     public bool RevealsByDefault(string category) =>
         RevealMediaByDefault.Any(g => category == g || category.StartsWith(g + ".", StringComparison.Ordinal));
 
+    /// <summary>The label multiplier of <paramref name="category"/>: its own, its nearest parent's (<c>harm.hate</c> → <c>harm</c>), else 1.</summary>
+    public double LabelMultiplierFor(string category)
+    {
+        for (var name = category; ; name = name[..name.LastIndexOf('.')])
+        {
+            if (LabelMultipliers.TryGetValue(name, out var multiplier)) return multiplier;
+            if (!name.Contains('.')) return 1.0;
+        }
+    }
+
     public IReadOnlyList<string> ReasonCodesFor(string action) =>
         ReasonCodes.TryGetValue(action, out var codes) ? codes : [];
 
@@ -74,6 +99,11 @@ public sealed class ReviewOptions : IValidatableObject
             yield return new ValidationResult("Moderation:Review:LeaseRenewInterval must be positive and shorter than LeaseDuration.", [nameof(LeaseRenewInterval)]);
         if (DefaultSla <= TimeSpan.Zero || QueueSla.Values.Any(s => s <= TimeSpan.Zero))
             yield return new ValidationResult("Moderation:Review SLAs must be positive.", [nameof(QueueSla)]);
+        if (!double.IsFinite(DemoteMultiplier) || DemoteMultiplier is <= 0 or >= 1)
+            yield return new ValidationResult("Moderation:Review:DemoteMultiplier must be above 0 and below 1 (0 is removal, 1 no demotion).", [nameof(DemoteMultiplier)]);
+        foreach (var (category, multiplier) in LabelMultipliers)
+            if (!double.IsFinite(multiplier) || multiplier is <= 0 or > 1)
+                yield return new ValidationResult($"Moderation:Review:LabelMultipliers:{category} must be above 0 and at most 1.", [nameof(LabelMultipliers)]);
         foreach (var problem in Priority.Problems())
             yield return new ValidationResult(problem, [nameof(Priority)]);
         foreach (var action in ReviewAction.Decisions.Concat(ReviewAction.AppealOutcomes))

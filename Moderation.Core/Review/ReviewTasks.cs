@@ -14,10 +14,10 @@ public enum TaskOrigin
     /// <summary>The policy routed the upload to review (in the routing transaction), or the start-up backfill found it without a task.</summary>
     Routed,
 
-    /// <summary>Enough user reports sent an allowed upload back to review.</summary>
+    /// <summary>Enough user reports sent an allowed upload, or one the policy actioned with no reviewer's decision, back to review.</summary>
     Reported,
 
-    /// <summary>A creator appealed a reviewer's decision.</summary>
+    /// <summary>A creator appealed a reviewer's decision or the policy's automated action.</summary>
     Appealed,
 
     /// <summary>A final decision was sampled for a blind second opinion.</summary>
@@ -64,7 +64,8 @@ public sealed class ReviewTasks(ModerationDatabase database, IOptions<ReviewOpti
     /// when it has no routing at all), with a priority made of that score, its reach and reports
     /// (<see cref="QueuePriority"/>), the queue's SLA from when it was routed (from now when reports re-queue it), a
     /// cluster key from its first media file or caption, graphic when any of those categories is. An <c>appeal</c>
-    /// goes to the appealed decision's queue with that queue's SLA, fixed priority 1, kept from the original decider.
+    /// goes to the appealed decision's queue (an automated action's: its top actioned category) with that queue's SLA,
+    /// fixed priority 1, kept from the original decider (nobody, for an automated action).
     /// A <c>quality</c> sample stays in the decided task's queue, priority 0, a week to answer, kept from the first
     /// reviewer, graphic when a decided category is.
     /// </summary>
@@ -167,8 +168,8 @@ public sealed class ReviewTasks(ModerationDatabase database, IOptions<ReviewOpti
         return (await WriteAsync(connection, transaction, ReviewTaskKind.Review, planned, ct), planned);
     }
 
-    /// <summary>Opens the appeal of a decision in the caller's transaction.</summary>
-    internal Task<int> OpenAppealAsync(DbConnection connection, DbTransaction transaction, string uploadId, string decisionQueue, string decidedBy,
+    /// <summary>Opens the appeal of a decision (or of an automated action: no decider to keep from it) in the caller's transaction.</summary>
+    internal Task<int> OpenAppealAsync(DbConnection connection, DbTransaction transaction, string uploadId, string decisionQueue, string? decidedBy,
         long nowMs, CancellationToken ct) =>
         WriteAsync(connection, transaction, ReviewTaskKind.Appeal,
             [Plan(TaskOrigin.Appealed, uploadId, nowMs, O, queue: decisionQueue, excludedUser: decidedBy)], ct);

@@ -14,7 +14,8 @@ public sealed record ReportOutcome(string ReportId, string UploadId, bool Create
 /// <summary>
 /// Reports (flags) that the platform's users file on uploads. Each reporter counts once per upload (a repeat is
 /// answered with the stored report). A report raises the priority of the item's open review task; enough reports on
-/// an item that is allowed (by the model, or by a reviewer before them) send it back to review, audited.
+/// an item that is allowed (by the model, or by a reviewer before them), or actioned by the policy with no reviewer's
+/// decision (an automated action), send it back to review, audited. A reviewer's restriction is contested by appeal.
 /// Reports themselves are platform input, stored with the key that sent them, not audit events: they can come in
 /// by the thousand and every audit append passes one lock.
 /// </summary>
@@ -52,8 +53,15 @@ public sealed class UserReports(ModerationDatabase database, IOptions<ReviewOpti
         SELECT status FROM uploads WHERE id = @UploadId
         """);
 
+    // An open review or appeal task: a human is already on it.
     private static readonly DialectSql SelectOpenReviewTask = DialectSql.Portable("""
-        SELECT COUNT(*) FROM review_tasks WHERE upload_id = @UploadId AND kind = 'review' AND state = 'open'
+        SELECT COUNT(*) FROM review_tasks WHERE upload_id = @UploadId AND kind IN ('review', 'appeal') AND state = 'open'
+        """);
+
+    // A reviewer's decision that stands (an actioned upload without one was actioned by the policy alone).
+    private static readonly DialectSql SelectStandingDecisions = DialectSql.Portable("""
+        SELECT COUNT(*) FROM review_decisions
+        WHERE upload_id = @UploadId AND kind IN ('review', 'appeal') AND action <> 'escalate' AND retracted_at_ms IS NULL
         """);
 
 
@@ -101,7 +109,7 @@ public sealed class UserReports(ModerationDatabase database, IOptions<ReviewOpti
             return (new ReportOutcome(id, row.Id, true, row.ReportCount + 1, false), row.Status, since);
         }, ct), ct);
 
-        if (outcome.Created && O.RequeueAfterReports > 0 && status == UploadStatus.Allowed && sinceDecision >= O.RequeueAfterReports)
+        if (outcome.Created && O.RequeueAfterReports > 0 && status is UploadStatus.Allowed or UploadStatus.Actioned && sinceDecision >= O.RequeueAfterReports)
             outcome = outcome with { Requeued = await RequeueAsync(submittedBy, outcome.UploadId, ct) };
         return outcome;
     }
@@ -117,14 +125,18 @@ public sealed class UserReports(ModerationDatabase database, IOptions<ReviewOpti
         {
             await TransactionLock.TakeAsync(connection, transaction, database.Dialect, TransactionLock.AppendLog, ct);
             var status = await connection.ExecuteScalarAsync<string>(new CommandDefinition(database.Sql(SelectStatus), new { UploadId = uploadId }, transaction, cancellationToken: ct));
-            if (status != UploadStatus.Allowed) return false;
+            if (status is not (UploadStatus.Allowed or UploadStatus.Actioned)) return false;
+            // An actioned item goes back only when the policy actioned it: a reviewer's restriction is contested by appeal.
+            if (status == UploadStatus.Actioned && await connection.ExecuteScalarAsync<long>(new CommandDefinition(database.Sql(SelectStandingDecisions),
+                    new { UploadId = uploadId }, transaction, cancellationToken: ct)) > 0)
+                return false;
             var since = await connection.ExecuteScalarAsync<long>(new CommandDefinition(database.Sql(CountSinceDecision), new { UploadId = uploadId }, transaction, cancellationToken: ct));
             if (since < O.RequeueAfterReports) return false;
             if (await connection.ExecuteScalarAsync<long>(new CommandDefinition(database.Sql(SelectOpenReviewTask), new { UploadId = uploadId }, transaction, cancellationToken: ct)) > 0)
                 return false;
 
-            var detail = $"re-queued after {since} user reports";
-            if (!await UploadLifecycle.MoveAsync(database, connection, transaction, uploadId, UploadStatus.Allowed, UploadStatus.InReview, detail, now, ct))
+            var detail = status == UploadStatus.Actioned ? $"automated action re-queued after {since} user reports" : $"re-queued after {since} user reports";
+            if (!await UploadLifecycle.MoveAsync(database, connection, transaction, uploadId, status, UploadStatus.InReview, detail, now, ct))
                 return false;
             var queue = (await reviewTasks.OpenForReviewAsync(connection, transaction, [uploadId], TaskOrigin.Reported, now, ct)).Single().Queue;
             await AuditLog.AppendAsync(connection, transaction, database.Dialect,

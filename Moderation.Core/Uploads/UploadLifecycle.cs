@@ -20,6 +20,7 @@ public sealed class IllegalStatusTransitionException(string from, string to)
 /// failed    → queued                                    its failed job requeued (ScoringJob)
 /// in_review → allowed | actioned                        a reviewer's decision (ReviewDecisions)
 /// actioned  → allowed                                   an overturned appeal (ReviewDecisions)
+/// actioned  → in_review                                 an automated action re-queued by user reports (UserReports)
 /// allowed   → in_review                                 re-queued by user reports (UserReports)
 /// </code>
 /// Every move names the status it expects to find and changes nothing when the row has another (a retried job, a
@@ -32,7 +33,7 @@ public static class UploadLifecycle
     {
         [UploadStatus.Queued] = [UploadStatus.Scored, UploadStatus.InReview, UploadStatus.Actioned, UploadStatus.Allowed, UploadStatus.Failed],
         [UploadStatus.InReview] = [UploadStatus.Allowed, UploadStatus.Actioned],
-        [UploadStatus.Actioned] = [UploadStatus.Allowed],
+        [UploadStatus.Actioned] = [UploadStatus.Allowed, UploadStatus.InReview],
         [UploadStatus.Allowed] = [UploadStatus.InReview],
         [UploadStatus.Failed] = [UploadStatus.Queued],
     };

@@ -72,6 +72,10 @@ public sealed record CategoryRule
 /// </summary>
 public sealed record SafetyPolicy
 {
+    // Before Default: static initialisers run in order, and Default reads it.
+    private static readonly string[] MinorSensitive =
+        ["harm.self_harm", "harm.suicide", "harm.eating_disorder", "harm.sexual", "sexual", "harm.violence", "harm.graphic"];
+
     /// <summary>The default policy: the service's decisions at full strength, harm provisionally demoted until scored.</summary>
     public static SafetyPolicy Default { get; } = new();
 
@@ -117,6 +121,32 @@ public sealed record SafetyPolicy
     /// <summary>Whether minors may see interstitial items (behind the warning); by default they are removed for minors.</summary>
     public bool MinorsSeeInterstitials { get; init; }
 
+    /// <summary>
+    /// The categories sensitive for minors, the one list (each also covers its sub-categories): self-harm and
+    /// suicide, eating disorders, sexual content, violence and graphic content.
+    /// </summary>
+    public static IReadOnlyList<string> DefaultMinorSensitiveCategories => MinorSensitive;
+
+    /// <summary>
+    /// Categories (with their sub-categories) that a minor sees only after a human has reviewed the item: while the
+    /// signal in force for such a category is a model's or a hash match's and asks for any action, or scores at least
+    /// <see cref="MinorGateFrom"/>, the item is an interstitial for minors, so removed for them unless
+    /// <see cref="MinorsSeeInterstitials"/>. A human signal for the category lifts the gate (its own action applies).
+    /// </summary>
+    public IReadOnlyList<string> MinorSensitiveCategories { get; init; } = DefaultMinorSensitiveCategories;
+
+    /// <summary>From this score an unreviewed signal of a <see cref="MinorSensitiveCategories"/> category gates the item for minors.</summary>
+    public double MinorGateFrom { get; init; } = 0.5;
+
+    /// <summary>Whether <paramref name="category"/> is one of <see cref="MinorSensitiveCategories"/> or under one.</summary>
+    public bool IsSensitiveForMinors(string category)
+    {
+        foreach (var c in MinorSensitiveCategories)
+            if (category == c || (category.Length > c.Length && category.StartsWith(c, StringComparison.Ordinal) && category[c.Length] == '.'))
+                return true;
+        return false;
+    }
+
     /// <summary>The rule of <paramref name="category"/>: its own, its nearest parent's, or the default.</summary>
     public CategoryRule RuleFor(string category)
     {
@@ -145,6 +175,9 @@ public sealed record SafetyPolicy
                 if (!double.IsFinite(t.StrengthScale) || t.StrengthScale < 0)
                     throw new ArgumentException($"{category}.{level}.StrengthScale must be >= 0.", nameof(Categories));
             }
+        if (!double.IsFinite(MinorGateFrom) || MinorGateFrom is < 0 or > 1) throw new ArgumentException($"MinorGateFrom {MinorGateFrom} must be from 0 to 1.", nameof(MinorGateFrom));
+        if (MinorSensitiveCategories is null || MinorSensitiveCategories.Any(string.IsNullOrWhiteSpace))
+            throw new ArgumentException("MinorSensitiveCategories must be a list of category names.", nameof(MinorSensitiveCategories));
         foreach (var (category, rule) in MissingScore)
             if (!double.IsFinite(rule.ProvisionalMultiplier) || rule.ProvisionalMultiplier is < 0 or > 1)
                 throw new ArgumentException($"MissingScore[{category}].ProvisionalMultiplier must be from 0 to 1.", nameof(MissingScore));

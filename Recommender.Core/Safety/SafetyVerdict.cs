@@ -65,7 +65,17 @@ internal static class SafetyEvaluator
             var severity = SignalActions.Severity(s.Action);
             var local = t.IneligibleFrom <= s.Score ? 4 : t.InterstitialFrom <= s.Score ? 3 : t.DemoteFrom <= s.Score ? 2 : 0;
             var stricter = local > severity;
-            switch (Math.Max(severity, local))
+            var treatment = Math.Max(severity, local);
+            // A minor sees a sensitive category only once a human has reviewed it: until then it is gated.
+            var gatedForMinor = minor && treatment < 3 && s.Source != SignalSources.Human && policy.IsSensitiveForMinors(s.Category)
+                && (severity > 0 || s.Score >= policy.MinorGateFrom);
+            if (gatedForMinor)
+            {
+                interstitial = true;
+                if (!labels.Contains(s.Category)) labels.Add(s.Category);
+                reasons.Add(new("interstitial for minors: not reviewed by a human yet", s, false));
+            }
+            switch (treatment)
             {
                 case 4:
                     ineligible = true;
@@ -78,7 +88,8 @@ internal static class SafetyEvaluator
                     break;
             }
 
-            var m = s.Action == SignalActions.Demote ? s.DemotionMultiplier : 1;
+            // A demotion's multiplier, and a label's: a label may carry reduced reach (the service's policy, e.g. misinformation).
+            var m = s.Action is SignalActions.Demote or SignalActions.Label ? s.DemotionMultiplier : 1;
             if (local >= 2 && t.DemoteFrom is { } from)
             {
                 var to = t.InterstitialFrom ?? 1;

@@ -10,7 +10,7 @@ namespace Recommender.Core.Signals;
 /// <param name="Category">e.g. <c>harm</c>, <c>harm.hate</c>, <c>misinformation</c>.</param>
 /// <param name="Score">Calibrated probability, 0 to 1.</param>
 /// <param name="Action">One of <see cref="SignalActions"/>.</param>
-/// <param name="DemotionMultiplier">The service policy's multiplier for <c>demote</c> (1 none, 0 removal).</param>
+/// <param name="DemotionMultiplier">The service policy's multiplier for <c>demote</c> and <c>label</c> (1 none, 0 removal); other actions' is not applied.</param>
 /// <param name="Source">One of <see cref="SignalSources"/>; human overrides hash match overrides model.</param>
 /// <param name="ModelVersion">The model version that scored, if any.</param>
 /// <param name="PolicyVersion">The policy version that routed, if any.</param>

@@ -68,7 +68,9 @@ public sealed class RankingCharacterisationTests
         RiskSignal Signal(int item, string category, double score, string action, string source = SignalSources.Model, DateTimeOffset? expires = null, long? retracts = null)
         {
             var s = new RiskSignal(++seq, $"u-{item}", $"item-{item}", category, score, action,
-                action == SignalActions.Demote ? Math.Round(0.2 + random.NextDouble() * 0.7, 3) : action == SignalActions.None ? 1 : 0,
+                // What the service sends: a demotion's multiplier; 1 for none and label (a label's reach is full unless the
+                // policy lowers it, and the ranker applies it since labels may carry one); 0 for interstitial and ineligible.
+                action == SignalActions.Demote ? Math.Round(0.2 + random.NextDouble() * 0.7, 3) : action is SignalActions.None or SignalActions.Label ? 1 : 0,
                 source, "m-1", "p-1", clock.GetUtcNow(), expires, retracts);
             store.Apply(s);
             return s;

@@ -195,6 +195,91 @@ public sealed class SafetyLayerTests
     }
 
     [Fact]
+    public void A_human_demotion_ranks_the_item_lower_and_keeps_it_eligible()
+    {
+        var w = World();
+        // What the service sends for a reviewer's Demote decision: a demotion with a multiplier, never ineligible.
+        w.Signal("item-0", "harm", 1.0, SignalActions.Demote, 0.2, SignalSources.Human);
+
+        var page = w.Feed("u");
+
+        var item = page.Items.Single(i => i.ItemId == "item-0");
+        item.SafetyMultiplier.Should().BeApproximately(Math.Max(Math.Pow(0.2, SafetyPolicy.Default.DemotionStrength), SafetyPolicy.Default.DemotionFloor), 1e-12);
+        item.SafetyMultiplier.Should().BeGreaterThan(0, "demoted, not removed");
+        item.Reasons.Should().Contain(r => r.StartsWith("demoted x0.008: harm 1.00 (human"));
+        page.Removed.GetValueOrDefault("ineligible").Should().Be(0);
+        page.Items[0].ItemId.Should().NotBe("item-0", "it ranked first before the demotion");
+    }
+
+    [Fact]
+    public void A_label_with_a_reduced_multiplier_is_labelled_and_ranked_lower()
+    {
+        var w = World();
+        // A reviewer's misinformation label: the service's policy gives it reduced reach (multiplier below 1).
+        w.Signal("item-0", "misinformation", 1.0, SignalActions.Label, 0.5, SignalSources.Human);
+        // A plain label (multiplier 1) keeps full reach.
+        w.Signal("item-1", "harm", 1.0, SignalActions.Label, 1.0, SignalSources.Human);
+
+        var page = w.Feed("u");
+
+        var misinformation = page.Items.Single(i => i.ItemId == "item-0");
+        misinformation.Labels.Should().Contain("misinformation");
+        misinformation.SafetyMultiplier.Should().BeApproximately(Math.Pow(0.5, SafetyPolicy.Default.DemotionStrength), 1e-12);
+        var plain = page.Items.Single(i => i.ItemId == "item-1");
+        plain.Labels.Should().Contain("harm");
+        plain.SafetyMultiplier.Should().Be(1.0);
+    }
+
+    [Fact]
+    public void Minors_do_not_see_an_unreviewed_sensitive_item_until_a_human_reviews_it()
+    {
+        var w = World();
+        // The trial's case: a model demotion of a self-harm post, no interstitial asked for.
+        w.Signal("item-0", "harm.self_harm", 0.7, SignalActions.Demote, 0.49);
+        // A sensitive category scored high with no action yet (e.g. observe mode), and one scored low.
+        w.Signal("item-1", "harm.sexual", 0.6, SignalActions.None);
+        w.Signal("item-2", "harm.self_harm", 0.1, SignalActions.None);
+        // A category not on the list is not gated.
+        w.Signal("item-3", "misinformation", 0.7, SignalActions.Demote, 0.49);
+        w.Ranker.SetMinor("minor", true);
+        w.Ranker.Record(new Recommender.Core.Users.Interaction("minor", "seed", Recommender.Core.Users.InteractionKind.Like, w.Clock.GetUtcNow()));
+
+        var minor = TestWorld.Ids(w.Feed("minor")).ToList();
+        minor.Should().NotContain(["item-0", "item-1"]);
+        minor.Should().Contain(["item-2", "item-3"]);
+        var adult = w.Feed("u");
+        adult.Items.Single(i => i.ItemId == "item-0").Interstitial.Should().BeFalse("adults get the service's demotion only");
+
+        // A policy that lets minors see interstitials shows the unreviewed item behind the warning.
+        var gated = World(new SafetyPolicy { MinorsSeeInterstitials = true, MissingScore = new Dictionary<string, MissingScoreRule>() });
+        gated.Signal("item-0", "harm.self_harm", 0.7, SignalActions.Demote, 0.49);
+        gated.Ranker.SetMinor("u", true);
+        var shown = gated.Feed("u").Items.Single(i => i.ItemId == "item-0");
+        shown.Interstitial.Should().BeTrue();
+        shown.Autoplay.Should().BeFalse();
+        shown.Reasons.Should().Contain(r => r.StartsWith("interstitial for minors: not reviewed by a human yet: harm.self_harm 0.70"));
+
+        // A reviewer allows it: the human signal lifts the gate.
+        w.Signal("item-0", "harm.self_harm", 0.0, SignalActions.None, 1, SignalSources.Human);
+        TestWorld.Ids(w.Feed("minor")).Should().Contain("item-0");
+    }
+
+    [Fact]
+    public void The_sensitive_categories_for_minors_are_one_list_that_covers_sub_categories()
+    {
+        var policy = SafetyPolicy.Default;
+        policy.MinorSensitiveCategories.Should().BeSameAs(SafetyPolicy.DefaultMinorSensitiveCategories);
+        policy.IsSensitiveForMinors("harm.self_harm").Should().BeTrue();
+        policy.IsSensitiveForMinors("harm.violence.graphic").Should().BeTrue();
+        policy.IsSensitiveForMinors("harm.sexual").Should().BeTrue();
+        policy.IsSensitiveForMinors("harm.self_harmless").Should().BeFalse("a prefix is not a sub-category");
+        policy.IsSensitiveForMinors("harm").Should().BeFalse();
+        policy.IsSensitiveForMinors("misinformation").Should().BeFalse();
+        var act = () => new TestWorld(new SafetyPolicy { MinorGateFrom = 1.5 });
+        act.Should().Throw<ArgumentException>().WithMessage("*MinorGateFrom*");
+    }
+
+    [Fact]
     public void With_the_layer_off_nothing_is_removed_or_demoted()
     {
         var w = World(SafetyPolicy.Off);

@@ -131,6 +131,46 @@ public abstract class ReviewQueueContract(DatabaseProvider provider)
     }
 
     [Fact]
+    public async Task Demote_sends_a_demotion_with_the_policy_multiplier_and_a_misinformation_label_reduces_reach()
+    {
+        await using var s = await MigratedAsync(o => o.LabelMultipliers["harm.hate"] = 0.7);
+        var demoted = (await ReviewSeed.InReviewAsync(s.Database, 1, "harm", options: s.Options)).Single();
+        var misinformation = (await ReviewSeed.InReviewAsync(s.Database, 1, "misinformation.health", options: s.Options)).Single();
+        var hate = (await ReviewSeed.InReviewAsync(s.Database, 1, "harm.hate", options: s.Options)).Single();
+        var other = (await ReviewSeed.InReviewAsync(s.Database, 1, "harm", options: s.Options)).Single();
+
+        foreach (var (item, action, reason) in new[]
+        {
+            (demoted, ReviewAction.Demote, "borderline-harm"), (misinformation, ReviewAction.Label, "disputed-claim"),
+            (hate, ReviewAction.Label, "sensitive-content"), (other, ReviewAction.Label, "sensitive-content"),
+        })
+        {
+            var lease = await s.Queue.ClaimAsync(Alice, item, ReviewTaskKind.Review, CancellationToken.None);
+            await s.Decisions.DecideAsync(Alice, item, lease!.Kind, action, reason, null, null, CancellationToken.None);
+        }
+
+        var signals = (await SignalFeed.ReadAsync(s.Database, 0, 100, CancellationToken.None)).Signals.Where(r => r.Source == SignalSource.Human).ToList();
+        signals.Single(r => r.UploadId == demoted).Should().Match<RiskSignal>(r =>
+            r.Action == SignalAction.Demote && r.DemotionMultiplier == s.Options.DemoteMultiplier, "a demotion is not a removal");
+        s.Options.DemoteMultiplier.Should().BeInRange(0.01, 0.99);
+        signals.Single(r => r.UploadId == misinformation).Should().Match<RiskSignal>(r =>
+            r.Action == SignalAction.Label && r.Category == "misinformation.health" && r.DemotionMultiplier == 0.5, "the policy's misinformation label halves reach");
+        signals.Single(r => r.UploadId == hate).DemotionMultiplier.Should().Be(0.7, "configured per category");
+        signals.Single(r => r.UploadId == other).DemotionMultiplier.Should().Be(1.0, "a label alone keeps full reach");
+        await using var connection = await s.Database.OpenAsync();
+        (await connection.ExecuteScalarAsync<string>(s.Database.Sql(SelectStatus), new { Id = demoted })).Should().Be(UploadStatus.Actioned);
+    }
+
+    [Fact]
+    public void The_demote_and_label_multipliers_are_validated()
+    {
+        var options = new ReviewOptions { DemoteMultiplier = 0 };
+        options.LabelMultipliers["misinformation"] = 1.5;
+        var problems = options.Validate(new System.ComponentModel.DataAnnotations.ValidationContext(options)).Select(p => p.ErrorMessage).ToList();
+        problems.Should().Contain(p => p!.Contains("DemoteMultiplier")).And.Contain(p => p!.Contains("LabelMultipliers:misinformation"));
+    }
+
+    [Fact]
     public async Task Roles_limit_decisions_and_escalations_go_to_seniors_only()
     {
         await using var s = await MigratedAsync();
@@ -184,6 +224,113 @@ public abstract class ReviewQueueContract(DatabaseProvider provider)
         actions.Should().ContainInOrder("review.decided", "appeal.submitted", "review.claimed", "appeal.overturned");
         var none = () => s.Decisions.SubmitAppealAsync("key-1", item, "appeal the overturn", CancellationToken.None);
         (await none.Should().ThrowAsync<Refusal>()).Which.Kind.Should().Be(RefusalKind.Conflict, "nothing restricts the item any more");
+        (await AuditLog.VerifyAsync(s.Database, CancellationToken.None)).Intact.Should().BeTrue();
+    }
+
+    private static readonly DialectSql SelectTasks = DialectSql.Portable("SELECT kind FROM review_tasks WHERE upload_id = @Id AND state = 'open'");
+
+    [Fact]
+    public async Task An_automated_action_is_appealed_to_a_human_who_overturns_it_and_its_signals_are_retracted()
+    {
+        await using var s = await MigratedAsync();
+        var (item, acting) = (await ReviewSeed.ActionedAutomaticallyAsync(s.Database, 1, "harm.self_harm")).Single();
+
+        var (appealId, uploadId) = await s.Decisions.SubmitAppealAsync("key-1", "seed-" + item, "It is a recovery story.", CancellationToken.None);
+        uploadId.Should().Be(item);
+        appealId.Should().NotBeNullOrEmpty();
+        var twice = () => s.Decisions.SubmitAppealAsync("key-1", item, "again", CancellationToken.None);
+        (await twice.Should().ThrowAsync<Refusal>()).Which.Kind.Should().Be(RefusalKind.Conflict, "one appeal per automated action");
+        await using (var connection = await s.Database.OpenAsync())
+        {
+            (await connection.QueryAsync<string>(s.Database.Sql(SelectTasks), new { Id = item })).Should().Equal(ReviewTaskKind.Appeal);
+            (await connection.ExecuteScalarAsync<string>(s.Database.Sql(SelectStatus), new { Id = item }))
+                .Should().Be(UploadStatus.Actioned, "the restriction stands while the appeal waits");
+        }
+
+        // Nobody decided it, so nobody is kept from it.
+        var appeal = await s.Queue.ClaimNextAsync(Alice, null, CancellationToken.None);
+        appeal!.UploadId.Should().Be(item);
+        appeal.Kind.Should().Be(ReviewTaskKind.Appeal);
+        (await s.Queue.FindOpenAsync(item, appeal.Kind, CancellationToken.None))!.Queue.Should().Be("harm.self_harm", "the category acted on");
+        await s.Decisions.DecideAsync(Alice, item, appeal.Kind, ReviewAction.Overturn, "misapplied-policy", null, null, CancellationToken.None);
+
+        var signals = (await SignalFeed.ReadAsync(s.Database, 0, 100, CancellationToken.None)).Signals.Where(r => r.UploadId == item).ToList();
+        var retraction = signals.Should().ContainSingle(r => r.Retracts != null).Subject;
+        retraction.Retracts.Should().Be(acting, "the model's ineligible signal is withdrawn; its clean bias score is not");
+        retraction.Source.Should().Be(SignalSource.Human);
+        signals.Should().Contain(r => r.Source == SignalSource.Human && r.Category == "harm.self_harm" && r.Action == SignalAction.None && r.Retracts == null);
+        await using (var connection = await s.Database.OpenAsync())
+        {
+            (await connection.ExecuteScalarAsync<string>(s.Database.Sql(SelectStatus), new { Id = item })).Should().Be(UploadStatus.Allowed);
+            (await connection.QueryAsync<string>(s.Database.Sql(SelectTasks), new { Id = item })).Should().BeEmpty();
+        }
+        var events = await AuditLog.ReadAsync(s.Database, 0, 100, CancellationToken.None);
+        events.Select(e => e.Action).Should().ContainInOrder("appeal.submitted", "review.claimed", "appeal.overturned");
+        events.Single(e => e.Action == "appeal.submitted").AfterState.Should().Contain("\"automated\":true");
+        events.Single(e => e.Action == "appeal.overturned").AfterState.Should().Contain($"\"signals\":[{acting}]");
+        var none = () => s.Decisions.SubmitAppealAsync("key-1", item, "appeal the overturn", CancellationToken.None);
+        (await none.Should().ThrowAsync<Refusal>()).Which.Kind.Should().Be(RefusalKind.Conflict, "nothing restricts the item any more");
+        (await AuditLog.VerifyAsync(s.Database, CancellationToken.None)).Intact.Should().BeTrue();
+    }
+
+    [Fact]
+    public async Task An_upheld_automated_action_stands_with_its_signals_and_is_not_appealed_again()
+    {
+        await using var s = await MigratedAsync();
+        var (item, _) = (await ReviewSeed.ActionedAutomaticallyAsync(s.Database, 1)).Single();
+        await s.Decisions.SubmitAppealAsync("key-1", item, "Please look again.", CancellationToken.None);
+        var appeal = await s.Queue.ClaimNextAsync(Bob, null, CancellationToken.None);
+        await s.Decisions.DecideAsync(Bob, item, appeal!.Kind, ReviewAction.Uphold, "decision-correct", null, null, CancellationToken.None);
+
+        (await SignalFeed.ReadAsync(s.Database, 0, 100, CancellationToken.None)).Signals.Should().NotContain(r => r.Retracts != null);
+        await using var connection = await s.Database.OpenAsync();
+        (await connection.ExecuteScalarAsync<string>(s.Database.Sql(SelectStatus), new { Id = item })).Should().Be(UploadStatus.Actioned);
+        var again = () => s.Decisions.SubmitAppealAsync("key-1", item, "again", CancellationToken.None);
+        (await again.Should().ThrowAsync<Refusal>()).Which.Kind.Should().Be(RefusalKind.Conflict);
+    }
+
+    [Fact]
+    public async Task Reports_send_an_automated_action_back_to_review_and_a_reviewer_who_allows_it_retracts_its_signals()
+    {
+        await using var s = await MigratedAsync();
+        var reports = new UserReports(s.Database, Options.Create(s.Options), new ReviewTasks(s.Database, Options.Create(s.Options), s.Clock), s.Clock);
+        var (item, acting) = (await ReviewSeed.ActionedAutomaticallyAsync(s.Database, 1, "harm.violence")).Single();
+        // A reviewer's removal is contested by appeal, not re-queued by reports.
+        var decided = (await ReviewSeed.InReviewAsync(s.Database, 1, options: s.Options)).Single();
+        var lease = await s.Queue.ClaimAsync(Alice, decided, ReviewTaskKind.Review, CancellationToken.None);
+        await s.Decisions.DecideAsync(Alice, decided, lease!.Kind, ReviewAction.Remove, "spam-scam", null, null, CancellationToken.None);
+        s.Clock.Now += TimeSpan.FromSeconds(1);
+
+        var threshold = s.Options.Priority.RequeueAfterReports;
+        ReportOutcome? last = null, lastDecided = null;
+        for (var i = 0; i < threshold; i++)
+        {
+            last = await reports.ReportAsync("key-1", item, $"reporter-{i}", "other", "this is fine, it is news footage", CancellationToken.None);
+            lastDecided = await reports.ReportAsync("key-1", decided, $"reporter-{i}", "other", null, CancellationToken.None);
+            if (i < threshold - 1) last.Requeued.Should().BeFalse();
+        }
+        last!.Requeued.Should().BeTrue("the policy actioned it and no reviewer has decided it");
+        lastDecided!.Requeued.Should().BeFalse("a reviewer removed it");
+        await using (var connection = await s.Database.OpenAsync())
+        {
+            (await connection.ExecuteScalarAsync<string>(s.Database.Sql(SelectStatus), new { Id = item })).Should().Be(UploadStatus.InReview);
+            (await connection.QueryAsync<string>(s.Database.Sql(SelectTasks), new { Id = item })).Should().Equal(ReviewTaskKind.Review);
+            (await connection.ExecuteScalarAsync<string>(s.Database.Sql(SelectStatus), new { Id = decided })).Should().Be(UploadStatus.Actioned);
+        }
+        var appealMeanwhile = () => s.Decisions.SubmitAppealAsync("key-1", item, "appeal", CancellationToken.None);
+        (await appealMeanwhile.Should().ThrowAsync<Refusal>()).Which.Kind.Should().Be(RefusalKind.Conflict, "it is already before a reviewer");
+
+        var review = await s.Queue.ClaimAsync(Bob, item, ReviewTaskKind.Review, CancellationToken.None);
+        (await s.Queue.FindOpenAsync(item, review!.Kind, CancellationToken.None))!.Queue.Should().Be("harm.violence");
+        await s.Decisions.DecideAsync(Bob, item, review.Kind, ReviewAction.Allow, "newsworthy", null, null, CancellationToken.None);
+
+        var signals = (await SignalFeed.ReadAsync(s.Database, 0, 100, CancellationToken.None)).Signals.Where(r => r.UploadId == item).ToList();
+        signals.Should().ContainSingle(r => r.Retracts != null).Which.Retracts.Should().Be(acting);
+        signals.Should().Contain(r => r.Source == SignalSource.Human && r.Category == "harm.violence" && r.Action == SignalAction.None && r.Retracts == null);
+        await using (var connection = await s.Database.OpenAsync())
+            (await connection.ExecuteScalarAsync<string>(s.Database.Sql(SelectStatus), new { Id = item })).Should().Be(UploadStatus.Allowed);
+        var events = await AuditLog.ReadAsync(s.Database, 0, 100, CancellationToken.None);
+        events.Single(e => e.Action == "review.requeued").BeforeState.Should().Contain(UploadStatus.Actioned);
         (await AuditLog.VerifyAsync(s.Database, CancellationToken.None)).Intact.Should().BeTrue();
     }
 

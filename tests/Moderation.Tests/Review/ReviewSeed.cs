@@ -36,6 +36,44 @@ public static class ReviewSeed
         }, CancellationToken.None);
     }
 
+    private static readonly DialectSql MarkActioned = DialectSql.Portable("""
+        UPDATE uploads SET status = 'actioned' WHERE id = @Id
+        """);
+
+    private static readonly DialectSql RouteToAction = DialectSql.Portable("""
+        UPDATE routing_decisions SET outcome = 'action' WHERE upload_id = @Id
+        """);
+
+    /// <summary>
+    /// Uploads the policy actioned on its own, as routing leaves them: status <c>actioned</c>, an <c>action</c> routing
+    /// row for <paramref name="category"/>, its model signal (<c>ineligible</c>) and a model signal with no action for
+    /// <c>bias</c> (a category scored clean); no task. Returns (upload id, seq of the acting signal).
+    /// </summary>
+    public static async Task<List<(string Id, long ActingSeq)>> ActionedAutomaticallyAsync(ModerationDatabase database, int count, string category = "harm",
+        double score = 0.95)
+    {
+        var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        var ids = await database.InTransactionAsync(async (connection, transaction) =>
+        {
+            var ids = await InsertAsync(database, connection, transaction, count, category, null, score, now);
+            foreach (var id in ids)
+            {
+                await connection.ExecuteAsync(database.Sql(MarkActioned), new { Id = id }, transaction);
+                await connection.ExecuteAsync(database.Sql(RouteToAction), new { Id = id }, transaction);
+                await Moderation.Core.Signals.SignalFeed.AppendAsync(connection, transaction, database.Dialect,
+                [
+                    new($"model:{id}:{category}", id, "seed-" + id, category, score, Moderation.Core.Signals.SignalAction.Ineligible, 0.0,
+                        Moderation.Core.Signals.SignalSource.Model, "test-model", "test-policy"),
+                    new($"model:{id}:bias", id, "seed-" + id, "bias", 0.05, Moderation.Core.Signals.SignalAction.None, 1.0,
+                        Moderation.Core.Signals.SignalSource.Model, "test-model", "test-policy"),
+                ], now, CancellationToken.None);
+            }
+            return ids;
+        }, CancellationToken.None);
+        var page = await Moderation.Core.Signals.SignalFeed.ReadAsync(database, 0, 10_000, CancellationToken.None);
+        return ids.Select(id => (id, page.Signals.Single(s => s.UploadId == id && s.Category == category).Seq)).ToList();
+    }
+
     /// <summary>Uploads routed to review by a version from before tasks opened at routing: in review, with no task.</summary>
     public static Task<List<string>> InReviewWithoutTaskAsync(ModerationDatabase database, int count, string category = "misinformation",
         string? caption = null, double score = 0.7, long? routedAtMs = null) =>

@@ -22,6 +22,7 @@ public sealed class UploadLifecycleTests
             "queued->scored", "queued->in_review", "queued->actioned", "queued->allowed", "queued->failed",
             "in_review->allowed", "in_review->actioned",
             "actioned->allowed",
+            "actioned->in_review", // an automated action re-queued by reports
             "allowed->in_review",
             "failed->queued");
         UploadLifecycle.From(UploadStatus.Failed).Should().Equal([UploadStatus.Queued], "a failed upload only goes back to the queue, when its job is requeued");
