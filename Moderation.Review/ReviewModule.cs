@@ -75,6 +75,7 @@ public static class ReviewModule
                 options.Conventions.AllowAnonymousToPage("/Denied");
                 options.Conventions.AuthorizePage("/Audit", ReviewPolicies.Audit);
                 options.Conventions.AuthorizePage("/Users", ReviewPolicies.Users);
+                options.Conventions.AuthorizePage("/ApiKeys", ReviewPolicies.ApiKeys);
                 options.Conventions.AuthorizePage("/Quality", ReviewPolicies.Quality);
                 options.Conventions.ConfigureFilter(new SecurityHeadersPageFilter());
                 options.Conventions.ConfigureFilter(new RefusalPageFilter());

@@ -116,6 +116,7 @@ public static class ModerationApi
         app.MapHashBanks();
         app.MapAppeals();
         app.MapAudience();
+        app.MapApiKeys();
 
         app.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = _ => false });
         app.MapHealthChecks("/readyz", new HealthCheckOptions

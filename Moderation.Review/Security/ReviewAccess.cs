@@ -28,6 +28,8 @@ public static class ReviewPolicies
     public const string Audit = "review:audit";
     /// <summary>Users and roles.</summary>
     public const string Users = "review:users";
+    /// <summary>API keys: make, list, revoke.</summary>
+    public const string ApiKeys = "review:apikeys";
 
     public static readonly IReadOnlyDictionary<string, string[]> Roles = new Dictionary<string, string[]>
     {
@@ -36,6 +38,7 @@ public static class ReviewPolicies
         [Quality] = [ReviewRoles.Senior, ReviewRoles.Policy, ReviewRoles.Admin],
         [Audit] = [ReviewRoles.Policy, ReviewRoles.Admin],
         [Users] = [ReviewRoles.Admin],
+        [ApiKeys] = [ReviewRoles.Admin],
     };
 
     public static void AddReviewPolicies(this AuthorizationOptions options)

@@ -37,6 +37,8 @@ public sealed class ReviewAuthorizationMatrixTests(ReviewHostFixture fixture) : 
         Row("POST", "/review/audit?handler=Verify", s, no, no, no, ok, ok);
         Row("GET", "/review/users", s, no, no, no, no, ok);
         Row("POST", "/review/users?handler=Create", s, no, no, no, no, ok);
+        Row("GET", "/review/apikeys", s, no, no, no, no, ok);
+        Row("POST", "/review/apikeys?handler=Create", s, no, no, no, no, ok);
         Row("POST", "/review/queues?handler=Next", s, ok, ok, ok, no, ok);
         Row("POST", "/review/item/{item}?handler=Claim", s, ok, ok, ok, no, ok);
         Row("POST", "/review/item/{item}?handler=Decide", s, ok, ok, ok, no, ok);
