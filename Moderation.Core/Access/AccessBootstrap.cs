@@ -45,7 +45,7 @@ public sealed class AccessBootstrap(
         DialectSql.Portable("SELECT (SELECT COUNT(*) FROM api_keys) + (SELECT COUNT(*) FROM users)");
 
     private static readonly DialectSql InsertUser = DialectSql.Portable("""
-        INSERT INTO users (id, user_name, password_hash, roles, created_at_ms) VALUES (@Id, @UserName, @PasswordHash, @Roles, @Now)
+        INSERT INTO users (id, user_name, password_hash, roles, created_at_ms, security_stamp) VALUES (@Id, @UserName, @PasswordHash, @Roles, @Now, @Stamp)
         """);
 
     /// <returns>True when this call created the first credentials.</returns>
@@ -74,7 +74,7 @@ public sealed class AccessBootstrap(
             var user = new WorkbenchUser { Id = Guid.CreateVersion7().ToString(), UserName = o.AdminUserName };
             await connection.ExecuteAsync(new CommandDefinition(database.Sql(InsertUser), new
             {
-                user.Id, user.UserName, PasswordHash = new PasswordHasher<WorkbenchUser>().HashPassword(user, password), Roles = "admin", Now = now,
+                user.Id, user.UserName, PasswordHash = new PasswordHasher<WorkbenchUser>().HashPassword(user, password), Roles = "admin", Now = now, Stamp = WorkbenchUsers.NewSecurityStamp(),
             }, transaction, cancellationToken: ct));
             change.Record("api_key.created", "api_key", keyId, "first start on an empty database",
                 afterState: JsonSerializer.Serialize(new { scopes = ApiScopes.All }));
