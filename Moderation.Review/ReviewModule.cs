@@ -29,6 +29,7 @@ public static class ReviewModule
         // The review rules and stores (queues, decisions, reports, reach, users) come from Moderation.Core's
         // AddReviewServices, which AddModerationCore calls: this project adds only the pages and their sign-in.
         services.AddMemoryCache();
+        services.AddSingleton<SignInDevices>();
 
         var authentication = services.AddAuthentication().AddCookie(ReviewPolicies.Scheme, options =>
         {

@@ -58,6 +58,8 @@ public sealed class AccessBootstrap(
             throw new InvalidOperationException($"Moderation__Bootstrap__ApiKey must be at least {ApiKeyStore.MinimumKeyLength} characters long.");
         if (passwordFromEnvironment && o.AdminPassword!.Length < 12)
             throw new InvalidOperationException("Moderation__Bootstrap__AdminPassword must be at least 12 characters long.");
+        if (passwordFromEnvironment && CommonPasswords.IsCommon(o.AdminPassword!))
+            throw new InvalidOperationException("Moderation__Bootstrap__AdminPassword is on the list of common passwords (or is one with digits or symbols added, or repeated); choose another.");
 
         var apiKey = keyFromEnvironment ? o.ApiKey! : ApiKeyStore.Generate();
         var password = passwordFromEnvironment ? o.AdminPassword! : ApiKeyStore.Generate()[3..27];

@@ -274,10 +274,13 @@ public sealed class WorkbenchUsers(ModerationDatabase database, TimeProvider tim
         }, ct);
     }
 
-    private static void CheckPassword(string password)
+    /// <summary>Refuses a password that is too short, too long or common (<see cref="CommonPasswords"/>).</summary>
+    public static void CheckPassword(string password)
     {
         if (password.Length < MinimumPasswordLength || password.Length > 256)
             throw Refusal.Invalid("password", $"Passwords are {MinimumPasswordLength} to 256 characters long.");
+        if (CommonPasswords.IsCommon(password))
+            throw Refusal.Invalid("password", "That password is on a list of common passwords (or is one with digits or symbols added, or repeated); choose another: a few unrelated words make a good one.");
     }
 
     private static List<string> CheckRoles(IReadOnlyCollection<string> roles)

@@ -22,6 +22,8 @@ public static class ReviewServices
         services.AddSingleton<UserReports>();
         services.AddSingleton<UploadReach>();
         services.AddSingleton<WorkbenchUsers>();
+        services.AddOptions<SignInThrottleOptions>().Bind(configuration.GetSection(SignInThrottleOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton<SignInThrottle>();
         return services;
     }
 }
