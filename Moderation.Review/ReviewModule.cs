@@ -57,6 +57,7 @@ public static class ReviewModule
             options.Cookie.Name = "moderation-review-af";
             options.Cookie.Path = PathBase;
             options.Cookie.SameSite = SameSiteMode.Strict;
+            options.Cookie.SecurePolicy = CookieSecurePolicy.SameAsRequest; // its default is never Secure
             options.HeaderName = "RequestVerificationToken";
         });
 
