@@ -72,7 +72,7 @@ public sealed class AccessBootstrap(
             var existing = await connection.ExecuteScalarAsync<long>(new CommandDefinition(database.Sql(CountPrincipals), transaction: transaction, cancellationToken: ct));
             if (existing > 0) return false;
 
-            var keyId = await keys.CreateAsync(connection, transaction, "bootstrap admin key", apiKey, ApiScopes.All, ct);
+            var keyId = await keys.CreateAsync(connection, transaction, "bootstrap admin key", apiKey, ApiScopes.All, ct, AuditActors.Bootstrap);
             var user = new WorkbenchUser { Id = Guid.CreateVersion7().ToString(), UserName = o.AdminUserName };
             await connection.ExecuteAsync(new CommandDefinition(database.Sql(InsertUser), new
             {

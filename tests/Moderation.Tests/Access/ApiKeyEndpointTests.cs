@@ -50,6 +50,8 @@ public abstract class ApiKeyEndpointTests(ApiFixture fixture)
         listed.GetProperty("state").GetString().Should().Be("active");
         listed.GetProperty("createdBy").GetString().Should().Be(AuditActors.ApiKey(AdminKeyId(listText)));
         (await Api.Client.GetAsync($"/v1/apikeys/{id}")).StatusCode.Should().Be(HttpStatusCode.OK);
+        JsonDocument.Parse(listText).RootElement.GetProperty("keys").EnumerateArray()
+            .Single(k => k.GetProperty("id").GetString() == AdminKeyId(listText)).GetProperty("createdBy").GetString().Should().Be(AuditActors.Bootstrap);
 
         var revoked = await JsonAsync(await Api.Client.PostAsJsonAsync($"/v1/apikeys/{id}/revoke", new { reason = "rotated" }), HttpStatusCode.OK);
         revoked.GetProperty("state").GetString().Should().Be("revoked");
