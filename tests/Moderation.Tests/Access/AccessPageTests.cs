@@ -1,6 +1,8 @@
 using System.Net;
 using FluentAssertions;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Playwright;
+using Moderation.Core.Access;
 using Moderation.Core.Audit;
 using Moderation.Tests.Infrastructure;
 using Moderation.Tests.Review;
@@ -57,5 +59,41 @@ public sealed class AccessPageTests(ReviewHostFixture fixture) : IClassFixture<R
         var denied = await policy.GotoAsync("/review/apikeys");
         denied!.Status.Should().Be(403);
         await policy.Context.CloseAsync();
+    }
+
+    [Fact]
+    public async Task Guesses_on_the_sign_in_page_are_told_to_wait_while_the_owners_own_browser_signs_in()
+    {
+        var name = $"owner-{Guid.NewGuid():N}"[..20];
+        await fixture.Api.Services.GetRequiredService<WorkbenchUsers>().CreateAsync("test", name, ReviewHostFixture.Password, [ReviewRoles.Moderator], CancellationToken.None);
+
+        // The owner signs in on their browser and signs out: the browser keeps its device cookie.
+        var owner = await fixture.SignedInPageAsync(name);
+        await owner.ClickAsync("header form.signout button[type=submit]");
+        await owner.WaitForURLAsync("**/review/");
+
+        var guesser = await (await fixture.BrowserAsync()).NewPageAsync(new BrowserNewPageOptions { BaseURL = fixture.Api.BaseAddress.ToString().TrimEnd('/') });
+        guesser.SetDefaultTimeout(ReviewHostFixture.BrowserWaitMs);
+        guesser.SetDefaultNavigationTimeout(ReviewHostFixture.BrowserWaitMs);
+        IResponse? last = null;
+        for (var i = 0; i < 6; i++)
+        {
+            await guesser.GotoAsync("/review/");
+            await guesser.FillAsync("input[name=userName]", name);
+            await guesser.FillAsync("input[name=password]", $"not the password {i}");
+            last = await guesser.RunAndWaitForResponseAsync(() => guesser.ClickAsync("#signin button[type=submit]"),
+                r => r.Request.Method == "POST" && r.Url.EndsWith("/review/", StringComparison.Ordinal));
+            await guesser.Locator("#signin-error").WaitForAsync();
+        }
+        last!.Status.Should().Be(429);
+        (await guesser.Locator("main").InnerTextAsync()).Should().Contain("Too many failed sign-ins; try again in");
+        await guesser.ScreenshotAsync(new PageScreenshotOptions { Path = ReviewHostFixture.ScreenshotPath("sign-in-throttled.png") });
+        await guesser.Context.CloseAsync();
+
+        await owner.FillAsync("input[name=userName]", name);
+        await owner.FillAsync("input[name=password]", ReviewHostFixture.Password);
+        await owner.ClickAsync("#signin button[type=submit]");
+        await owner.WaitForURLAsync("**/review/queues");
+        await owner.Context.CloseAsync();
     }
 }
