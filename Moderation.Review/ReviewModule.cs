@@ -29,6 +29,7 @@ public static class ReviewModule
         // The review rules and stores (queues, decisions, reports, reach, users) come from Moderation.Core's
         // AddReviewServices, which AddModerationCore calls: this project adds only the pages and their sign-in.
         services.AddMemoryCache();
+        services.AddSingleton<SignInDevices>();
 
         var authentication = services.AddAuthentication().AddCookie(ReviewPolicies.Scheme, options =>
         {
@@ -56,6 +57,7 @@ public static class ReviewModule
             options.Cookie.Name = "moderation-review-af";
             options.Cookie.Path = PathBase;
             options.Cookie.SameSite = SameSiteMode.Strict;
+            options.Cookie.SecurePolicy = CookieSecurePolicy.SameAsRequest; // its default is never Secure
             options.HeaderName = "RequestVerificationToken";
         });
 
@@ -75,6 +77,7 @@ public static class ReviewModule
                 options.Conventions.AllowAnonymousToPage("/Denied");
                 options.Conventions.AuthorizePage("/Audit", ReviewPolicies.Audit);
                 options.Conventions.AuthorizePage("/Users", ReviewPolicies.Users);
+                options.Conventions.AuthorizePage("/ApiKeys", ReviewPolicies.ApiKeys);
                 options.Conventions.AuthorizePage("/Quality", ReviewPolicies.Quality);
                 options.Conventions.ConfigureFilter(new SecurityHeadersPageFilter());
                 options.Conventions.ConfigureFilter(new RefusalPageFilter());

@@ -7,7 +7,11 @@ using Moderation.Core.Access;
 
 namespace Moderation.Api.Access;
 
-/// <summary>Authenticates the <c>X-Api-Key</c> header. A verified key is cached briefly; revocation takes effect within that time.</summary>
+/// <summary>
+/// Authenticates the <c>X-Api-Key</c> header. A verified key is remembered for at most
+/// <see cref="ApiKeyStore.MaxCacheTime"/> (5 s) and never past its expiry, so a key revoked on any host stops working on
+/// every host within 5 seconds; the host that revokes it forgets it at once. Unknown keys are not remembered.
+/// </summary>
 public sealed class ApiKeyAuthenticationHandler(
     IOptionsMonitor<AuthenticationSchemeOptions> options,
     ILoggerFactory logger,
@@ -18,7 +22,6 @@ public sealed class ApiKeyAuthenticationHandler(
     public const string SchemeName = "ApiKey";
     public const string HeaderName = "X-Api-Key";
     public const string ScopeClaim = "scope";
-    private static readonly TimeSpan CacheFor = TimeSpan.FromSeconds(30);
 
     protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
     {
@@ -28,12 +31,16 @@ public sealed class ApiKeyAuthenticationHandler(
             return AuthenticateResult.Fail("Send one X-Api-Key header.");
 
         var presented = values[0]!;
-        var cacheKey = "api-key:" + ApiKeyStore.Hash(presented);
-        if (!cache.TryGetValue(cacheKey, out ApiKeyIdentity? identity))
+        var cacheKey = ApiKeyStore.CacheEntry(presented);
+        var now = TimeProvider.GetUtcNow();
+        if (!cache.TryGetValue(cacheKey, out ApiKeyIdentity? identity) || identity!.ExpiresAt <= now)
         {
             identity = await keys.AuthenticateAsync(presented, Context.RequestAborted);
-            if (identity is null) return AuthenticateResult.Fail("The API key is not valid.");
-            cache.Set(cacheKey, identity, CacheFor);
+            if (identity is null) return AuthenticateResult.Fail("The API key is not valid (unknown, revoked or expired).");
+            var until = now + ApiKeyStore.MaxCacheTime;
+            if (identity.ExpiresAt < until) until = identity.ExpiresAt.Value;
+            cache.Set(cacheKey, identity, until);
+            cache.Set(ApiKeyStore.IdCacheEntry(identity.KeyId), cacheKey, until);
         }
 
         var claims = new List<Claim> { new(ClaimTypes.NameIdentifier, identity!.KeyId), new(ClaimTypes.Name, identity.Name) };

@@ -4,6 +4,7 @@ using Hangfire.Dashboard;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.AspNetCore.HttpOverrides;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.OpenApi;
 using Moderation.Api.Access;
@@ -57,6 +58,18 @@ public static class ModerationApi
             .SetApplicationName("moderation-workbench")
             .PersistKeysToFileSystem(new DirectoryInfo(Path.Combine(dataDirectory.FullDataDirectory, "keys")));
 
+        // Behind a TLS-terminating proxy: believe X-Forwarded-For/-Proto from the configured proxies only, so the
+        // workbench's cookies get Secure, HSTS is sent and sign-in throttling counts the real client address.
+        var proxies = configuration.GetSection(ProxySettings.Section).Get<ProxySettings>() ?? new ProxySettings();
+        services.Configure<ForwardedHeadersOptions>(proxies.Apply);
+        var hsts = configuration.GetSection(HstsSettings.Section).Get<HstsSettings>() ?? new HstsSettings();
+        services.AddHsts(options =>
+        {
+            options.MaxAge = hsts.MaxAge;
+            options.IncludeSubDomains = hsts.IncludeSubDomains;
+            options.Preload = hsts.Preload;
+        });
+
         // Refusals from Core and requests the server cannot take (413, 415) become problem details in one place.
         services.AddProblemDetails();
         services.AddExceptionHandler<ProblemExceptionHandler>();
@@ -98,6 +111,12 @@ public static class ModerationApi
 
     public static WebApplication MapModerationApi(this WebApplication app)
     {
+        // Only with proxies configured: with empty lists ASP.NET Core's middleware would believe every caller's headers.
+        var forwarded = app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<ForwardedHeadersOptions>>().Value;
+        if (forwarded.KnownProxies.Count > 0 || forwarded.KnownIPNetworks.Count > 0) app.UseForwardedHeaders();
+        // HTTPS responses (by the connection or a trusted proxy's X-Forwarded-Proto) carry Strict-Transport-Security;
+        // ASP.NET Core leaves it off for localhost, and here for Development.
+        if (!app.Environment.IsDevelopment()) app.UseHsts();
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.Use(async (context, next) =>
@@ -116,6 +135,7 @@ public static class ModerationApi
         app.MapHashBanks();
         app.MapAppeals();
         app.MapAudience();
+        app.MapApiKeys();
 
         app.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = _ => false });
         app.MapHealthChecks("/readyz", new HealthCheckOptions

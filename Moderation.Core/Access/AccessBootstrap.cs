@@ -45,7 +45,7 @@ public sealed class AccessBootstrap(
         DialectSql.Portable("SELECT (SELECT COUNT(*) FROM api_keys) + (SELECT COUNT(*) FROM users)");
 
     private static readonly DialectSql InsertUser = DialectSql.Portable("""
-        INSERT INTO users (id, user_name, password_hash, roles, created_at_ms) VALUES (@Id, @UserName, @PasswordHash, @Roles, @Now)
+        INSERT INTO users (id, user_name, password_hash, roles, created_at_ms, security_stamp) VALUES (@Id, @UserName, @PasswordHash, @Roles, @Now, @Stamp)
         """);
 
     /// <returns>True when this call created the first credentials.</returns>
@@ -58,6 +58,8 @@ public sealed class AccessBootstrap(
             throw new InvalidOperationException($"Moderation__Bootstrap__ApiKey must be at least {ApiKeyStore.MinimumKeyLength} characters long.");
         if (passwordFromEnvironment && o.AdminPassword!.Length < 12)
             throw new InvalidOperationException("Moderation__Bootstrap__AdminPassword must be at least 12 characters long.");
+        if (passwordFromEnvironment && CommonPasswords.IsCommon(o.AdminPassword!))
+            throw new InvalidOperationException("Moderation__Bootstrap__AdminPassword is on the list of common passwords (or is one with digits or symbols added, or repeated); choose another.");
 
         var apiKey = keyFromEnvironment ? o.ApiKey! : ApiKeyStore.Generate();
         var password = passwordFromEnvironment ? o.AdminPassword! : ApiKeyStore.Generate()[3..27];
@@ -70,11 +72,11 @@ public sealed class AccessBootstrap(
             var existing = await connection.ExecuteScalarAsync<long>(new CommandDefinition(database.Sql(CountPrincipals), transaction: transaction, cancellationToken: ct));
             if (existing > 0) return false;
 
-            var keyId = await keys.CreateAsync(connection, transaction, "bootstrap admin key", apiKey, ApiScopes.All, ct);
+            var keyId = await keys.CreateAsync(connection, transaction, "bootstrap admin key", apiKey, ApiScopes.All, ct, AuditActors.Bootstrap);
             var user = new WorkbenchUser { Id = Guid.CreateVersion7().ToString(), UserName = o.AdminUserName };
             await connection.ExecuteAsync(new CommandDefinition(database.Sql(InsertUser), new
             {
-                user.Id, user.UserName, PasswordHash = new PasswordHasher<WorkbenchUser>().HashPassword(user, password), Roles = "admin", Now = now,
+                user.Id, user.UserName, PasswordHash = new PasswordHasher<WorkbenchUser>().HashPassword(user, password), Roles = "admin", Now = now, Stamp = WorkbenchUsers.NewSecurityStamp(),
             }, transaction, cancellationToken: ct));
             change.Record("api_key.created", "api_key", keyId, "first start on an empty database",
                 afterState: JsonSerializer.Serialize(new { scopes = ApiScopes.All }));

@@ -8,8 +8,9 @@ using Moderation.Core.Refusals;
 namespace Moderation.Core.Access;
 
 /// <summary>A review-workbench account as the admin page lists it; <see cref="SignsInWith"/> names its OpenID Connect provider, if any.</summary>
+/// <see cref="SecurityStamp"/> is carried by each of the account's cookies: a new stamp ends every session issued under the old one.
 public sealed record WorkbenchAccount(string Id, string UserName, IReadOnlyList<string> Roles, DateTimeOffset CreatedAt, DateTimeOffset? DisabledAt,
-    string? SignsInWith = null)
+    string? SignsInWith = null, string SecurityStamp = "")
 {
     public bool Disabled => DisabledAt is not null;
 }
@@ -33,19 +34,24 @@ public sealed class WorkbenchUsers(ModerationDatabase database, TimeProvider tim
     private static readonly string DecoyHash = Hasher.HashPassword(new WorkbenchUser(), "decoy-password-for-unknown-users");
 
     private const string Columns =
-        "id, user_name, password_hash, roles, created_at_ms, disabled_at_ms, (SELECT MIN(l.provider) FROM user_logins l WHERE l.user_id = users.id) AS signs_in_with";
+        "id, user_name, password_hash, roles, created_at_ms, disabled_at_ms, security_stamp, (SELECT MIN(l.provider) FROM user_logins l WHERE l.user_id = users.id) AS signs_in_with";
 
     private static readonly DialectSql SelectByName = DialectSql.Portable($"SELECT {Columns} FROM users WHERE user_name = @UserName");
     private static readonly DialectSql SelectById = DialectSql.Portable($"SELECT {Columns} FROM users WHERE id = @Id");
     private static readonly DialectSql SelectAll = DialectSql.Portable($"SELECT {Columns} FROM users ORDER BY user_name");
     private static readonly DialectSql UpdateHash = DialectSql.Portable("UPDATE users SET password_hash = @Hash WHERE id = @Id");
-    private static readonly DialectSql UpdateRoles = DialectSql.Portable("UPDATE users SET roles = @Roles WHERE id = @Id");
+    private static readonly DialectSql ResetHash = DialectSql.Portable("UPDATE users SET password_hash = @Hash, security_stamp = @Stamp WHERE id = @Id");
+    private static readonly DialectSql UpdateRoles = DialectSql.Portable("UPDATE users SET roles = @Roles, security_stamp = @Stamp WHERE id = @Id");
+    private static readonly DialectSql UpdateStamp = DialectSql.Portable("UPDATE users SET security_stamp = @Stamp WHERE id = @Id");
     private static readonly DialectSql SelectRevealMedia = DialectSql.Portable("SELECT reveal_media FROM users WHERE id = @Id");
     private static readonly DialectSql UpdateRevealMedia = DialectSql.Portable("UPDATE users SET reveal_media = @Reveal WHERE id = @Id");
-    private static readonly DialectSql UpdateDisabled = DialectSql.Portable("UPDATE users SET disabled_at_ms = @DisabledAtMs WHERE id = @Id");
+    private static readonly DialectSql UpdateDisabled = DialectSql.Portable("UPDATE users SET disabled_at_ms = @DisabledAtMs, security_stamp = @Stamp WHERE id = @Id");
     private static readonly DialectSql Insert = DialectSql.Portable("""
-        INSERT INTO users (id, user_name, password_hash, roles, created_at_ms) VALUES (@Id, @UserName, @PasswordHash, @Roles, @Now)
+        INSERT INTO users (id, user_name, password_hash, roles, created_at_ms, security_stamp) VALUES (@Id, @UserName, @PasswordHash, @Roles, @Now, @Stamp)
         """);
+
+    /// <summary>A new security stamp: 128 random bits.</summary>
+    public static string NewSecurityStamp() => Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16));
     private static readonly DialectSql SelectLogin = DialectSql.Portable("SELECT user_id FROM user_logins WHERE provider = @Provider AND subject = @Subject");
     private static readonly DialectSql InsertLogin = DialectSql.Portable("""
         INSERT INTO user_logins (provider, subject, user_id, created_at_ms, last_sign_in_at_ms) VALUES (@Provider, @Subject, @UserId, @Now, @Now)
@@ -111,7 +117,7 @@ public sealed class WorkbenchUsers(ModerationDatabase database, TimeProvider tim
                 userId = Guid.CreateVersion7().ToString();
                 await connection.ExecuteAsync(new CommandDefinition(database.Sql(Insert), new
                 {
-                    Id = userId, UserName = userName, PasswordHash = "", Roles = string.Join(' ', roles), Now = now,
+                    Id = userId, UserName = userName, PasswordHash = "", Roles = string.Join(' ', roles), Now = now, Stamp = NewSecurityStamp(),
                 }, transaction, cancellationToken: ct));
                 await connection.ExecuteAsync(new CommandDefinition(database.Sql(InsertLogin), new { login.Provider, login.Subject, UserId = userId, Now = now }, transaction, cancellationToken: ct));
                 change.Record("user.created", "user", userId, afterState: JsonSerializer.Serialize(new { userName, roles, provider = login.Provider, subject = login.Subject }));
@@ -127,7 +133,7 @@ public sealed class WorkbenchUsers(ModerationDatabase database, TimeProvider tim
                     var roles = ReviewRoles.All.Where(login.Roles.Contains).ToList();
                     if (!roles.SequenceEqual(held))
                     {
-                        await connection.ExecuteAsync(new CommandDefinition(database.Sql(UpdateRoles), new { Roles = string.Join(' ', roles), row.Id }, transaction, cancellationToken: ct));
+                        await connection.ExecuteAsync(new CommandDefinition(database.Sql(UpdateRoles), new { Roles = string.Join(' ', roles), row.Id, Stamp = NewSecurityStamp() }, transaction, cancellationToken: ct));
                         change.Record("user.roles_changed", "user", row.Id, "role claim at sign-in",
                             JsonSerializer.Serialize(new { roles = held }), JsonSerializer.Serialize(new { roles }));
                         row = await connection.QueryFirstAsync<Row>(new CommandDefinition(database.Sql(SelectById), new { Id = userId }, transaction, cancellationToken: ct));
@@ -191,6 +197,7 @@ public sealed class WorkbenchUsers(ModerationDatabase database, TimeProvider tim
         CheckPassword(password);
         var cleanRoles = CheckRoles(roles);
         var user = new WorkbenchUser { Id = Guid.CreateVersion7().ToString(), UserName = userName };
+        var stamp = NewSecurityStamp();
         return await AuditedChange.RunAsync(database, time, actor, async change =>
         {
             var existing = await change.Connection.QueryFirstOrDefaultAsync<Row>(new CommandDefinition(database.Sql(SelectByName), new { UserName = userName },
@@ -198,10 +205,10 @@ public sealed class WorkbenchUsers(ModerationDatabase database, TimeProvider tim
             if (existing is not null) throw Refusal.Conflict($"A user named '{userName}' already exists.", "userName");
             await change.Connection.ExecuteAsync(new CommandDefinition(database.Sql(Insert), new
             {
-                user.Id, user.UserName, PasswordHash = Hasher.HashPassword(user, password), Roles = string.Join(' ', cleanRoles), Now = change.NowMs,
+                user.Id, user.UserName, PasswordHash = Hasher.HashPassword(user, password), Roles = string.Join(' ', cleanRoles), Now = change.NowMs, Stamp = stamp,
             }, change.Transaction, cancellationToken: ct));
             change.Record("user.created", "user", user.Id, afterState: JsonSerializer.Serialize(new { userName, roles = cleanRoles }));
-            return new WorkbenchAccount(user.Id, userName, cleanRoles, change.Now, null);
+            return new WorkbenchAccount(user.Id, userName, cleanRoles, change.Now, null, SecurityStamp: stamp);
         }, ct);
     }
 
@@ -212,7 +219,8 @@ public sealed class WorkbenchUsers(ModerationDatabase database, TimeProvider tim
         {
             if (row.Id == actorId && !cleanRoles.Contains(ReviewRoles.Admin))
                 throw Refusal.Forbidden("You cannot remove the admin role from your own account.", "roles");
-            await connection.ExecuteAsync(new CommandDefinition(database.Sql(UpdateRoles), new { Roles = string.Join(' ', cleanRoles), row.Id }, transaction, cancellationToken: ct));
+            // A new stamp: the user's sessions end, and the next sign-in carries the new roles.
+            await connection.ExecuteAsync(new CommandDefinition(database.Sql(UpdateRoles), new { Roles = string.Join(' ', cleanRoles), row.Id, Stamp = NewSecurityStamp() }, transaction, cancellationToken: ct));
             return (new { roles = ReviewRoles.Parse(row.Roles) }, new { roles = cleanRoles });
         }, ct);
     }
@@ -222,7 +230,7 @@ public sealed class WorkbenchUsers(ModerationDatabase database, TimeProvider tim
         {
             if (row.Id == actorId && disabled) throw Refusal.Forbidden("You cannot disable your own account.", "disabled");
             var at = disabled ? time.GetUtcNow().ToUnixTimeMilliseconds() : (long?)null;
-            await connection.ExecuteAsync(new CommandDefinition(database.Sql(UpdateDisabled), new { DisabledAtMs = at, row.Id }, transaction, cancellationToken: ct));
+            await connection.ExecuteAsync(new CommandDefinition(database.Sql(UpdateDisabled), new { DisabledAtMs = at, row.Id, Stamp = NewSecurityStamp() }, transaction, cancellationToken: ct));
             return (new { disabled = row.DisabledAtMs is not null }, new { disabled });
         }, ct);
 
@@ -232,10 +240,24 @@ public sealed class WorkbenchUsers(ModerationDatabase database, TimeProvider tim
         return ChangeAsync(actor, id, "user.password_reset", async (connection, transaction, row) =>
         {
             var user = new WorkbenchUser { Id = row.Id, UserName = row.UserName };
-            await connection.ExecuteAsync(new CommandDefinition(database.Sql(UpdateHash), new { Hash = Hasher.HashPassword(user, password), row.Id }, transaction, cancellationToken: ct));
+            await connection.ExecuteAsync(new CommandDefinition(database.Sql(ResetHash), new { Hash = Hasher.HashPassword(user, password), row.Id, Stamp = NewSecurityStamp() }, transaction, cancellationToken: ct));
             return ((object?)null, (object?)null);
         }, ct);
     }
+
+    /// <summary>
+    /// Sign-out: a new security stamp, so every cookie of the account stops working on every host (this one and any
+    /// copied or stolen); audited as <c>user.signed_out</c>. An unknown account changes nothing.
+    /// </summary>
+    public Task SignOutAsync(string id, string actor, CancellationToken ct) =>
+        AuditedChange.RunAsync(database, time, actor, async change =>
+        {
+            var row = await change.Connection.QueryFirstOrDefaultAsync<Row>(new CommandDefinition(database.Sql(SelectById), new { Id = id }, change.Transaction, cancellationToken: ct));
+            if (row is null) return false;
+            await change.Connection.ExecuteAsync(new CommandDefinition(database.Sql(UpdateStamp), new { row.Id, Stamp = NewSecurityStamp() }, change.Transaction, cancellationToken: ct));
+            change.Record("user.signed_out", "user", row.Id);
+            return true;
+        }, ct);
 
     private async Task ChangeAsync(string actor, string id, string action,
         Func<System.Data.Common.DbConnection, System.Data.Common.DbTransaction, Row, Task<(object? Before, object? After)>> change, CancellationToken ct)
@@ -252,10 +274,13 @@ public sealed class WorkbenchUsers(ModerationDatabase database, TimeProvider tim
         }, ct);
     }
 
-    private static void CheckPassword(string password)
+    /// <summary>Refuses a password that is too short, too long or common (<see cref="CommonPasswords"/>).</summary>
+    public static void CheckPassword(string password)
     {
         if (password.Length < MinimumPasswordLength || password.Length > 256)
             throw Refusal.Invalid("password", $"Passwords are {MinimumPasswordLength} to 256 characters long.");
+        if (CommonPasswords.IsCommon(password))
+            throw Refusal.Invalid("password", "That password is on a list of common passwords (or is one with digits or symbols added, or repeated); choose another: a few unrelated words make a good one.");
     }
 
     private static List<string> CheckRoles(IReadOnlyCollection<string> roles)
@@ -275,8 +300,9 @@ public sealed class WorkbenchUsers(ModerationDatabase database, TimeProvider tim
         public long CreatedAtMs { get; init; }
         public long? DisabledAtMs { get; init; }
         public string? SignsInWith { get; init; }
+        public string SecurityStamp { get; init; } = "";
 
         public WorkbenchAccount ToAccount() => new(Id, UserName, ReviewRoles.Parse(Roles), DateTimeOffset.FromUnixTimeMilliseconds(CreatedAtMs),
-            DisabledAtMs is { } d ? DateTimeOffset.FromUnixTimeMilliseconds(d) : null, SignsInWith);
+            DisabledAtMs is { } d ? DateTimeOffset.FromUnixTimeMilliseconds(d) : null, SignsInWith, SecurityStamp.Trim());
     }
 }

@@ -22,6 +22,11 @@ public static class ReviewServices
         services.AddSingleton<UserReports>();
         services.AddSingleton<UploadReach>();
         services.AddSingleton<WorkbenchUsers>();
+        services.AddOptions<SignInThrottleOptions>().Bind(configuration.GetSection(SignInThrottleOptions.Section)).ValidateDataAnnotations()
+            .Validate(o => o.FirstDelay > TimeSpan.Zero && o.MaxDelay >= o.FirstDelay && o.AccountMaxDelay > TimeSpan.Zero && o.ForgetAfter > o.MaxDelay,
+                $"{SignInThrottleOptions.Section}: FirstDelay, MaxDelay and AccountMaxDelay must be positive, MaxDelay at least FirstDelay, ForgetAfter longer than MaxDelay.")
+            .ValidateOnStart();
+        services.AddSingleton<SignInThrottle>();
         return services;
     }
 }

@@ -17,6 +17,9 @@ public static class TransactionLock
     /// <summary>Serialises schema migrations across processes.</summary>
     public const long Migrations = 0x4D4F44_0002;
 
+    /// <summary>Serialises password sign-in attempts' bookkeeping (<c>sign_in_throttle</c>), so parallel guesses are counted one by one.</summary>
+    public const long SignInThrottle = 0x4D4F44_0003;
+
     private static readonly DialectSql Acquire = new(
         sqlite: "",
         postgres: "SELECT pg_advisory_xact_lock(@Key)",

@@ -3,7 +3,6 @@ using Microsoft.AspNetCore.Authentication.OpenIdConnect;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.RazorPages;
-using Microsoft.Extensions.Caching.Memory;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -16,12 +15,8 @@ namespace Moderation.Review.Pages;
 /// <c>/review/</c>: the sign-in form for visitors, and the button for the OpenID Connect provider when one is
 /// configured; signed-in users go on to the queues.
 /// </summary>
-public sealed class IndexModel(WorkbenchUsers users, IMemoryCache cache, OpenIdConnectSignIn external, ILogger<IndexModel> logger) : PageModel
+public sealed class IndexModel(WorkbenchUsers users, SignInThrottle throttle, SignInDevices devices, OpenIdConnectSignIn external, ILogger<IndexModel> logger) : PageModel
 {
-    /// <summary>Failed sign-ins per user name before the name is refused for <see cref="LockoutFor"/>.</summary>
-    public const int MaxFailures = 5;
-    public static readonly TimeSpan LockoutFor = TimeSpan.FromMinutes(15);
-
     public string? Error { get; private set; }
     public string? UserName { get; private set; }
     public string? ReturnUrl { get; private set; }
@@ -47,25 +42,34 @@ public sealed class IndexModel(WorkbenchUsers users, IMemoryCache cache, OpenIdC
     {
         ReturnUrl = returnUrl;
         UserName = userName;
-        // Password guessing: after MaxFailures wrong passwords for one name, that name is refused for a while, right
-        // password or not (per host; the hash's cost already slows each guess).
-        var failuresKey = "review-signin-failures:" + (userName ?? "").Trim().ToLowerInvariant();
-        var failures = cache.Get<int?>(failuresKey) ?? 0;
-        if (failures >= MaxFailures)
+        if (string.IsNullOrEmpty(userName) || string.IsNullOrEmpty(password))
         {
-            Error = $"Too many failed sign-ins for this name; try again in {LockoutFor.TotalMinutes:0} minutes.";
-            Response.StatusCode = StatusCodes.Status429TooManyRequests;
+            Error = "Enter your user name and password.";
+            Response.StatusCode = StatusCodes.Status400BadRequest;
             return Page();
         }
-        var account = string.IsNullOrEmpty(userName) || string.IsNullOrEmpty(password) ? null : await users.SignInAsync(userName, password, ct);
+        // Password guessing: every attempt is counted (in the database, for every host) before the password is
+        // checked, per client address and per name, or per device for a browser this account signed in on before;
+        // past the free attempts each check waits a growing delay (SignInThrottle).
+        var keys = throttle.KeysFor(userName, HttpContext.Connection.RemoteIpAddress, devices.Read(Request, userName));
+        var gate = await throttle.TryBeginAsync(keys, ct);
+        if (!gate.Allowed)
+        {
+            var seconds = (int)Math.Ceiling(gate.RetryAfter.TotalSeconds);
+            Error = $"Too many failed sign-ins; try again in {seconds} seconds.";
+            Response.StatusCode = StatusCodes.Status429TooManyRequests;
+            Response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            return Page();
+        }
+        var account = await users.SignInAsync(userName, password, ct);
         if (account is null)
         {
-            cache.Set(failuresKey, failures + 1, LockoutFor);
             Error = "That user name and password do not match an active account.";
             Response.StatusCode = StatusCodes.Status401Unauthorized;
             return Page();
         }
-        cache.Remove(failuresKey);
+        await throttle.SucceededAsync(keys, ct);
+        devices.Issue(Request, Response, account.UserName);
         await users.RecordSignInAsync(account, ct);
         await HttpContext.SignInAsync(ReviewPolicies.Scheme, ReviewPolicies.Principal(account));
         return LocalRedirect(SafeReturnUrl(returnUrl));

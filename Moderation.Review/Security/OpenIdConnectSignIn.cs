@@ -2,7 +2,6 @@ using System.Security.Claims;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.OpenIdConnect;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.Caching.Memory;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -165,8 +164,6 @@ public sealed class OpenIdConnectSignIn(OpenIdConnectSettings settings, IReadOnl
             Refuse(context, ErrorDisabled, $"the workbench account '{account.UserName}' is disabled");
             return;
         }
-        // The cookie check caches accounts for a few seconds; roles the provider just changed apply now.
-        services.GetRequiredService<IMemoryCache>().Remove(ReviewPolicies.AccountCacheKey(account.Id));
         context.Principal = ReviewPolicies.Principal(account);
     }
 

@@ -3,7 +3,6 @@ using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.Caching.Memory;
 using Microsoft.Extensions.DependencyInjection;
 using Moderation.Core.Access;
 using Moderation.Core.Review;
@@ -28,6 +27,8 @@ public static class ReviewPolicies
     public const string Audit = "review:audit";
     /// <summary>Users and roles.</summary>
     public const string Users = "review:users";
+    /// <summary>API keys: make, list, revoke.</summary>
+    public const string ApiKeys = "review:apikeys";
 
     public static readonly IReadOnlyDictionary<string, string[]> Roles = new Dictionary<string, string[]>
     {
@@ -36,6 +37,7 @@ public static class ReviewPolicies
         [Quality] = [ReviewRoles.Senior, ReviewRoles.Policy, ReviewRoles.Admin],
         [Audit] = [ReviewRoles.Policy, ReviewRoles.Admin],
         [Users] = [ReviewRoles.Admin],
+        [ApiKeys] = [ReviewRoles.Admin],
     };
 
     public static void AddReviewPolicies(this AuthorizationOptions options)
@@ -52,41 +54,36 @@ public static class ReviewPolicies
         user.Identity?.Name ?? "",
         user.FindAll(ClaimTypes.Role).Select(c => c.Value).ToHashSet(StringComparer.Ordinal));
 
+    /// <summary>The claim that carries the account's security stamp in the cookie.</summary>
+    public const string SecurityStampClaim = "moderation:security_stamp";
+
     public static ClaimsPrincipal Principal(WorkbenchAccount account)
     {
-        var claims = new List<Claim> { new(ClaimTypes.NameIdentifier, account.Id), new(ClaimTypes.Name, account.UserName) };
+        var claims = new List<Claim>
+        {
+            new(ClaimTypes.NameIdentifier, account.Id), new(ClaimTypes.Name, account.UserName), new(SecurityStampClaim, account.SecurityStamp),
+        };
         claims.AddRange(account.Roles.Select(r => new Claim(ClaimTypes.Role, r)));
         return new ClaimsPrincipal(new ClaimsIdentity(claims, Scheme, ClaimTypes.Name, ClaimTypes.Role));
     }
 
-    public static string AccountCacheKey(string userId) => "review-user:" + userId;
-
     /// <summary>
-    /// The cookie carries roles, but an admin's change (roles, disabling) must not wait for it to expire: each
-    /// request re-reads the account, cached for a few seconds.
+    /// Every request re-reads the account (one primary-key read, no cache) and accepts the cookie only while the account
+    /// is enabled and its security stamp is the one the cookie carries. Sign-out, a password reset, a role change and
+    /// disabling give the account a new stamp, so each ends every session of it, on every host, at the next request.
     /// </summary>
     public static async Task ValidateAsync(CookieValidatePrincipalContext context)
     {
         var id = context.Principal?.FindFirstValue(ClaimTypes.NameIdentifier);
-        if (id is null) { context.RejectPrincipal(); return; }
-        var cache = context.HttpContext.RequestServices.GetRequiredService<IMemoryCache>();
-        var users = context.HttpContext.RequestServices.GetRequiredService<WorkbenchUsers>();
-        var account = await cache.GetOrCreateAsync(AccountCacheKey(id), entry =>
-        {
-            entry.AbsoluteExpirationRelativeToNow = TimeSpan.FromSeconds(5);
-            return users.FindAsync(id, context.HttpContext.RequestAborted);
-        });
-        if (account is null || account.Disabled)
+        var stamp = context.Principal?.FindFirstValue(SecurityStampClaim);
+        var account = id is null || stamp is null
+            ? null
+            : await context.HttpContext.RequestServices.GetRequiredService<WorkbenchUsers>().FindAsync(id, context.HttpContext.RequestAborted);
+        if (account is null || account.Disabled || !string.Equals(account.SecurityStamp, stamp, StringComparison.Ordinal)
+            || !context.Principal!.FindAll(ClaimTypes.Role).Select(c => c.Value).Order(StringComparer.Ordinal).SequenceEqual(account.Roles.Order(StringComparer.Ordinal)))
         {
             context.RejectPrincipal();
             await context.HttpContext.SignOutAsync(Scheme);
-            return;
-        }
-        var held = context.Principal!.FindAll(ClaimTypes.Role).Select(c => c.Value).Order(StringComparer.Ordinal);
-        if (!held.SequenceEqual(account.Roles.Order(StringComparer.Ordinal)))
-        {
-            context.ReplacePrincipal(Principal(account));
-            context.ShouldRenew = true;
         }
     }
 

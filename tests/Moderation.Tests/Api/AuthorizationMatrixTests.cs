@@ -50,6 +50,10 @@ public sealed class AuthorizationMatrixTests(SqliteApiFixture fixture) : IClassF
         Row("POST", "/v1/appeals", no, notFound, forbidden, forbidden, forbidden, notFound);
         Row("POST", "/v1/uploads/{unknown}/reports", no, notFound, forbidden, forbidden, forbidden, notFound);
         Row("POST", "/v1/reach", no, ok, forbidden, forbidden, forbidden, ok);
+        Row("GET", "/v1/apikeys", no, forbidden, forbidden, forbidden, forbidden, ok);
+        Row("POST", "/v1/apikeys", no, forbidden, forbidden, forbidden, forbidden, created);
+        Row("GET", "/v1/apikeys/{unknown}", no, forbidden, forbidden, forbidden, forbidden, notFound);
+        Row("POST", "/v1/apikeys/{unknown}/revoke", no, forbidden, forbidden, forbidden, forbidden, notFound);
         Row("GET", "/hangfire", no, forbidden, forbidden, forbidden, forbidden, ok);
         Row("GET", "/healthz", ok, ok, ok, ok, ok, ok);
         Row("GET", "/readyz", ok, ok, ok, ok, ok, ok);
@@ -83,9 +87,11 @@ public sealed class AuthorizationMatrixTests(SqliteApiFixture fixture) : IClassF
             "/v1/appeals" => new { uploadId = $"unknown-{Guid.NewGuid():N}", statement = "matrix" },
             "/v1/claims" => new { text = $"A matrix claim {Guid.NewGuid():N}", sourceUrl = "https://factcheck.example.org/m" },
             "/v1/hashbanks" => new { name = $"matrix-{Guid.NewGuid():N}", category = "harm", action = "label" },
+            "/v1/apikeys" => new { name = "matrix key", scopes = new[] { "signals:read" } },
             "/v1/reach" => new { items = new[] { new { uploadId = $"unknown-{Guid.NewGuid():N}", views = 1 } } },
             _ when path.EndsWith("/reports", StringComparison.Ordinal) => new { reporterId = "matrix", reason = "spam" },
-            _ when path.EndsWith("/retire", StringComparison.Ordinal) || path.EndsWith("/release", StringComparison.Ordinal) => new { reason = "matrix" },
+            _ when path.EndsWith("/retire", StringComparison.Ordinal) || path.EndsWith("/release", StringComparison.Ordinal)
+                || path.EndsWith("/revoke", StringComparison.Ordinal) => new { reason = "matrix" },
             _ => new { state = "live" },
         };
         using var client = api.CreateClient(key);

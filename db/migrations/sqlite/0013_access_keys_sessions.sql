@@ -1,0 +1,18 @@
+-- API keys made through the API or the admin page: who made one and when it stops working by itself.
+ALTER TABLE api_keys ADD COLUMN expires_at_ms INTEGER NULL;   -- null: never expires (revoke it instead)
+ALTER TABLE api_keys ADD COLUMN created_by TEXT NULL;         -- audit actor; null for keys made before 0012
+ALTER TABLE api_keys ADD COLUMN revoked_by TEXT NULL;
+
+-- Workbench sessions: every cookie carries the account's security stamp; a new stamp (sign-out, password,
+-- roles, disabling) ends every session issued under the old one.
+ALTER TABLE users ADD COLUMN security_stamp TEXT NOT NULL DEFAULT '';
+
+-- Password sign-in throttling, shared by every host: one row per throttled key
+-- (address:<ip>, account:<lower-case user name>, device:<id>).
+CREATE TABLE sign_in_throttle (
+    throttle_key        TEXT    NOT NULL PRIMARY KEY,
+    failures            INTEGER NOT NULL,             -- attempts counted since the last success or quiet period
+    next_allowed_at_ms  INTEGER NOT NULL,             -- no password check for this key before this time
+    updated_at_ms       INTEGER NOT NULL
+);
+CREATE INDEX ix_sign_in_throttle_updated ON sign_in_throttle (updated_at_ms);
