@@ -43,6 +43,8 @@ public static class ModerationServices
         services.AddSingleton(sp => CreateDatabase(sp.GetRequiredService<IOptions<DatabaseOptions>>().Value, sp.GetRequiredService<IOptions<ModerationOptions>>().Value));
         services.AddSingleton<DatabaseMigrator>();
         services.AddSingleton<MediaStore>();
+        services.AddSingleton<MediaSweeper>();
+        services.AddSingleton<MediaBudget>();
         services.AddSingleton<UploadIntake>();
         // The dispatcher before intake: hosted services stop in reverse, so intake hands over its last uploads first.
         services.AddSingleton<ScoringDispatcher>();
@@ -85,6 +87,8 @@ public static class ModerationServices
 
         // Every host that takes uploads (and every worker) enqueues, once at start-up, those stored without a job.
         services.AddHostedService<UnenqueuedUploadRecovery>();
+        // And sweeps media files that no upload names (a crash between a file's rename and its upload's commit).
+        services.AddHostedService<MediaSweepSchedule>();
         return services;
     }
 
