@@ -55,7 +55,7 @@ public static class ModerationApi
         var dataDirectory = configuration.GetSection(ModerationOptions.Section).Get<ModerationOptions>() ?? new ModerationOptions();
         services.AddDataProtection()
             .SetApplicationName("moderation-workbench")
-            .PersistKeysToFileSystem(new DirectoryInfo(Path.Combine(dataDirectory.FullDataDirectory, "keys")));
+            .PersistKeysToFileSystem(new DirectoryInfo(Path.Combine(PrivateFiles.EnsureDirectory(dataDirectory.FullDataDirectory), "keys")));
 
         // Refusals from Core and requests the server cannot take (413, 415) become problem details in one place.
         services.AddProblemDetails();

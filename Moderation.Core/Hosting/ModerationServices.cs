@@ -114,7 +114,7 @@ public static class ModerationServices
             if (options.Provider != DatabaseProvider.Sqlite)
                 throw new OptionsValidationException(DatabaseOptions.Section, typeof(DatabaseOptions),
                     [$"Moderation:Database:ConnectionString is required for {options.Provider}."]);
-            Directory.CreateDirectory(moderation.FullDataDirectory);
+            PrivateFiles.EnsureDirectory(moderation.FullDataDirectory);
             connectionString = new SqliteConnectionStringBuilder
             {
                 DataSource = Path.Combine(moderation.FullDataDirectory, "moderation.db"),
@@ -122,6 +122,8 @@ public static class ModerationServices
                 DefaultTimeout = options.CommandTimeoutSeconds,
             }.ToString();
         }
+        // The database file is created 0600 before SQLite creates it with the umask's mode.
+        if (options.Provider == DatabaseProvider.Sqlite) PrivateFiles.EnsureSqliteFile(connectionString);
         return new ModerationDatabase(SqlDialect.For(options.Provider), connectionString);
     }
 
@@ -135,7 +137,7 @@ public static class ModerationServices
             case DatabaseProvider.Sqlite:
                 // A file of its own: job bookkeeping then never waits for the application's write lock.
                 var path = worker.SqliteStoragePath ?? Path.Combine(moderation.FullDataDirectory, "hangfire.db");
-                Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
+                PrivateFiles.EnsureFile(path);
                 return new SQLiteStorage(path, new SQLiteStorageOptions
                 {
                     QueuePollInterval = worker.QueuePollInterval,

@@ -35,7 +35,7 @@ public sealed record StagedMedia(string TempPath, long Length, string Sha256, by
 public sealed class MediaStore(IOptions<ModerationOptions> options)
 {
     private const int BufferSize = 81920;
-    private readonly string root = Path.Combine(options.Value.FullDataDirectory, "media");
+    private readonly string root = Path.Combine(PrivateFiles.EnsureDirectory(options.Value.FullDataDirectory), "media");
 
     public string Root => root;
 
