@@ -10,6 +10,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Moderation.Core.Access;
+using Moderation.Core.Audit;
 using Moderation.Core.Claims;
 using Moderation.Core.Media;
 using Moderation.Core.Models;
@@ -89,6 +90,9 @@ public static class ModerationServices
         services.AddHostedService<UnenqueuedUploadRecovery>();
         // And sweeps media files that no upload names (a crash between a file's rename and its upload's commit).
         services.AddHostedService<MediaSweepSchedule>();
+        services.AddOptions<AuditCheckpointOptions>().Bind(configuration.GetSection(AuditCheckpointOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton<AuditCheckpoints>();
+        services.AddHostedService<AuditCheckpointSchedule>();
         return services;
     }
 
