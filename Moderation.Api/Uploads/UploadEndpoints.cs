@@ -45,8 +45,10 @@ public static class UploadEndpoints
         IOptions<UploadLimits> limitOptions, CancellationToken ct)
     {
         var limits = limitOptions.Value;
-        // Bytes in flight per key and per host are reserved before the body is read: a refused request costs nothing.
-        using var lease = budget.Reserve(Caller.KeyId(request.HttpContext.User), Math.Min(request.ContentLength ?? limits.MaxRequestBytes, limits.MaxRequestBytes));
+        // Bytes in flight per key and per host: a declared length is reserved before the body is read (a refused request
+        // costs nothing); a body of unknown length reserves as it is read.
+        using var lease = budget.Reserve(Caller.KeyId(request.HttpContext.User), Math.Min(request.ContentLength ?? 0, limits.MaxRequestBytes));
+        if (request.ContentLength is null) request.Body = MediaBudget.Metered(request.Body, lease);
         var media = new List<IncomingMedia>();
         try
         {

@@ -152,6 +152,7 @@ public sealed class MediaStore(IOptions<ModerationOptions> options)
         var candidates = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var file in Directory.EnumerateFiles(root, "*", SearchOption.AllDirectories))
         {
+            if (Path.GetDirectoryName(file) == IncomingRoot) continue;
             var name = Path.GetFileName(file);
             if (name.Length == 64 && name.All(char.IsAsciiHexDigitLower) && File.GetLastWriteTimeUtc(file) < cutoff)
                 candidates[name] = file;

@@ -330,6 +330,13 @@ public sealed class LimitsBudgetTests : IAsyncLifetime
             text.Should().Contain("in flight");
         }
 
+        // A body of unknown length (chunked, as PostAsJsonAsync sends it) is counted as it is read, and refused the same way.
+        using (var chunked = await client.PostAsJsonAsync("/v1/uploads", new { externalId = perKey, caption = "c", transcript = new string('z', 30_000) }))
+        {
+            chunked.StatusCode.Should().Be(HttpStatusCode.TooManyRequests, await chunked.Content.ReadAsStringAsync());
+        }
+        await WaitUntil(() => budget.InFlight < 50_000);
+
         // 30 KB from another key fits that key, but not the host's 100,000 bytes with a further 40 KB held.
         using var other = Api.CreateClient(await Api.CreateKeyAsync(Moderation.Core.Access.ApiScopes.UploadsWrite));
         var (held2, _) = await HeldUploadAsync("held2-" + Guid.NewGuid().ToString("N"), 40_000);
@@ -354,6 +361,8 @@ public sealed class LimitsBudgetTests : IAsyncLifetime
         await using (var connection = await Api.Database.OpenAsync())
             (await connection.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM uploads WHERE external_id IN (@perKey, @perHost)", new { perKey, perHost })).Should().Be(0);
         (await PostAsync(client, perKey, 30_000)).StatusCode.Should().Be(HttpStatusCode.Accepted);
+        (await client.PostAsJsonAsync("/v1/uploads", new { externalId = "chunked-" + Guid.NewGuid().ToString("N"), caption = "c", transcript = new string('z', 50_000) }))
+            .StatusCode.Should().Be(HttpStatusCode.Accepted, "one request alone may grow to the largest request");
         (await PostAsync(third, perHost, 30_000)).StatusCode.Should().Be(HttpStatusCode.Accepted);
     }
 
