@@ -19,6 +19,7 @@ public sealed class ProblemExceptionHandler(IProblemDetailsService problems) : I
     {
         if (For(exception) is not { } problem) return false;
         context.Response.StatusCode = problem.Status!.Value;
+        if (exception is Refusal refusal) RefusalProblems.Apply(context.Response, refusal);
         if (await problems.TryWriteAsync(new ProblemDetailsContext { HttpContext = context, ProblemDetails = problem, Exception = exception }))
             return true;
         // A client whose Accept header rules out JSON still gets the body; the status alone would say less.

@@ -5,6 +5,7 @@ using Moderation.Api.Edge;
 using Moderation.Core.Access;
 using Moderation.Core.Refusals;
 using Moderation.Core.Scoring.Text;
+using Recommender.Core.Catalog;
 using Recommender.Core.Ranking;
 using Recommender.Core.Users;
 
@@ -128,6 +129,16 @@ public static class FeedEndpoints
             {
                 if (filters.Count > demo.Ranker.Options.MaxKeywordFilters)
                     throw Refusal.Invalid("keywordFilters", $"at most {demo.Ranker.Options.MaxKeywordFilters} terms; got {filters.Count}");
+                // Each term is named by its place in the list, as the JSON reader names a term of the wrong type.
+                for (var i = 0; i < filters.Count; i++)
+                {
+                    var term = filters[i];
+                    if (string.IsNullOrWhiteSpace(term)) throw Refusal.Invalid($"keywordFilters[{i}]", "must be a term, not blank or null");
+                    if (term.Length > KeywordText.MaxTermLength)
+                        throw Refusal.Invalid($"keywordFilters[{i}]", $"is {term.Length} characters; at most {KeywordText.MaxTermLength}");
+                    TextInput.NoNul(term, $"keywordFilters[{i}]");
+                    if (!KeywordText.Tokens(term).Any()) throw Refusal.Invalid($"keywordFilters[{i}]", "has no letters or digits");
+                }
                 demo.Ranker.SetKeywordFilters(userId, filters);
             }
             if (body.IsMinor is { } minor) demo.Ranker.SetMinor(userId, minor);

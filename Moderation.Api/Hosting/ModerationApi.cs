@@ -56,7 +56,7 @@ public static class ModerationApi
         var dataDirectory = configuration.GetSection(ModerationOptions.Section).Get<ModerationOptions>() ?? new ModerationOptions();
         services.AddDataProtection()
             .SetApplicationName("moderation-workbench")
-            .PersistKeysToFileSystem(new DirectoryInfo(Path.Combine(dataDirectory.FullDataDirectory, "keys")));
+            .PersistKeysToFileSystem(new DirectoryInfo(Path.Combine(PrivateFiles.EnsureDirectory(dataDirectory.FullDataDirectory), "keys")));
 
         // Behind a TLS-terminating proxy: believe X-Forwarded-For/-Proto from the configured proxies only, so the
         // workbench's cookies get Secure, HSTS is sent and sign-in throttling counts the real client address.

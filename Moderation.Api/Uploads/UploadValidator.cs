@@ -4,8 +4,12 @@ using Moderation.Core.Uploads;
 
 namespace Moderation.Api.Uploads;
 
-/// <summary>A media file as it arrived (inline base64 or a multipart part), before its bytes are checked.</summary>
-public sealed record IncomingMedia(string Field, string? Kind, string? FileName, Func<byte[]?> ReadBytes, long DeclaredLength);
+/// <summary>
+/// A media file as it arrived (inline base64 or a multipart part), staged on disk but not yet checked.
+/// <paramref name="Content"/> is null when there was nothing to stage: base64 that is not base64, or a declared size
+/// over the limit (which is then never decoded).
+/// </summary>
+public sealed record IncomingMedia(string Field, string? Kind, string? FileName, StagedMedia? Content, long DeclaredLength);
 
 /// <summary>
 /// Checks an upload against the limits and turns it into a <see cref="NewUpload"/>, or collects every problem
@@ -76,11 +80,11 @@ public static partial class UploadValidator
             add($"{item.Field}.content", $"is larger than the limit of {limits.MaxMediaBytes} bytes");
             return;
         }
-        var bytes = item.ReadBytes();
-        if (bytes is null) { add($"{item.Field}.contentBase64", "is required and must be valid base64"); return; }
-        if (bytes.Length == 0) { add($"{item.Field}.content", "is empty"); return; }
-        if (bytes.Length > limits.MaxMediaBytes) { add($"{item.Field}.content", $"is larger than the limit of {limits.MaxMediaBytes} bytes"); return; }
-        var identified = MediaSignature.Identify(bytes.AsSpan(0, Math.Min(bytes.Length, MediaSignature.HeaderLength)));
+        var content = item.Content;
+        if (content is null) { add($"{item.Field}.contentBase64", "is required and must be valid base64"); return; }
+        if (content.Length == 0) { add($"{item.Field}.content", "is empty"); return; }
+        if (content.Exceeded || content.Length > limits.MaxMediaBytes) { add($"{item.Field}.content", $"is larger than the limit of {limits.MaxMediaBytes} bytes"); return; }
+        var identified = MediaSignature.Identify(content.Header);
         if (identified is null)
         {
             add($"{item.Field}.content", "is not a recognised image (JPEG, PNG, GIF, WebP, BMP, HEIC, AVIF) or video (MP4, QuickTime, WebM, Matroska, AVI)");
@@ -91,16 +95,65 @@ public static partial class UploadValidator
             add($"{item.Field}.content", $"is {identified.Value.ContentType}, which is not of the declared kind '{item.Kind}'");
             return;
         }
-        if (ok) accepted.Add(new NewMedia(identified.Value.Kind, item.FileName!, identified.Value.ContentType, bytes));
+        if (ok) accepted.Add(new NewMedia(identified.Value.Kind, item.FileName!, identified.Value.ContentType, content));
     }
 
     /// <summary>Decodes strict base64 (no whitespace, correct padding); null when it is not base64.</summary>
     public static byte[]? DecodeBase64(string? text)
     {
-        if (string.IsNullOrEmpty(text)) return null;
-        if (!Base64.IsValid(text, out var length)) return null;
+        if (!IsStrictBase64(text, out var length)) return null;
         var bytes = new byte[length];
         return Convert.TryFromBase64String(text, bytes, out var written) && written == length ? bytes : null;
+    }
+
+    /// <summary>Strict base64: not empty, no white space, correct padding; <paramref name="length"/> is the decoded size.</summary>
+    public static bool IsStrictBase64([System.Diagnostics.CodeAnalysis.NotNullWhen(true)] string? text, out int length)
+    {
+        length = 0;
+        return !string.IsNullOrEmpty(text) && text.AsSpan().IndexOfAny(" \t\r\n") < 0 && Base64.IsValid(text, out length);
+    }
+
+    /// <summary>
+    /// A stream of the bytes a strict base64 text encodes, decoded a block at a time as it is read (so staging a file
+    /// from inline base64 holds one block of decoded bytes, not the whole file). Check <see cref="IsStrictBase64"/> first.
+    /// </summary>
+    public static Stream Base64Stream(string text) => new Base64TextStream(text);
+
+    private sealed class Base64TextStream(string text) : Stream
+    {
+        private const int CharsPerBlock = 64 * 1024; // a multiple of 4: only the last block carries padding
+        private readonly byte[] block = new byte[CharsPerBlock / 4 * 3];
+        private int position, blockStart, blockLength;
+
+        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
+
+        public override int Read(Span<byte> buffer)
+        {
+            if (blockStart == blockLength)
+            {
+                if (position >= text.Length) return 0;
+                var chars = text.AsSpan(position, Math.Min(CharsPerBlock, text.Length - position));
+                if (!Convert.TryFromBase64Chars(chars, block, out blockLength)) throw new InvalidDataException("Not valid base64.");
+                position += chars.Length;
+                blockStart = 0;
+            }
+            var take = Math.Min(buffer.Length, blockLength - blockStart);
+            block.AsSpan(blockStart, take).CopyTo(buffer);
+            blockStart += take;
+            return take;
+        }
+
+        public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken ct = default) => ValueTask.FromResult(Read(buffer.Span));
+        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken ct) => Task.FromResult(Read(buffer, offset, count));
+        public override bool CanRead => true;
+        public override bool CanSeek => false;
+        public override bool CanWrite => false;
+        public override long Length => throw new NotSupportedException();
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+        public override void Flush() { }
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 
     /// <summary>The decoded size of a base64 text, without decoding it (for the size limit).</summary>

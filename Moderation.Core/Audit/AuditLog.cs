@@ -31,8 +31,13 @@ public sealed record AuditEvent(
     string PrevHash,
     string Hash);
 
-/// <summary>The outcome of checking the chain: intact, or the first event whose link is broken.</summary>
-public sealed record AuditVerification(bool Intact, long EventsChecked, long? FirstBrokenSeq, string? Problem);
+/// <summary>
+/// The outcome of checking the chain: intact, or the first event whose link is broken. Checked against signed checkpoints
+/// (<see cref="AuditCheckpoints.VerifyAsync"/>), it also says how many held and the latest (<paramref name="CheckpointNote"/>
+/// says what was and was not checked).
+/// </summary>
+public sealed record AuditVerification(bool Intact, long EventsChecked, long? FirstBrokenSeq, string? Problem,
+    int CheckpointsChecked = 0, AuditCheckpoint? LastCheckpoint = null, string? CheckpointNote = null);
 
 /// <summary>
 /// The append-only, hash-chained audit trail. Each event's hash covers its sequence number, every field and the

@@ -10,6 +10,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Moderation.Core.Access;
+using Moderation.Core.Audit;
 using Moderation.Core.Claims;
 using Moderation.Core.Media;
 using Moderation.Core.Models;
@@ -43,6 +44,8 @@ public static class ModerationServices
         services.AddSingleton(sp => CreateDatabase(sp.GetRequiredService<IOptions<DatabaseOptions>>().Value, sp.GetRequiredService<IOptions<ModerationOptions>>().Value));
         services.AddSingleton<DatabaseMigrator>();
         services.AddSingleton<MediaStore>();
+        services.AddSingleton<MediaSweeper>();
+        services.AddSingleton<MediaBudget>();
         services.AddSingleton<UploadIntake>();
         // The dispatcher before intake: hosted services stop in reverse, so intake hands over its last uploads first.
         services.AddSingleton<ScoringDispatcher>();
@@ -89,6 +92,11 @@ public static class ModerationServices
 
         // Every host that takes uploads (and every worker) enqueues, once at start-up, those stored without a job.
         services.AddHostedService<UnenqueuedUploadRecovery>();
+        // And sweeps media files that no upload names (a crash between a file's rename and its upload's commit).
+        services.AddHostedService<MediaSweepSchedule>();
+        services.AddOptions<AuditCheckpointOptions>().Bind(configuration.GetSection(AuditCheckpointOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton<AuditCheckpoints>();
+        services.AddHostedService<AuditCheckpointSchedule>();
         return services;
     }
 
@@ -114,7 +122,7 @@ public static class ModerationServices
             if (options.Provider != DatabaseProvider.Sqlite)
                 throw new OptionsValidationException(DatabaseOptions.Section, typeof(DatabaseOptions),
                     [$"Moderation:Database:ConnectionString is required for {options.Provider}."]);
-            Directory.CreateDirectory(moderation.FullDataDirectory);
+            PrivateFiles.EnsureDirectory(moderation.FullDataDirectory);
             connectionString = new SqliteConnectionStringBuilder
             {
                 DataSource = Path.Combine(moderation.FullDataDirectory, "moderation.db"),
@@ -122,6 +130,8 @@ public static class ModerationServices
                 DefaultTimeout = options.CommandTimeoutSeconds,
             }.ToString();
         }
+        // The database file is created 0600 before SQLite creates it with the umask's mode.
+        if (options.Provider == DatabaseProvider.Sqlite) PrivateFiles.EnsureSqliteFile(connectionString);
         return new ModerationDatabase(SqlDialect.For(options.Provider), connectionString);
     }
 
@@ -135,7 +145,7 @@ public static class ModerationServices
             case DatabaseProvider.Sqlite:
                 // A file of its own: job bookkeeping then never waits for the application's write lock.
                 var path = worker.SqliteStoragePath ?? Path.Combine(moderation.FullDataDirectory, "hangfire.db");
-                Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
+                PrivateFiles.EnsureFile(path);
                 return new SQLiteStorage(path, new SQLiteStorageOptions
                 {
                     QueuePollInterval = worker.QueuePollInterval,

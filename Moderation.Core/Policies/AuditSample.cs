@@ -6,7 +6,7 @@ using System.Text;
 namespace Moderation.Core.Policies;
 
 /// <summary>
-/// The audit sample's design (<c>Moderation:Audit</c>): a share of every routing outcome, stratified by score, goes to
+/// The audit sample's design (<c>Moderation:AuditSample</c>): a share of every routing outcome, stratified by score, goes to
 /// a blind audit, so that prevalence, precision and recall can be estimated without the bias of labelling only what a
 /// policy sent to people. Each stratum is an outcome (<c>allow</c>, <c>review</c>, <c>action</c>) and a score band
 /// (the upload's highest score): its rate is the inclusion probability every upload in it has, and is stored with the
@@ -14,7 +14,7 @@ namespace Moderation.Core.Policies;
 /// </summary>
 public sealed class AuditSampleOptions : IValidatableObject
 {
-    public const string Section = "Moderation:Audit";
+    public const string Section = "Moderation:AuditSample";
 
     /// <summary>Per outcome, the bands: a rate for uploads whose highest score is below <see cref="AuditBand.Below"/> (the last band's bound is 1).</summary>
     public Dictionary<string, List<AuditBand>> Rates { get; set; } = new(StringComparer.Ordinal)

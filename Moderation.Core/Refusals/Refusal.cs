@@ -1,6 +1,6 @@
 namespace Moderation.Core.Refusals;
 
-/// <summary>The four ways Core says no. The hosts decide what each one looks like on the wire (Core knows no HTTP).</summary>
+/// <summary>The ways Core says no. The hosts decide what each one looks like on the wire (Core knows no HTTP).</summary>
 public enum RefusalKind
 {
     /// <summary>An input is not acceptable: <see cref="Refusal.Errors"/> names each field and why.</summary>
@@ -14,6 +14,12 @@ public enum RefusalKind
 
     /// <summary>The caller may not do this (their roles, their own account).</summary>
     Forbidden,
+
+    /// <summary>The caller has too much in flight already (e.g. media bytes per API key): retry after <see cref="Refusal.RetryAfter"/>.</summary>
+    TooMany,
+
+    /// <summary>The service as a whole cannot take this now (e.g. media bytes per host): retry after <see cref="Refusal.RetryAfter"/>.</summary>
+    Unavailable,
 }
 
 /// <summary>
@@ -24,12 +30,13 @@ public enum RefusalKind
 public sealed class Refusal : Exception
 {
     private Refusal(RefusalKind kind, string? field, string message, IReadOnlyDictionary<string, string[]> errors,
-        IReadOnlyDictionary<string, object?> details) : base(message)
+        IReadOnlyDictionary<string, object?> details, TimeSpan? retryAfter = null) : base(message)
     {
         Kind = kind;
         Field = field;
         Errors = errors;
         Details = details;
+        RetryAfter = retryAfter;
     }
 
     public RefusalKind Kind { get; }
@@ -42,6 +49,9 @@ public sealed class Refusal : Exception
 
     /// <summary>Facts a client can act on besides the message, e.g. <c>existingId</c> of the claim a new one duplicates.</summary>
     public IReadOnlyDictionary<string, object?> Details { get; }
+
+    /// <summary>For <see cref="RefusalKind.TooMany"/> and <see cref="RefusalKind.Unavailable"/>: when trying again may succeed.</summary>
+    public TimeSpan? RetryAfter { get; }
 
     private static readonly IReadOnlyDictionary<string, string[]> NoErrors = new Dictionary<string, string[]>();
     private static readonly IReadOnlyDictionary<string, object?> NoDetails = new Dictionary<string, object?>();
@@ -63,4 +73,10 @@ public sealed class Refusal : Exception
         new(RefusalKind.Conflict, field, message, NoErrors, details ?? NoDetails);
 
     public static Refusal Forbidden(string message, string? field = null) => new(RefusalKind.Forbidden, field, message, NoErrors, NoDetails);
+
+    /// <summary>The caller already has too much in flight; nothing was done, and the same request may succeed after <paramref name="retryAfter"/>.</summary>
+    public static Refusal TooMany(string message, TimeSpan retryAfter) => new(RefusalKind.TooMany, null, message, NoErrors, NoDetails, retryAfter);
+
+    /// <summary>The service cannot take this now, whoever asks; nothing was done, and the same request may succeed after <paramref name="retryAfter"/>.</summary>
+    public static Refusal Unavailable(string message, TimeSpan retryAfter) => new(RefusalKind.Unavailable, null, message, NoErrors, NoDetails, retryAfter);
 }

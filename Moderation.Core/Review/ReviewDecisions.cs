@@ -334,6 +334,8 @@ public sealed class ReviewDecisions(ModerationDatabase database, IOptions<Review
     /// </summary>
     public async Task<(string AppealId, string UploadId)> SubmitAppealAsync(string submittedBy, string upload, string statement, CancellationToken ct)
     {
+        TextInput.NoNul(upload, "uploadId");
+        TextInput.NoNul(statement, "statement");
         statement = statement.Trim();
         if (statement.Length == 0) throw Refusal.Invalid("statement", "Say why the decision is wrong.");
         if (statement.Length > MaxAppealLength) throw Refusal.Invalid("statement", $"Appeals are at most {MaxAppealLength} characters.");

@@ -31,6 +31,7 @@ public sealed class UploadReach(ModerationDatabase database, IOptions<ReviewOpti
     public async Task<ReachOutcome> RecordAsync(IReadOnlyList<ReachUpdate> updates, CancellationToken ct)
     {
         if (updates.Count > MaxBatch) throw Refusal.Invalid("items", $"At most {MaxBatch} uploads per batch.");
+        for (var i = 0; i < updates.Count; i++) TextInput.NoNul(updates[i].Upload, $"items[{i}].uploadId");
         // The same upload twice in one batch: the higher count wins, as it would over two batches.
         var wanted = updates.GroupBy(u => u.Upload, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Max(u => u.Views), StringComparer.Ordinal);
         if (wanted.Count == 0) return new ReachOutcome(0, 0, []);

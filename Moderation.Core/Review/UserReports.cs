@@ -79,6 +79,10 @@ public sealed class UserReports(ModerationDatabase database, IOptions<ReviewOpti
     /// <summary>Files one user's report of an upload (by id or external id).</summary>
     public async Task<ReportOutcome> ReportAsync(string submittedBy, string upload, string reporterId, string reason, string? detail, CancellationToken ct)
     {
+        TextInput.NoNul(upload, "id");
+        TextInput.NoNul(reporterId, "reporterId");
+        TextInput.NoNul(reason, "reason");
+        TextInput.NoNul(detail, "detail");
         reporterId = reporterId.Trim();
         if (reporterId.Length == 0) throw Refusal.Invalid("reporterId", "is required: the platform's id of the person reporting");
         if (reporterId.Length > MaxReporterIdLength) throw Refusal.Invalid("reporterId", $"is at most {MaxReporterIdLength} characters");

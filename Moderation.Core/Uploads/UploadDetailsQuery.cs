@@ -75,6 +75,22 @@ public sealed class UploadDetailsQuery(ModerationDatabase database)
         FROM routing_decisions WHERE upload_id = @Id AND policy_version = @PolicyVersion ORDER BY category
         """);
 
+    private static readonly DialectSql SelectIdByExternalId = DialectSql.Portable("SELECT id FROM uploads WHERE external_id = @ExternalId");
+
+    /// <summary>
+    /// The upload with this id or, failing that, this external id (as reports, appeals and reach accept either): an id
+    /// wins over another upload's external id that happens to equal it. A NUL in it is refused (field <paramref name="field"/>).
+    /// </summary>
+    public async Task<UploadDetails?> FindByAnyIdAsync(string idOrExternalId, string field, CancellationToken ct)
+    {
+        Refusals.TextInput.NoNul(idOrExternalId, field);
+        if (Guid.TryParse(idOrExternalId, out _) && await FindAsync(idOrExternalId, ct) is { } byId) return byId;
+        string? id;
+        await using (var connection = await database.OpenAsync(ct))
+            id = await connection.QueryFirstOrDefaultAsync<string>(new CommandDefinition(database.Sql(SelectIdByExternalId),
+                new { ExternalId = idOrExternalId }, cancellationToken: ct));
+        return id is null ? null : await FindAsync(id, ct);
+    }
 
     public async Task<UploadDetails?> FindAsync(string id, CancellationToken ct)
     {

@@ -22,8 +22,8 @@ public sealed record NewUpload(
     string? Locale,
     IReadOnlyList<NewMedia> Media);
 
-/// <summary>A media file whose bytes were already recognised as <paramref name="Kind"/>.</summary>
-public sealed record NewMedia(string Kind, string FileName, string ContentType, ReadOnlyMemory<byte> Content);
+/// <summary>A media file whose bytes were already recognised as <paramref name="Kind"/>, staged on disk (<see cref="MediaStore.StageAsync"/>).</summary>
+public sealed record NewMedia(string Kind, string FileName, string ContentType, StagedMedia Content);
 
 /// <param name="Created">False when the external id was already known: nothing new was stored.</param>
 public sealed record IntakeResult(string Id, string Status, bool Created);
@@ -38,6 +38,11 @@ public sealed record IntakeResult(string Id, string Status, bool Created);
 /// <para>
 /// The external id is the idempotency key: the insert is conditional on it, so a repeat, even a concurrent one
 /// on another host, returns the upload already stored and creates nothing.
+/// </para>
+/// <para>
+/// Media arrive staged under a temporary name; each file is moved to its content address inside the transaction that
+/// inserts its upload, so a repeat (or a refused upload) leaves no file behind: the caller disposes what was not moved.
+/// A crash after a move and before the commit leaves a file no upload names, which <see cref="MediaSweeper"/> deletes.
 /// </para>
 /// </summary>
 public sealed class UploadIntake(
@@ -65,17 +70,12 @@ public sealed class UploadIntake(
 
     private readonly Channel<Pending> pending = Channel.CreateUnbounded<Pending>(new UnboundedChannelOptions { SingleReader = true });
 
-    private sealed record Pending(NewUpload Upload, string[] MediaHashes, TaskCompletionSource<IntakeResult> Done);
+    private sealed record Pending(NewUpload Upload, TaskCompletionSource<IntakeResult> Done);
 
     public async Task<IntakeResult> AcceptAsync(NewUpload upload, CancellationToken ct)
     {
         using var activity = ModerationTelemetry.Source.StartActivity("upload.accept");
-        // Media first, outside the group: content-addressed files are harmless if the upload turns out to be a repeat.
-        var hashes = new string[upload.Media.Count];
-        for (var i = 0; i < upload.Media.Count; i++)
-            hashes[i] = await mediaStore.PutAsync(upload.Media[i].Content, ct);
-
-        var item = new Pending(upload, hashes, new TaskCompletionSource<IntakeResult>(TaskCreationOptions.RunContinuationsAsynchronously));
+        var item = new Pending(upload, new TaskCompletionSource<IntakeResult>(TaskCreationOptions.RunContinuationsAsynchronously));
         if (!pending.Writer.TryWrite(item))
             throw new IntakeUnavailableException("The host is stopping; nothing was stored. Retry with the same externalId.");
         // A caller that goes away does not undo a commit in flight; its retry finds the stored upload.
@@ -173,10 +173,12 @@ public sealed class UploadIntake(
                 }, transaction));
                 if (inserted == 1)
                 {
+                    // Only a new upload's files reach their address; a repeat's stay staged and are deleted by the caller.
+                    foreach (var m in u.Media) mediaStore.Commit(m.Content);
                     if (u.Media.Count > 0)
                         await connection.ExecuteAsync(new CommandDefinition(database.Sql(InsertMedia), u.Media.Select((m, i) => new
                         {
-                            UploadId = id, Ordinal = i, m.Kind, m.FileName, m.ContentType, SizeBytes = (long)m.Content.Length, Sha256 = item.MediaHashes[i],
+                            UploadId = id, Ordinal = i, m.Kind, m.FileName, m.ContentType, SizeBytes = m.Content.Length, Sha256 = m.Content.Sha256,
                         }), transaction));
                     results[item] = new Stored(new IntakeResult(id, UploadStatus.Queued, Created: true), NeedsJob: true);
                 }

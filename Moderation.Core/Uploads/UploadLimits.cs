@@ -24,4 +24,17 @@ public sealed class UploadLimits
 
     /// <summary>Largest request body; base64 inflates media by a third, so leave room above the media limits.</summary>
     [Range(1, long.MaxValue)] public long MaxRequestBytes { get; set; } = 200L * 1024 * 1024;
+
+    /// <summary>
+    /// Upload bodies one API key may have in flight at once, in bytes (each request counts its Content-Length, or
+    /// <see cref="MaxRequestBytes"/> when it has none). Past it: 429 with Retry-After. A key with nothing in flight may
+    /// always send one request.
+    /// </summary>
+    [Range(1, long.MaxValue)] public long MaxConcurrentBytesPerKey { get; set; } = 256L * 1024 * 1024;
+
+    /// <summary>Upload bodies the whole host may have in flight at once, in bytes. Past it: 503 with Retry-After.</summary>
+    [Range(1, long.MaxValue)] public long MaxConcurrentBytesPerHost { get; set; } = 1024L * 1024 * 1024;
+
+    /// <summary>How old a media file that no upload names (or a temporary one) must be before the sweep deletes it.</summary>
+    [Range(typeof(TimeSpan), "00:00:00", "30.00:00:00")] public TimeSpan OrphanMediaAfter { get; set; } = TimeSpan.FromHours(1);
 }

@@ -15,13 +15,15 @@ public static class RefusalProblems
 {
     public const string InvalidTitle = "The request is not valid";
 
-    /// <summary>invalid 400, not found 404, conflict 409, forbidden 403.</summary>
+    /// <summary>invalid 400, not found 404, conflict 409, forbidden 403, too many 429, unavailable 503.</summary>
     public static int StatusOf(RefusalKind kind) => kind switch
     {
         RefusalKind.Invalid => StatusCodes.Status400BadRequest,
         RefusalKind.NotFound => StatusCodes.Status404NotFound,
         RefusalKind.Conflict => StatusCodes.Status409Conflict,
         RefusalKind.Forbidden => StatusCodes.Status403Forbidden,
+        RefusalKind.TooMany => StatusCodes.Status429TooManyRequests,
+        RefusalKind.Unavailable => StatusCodes.Status503ServiceUnavailable,
         _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, null),
     };
 
@@ -31,6 +33,8 @@ public static class RefusalProblems
         RefusalKind.NotFound => "Not found",
         RefusalKind.Conflict => "Conflict",
         RefusalKind.Forbidden => "Forbidden",
+        RefusalKind.TooMany => "Too many requests",
+        RefusalKind.Unavailable => "Service unavailable",
         _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, null),
     };
 
@@ -50,7 +54,19 @@ public static class RefusalProblems
         problem.Detail = refusal.Kind == RefusalKind.Invalid && refusal.Field is { } field ? $"{field}: {refusal.Message}" : refusal.Message;
         if (refusal.Field is not null) problem.Extensions["field"] = refusal.Field;
         foreach (var (key, value) in refusal.Details) problem.Extensions[key] = value;
+        if (RetryAfterSeconds(refusal) is { } seconds) problem.Extensions["retryAfterSeconds"] = seconds;
         return problem;
+    }
+
+    /// <summary>Whole seconds to wait (at least 1) for a refusal that says when to retry; the <c>Retry-After</c> header carries it too.</summary>
+    public static int? RetryAfterSeconds(Refusal refusal) =>
+        refusal.RetryAfter is { } wait ? Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds)) : null;
+
+    /// <summary>Sets the status of a refusal on a response, and <c>Retry-After</c> where the refusal says when to retry.</summary>
+    public static void Apply(HttpResponse response, Refusal refusal)
+    {
+        response.StatusCode = StatusOf(refusal.Kind);
+        if (RetryAfterSeconds(refusal) is { } seconds) response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
     }
 }
 
@@ -74,7 +90,7 @@ public sealed class RefusalPageFilter : IAsyncPageFilter
     {
         var executed = await next();
         if (executed.Exception is not Refusal refusal || executed.ExceptionHandled || context.HandlerInstance is not IShowsRefusals page) return;
-        context.HttpContext.Response.StatusCode = RefusalProblems.StatusOf(refusal.Kind);
+        RefusalProblems.Apply(context.HttpContext.Response, refusal);
         executed.Result = await page.ShowRefusalAsync(refusal, context.HttpContext.RequestAborted);
         executed.ExceptionHandled = true;
     }

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using CsvHelper;
+using CsvHelper.Configuration;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.RazorPages;
@@ -10,11 +11,15 @@ using Moderation.Core.Storage;
 namespace Moderation.Review.Pages;
 
 /// <summary>
-/// The audit trail for policy staff and admins: verify the hash chain (the same check as
-/// <c>Moderation.Worker verify-audit</c>), browse events, export everything as CSV or JSON for regulators.
+/// The audit trail for policy staff and admins: verify the hash chain against its signed checkpoints (the same check as
+/// <c>Moderation.Worker verify-audit</c>), browse events, export everything as CSV or JSON for regulators. An export first
+/// publishes a checkpoint of the head (where a signing key is configured) and holds exactly the events it covers; the
+/// checkpoint travels in the <c>Audit-Checkpoint</c> header and in the checkpoint file (download: <c>handler=Checkpoints</c>).
 /// </summary>
-public sealed class AuditModel(ModerationDatabase database) : PageModel
+public sealed class AuditModel(ModerationDatabase database, AuditCheckpoints checkpoints) : PageModel
 {
+    public const string CheckpointHeader = "Audit-Checkpoint";
+
     public const int PageSize = 100;
 
     public AuditVerification? Verification { get; private set; }
@@ -29,7 +34,7 @@ public sealed class AuditModel(ModerationDatabase database) : PageModel
 
     public async Task<IActionResult> OnPostVerifyAsync(long after, CancellationToken ct)
     {
-        Verification = await AuditLog.VerifyAsync(database, ct);
+        Verification = await checkpoints.VerifyAsync([], ct);
         After = Verification.FirstBrokenSeq is { } broken ? Math.Max(0, broken - 5) : Math.Max(0, after);
         Events = await AuditLog.ReadAsync(database, After, PageSize, ct);
         return Page();
@@ -39,6 +44,10 @@ public sealed class AuditModel(ModerationDatabase database) : PageModel
     public async Task<IActionResult> OnGetExportAsync(string? format, CancellationToken ct)
     {
         var json = string.Equals(format, "json", StringComparison.OrdinalIgnoreCase);
+        // The head is checkpointed first, and the export stops there: the checkpoint vouches for exactly what was exported.
+        var checkpoint = await checkpoints.PublishAsync(ct);
+        var upTo = checkpoint?.Seq ?? long.MaxValue;
+        if (checkpoint is not null) Response.Headers[CheckpointHeader] = JsonSerializer.Serialize(checkpoint, JsonSerializerOptions.Web);
         Response.ContentType = json ? "application/json; charset=utf-8" : "text/csv; charset=utf-8";
         Response.Headers.ContentDisposition = $"attachment; filename=\"audit-{DateTime.UtcNow:yyyyMMddTHHmmssZ}.{(json ? "json" : "csv")}\"";
         long after = 0;
@@ -46,7 +55,7 @@ public sealed class AuditModel(ModerationDatabase database) : PageModel
         if (json) await Response.WriteAsync("[", ct);
         while (true)
         {
-            var page = await AuditLog.ReadAsync(database, after, 1000, ct);
+            var page = (await AuditLog.ReadAsync(database, after, 1000, ct)).Where(e => e.Seq <= upTo).ToList();
             if (page.Count == 0) break;
             using var chunk = new StringWriter(CultureInfo.InvariantCulture);
             if (json)
@@ -60,7 +69,8 @@ public sealed class AuditModel(ModerationDatabase database) : PageModel
             }
             else
             {
-                using var csv = new CsvWriter(chunk, CultureInfo.InvariantCulture);
+                // Reasons and states are free text: escape what a spreadsheet would run as a formula, as the hash-bank export does.
+                using var csv = new CsvWriter(chunk, new CsvConfiguration(CultureInfo.InvariantCulture) { InjectionOptions = InjectionOptions.Escape });
                 if (first)
                 {
                     csv.WriteHeader<AuditEvent>();
@@ -75,5 +85,13 @@ public sealed class AuditModel(ModerationDatabase database) : PageModel
         }
         if (json) await Response.WriteAsync("]", ct);
         return new EmptyResult();
+    }
+
+    /// <summary>Every checkpoint in the database as JSON lines (the format of the checkpoint file and of <c>verify-audit --checkpoints</c>).</summary>
+    public async Task<IActionResult> OnGetCheckpointsAsync(CancellationToken ct)
+    {
+        var lines = (await checkpoints.ReadStoredAsync(ct)).Select(c => JsonSerializer.Serialize(c, JsonSerializerOptions.Web) + "\n");
+        Response.Headers.ContentDisposition = $"attachment; filename=\"audit-checkpoints-{DateTime.UtcNow:yyyyMMddTHHmmssZ}.jsonl\"";
+        return Content(string.Concat(lines), "application/jsonl; charset=utf-8");
     }
 }

@@ -206,7 +206,8 @@ public abstract class FeedContract<TFixture>(TFixture fixture) where TFixture : 
             new { sensitivity = "more", keywordFilters = new[] { "gamma" } }), HttpStatusCode.BadRequest);
         more.GetProperty("errors").TryGetProperty("sensitivity", out _).Should().BeTrue();
         var blank = await JsonAsync(await client.PutAsJsonAsync($"/v1/feed/{user}/controls", new { keywordFilters = new[] { "ok", " " } }), HttpStatusCode.BadRequest);
-        blank.GetProperty("errors").TryGetProperty("keywordFilters", out _).Should().BeTrue();
+        // Named by its place in the list (issue 16, item 20), as the JSON reader names a term of the wrong type.
+        blank.GetProperty("errors").TryGetProperty("keywordFilters[1]", out _).Should().BeTrue(blank.ToString());
         (await JsonAsync(await client.PostAsJsonAsync($"/v1/feed/{user}/not-interested", new { kind = "item", value = "no-such-upload" }), HttpStatusCode.BadRequest))
             .GetProperty("errors").TryGetProperty("value", out _).Should().BeTrue();
 

@@ -6,12 +6,12 @@ using Moderation.Tests.Infrastructure;
 namespace Moderation.Tests.Review;
 
 /// <summary>
-/// Migration 0014 (appeals of automated actions) on a database that already holds appeals: they are kept, a decision
+/// Migration 0015 (appeals of automated actions) on a database that already holds appeals: they are kept, a decision
 /// is still appealed once, an automated action once per upload and policy version, and an appeal names one of them.
 /// </summary>
 public abstract class AutomatedAppealMigrationContract(DatabaseProvider provider)
 {
-    private const int Version = 14;
+    private const int Version = 15;
 
     private static readonly DialectSql InsertDecision = DialectSql.Portable("""
         INSERT INTO review_decisions (id, upload_id, kind, queue, decided_by, decided_by_name, action, reason_code, decided_at_ms)

@@ -9,8 +9,12 @@ public sealed class UploadValidatorTests
     private static readonly UploadLimits Limits = new();
     private static readonly byte[] Png = Convert.FromHexString("89504E470D0A1A0A0000000D4948445200000001");
 
+    /// <summary>Media as staged: the validator reads only the length and the first bytes, never the file.</summary>
     private static IncomingMedia Media(string? kind, string? fileName, byte[]? bytes, int index = 0) =>
-        new($"media[{index}]", kind, fileName, () => bytes, bytes?.Length ?? 0);
+        new($"media[{index}]", kind, fileName,
+            bytes is null ? null : new StagedMedia("not-read", bytes.Length, Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(bytes)),
+                bytes[..Math.Min(bytes.Length, MediaSignature.HeaderLength)], Exceeded: false),
+            bytes?.Length ?? 0);
 
     private static Dictionary<string, string[]> Errors(UploadRequest request, params IncomingMedia[] media) =>
         UploadValidator.Validate(request, media, Limits).Errors;
@@ -96,10 +100,11 @@ public sealed class UploadValidatorTests
     [Fact]
     public void Media_over_the_size_limit_is_refused_before_it_is_decoded()
     {
-        var decoded = false;
-        var big = new IncomingMedia("media[0]", "image", "big.png", () => { decoded = true; return Png; }, Limits.MaxMediaBytes + 1);
+        // The endpoint stages nothing when the declared size is over the limit: the size alone is refused.
+        var big = new IncomingMedia("media[0]", "image", "big.png", null, Limits.MaxMediaBytes + 1);
         Errors(new UploadRequest { ExternalId = "x" }, big)["media[0].content"].Single().Should().Contain("larger than the limit");
-        decoded.Should().BeFalse();
+        var staged = Media("image", "big.png", Png) with { Content = new StagedMedia("gone", Limits.MaxMediaBytes + 1, "", Png[..8], Exceeded: true) };
+        Errors(new UploadRequest { ExternalId = "x" }, staged)["media[0].content"].Single().Should().Contain("larger than the limit");
     }
 
     [Fact]
