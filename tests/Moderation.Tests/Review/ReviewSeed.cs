@@ -36,10 +36,7 @@ public static class ReviewSeed
         var tasks = new ReviewTasks(database, Options.Create(options ?? new ReviewOptions()), TimeProvider.System);
         return await database.InTransactionAsync(async (connection, transaction) =>
         {
-            var ids = await InsertAsync(database, connection, transaction, count, category, caption, score, now);
-            if (withMedia)
-                foreach (var id in ids)
-                    await connection.ExecuteAsync(database.Sql(InsertMedia), new { UploadId = id, Sha256 = Convert.ToHexStringLower(Guid.NewGuid().ToByteArray()) + new string('0', 32) }, transaction);
+            var ids = await InsertAsync(database, connection, transaction, count, category, caption, score, now, withMedia);
             await tasks.OpenForReviewAsync(connection, transaction, ids, TaskOrigin.Routed, now, CancellationToken.None);
             return ids;
         }, CancellationToken.None);
@@ -47,13 +44,13 @@ public static class ReviewSeed
 
     /// <summary>Uploads routed to review by a version from before tasks opened at routing: in review, with no task.</summary>
     public static Task<List<string>> InReviewWithoutTaskAsync(ModerationDatabase database, int count, string category = "misinformation",
-        string? caption = null, double score = 0.7, long? routedAtMs = null) =>
+        string? caption = null, double score = 0.7, long? routedAtMs = null, bool withMedia = false) =>
         database.InTransactionAsync((connection, transaction) =>
-            InsertAsync(database, connection, transaction, count, category, caption, score, routedAtMs ?? DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()),
+            InsertAsync(database, connection, transaction, count, category, caption, score, routedAtMs ?? DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), withMedia),
             CancellationToken.None);
 
     private static async Task<List<string>> InsertAsync(ModerationDatabase database, System.Data.Common.DbConnection connection,
-        System.Data.Common.DbTransaction transaction, int count, string category, string? caption, double score, long now)
+        System.Data.Common.DbTransaction transaction, int count, string category, string? caption, double score, long now, bool withMedia)
     {
         var ids = new List<string>();
         for (var i = 0; i < count; i++)
@@ -64,6 +61,8 @@ public static class ReviewSeed
                 Id = id, ExternalId = "seed-" + id, CreatorId = "creator-1", Caption = caption ?? $"seeded item {id}", Now = now,
             }, transaction);
             await connection.ExecuteAsync(database.Sql(InsertRoute), new { UploadId = id, Category = category, Score = score, Now = now }, transaction);
+            if (withMedia)
+                await connection.ExecuteAsync(database.Sql(InsertMedia), new { UploadId = id, Sha256 = Convert.ToHexStringLower(Guid.NewGuid().ToByteArray()) + new string('0', 32) }, transaction);
             ids.Add(id);
         }
         return ids;

@@ -150,7 +150,7 @@ public abstract class ReviewTasksContract(DatabaseProvider provider)
         task.Queue.Should().Be("harm");
         task.BaseScore.Should().Be(0.7);
         task.Priority.Should().Be(QueuePriority.Compute(0.7, 0, 0, options.Priority).Total);
-        task.Graphic.Should().Be(1);
+        task.Graphic.Should().Be(0, "harm is a graphic category, but a text-only upload shows nothing graphic");
         task.ClusterKey.Should().Be(ReviewTasks.ClusterKey(null, caption));
         task.EnteredAtMs.Should().Be(task.RoutedAtMs!.Value, "the task is written with the routing, stamped with its time");
         task.DueAtMs.Should().Be(task.RoutedAtMs.Value + (long)options.DefaultSla.TotalMilliseconds);
@@ -168,7 +168,7 @@ public abstract class ReviewTasksContract(DatabaseProvider provider)
         var queue = new ReviewQueue(database, wrapped, TimeProvider.System);
         var tasks = new ReviewTasks(database, wrapped, TimeProvider.System);
         var routedAt = DateTimeOffset.UtcNow.AddMinutes(-3).ToUnixTimeMilliseconds();
-        var legacy = await ReviewSeed.InReviewWithoutTaskAsync(database, 3, "harm", score: 0.8, routedAtMs: routedAt);
+        var legacy = await ReviewSeed.InReviewWithoutTaskAsync(database, 3, "harm", score: 0.8, routedAtMs: routedAt, withMedia: true);
 
         (await queue.SummaryAsync(CancellationToken.None)).Should().BeEmpty();
         (await queue.ListAsync(null, null, false, QueueSort.Due, 50, CancellationToken.None)).Should().BeEmpty();
