@@ -67,10 +67,11 @@ public sealed class ReviewTasks(ModerationDatabase database, IOptions<ReviewOpti
     /// review (of any category when none was, as for an item the model allowed; <c>unrouted</c> or <c>reported</c>
     /// when it has no routing at all), with a priority made of that score, its reach and reports
     /// (<see cref="QueuePriority"/>), the queue's SLA from when it was routed (from now when reports re-queue it), a
-    /// cluster key from its first media file or caption, graphic when it has media and any of those categories is
+    /// cluster key from its first media file or caption, open to everyone who decides (<c>triage</c> and up; an
+    /// escalation raises it, <see cref="ReviewAction.EscalatesTo"/>), graphic when it has media and any of those categories is
     /// graphic. An <c>appeal</c> goes to the appealed decision's queue with that queue's SLA, fixed priority 1, kept
-    /// from the original decider. A <c>quality</c> sample stays in the decided task's queue, priority 0, a week to
-    /// answer, kept from the first reviewer, graphic when it has media and a decided category is graphic.
+    /// from the original decider, for moderators and up (triage does not decide appeals). A <c>quality</c> sample stays in the decided task's queue, priority 0, a week to
+    /// answer, kept from the first reviewer, for moderators and up, graphic when it has media and a decided category is graphic.
     /// A text-only upload is never graphic: the exposure cap is about looking at pictures and video, and a caption in
     /// a graphic category does not count toward it.
     /// </summary>
@@ -95,7 +96,7 @@ public sealed class ReviewTasks(ModerationDatabase database, IOptions<ReviewOpti
                 var score = top?.Score ?? 0.0;
                 var entered = origin == TaskOrigin.Routed ? subject.RoutedAtMs ?? nowMs : nowMs;
                 return new PlannedTask(uploadId, ReviewTaskKind.Review, reviewQueue,
-                    QueuePriority.Compute(score, subject.Views, subject.Reports, o.Priority).Total, score, Access.ReviewRoles.Moderator,
+                    QueuePriority.Compute(score, subject.Views, subject.Reports, o.Priority).Total, score, Access.ReviewRoles.Triage,
                     ClusterKey(subject.FirstMediaSha256, subject.Caption),
                     subject.HasMedia && (candidates.Any(r => o.IsGraphic(r.Category)) || o.IsGraphic(reviewQueue)) ? 1 : 0, null,
                     entered, entered + (long)o.SlaFor(reviewQueue).TotalMilliseconds);

@@ -1,3 +1,4 @@
+using System.Text.Json;
 using Dapper;
 using FluentAssertions;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -132,7 +133,7 @@ public abstract class ReviewQueueContract(DatabaseProvider provider)
     }
 
     [Fact]
-    public async Task Roles_limit_decisions_and_escalations_go_to_seniors_only()
+    public async Task Roles_limit_decisions_and_escalation_goes_one_step_up_from_triage_to_moderators_then_seniors()
     {
         await using var s = await MigratedAsync();
         var item = (await ReviewSeed.InReviewAsync(s.Database, 1, options: s.Options)).Single();
@@ -144,13 +145,38 @@ public abstract class ReviewQueueContract(DatabaseProvider provider)
         var badReason = () => s.Decisions.DecideAsync(Tess, item, lease!.Kind, ReviewAction.Escalate, "spam-scam", null, null, CancellationToken.None);
         (await badReason.Should().ThrowAsync<Refusal>()).Which.Field.Should().Be("reasonCode");
 
+        // Triage passes it to moderators: they can do what triage cannot (restrict it).
         await s.Decisions.DecideAsync(Tess, item, lease!.Kind, ReviewAction.Escalate, "unsure", null, null, CancellationToken.None);
-        (await s.Queue.ClaimNextAsync(Alice, null, CancellationToken.None)).Should().BeNull("escalated items wait for a senior");
+        (await s.Queue.ClaimNextAsync(Tess, null, CancellationToken.None)).Should().BeNull("triage does not get back what it escalated");
+        var moderator = await s.Queue.ClaimNextAsync(Alice, null, CancellationToken.None);
+        moderator!.UploadId.Should().Be(item, "a triage escalation reaches the moderators");
+        ReviewAction.AllowedFor(Alice.Roles, moderator.Kind, ReviewRoles.Moderator).Should().Contain([ReviewAction.Remove, ReviewAction.Escalate]);
+
+        // A moderator's escalation goes to seniors only.
+        await s.Decisions.DecideAsync(Alice, item, moderator.Kind, ReviewAction.Escalate, "needs-policy-call", null, null, CancellationToken.None);
+        (await s.Queue.ClaimNextAsync(Bob, null, CancellationToken.None)).Should().BeNull("escalated by a moderator: seniors only");
         var senior = await s.Queue.ClaimNextAsync(Sam, null, CancellationToken.None);
         senior!.UploadId.Should().Be(item);
         var again = () => s.Decisions.DecideAsync(Sam, item, senior.Kind, ReviewAction.Escalate, "unsure", null, null, CancellationToken.None);
         (await again.Should().ThrowAsync<Refusal>()).Which.Kind.Should().Be(RefusalKind.Forbidden, "seniors are the top of the path");
         await s.Decisions.DecideAsync(Sam, item, senior.Kind, ReviewAction.Remove, "hate-speech", null, null, CancellationToken.None);
+
+        var escalations = (await AuditLog.ReadAsync(s.Database, 0, 100, CancellationToken.None)).Where(e => e.Action == "review.escalated").ToList();
+        escalations.Select(e => JsonDocument.Parse(e.AfterState!).RootElement.GetProperty("requiredRole").GetString())
+            .Should().Equal(ReviewRoles.Moderator, ReviewRoles.Senior);
+    }
+
+    [Fact]
+    public async Task Triage_cannot_take_appeals_or_quality_samples_it_could_not_decide()
+    {
+        await using var s = await MigratedAsync(o => o.QualitySampleRate = 1.0);
+        var item = (await ReviewSeed.InReviewAsync(s.Database, 1, options: s.Options)).Single();
+        var lease = await s.Queue.ClaimNextAsync(Alice, null, CancellationToken.None);
+        await s.Decisions.DecideAsync(Alice, item, lease!.Kind, ReviewAction.Remove, "spam-scam", null, null, CancellationToken.None);
+        await s.Decisions.SubmitAppealAsync("key-1", item, "please look again", CancellationToken.None);
+
+        (await s.Queue.ClaimNextAsync(Tess, null, CancellationToken.None)).Should().BeNull("an appeal and a quality sample wait, neither for triage");
+        (await s.Queue.ClaimNextAsync(Bob, null, CancellationToken.None)).Should().NotBeNull();
     }
 
     [Fact]

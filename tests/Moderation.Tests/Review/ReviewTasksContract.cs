@@ -41,7 +41,7 @@ public sealed class ReviewTaskRuleTests
         task.Graphic.Should().Be(1);
         task.ClusterKey.Should().Be(ReviewTasks.ClusterKey(MediaSha, null));
         task.ExcludedUser.Should().BeNull();
-        task.RequiredRole.Should().Be(ReviewRoles.Moderator);
+        task.RequiredRole.Should().Be(ReviewRoles.Triage, "everyone who decides may take it until someone escalates it");
     }
 
     [Fact]
