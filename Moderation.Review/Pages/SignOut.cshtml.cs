@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.RazorPages;
 using Moderation.Review.Security;
@@ -13,6 +14,8 @@ public sealed class SignOutModel : PageModel
     public async Task<IActionResult> OnPostAsync()
     {
         await HttpContext.SignOutAsync(ReviewPolicies.Scheme);
+        // A sign-in from before the cookie moved to the site's root still has one under /review: end it too.
+        Response.Cookies.Delete("moderation-review", new CookieOptions { Path = ReviewModule.PathBase });
         return Redirect(ReviewModule.PathBase + "/");
     }
 }

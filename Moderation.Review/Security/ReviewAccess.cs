@@ -28,6 +28,8 @@ public static class ReviewPolicies
     public const string Audit = "review:audit";
     /// <summary>Users and roles.</summary>
     public const string Users = "review:users";
+    /// <summary>The jobs dashboard (<c>/hangfire</c>): requeue, delete and trigger background jobs.</summary>
+    public const string Jobs = "review:jobs";
 
     public static readonly IReadOnlyDictionary<string, string[]> Roles = new Dictionary<string, string[]>
     {
@@ -36,6 +38,7 @@ public static class ReviewPolicies
         [Quality] = [ReviewRoles.Senior, ReviewRoles.Policy, ReviewRoles.Admin],
         [Audit] = [ReviewRoles.Policy, ReviewRoles.Admin],
         [Users] = [ReviewRoles.Admin],
+        [Jobs] = [ReviewRoles.Admin],
     };
 
     public static void AddReviewPolicies(this AuthorizationOptions options)

@@ -10,3 +10,9 @@ WHERE graphic = 1 AND NOT EXISTS (SELECT 1 FROM media m WHERE m.upload_id = revi
 -- 'moderator' (triage decides neither). Tasks triage escalated before this already say 'senior' and stay so.
 UPDATE review_tasks SET required_role = 'triage' WHERE kind = 'review' AND required_role = 'moderator';
 
+-- The audit page opens at the newest events and filters by actor, action, subject and time: each filter walks one of
+-- these newest first (seq within the filter's value), instead of the whole table.
+CREATE INDEX ix_audit_events_actor ON audit_events (actor, seq);
+CREATE INDEX ix_audit_events_action ON audit_events (action, seq);
+CREATE INDEX ix_audit_events_subject_id ON audit_events (subject_id, seq);
+CREATE INDEX ix_audit_events_time ON audit_events (occurred_at_ms);
