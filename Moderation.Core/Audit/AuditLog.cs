@@ -113,6 +113,17 @@ public static class AuditLog
     public static async Task<IReadOnlyList<AuditEvent>> SearchAsync(ModerationDatabase database, AuditFilter filter, long? beforeSeq, long? afterSeq,
         int limit, CancellationToken ct)
     {
+        var (sql, parameters) = SearchStatement(filter, beforeSeq, afterSeq, limit);
+        await using var connection = await database.OpenAsync(ct);
+        var rows = (await connection.QueryAsync<AuditEventRow>(new CommandDefinition(database.Sql(sql), parameters, cancellationToken: ct)))
+            .Select(r => r.ToEvent()).ToList();
+        if (afterSeq is not null) rows.Reverse();
+        return rows;
+    }
+
+    /// <summary>The statement <see cref="SearchAsync"/> sends for this filter and page, and its parameters.</summary>
+    internal static (DialectSql Sql, DynamicParameters Parameters) SearchStatement(AuditFilter filter, long? beforeSeq, long? afterSeq, int limit)
+    {
         var where = new List<string>();
         var parameters = new DynamicParameters();
         parameters.Add("Limit", limit);
@@ -132,11 +143,7 @@ public static class AuditLog
             sqlite: $"SELECT {EventColumns} FROM audit_events {key} LIMIT @Limit",
             postgres: $"SELECT {EventColumns} FROM audit_events {key} LIMIT @Limit",
             sqlServer: $"SELECT TOP (@Limit) {EventColumns} FROM audit_events {key}"));
-        await using var connection = await database.OpenAsync(ct);
-        var rows = (await connection.QueryAsync<AuditEventRow>(new CommandDefinition(database.Sql(sql), parameters, cancellationToken: ct)))
-            .Select(r => r.ToEvent()).ToList();
-        if (afterSeq is not null) rows.Reverse();
-        return rows;
+        return (sql, parameters);
 
         void Match(string column, string name, string? value)
         {
@@ -144,6 +151,7 @@ public static class AuditLog
             if (string.IsNullOrEmpty(value)) return;
             if (value.EndsWith('*'))
             {
+                // A prefix: LIKE with its own wildcards escaped, so "api:key_*" does not match "api:keyX1".
                 var prefix = value[..^1].Replace(@"\", @"\\").Replace("%", @"\%").Replace("_", @"\_");
                 where.Add($"{column} LIKE @{name} ESCAPE '\\'");
                 parameters.Add(name, prefix + "%");
