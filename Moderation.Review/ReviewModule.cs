@@ -24,6 +24,9 @@ public static class ReviewModule
 {
     public const string PathBase = "/review";
 
+    /// <summary>The sign-in and anti-forgery cookies' path (before issue 16 it was <see cref="PathBase"/>).</summary>
+    public const string CookiePath = "/";
+
     public static IServiceCollection AddModerationReview(this IServiceCollection services, IConfiguration? configuration = null)
     {
         // The review rules and stores (queues, decisions, reports, reach, users) come from Moderation.Core's
@@ -38,7 +41,9 @@ public static class ReviewModule
             options.AccessDeniedPath = PathBase + "/denied";
             options.ReturnUrlParameter = "returnUrl";
             options.Cookie.Name = "moderation-review";
-            options.Cookie.Path = PathBase;
+            // The whole site, not just /review: the jobs dashboard (/hangfire) takes a signed-in admin too. The API
+            // ignores it (its endpoints authenticate API keys only), and SameSite=Strict keeps other sites' requests out.
+            options.Cookie.Path = CookiePath;
             options.Cookie.HttpOnly = true;
             options.Cookie.SameSite = SameSiteMode.Strict;
             options.Cookie.SecurePolicy = CookieSecurePolicy.SameAsRequest;
@@ -55,7 +60,7 @@ public static class ReviewModule
         services.AddAntiforgery(options =>
         {
             options.Cookie.Name = "moderation-review-af";
-            options.Cookie.Path = PathBase;
+            options.Cookie.Path = CookiePath; // the jobs dashboard's POSTs carry the same anti-forgery token
             options.Cookie.SameSite = SameSiteMode.Strict;
             options.Cookie.SecurePolicy = CookieSecurePolicy.SameAsRequest; // its default is never Secure
             options.HeaderName = "RequestVerificationToken";

@@ -127,6 +127,7 @@ public static class ModerationApi
         app.UseAuthentication();
         app.UseAuthorization();
         app.UseRateLimiter(); // after authentication: limits are per API key
+        app.UseJobsDashboardSignIn();
 
         app.MapUploads();
         app.MapSignals();
@@ -147,9 +148,15 @@ public static class ModerationApi
         app.MapOpenApi().AllowAnonymous();
         app.MapScalarApiReference("/docs", options => options.WithTitle("Moderation workbench API")).AllowAnonymous();
 
-        // Authorisation is the endpoint policy; Hangfire's own default filter allows local requests only.
-        app.MapHangfireDashboard("/hangfire", new DashboardOptions { Authorization = [], AppPath = null, DisplayStorageConnectionString = false })
-            .RequireAuthorization(ApiScopes.Admin);
+        // Admins only: a workbench admin's cookie or an admin API key (JobsDashboardAuthorization, replacing Hangfire's
+        // default filter, which allows local requests only). Its POSTs are checked against the anti-forgery token.
+        app.MapHangfireDashboard(JobsDashboardAuthorization.Path, new DashboardOptions
+        {
+            Authorization = [],
+            AsyncAuthorization = [new JobsDashboardAuthorization()],
+            AppPath = ReviewModule.PathBase + "/queues",
+            DisplayStorageConnectionString = false,
+        });
 
         app.MapModerationReview();
         return app;

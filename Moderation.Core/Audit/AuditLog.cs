@@ -32,6 +32,17 @@ public sealed record AuditEvent(
     string Hash);
 
 /// <summary>
+/// Which events to show: each field that is set narrows them. <see cref="Actor"/>, <see cref="Action"/> and
+/// <see cref="SubjectId"/> match exactly, or by prefix when they end in <c>*</c> (<c>review.*</c>, <c>user:*</c>);
+/// the time range is <see cref="FromMs"/> inclusive to <see cref="ToMs"/> exclusive.
+/// </summary>
+public sealed record AuditFilter(string? Actor = null, string? Action = null, string? SubjectId = null, long? FromMs = null, long? ToMs = null)
+{
+    public bool IsEmpty => string.IsNullOrWhiteSpace(Actor) && string.IsNullOrWhiteSpace(Action) && string.IsNullOrWhiteSpace(SubjectId)
+        && FromMs is null && ToMs is null;
+}
+
+/// <summary>
 /// The outcome of checking the chain: intact, or the first event whose link is broken. Checked against signed checkpoints
 /// (<see cref="AuditCheckpoints.VerifyAsync"/>), it also says how many held and the latest (<paramref name="CheckpointNote"/>
 /// says what was and was not checked).
@@ -95,6 +106,67 @@ public static class AuditLog
         var rows = await connection.QueryAsync<AuditEventRow>(new CommandDefinition(
             database.Sql(SelectPage), new { After = afterSeq, Limit = limit }, cancellationToken: ct));
         return rows.Select(r => r.ToEvent()).ToList();
+    }
+
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, DialectSql> SearchStatements = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// A page of events matching <paramref name="filter"/>, newest first: those before <paramref name="beforeSeq"/> (the
+    /// next older page), or with <paramref name="afterSeq"/> the oldest ones after it (the next newer page), or else
+    /// the newest. Each filter is an index walk in <c>seq</c> order (0016: actor, action, subject and time indexes).
+    /// </summary>
+    public static async Task<IReadOnlyList<AuditEvent>> SearchAsync(ModerationDatabase database, AuditFilter filter, long? beforeSeq, long? afterSeq,
+        int limit, CancellationToken ct)
+    {
+        var (sql, parameters) = SearchStatement(filter, beforeSeq, afterSeq, limit);
+        await using var connection = await database.OpenAsync(ct);
+        var rows = (await connection.QueryAsync<AuditEventRow>(new CommandDefinition(database.Sql(sql), parameters, cancellationToken: ct)))
+            .Select(r => r.ToEvent()).ToList();
+        if (afterSeq is not null) rows.Reverse();
+        return rows;
+    }
+
+    /// <summary>The statement <see cref="SearchAsync"/> sends for this filter and page, and its parameters.</summary>
+    internal static (DialectSql Sql, DynamicParameters Parameters) SearchStatement(AuditFilter filter, long? beforeSeq, long? afterSeq, int limit)
+    {
+        var where = new List<string>();
+        var parameters = new DynamicParameters();
+        parameters.Add("Limit", limit);
+        if (afterSeq is { } after) { where.Add("seq > @After"); parameters.Add("After", after); }
+        else if (beforeSeq is { } before) { where.Add("seq < @Before"); parameters.Add("Before", before); }
+        Match("actor", "Actor", filter.Actor);
+        Match("action", "Action", filter.Action);
+        Match("subject_id", "SubjectId", filter.SubjectId);
+        if (filter.FromMs is { } from) { where.Add("occurred_at_ms >= @FromMs"); parameters.Add("FromMs", from); }
+        if (filter.ToMs is { } to) { where.Add("occurred_at_ms < @ToMs"); parameters.Add("ToMs", to); }
+        // Only these fixed fragments make up the statement; every value is a parameter.
+        var condition = where.Count == 0 ? "" : "WHERE " + string.Join(" AND ", where);
+        var order = afterSeq is null ? "seq DESC" : "seq";
+        // A few hundred shapes at most (which filters are set, exact or prefix, which direction): each made once, as
+        // every DialectSql registers itself for the SQL Server parse check.
+        var sql = SearchStatements.GetOrAdd($"{condition} ORDER BY {order}", key => new DialectSql(
+            sqlite: $"SELECT {EventColumns} FROM audit_events {key} LIMIT @Limit",
+            postgres: $"SELECT {EventColumns} FROM audit_events {key} LIMIT @Limit",
+            sqlServer: $"SELECT TOP (@Limit) {EventColumns} FROM audit_events {key}"));
+        return (sql, parameters);
+
+        void Match(string column, string name, string? value)
+        {
+            value = value?.Trim();
+            if (string.IsNullOrEmpty(value)) return;
+            if (value.EndsWith('*'))
+            {
+                // A prefix: LIKE with its own wildcards escaped, so "api:key_*" does not match "api:keyX1".
+                var prefix = value[..^1].Replace(@"\", @"\\").Replace("%", @"\%").Replace("_", @"\_");
+                where.Add($"{column} LIKE @{name} ESCAPE '\\'");
+                parameters.Add(name, prefix + "%");
+            }
+            else
+            {
+                where.Add($"{column} = @{name}");
+                parameters.Add(name, value);
+            }
+        }
     }
 
     /// <summary>Walks the whole chain and reports the first event whose hash or link does not hold.</summary>

@@ -64,12 +64,23 @@ public static class ReviewAction
         _ => action,
     };
 
+    /// <summary>
+    /// Who an escalation passes the item to: one step up the ladder from the one escalating. Review tasks open for
+    /// anyone who decides (<c>triage</c>); triage may only allow, label or escalate, so its escalation goes to
+    /// moderators (who may restrict), and a moderator's to seniors, the top of the path (seniors do not escalate).
+    /// </summary>
+    public static string EscalatesTo(IReadOnlyCollection<string> roles) =>
+        roles.Contains(ReviewRoles.Moderator) || roles.Contains(ReviewRoles.Senior) || roles.Contains(ReviewRoles.Admin)
+            ? ReviewRoles.Senior
+            : ReviewRoles.Moderator;
+
     /// <summary>The decisions a user with these roles may take on a task of this kind.</summary>
     public static IReadOnlyList<string> AllowedFor(IReadOnlyCollection<string> roles, string taskKind, string requiredRole)
     {
         var senior = roles.Contains(ReviewRoles.Senior) || roles.Contains(ReviewRoles.Admin);
         var moderator = senior || roles.Contains(ReviewRoles.Moderator);
         if (requiredRole == ReviewRoles.Senior && !senior) return [];
+        if (requiredRole == ReviewRoles.Moderator && !moderator) return [];
         if (taskKind == ReviewTaskKind.Appeal) return moderator ? AppealOutcomes : [];
         if (moderator)
         {

@@ -48,7 +48,7 @@ public sealed class ReviewDecisions(ModerationDatabase database, IOptions<Review
         """);
 
     private static readonly DialectSql EscalateTask = DialectSql.Portable("""
-        UPDATE review_tasks SET required_role = 'senior', lease_holder = NULL, lease_until_ms = NULL
+        UPDATE review_tasks SET required_role = @EscalatesTo, lease_holder = NULL, lease_until_ms = NULL
         WHERE upload_id = @UploadId AND kind = @Kind AND state = 'open'
           AND (lease_holder = @User AND lease_until_ms >= @Now OR @Bulk = 1 AND (lease_holder IS NULL OR lease_until_ms < @Now OR lease_holder = @User))
         """);
@@ -184,7 +184,8 @@ public sealed class ReviewDecisions(ModerationDatabase database, IOptions<Review
     private async Task<string?> DecideOneAsync(DbConnection connection, DbTransaction transaction, Reviewer reviewer, TaskRow task,
         string action, string reasonCode, string? note, string? bulkAnchor, string? bulkBasis, long now, CancellationToken ct)
     {
-        var guard = new { task.UploadId, task.Kind, User = reviewer.Id, Now = now, Bulk = bulkAnchor is null ? 0 : 1 };
+        var escalatesTo = ReviewAction.EscalatesTo(reviewer.Roles);
+        var guard = new { task.UploadId, task.Kind, User = reviewer.Id, Now = now, Bulk = bulkAnchor is null ? 0 : 1, EscalatesTo = escalatesTo };
         var changed = await connection.ExecuteAsync(new CommandDefinition(
             database.Sql(action == ReviewAction.Escalate ? EscalateTask : Complete), guard, transaction, cancellationToken: ct));
         if (changed == 0)
@@ -210,7 +211,7 @@ public sealed class ReviewDecisions(ModerationDatabase database, IOptions<Review
         if (action == ReviewAction.Escalate)
         {
             audit.Add(new AuditEntry(actor, "review.escalated", "upload", task.UploadId, reasonCode,
-                AfterState: JsonSerializer.Serialize(new { decided, requiredRole = Access.ReviewRoles.Senior })));
+                AfterState: JsonSerializer.Serialize(new { decided, requiredRole = escalatesTo })));
         }
         else if (task.Kind == ReviewTaskKind.Quality)
         {

@@ -24,6 +24,9 @@ public sealed record QueuedTask(
 public sealed record Reviewer(string Id, string Name, IReadOnlyCollection<string> Roles)
 {
     public bool IsSenior => Roles.Contains(Access.ReviewRoles.Senior) || Roles.Contains(Access.ReviewRoles.Admin);
+
+    /// <summary>A moderator or above: may take what triage escalated, appeals and quality samples.</summary>
+    public bool IsModerator => IsSenior || Roles.Contains(Access.ReviewRoles.Moderator);
 }
 
 /// <summary>A task held by a reviewer until <see cref="Until"/>.</summary>
@@ -74,7 +77,7 @@ public sealed class ReviewQueue(ModerationDatabase database, IOptions<ReviewOpti
     // not graphic once the reviewer has reached the day's exposure cap.
     private const string Claimable = """
         state = 'open' AND (lease_until_ms IS NULL OR lease_until_ms < @Now)
-        AND (required_role = 'moderator' OR @Senior = 1)
+        AND (required_role = 'triage' OR required_role = 'moderator' AND @Moderator = 1 OR @Senior = 1)
         AND (excluded_user IS NULL OR excluded_user <> @User)
         AND (@Queue = '' OR queue = @Queue)
         AND (@AllowGraphic = 1 OR graphic = 0)
@@ -216,7 +219,7 @@ public sealed class ReviewQueue(ModerationDatabase database, IOptions<ReviewOpti
                 new { User = reviewer.Id, Day = Day(now) }, transaction, cancellationToken: ct)) < O.ExposureCapPerDay;
             var parameters = new
             {
-                User = reviewer.Id, Now = nowMs, Until = until.ToUnixTimeMilliseconds(), Senior = reviewer.IsSenior ? 1 : 0,
+                User = reviewer.Id, Now = nowMs, Until = until.ToUnixTimeMilliseconds(), Senior = reviewer.IsSenior ? 1 : 0, Moderator = reviewer.IsModerator ? 1 : 0,
                 Queue = queue ?? "", AllowGraphic = allowGraphic ? 1 : 0, NearBreach = nowMs + (long)O.NearBreach.TotalMilliseconds,
                 UploadId = uploadId ?? "", Kind = kind ?? "",
             };

@@ -5,18 +5,29 @@ using Moderation.Core.Storage;
 namespace Moderation.Core.Review;
 
 /// <summary>
-/// A decided near-duplicate of an item: the decision that stands on it, and how close it is. The most similar one is
-/// the item's suggested decision.
+/// A decided twin of an item (the same first media file or normalised caption, or a near-duplicate): the decision that
+/// stands on it, and how close it is. The most similar one is the item's suggested decision.
 /// </summary>
+/// <param name="Action">The standing decision: after an overturned appeal, <c>allow</c> (what the overturn left).</param>
+/// <param name="ReasonCode">Its reason code; after an overturned appeal, the overturn's (an appeal reason, not an allow reason).</param>
+/// <param name="ViaAppeal">The standing decision is an overturned appeal.</param>
+/// <param name="Overturned">For an overturned appeal, the decision it overturned (e.g. <c>remove</c>).</param>
+/// <param name="Similarity">1 for the same media file or caption; the near-duplicate's closeness otherwise.</param>
 public sealed record SimilarDecided(string UploadId, string ExternalId, string? Caption, string Action, string ReasonCode, string? Note,
-    string DecidedByName, DateTimeOffset DecidedAt, bool ViaAppeal, double Similarity, string Basis);
+    string DecidedByName, DateTimeOffset DecidedAt, bool ViaAppeal, double Similarity, string Basis, string? Overturned = null)
+{
+    /// <summary>The basis of a twin in the exact cluster (<see cref="ReviewTasks.ClusterKey"/>).</summary>
+    public static string ExactBasis(string clusterKey) =>
+        clusterKey.StartsWith("media:", StringComparison.Ordinal) ? "same media file" : "same caption (normalised)";
+}
 
 /// <summary>What the item page shows of an item's near-duplicates (<see cref="NearDuplicates"/>): open ones to decide together, decided ones to learn from.</summary>
 public sealed record ItemSimilarity(IReadOnlyList<ClusterMember> Open, IReadOnlyList<SimilarDecided> Decided);
 
 /// <summary>
 /// Turns an item's near-duplicates into review terms: which of them wait in a review queue (bulk candidates, like the
-/// exact cluster's members) and which carry a standing decision (the suggestion).
+/// exact cluster's members) and which carry a standing decision (the suggestion). Decided twins come from the exact
+/// cluster (same first media file or normalised caption, similarity 1) as well as from the near-duplicates.
 /// </summary>
 public sealed class ReviewSimilarity(ModerationDatabase database, NearDuplicates nearDuplicates)
 {
@@ -35,29 +46,70 @@ public sealed class ReviewSimilarity(ModerationDatabase database, NearDuplicates
         ORDER BY d.upload_id, d.decided_at_ms DESC, d.id DESC
         """);
 
+    // The item's exact twins: the other review tasks with its cluster key (the newest 200).
+    private static readonly DialectSql SelectExactTwins = new(
+        sqlite: """
+            SELECT t.upload_id, t.cluster_key FROM review_tasks t
+            WHERE t.kind = 'review' AND t.upload_id <> @Id
+              AND t.cluster_key = (SELECT k.cluster_key FROM review_tasks k WHERE k.upload_id = @Id AND k.kind = 'review')
+            ORDER BY t.entered_at_ms DESC LIMIT 200
+            """,
+        postgres: """
+            SELECT t.upload_id, t.cluster_key FROM review_tasks t
+            WHERE t.kind = 'review' AND t.upload_id <> @Id
+              AND t.cluster_key = (SELECT k.cluster_key FROM review_tasks k WHERE k.upload_id = @Id AND k.kind = 'review')
+            ORDER BY t.entered_at_ms DESC LIMIT 200
+            """,
+        sqlServer: """
+            SELECT TOP (200) t.upload_id, t.cluster_key FROM review_tasks t
+            WHERE t.kind = 'review' AND t.upload_id <> @Id
+              AND t.cluster_key = (SELECT k.cluster_key FROM review_tasks k WHERE k.upload_id = @Id AND k.kind = 'review')
+            ORDER BY t.entered_at_ms DESC
+            """);
+
     public async Task<ItemSimilarity> ForItemAsync(string uploadId, CancellationToken ct)
     {
         var similar = await nearDuplicates.FindAsync(uploadId, ct);
-        if (similar.Count == 0) return new ItemSimilarity([], []);
-        var byId = similar.ToDictionary(s => s.UploadId, StringComparer.Ordinal);
-        var ids = similar.Select(s => s.UploadId).ToArray();
         await using var connection = await database.OpenAsync(ct);
-        var open = (await connection.QueryAsync<OpenRow>(new CommandDefinition(database.Sql(SelectOpen), new { Ids = ids }, cancellationToken: ct)))
-            .Select(r => new ClusterMember(r.UploadId, r.ExternalId, r.Caption, r.TaskState, r.LeaseHolder,
-                r.LeaseUntilMs is { } l ? DateTimeOffset.FromUnixTimeMilliseconds(l) : null, null, byId[r.UploadId].Basis, byId[r.UploadId].Similarity))
-            .OrderByDescending(m => m.Similarity).ToList();
-        var decided = (await connection.QueryAsync<DecisionRow>(new CommandDefinition(database.Sql(SelectDecisions), new { Ids = ids }, cancellationToken: ct)))
+        var exact = (await connection.QueryAsync<TwinRow>(new CommandDefinition(database.Sql(SelectExactTwins), new { Id = uploadId }, cancellationToken: ct))).ToList();
+        if (similar.Count == 0 && exact.Count == 0) return new ItemSimilarity([], []);
+        var byId = similar.ToDictionary(s => s.UploadId, StringComparer.Ordinal);
+        // How close each decided candidate is: an exact twin is the same item to a reviewer (1), over any near-duplicate basis.
+        var closeness = similar.ToDictionary(s => s.UploadId, s => (s.Similarity, s.Basis), StringComparer.Ordinal);
+        foreach (var twin in exact) closeness[twin.UploadId] = (1.0, SimilarDecided.ExactBasis(twin.ClusterKey));
+        IReadOnlyList<ClusterMember> open = [];
+        if (similar.Count > 0)
+            open = (await connection.QueryAsync<OpenRow>(new CommandDefinition(database.Sql(SelectOpen), new { Ids = similar.Select(s => s.UploadId).ToArray() }, cancellationToken: ct)))
+                .Select(r => new ClusterMember(r.UploadId, r.ExternalId, r.Caption, r.TaskState, r.LeaseHolder,
+                    r.LeaseUntilMs is { } l ? DateTimeOffset.FromUnixTimeMilliseconds(l) : null, null, byId[r.UploadId].Basis, byId[r.UploadId].Similarity))
+                .OrderByDescending(m => m.Similarity).ToList();
+        var decided = (await connection.QueryAsync<DecisionRow>(new CommandDefinition(database.Sql(SelectDecisions), new { Ids = closeness.Keys.ToArray() }, cancellationToken: ct)))
             .GroupBy(d => d.UploadId, StringComparer.Ordinal)
-            .Select(g => g.FirstOrDefault(d => d.RetractedAtMs is null))
-            .OfType<DecisionRow>()
-            .Select(d =>
-            {
-                var overturned = d.Action == ReviewAction.Overturn;
-                return new SimilarDecided(d.UploadId, d.ExternalId, d.Caption, overturned ? ReviewAction.Allow : d.Action, d.ReasonCode, d.Note,
-                    d.DecidedByName, DateTimeOffset.FromUnixTimeMilliseconds(d.DecidedAtMs), overturned, byId[d.UploadId].Similarity, byId[d.UploadId].Basis);
-            })
+            .Select(Standing)
+            .OfType<SimilarDecided>()
             .OrderByDescending(d => d.Similarity).ThenByDescending(d => d.DecidedAt).ToList();
         return new ItemSimilarity(open, decided);
+
+        // Newest first: the first decision not retracted stands. An overturn stands as allow, naming what it overturned
+        // (the newest retracted decision before it).
+        SimilarDecided? Standing(IGrouping<string, DecisionRow> decisions)
+        {
+            var rows = decisions.ToList();
+            var standing = rows.FindIndex(d => d.RetractedAtMs is null);
+            if (standing < 0) return null;
+            var d = rows[standing];
+            var overturned = d.Action == ReviewAction.Overturn;
+            var (similarity, basis) = closeness[d.UploadId];
+            return new SimilarDecided(d.UploadId, d.ExternalId, d.Caption, overturned ? ReviewAction.Allow : d.Action, d.ReasonCode, d.Note,
+                d.DecidedByName, DateTimeOffset.FromUnixTimeMilliseconds(d.DecidedAtMs), overturned, similarity, basis,
+                overturned ? rows.Skip(standing + 1).FirstOrDefault(r => r.RetractedAtMs is not null)?.Action : null);
+        }
+    }
+
+    private sealed class TwinRow
+    {
+        public string UploadId { get; init; } = "";
+        public string ClusterKey { get; init; } = "";
     }
 
     private sealed class OpenRow

@@ -27,7 +27,11 @@ public enum TaskOrigin
 /// <summary>What the rule needs to know of an upload to open a <c>review</c> task for it.</summary>
 /// <param name="Routes">The upload's routing outcomes under its policy version.</param>
 public sealed record TaskSubject(
-    string UploadId, string? Caption, string? FirstMediaSha256, long Views, long Reports, long? RoutedAtMs, IReadOnlyList<RoutedCategory> Routes);
+    string UploadId, string? Caption, string? FirstMediaSha256, long Views, long Reports, long? RoutedAtMs, IReadOnlyList<RoutedCategory> Routes)
+{
+    /// <summary>Whether the upload has media at all (its first file): only media is graphic to look at.</summary>
+    public bool HasMedia => !string.IsNullOrEmpty(FirstMediaSha256);
+}
 
 /// <summary>One category's routing outcome (<c>review</c>, <c>action</c>, <c>allow</c>) and score.</summary>
 public sealed record RoutedCategory(string Category, string Outcome, double Score);
@@ -63,18 +67,23 @@ public sealed class ReviewTasks(ModerationDatabase database, IOptions<ReviewOpti
     /// review (of any category when none was, as for an item the model allowed; <c>unrouted</c> or <c>reported</c>
     /// when it has no routing at all), with a priority made of that score, its reach and reports
     /// (<see cref="QueuePriority"/>), the queue's SLA from when it was routed (from now when reports re-queue it), a
-    /// cluster key from its first media file or caption, graphic when any of those categories is. An <c>appeal</c>
-    /// goes to the appealed decision's queue (an automated action's: its top actioned category) with that queue's SLA,
-    /// fixed priority 1, kept from the original decider (nobody, for an automated action).
-    /// A <c>quality</c> sample stays in the decided task's queue, priority 0, a week to answer, kept from the first
-    /// reviewer, graphic when a decided category is.
+    /// cluster key from its first media file or caption, open to everyone who decides (<c>triage</c> and up; an
+    /// escalation raises it, <see cref="ReviewAction.EscalatesTo"/>), graphic when it has media and any of those categories is
+    /// graphic. An <c>appeal</c> goes to the appealed decision's queue (an automated action's: its top actioned category)
+    /// with that queue's SLA, fixed priority 1, kept from the original decider (nobody, for an automated action), for
+    /// moderators and up (triage does not decide appeals). A <c>quality</c> sample stays in the decided task's queue,
+    /// priority 0, a week to answer, kept from the first reviewer, for moderators and up, graphic when it has media and a
+    /// decided category is graphic. A text-only upload is never graphic: the exposure cap is about looking at pictures
+    /// and video, and a caption in a graphic category does not count toward it.
     /// </summary>
     /// <param name="subject">For review tasks: the upload's routing, reach and reports.</param>
     /// <param name="queue">For appeals and quality samples: the decision's queue.</param>
     /// <param name="categories">For quality samples: the categories the decision covered.</param>
     /// <param name="excludedUser">For appeals and quality samples: the reviewer who decided first.</param>
+    /// <param name="hasMedia">For appeals and quality samples: whether the upload has media (review tasks read it from <paramref name="subject"/>).</param>
     public static PlannedTask Plan(TaskOrigin origin, string uploadId, long nowMs, ReviewOptions o,
-        TaskSubject? subject = null, string? queue = null, IReadOnlyCollection<string>? categories = null, string? excludedUser = null)
+        TaskSubject? subject = null, string? queue = null, IReadOnlyCollection<string>? categories = null, string? excludedUser = null,
+        bool hasMedia = false)
     {
         switch (origin)
         {
@@ -88,22 +97,22 @@ public sealed class ReviewTasks(ModerationDatabase database, IOptions<ReviewOpti
                 var score = top?.Score ?? 0.0;
                 var entered = origin == TaskOrigin.Routed ? subject.RoutedAtMs ?? nowMs : nowMs;
                 return new PlannedTask(uploadId, ReviewTaskKind.Review, reviewQueue,
-                    QueuePriority.Compute(score, subject.Views, subject.Reports, o.Priority).Total, score, Access.ReviewRoles.Moderator,
+                    QueuePriority.Compute(score, subject.Views, subject.Reports, o.Priority).Total, score, Access.ReviewRoles.Triage,
                     ClusterKey(subject.FirstMediaSha256, subject.Caption),
-                    candidates.Any(r => o.IsGraphic(r.Category)) || o.IsGraphic(reviewQueue) ? 1 : 0, null,
+                    subject.HasMedia && (candidates.Any(r => o.IsGraphic(r.Category)) || o.IsGraphic(reviewQueue)) ? 1 : 0, null,
                     entered, entered + (long)o.SlaFor(reviewQueue).TotalMilliseconds);
             }
             case TaskOrigin.Appealed:
             {
                 var appealQueue = queue ?? throw new ArgumentNullException(nameof(queue), "An appeal stays in its decision's queue.");
                 return new PlannedTask(uploadId, ReviewTaskKind.Appeal, appealQueue, AppealPriority, null, Access.ReviewRoles.Moderator, null,
-                    o.IsGraphic(appealQueue) ? 1 : 0, excludedUser, nowMs, nowMs + (long)o.SlaFor(appealQueue).TotalMilliseconds);
+                    hasMedia && o.IsGraphic(appealQueue) ? 1 : 0, excludedUser, nowMs, nowMs + (long)o.SlaFor(appealQueue).TotalMilliseconds);
             }
             case TaskOrigin.QualitySample:
             {
                 var sampleQueue = queue ?? throw new ArgumentNullException(nameof(queue), "A quality sample stays in its decision's queue.");
                 return new PlannedTask(uploadId, ReviewTaskKind.Quality, sampleQueue, QualitySamplePriority, null, Access.ReviewRoles.Moderator, null,
-                    (categories ?? [sampleQueue]).Any(o.IsGraphic) ? 1 : 0, excludedUser, nowMs, nowMs + (long)QualitySampleSla.TotalMilliseconds);
+                    hasMedia && (categories ?? [sampleQueue]).Any(o.IsGraphic) ? 1 : 0, excludedUser, nowMs, nowMs + (long)QualitySampleSla.TotalMilliseconds);
             }
             default:
                 throw new ArgumentOutOfRangeException(nameof(origin));
@@ -127,6 +136,10 @@ public sealed class ReviewTasks(ModerationDatabase database, IOptions<ReviewOpti
 
     private static readonly DialectSql SelectRoutes = DialectSql.WithList("""
         SELECT upload_id, category, policy_version, outcome, score FROM routing_decisions WHERE upload_id IN @Ids
+        """);
+
+    private static readonly DialectSql CountMedia = DialectSql.Portable("""
+        SELECT COUNT(*) FROM media WHERE upload_id = @Id
         """);
 
     private static readonly DialectSql DeleteFinished = DialectSql.WithList("""
@@ -169,16 +182,21 @@ public sealed class ReviewTasks(ModerationDatabase database, IOptions<ReviewOpti
     }
 
     /// <summary>Opens the appeal of a decision (or of an automated action: no decider to keep from it) in the caller's transaction.</summary>
-    internal Task<int> OpenAppealAsync(DbConnection connection, DbTransaction transaction, string uploadId, string decisionQueue, string? decidedBy,
+    internal async Task<int> OpenAppealAsync(DbConnection connection, DbTransaction transaction, string uploadId, string decisionQueue, string? decidedBy,
         long nowMs, CancellationToken ct) =>
-        WriteAsync(connection, transaction, ReviewTaskKind.Appeal,
-            [Plan(TaskOrigin.Appealed, uploadId, nowMs, O, queue: decisionQueue, excludedUser: decidedBy)], ct);
+        await WriteAsync(connection, transaction, ReviewTaskKind.Appeal,
+            [Plan(TaskOrigin.Appealed, uploadId, nowMs, O, queue: decisionQueue, excludedUser: decidedBy,
+                hasMedia: await HasMediaAsync(connection, transaction, uploadId, ct))], ct);
 
     /// <summary>Opens a blind second opinion on a final decision in the caller's transaction.</summary>
-    internal Task<int> OpenQualitySampleAsync(DbConnection connection, DbTransaction transaction, string uploadId, string queue,
+    internal async Task<int> OpenQualitySampleAsync(DbConnection connection, DbTransaction transaction, string uploadId, string queue,
         IReadOnlyCollection<string> categories, string decidedBy, long nowMs, CancellationToken ct) =>
-        WriteAsync(connection, transaction, ReviewTaskKind.Quality,
-            [Plan(TaskOrigin.QualitySample, uploadId, nowMs, O, queue: queue, categories: categories, excludedUser: decidedBy)], ct);
+        await WriteAsync(connection, transaction, ReviewTaskKind.Quality,
+            [Plan(TaskOrigin.QualitySample, uploadId, nowMs, O, queue: queue, categories: categories, excludedUser: decidedBy,
+                hasMedia: await HasMediaAsync(connection, transaction, uploadId, ct))], ct);
+
+    private async Task<bool> HasMediaAsync(DbConnection connection, DbTransaction transaction, string uploadId, CancellationToken ct) =>
+        await connection.ExecuteScalarAsync<long>(new CommandDefinition(database.Sql(CountMedia), new { Id = uploadId }, transaction, cancellationToken: ct)) > 0;
 
     /// <summary>
     /// Opens the <c>review</c> tasks missing for uploads in <c>in_review</c>: those routed before tasks opened in the

@@ -12,9 +12,10 @@ namespace Moderation.Review.Pages;
 
 /// <summary>
 /// The audit trail for policy staff and admins: verify the hash chain against its signed checkpoints (the same check as
-/// <c>Moderation.Worker verify-audit</c>), browse events, export everything as CSV or JSON for regulators. An export first
-/// publishes a checkpoint of the head (where a signing key is configured) and holds exactly the events it covers; the
-/// checkpoint travels in the <c>Audit-Checkpoint</c> header and in the checkpoint file (download: <c>handler=Checkpoints</c>).
+/// <c>Moderation.Worker verify-audit</c>), browse events newest first, narrowed by actor, action, subject and time, with
+/// uploads linked to their item pages; export everything as CSV or JSON for regulators. An export first publishes a
+/// checkpoint of the head (where a signing key is configured) and holds exactly the events it covers; the checkpoint
+/// travels in the <c>Audit-Checkpoint</c> header and in the checkpoint file (download: <c>handler=Checkpoints</c>).
 /// </summary>
 public sealed class AuditModel(ModerationDatabase database, AuditCheckpoints checkpoints) : PageModel
 {
@@ -24,21 +25,58 @@ public sealed class AuditModel(ModerationDatabase database, AuditCheckpoints che
 
     public AuditVerification? Verification { get; private set; }
     public IReadOnlyList<AuditEvent> Events { get; private set; } = [];
-    public long After { get; private set; }
+    public AuditFilter Filter { get; private set; } = new();
 
-    public async Task OnGetAsync(long after, CancellationToken ct)
+    /// <summary>The time range as typed (UTC, <c>yyyy-MM-ddTHH:mm</c>), to show it again in the form.</summary>
+    public string? From { get; private set; }
+    public string? To { get; private set; }
+
+    /// <summary>Whether this page is not the newest (so there is a newer one).</summary>
+    public bool Paged { get; private set; }
+
+    public async Task OnGetAsync(string? actor, string? action, string? subject, string? from, string? to, long? before, long? after, CancellationToken ct)
     {
-        After = Math.Max(0, after);
-        Events = await AuditLog.ReadAsync(database, After, PageSize, ct);
+        From = from;
+        To = to;
+        Filter = new AuditFilter(Clean(actor), Clean(action), Clean(subject), Time(from), Time(to));
+        Paged = before is not null || after is not null;
+        Events = await AuditLog.SearchAsync(database, Filter, before, after, PageSize, ct);
+        if (after is not null && Events.Count < PageSize)
+        {
+            // Past the newest: show the newest page.
+            Paged = false;
+            Events = await AuditLog.SearchAsync(database, Filter, null, null, PageSize, ct);
+        }
     }
 
-    public async Task<IActionResult> OnPostVerifyAsync(long after, CancellationToken ct)
+    public async Task<IActionResult> OnPostVerifyAsync(CancellationToken ct)
     {
         Verification = await checkpoints.VerifyAsync([], ct);
-        After = Verification.FirstBrokenSeq is { } broken ? Math.Max(0, broken - 5) : Math.Max(0, after);
-        Events = await AuditLog.ReadAsync(database, After, PageSize, ct);
+        // A broken chain opens at the first broken event (with a few after it); an intact one at the newest.
+        long? before = Verification.FirstBrokenSeq is { } broken ? broken + 6 : null;
+        Paged = before is not null;
+        Events = await AuditLog.SearchAsync(database, Filter, before, null, PageSize, ct);
         return Page();
     }
+
+    /// <summary>This page's filters with other paging, as a link.</summary>
+    public string Link(long? before = null, long? after = null)
+    {
+        var query = new Dictionary<string, string?>
+        {
+            ["actor"] = Filter.Actor, ["action"] = Filter.Action, ["subject"] = Filter.SubjectId, ["from"] = From, ["to"] = To,
+            ["before"] = before?.ToString(CultureInfo.InvariantCulture), ["after"] = after?.ToString(CultureInfo.InvariantCulture),
+        };
+        return Microsoft.AspNetCore.WebUtilities.QueryHelpers.AddQueryString("/review/audit", query.Where(p => !string.IsNullOrEmpty(p.Value)));
+    }
+
+    private static string? Clean(string? value) => string.IsNullOrWhiteSpace(value) ? null : value.Trim();
+
+    /// <summary>A <c>datetime-local</c> value read as UTC; anything else is no bound.</summary>
+    private static long? Time(string? value) =>
+        DateTime.TryParse(value, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var at)
+            ? new DateTimeOffset(at, TimeSpan.Zero).ToUnixTimeMilliseconds()
+            : null;
 
     /// <summary>Streams every event, a page at a time (the response is written asynchronously; nothing is held whole).</summary>
     public async Task<IActionResult> OnGetExportAsync(string? format, CancellationToken ct)

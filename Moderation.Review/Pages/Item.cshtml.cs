@@ -56,9 +56,13 @@ public sealed class ItemModel(
 
     public IReadOnlyList<string> ReasonCodes(string action) => Options.ReasonCodesFor(action);
 
-    public async Task<IActionResult> OnGetAsync(string uploadId, string? kind, CancellationToken ct)
+    /// <summary>The queue the reviewer was working when it ran dry and "next" brought this item from another one.</summary>
+    public string? EmptiedQueue { get; private set; }
+
+    public async Task<IActionResult> OnGetAsync(string uploadId, string? kind, string? emptied, CancellationToken ct)
     {
         if (!await LoadAsync(uploadId, kind, ct)) return NotFound();
+        EmptiedQueue = string.IsNullOrWhiteSpace(emptied) || emptied == Task?.Queue ? null : emptied;
         if (Task is { Graphic: true }) await reviewQueue.RecordExposureAsync(User.ToReviewer(), uploadId, ct);
         return Page();
     }
@@ -88,7 +92,7 @@ public sealed class ItemModel(
             : new JsonResult(new { held = true, leaseUntil = lease.Until });
     }
 
-    /// <summary>Decides; with <paramref name="next"/>, claims the next item from the same queue ("decide and next").</summary>
+    /// <summary>Decides; with <paramref name="next"/>, claims the next item from the same queue, else from any ("decide and next").</summary>
     public async Task<IActionResult> OnPostDecideAsync(string uploadId, string kind, string? action, string? reasonCode, string? note, bool next,
         string[]? members, string? queue, CancellationToken ct)
     {
@@ -98,9 +102,7 @@ public sealed class ItemModel(
         var reviewer = User.ToReviewer();
         await decisions.DecideAsync(reviewer, uploadId, kind, action, reasonCode ?? "", note, members, ct);
         if (!next) return Redirect("/review/queues?message=decided");
-        var lease = await reviewQueue.ClaimNextAsync(reviewer, string.IsNullOrEmpty(queue) ? null : queue, ct);
-        var inQueue = string.IsNullOrEmpty(queue) ? "" : "&queue=" + Uri.EscapeDataString(queue);
-        return lease is null ? Redirect("/review/queues?message=empty" + inQueue) : Redirect($"/review/item/{lease.UploadId}?kind={lease.Kind}");
+        return Redirect(await NextItem.ClaimAsync(reviewQueue, reviewer, queue, ct));
     }
 
     private async Task<bool> MayDecideAsync() => (await authorization.AuthorizeAsync(User, ReviewPolicies.Decide)).Succeeded;

@@ -34,7 +34,7 @@ public sealed class QueuesModel(ReviewQueue reviewQueue, IOptions<ReviewOptions>
         Sort = sort;
         Message = message switch
         {
-            "empty" => "Nothing you can take is waiting" + (Queue is null ? "." : $" in {Queue}."),
+            "empty" => "Nothing you can take is waiting in any queue.",
             "decided" => "Decision saved.",
             "released" => "The item went back to its queue.",
             _ => null,
@@ -48,9 +48,6 @@ public sealed class QueuesModel(ReviewQueue reviewQueue, IOptions<ReviewOptions>
     public async Task<IActionResult> OnPostNextAsync(string? queue, CancellationToken ct)
     {
         if (!(await authorization.AuthorizeAsync(User, ReviewPolicies.Decide)).Succeeded) return Forbid();
-        var lease = await reviewQueue.ClaimNextAsync(User.ToReviewer(), string.IsNullOrWhiteSpace(queue) ? null : queue, ct);
-        return lease is null
-            ? Redirect($"/review/queues?message=empty{(string.IsNullOrWhiteSpace(queue) ? "" : "&queue=" + Uri.EscapeDataString(queue))}")
-            : Redirect($"/review/item/{lease.UploadId}?kind={lease.Kind}");
+        return Redirect(await NextItem.ClaimAsync(reviewQueue, User.ToReviewer(), queue, ct));
     }
 }

@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.RazorPages;
 using Moderation.Core.Access;
@@ -23,6 +24,8 @@ public sealed class SignOutModel(WorkbenchUsers users) : PageModel
         if (signedIn.Succeeded && signedIn.Principal is { } principal)
             await users.SignOutAsync(principal.ToReviewer().Id, AuditActors.User(principal.ToReviewer().Name), ct);
         await HttpContext.SignOutAsync(ReviewPolicies.Scheme);
+        // A sign-in from before the cookie moved to the site's root still has one under /review: end it too.
+        Response.Cookies.Delete("moderation-review", new CookieOptions { Path = ReviewModule.PathBase });
         return Redirect(ReviewModule.PathBase + "/");
     }
 }

@@ -29,6 +29,8 @@ public static class ReviewPolicies
     public const string Users = "review:users";
     /// <summary>API keys: make, list, revoke.</summary>
     public const string ApiKeys = "review:apikeys";
+    /// <summary>The jobs dashboard (<c>/hangfire</c>): requeue, delete and trigger background jobs.</summary>
+    public const string Jobs = "review:jobs";
 
     public static readonly IReadOnlyDictionary<string, string[]> Roles = new Dictionary<string, string[]>
     {
@@ -38,6 +40,7 @@ public static class ReviewPolicies
         [Audit] = [ReviewRoles.Policy, ReviewRoles.Admin],
         [Users] = [ReviewRoles.Admin],
         [ApiKeys] = [ReviewRoles.Admin],
+        [Jobs] = [ReviewRoles.Admin],
     };
 
     public static void AddReviewPolicies(this AuthorizationOptions options)

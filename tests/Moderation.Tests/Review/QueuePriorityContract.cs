@@ -148,7 +148,7 @@ public abstract class QueuePriorityContract(DatabaseProvider provider)
     public async Task Enough_reports_send_an_allowed_item_back_to_review_once_and_it_is_audited()
     {
         await using var s = await MigratedAsync(o => o.Priority.RequeueAfterReports = 3);
-        var item = (await ReviewSeed.InReviewAsync(s.Database, 1, "harm", score: 0.6, options: s.Options)).Single();
+        var item = (await ReviewSeed.InReviewAsync(s.Database, 1, "harm", score: 0.6, options: s.Options, withMedia: true)).Single();
         var lease = await s.Queue.ClaimNextAsync(Alice, null, CancellationToken.None);
         s.Clock.Now += TimeSpan.FromSeconds(1);
         await s.Decisions.DecideAsync(Alice, item, lease!.Kind, ReviewAction.Allow, "no-violation", null, null, CancellationToken.None);

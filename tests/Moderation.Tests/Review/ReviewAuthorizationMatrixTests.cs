@@ -11,8 +11,8 @@ namespace Moderation.Tests.Review;
 [Collection(HostCollection.Name)]
 public sealed class ReviewAuthorizationMatrixTests(ReviewHostFixture fixture) : IClassFixture<ReviewHostFixture>
 {
-    /// <summary>SignIn: redirected to the sign-in form. Ok: allowed (2xx, or a redirect elsewhere). Forbidden: 403.</summary>
-    public enum Outcome { SignIn, Ok, Forbidden }
+    /// <summary>SignIn: redirected to the sign-in form. Ok: allowed (2xx, or a redirect elsewhere). Forbidden: 403. Unauthorized: 401 (the jobs dashboard's answer to a visitor).</summary>
+    public enum Outcome { SignIn, Ok, Forbidden, Unauthorized }
 
     private static readonly string[] Callers = ["visitor", ReviewRoles.Triage, ReviewRoles.Moderator, ReviewRoles.Senior, ReviewRoles.Policy, ReviewRoles.Admin];
 
@@ -23,7 +23,7 @@ public sealed class ReviewAuthorizationMatrixTests(ReviewHostFixture fixture) : 
         {
             for (var i = 0; i < Callers.Length; i++) data.Add(method, path, Callers[i], outcomes[i]);
         }
-        const Outcome s = Outcome.SignIn, ok = Outcome.Ok, no = Outcome.Forbidden;
+        const Outcome s = Outcome.SignIn, ok = Outcome.Ok, no = Outcome.Forbidden, u = Outcome.Unauthorized;
         //                                                    visitor triage moderator senior policy admin
         Row("GET", "/review/", ok, ok, ok, ok, ok, ok);
         Row("GET", "/review/assets/review.js", ok, ok, ok, ok, ok, ok);
@@ -42,6 +42,8 @@ public sealed class ReviewAuthorizationMatrixTests(ReviewHostFixture fixture) : 
         Row("POST", "/review/queues?handler=Next", s, ok, ok, ok, no, ok);
         Row("POST", "/review/item/{item}?handler=Claim", s, ok, ok, ok, no, ok);
         Row("POST", "/review/item/{item}?handler=Decide", s, ok, ok, ok, no, ok);
+        Row("GET", "/hangfire", u, no, no, no, no, ok); // Hangfire's dashboard, with the workbench cookie
+        Row("GET", "/hangfire/jobs/failed", u, no, no, no, no, ok);
         return data;
     }
 
@@ -72,6 +74,7 @@ public sealed class ReviewAuthorizationMatrixTests(ReviewHostFixture fixture) : 
         var actual = response.StatusCode switch
         {
             HttpStatusCode.Forbidden => Outcome.Forbidden,
+            HttpStatusCode.Unauthorized => Outcome.Unauthorized,
             HttpStatusCode.Redirect when location.StartsWith("/review/?returnUrl=", StringComparison.Ordinal)
                 || location.Contains("/review/?returnUrl=", StringComparison.Ordinal) => Outcome.SignIn,
             HttpStatusCode.BadRequest when method == "POST" => Outcome.Ok, // admitted, then refused for the empty form
@@ -80,7 +83,7 @@ public sealed class ReviewAuthorizationMatrixTests(ReviewHostFixture fixture) : 
             _ => throw new Xunit.Sdk.XunitException($"{method} {url} as {caller}: unexpected {(int)response.StatusCode} (Location: {location})"),
         };
         actual.Should().Be(expected, $"{method} {url} as {caller} answered {(int)response.StatusCode} {location}");
-        if (actual != Outcome.SignIn && response.Content.Headers.ContentType?.MediaType == "text/html")
+        if (actual != Outcome.SignIn && url.StartsWith("/review/", StringComparison.Ordinal) && response.Content.Headers.ContentType?.MediaType == "text/html")
             response.Headers.GetValues("Content-Security-Policy").Single().Should().Contain("default-src 'none'");
     }
 

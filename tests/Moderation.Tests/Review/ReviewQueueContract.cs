@@ -1,3 +1,4 @@
+using System.Text.Json;
 using Dapper;
 using FluentAssertions;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -26,6 +27,7 @@ public abstract class ReviewQueueContract(DatabaseProvider provider)
     private static readonly DialectSql CountHolders = DialectSql.Portable("SELECT COUNT(DISTINCT lease_holder) FROM review_tasks WHERE lease_holder IS NOT NULL");
     private static readonly DialectSql SelectDecided = DialectSql.Portable("SELECT upload_id FROM review_decisions");
     private static readonly DialectSql SelectHumanSignals = DialectSql.Portable("SELECT upload_id FROM risk_signals WHERE source = 'human'");
+    private static readonly DialectSql SelectGraphic = DialectSql.Portable("SELECT graphic FROM review_tasks WHERE upload_id = @Id AND kind = @Kind");
 
     private sealed record Setup(TestDatabase Test, ReviewQueue Queue, ReviewDecisions Decisions, ManualClock Clock, ReviewOptions Options) : IAsyncDisposable
     {
@@ -171,7 +173,7 @@ public abstract class ReviewQueueContract(DatabaseProvider provider)
     }
 
     [Fact]
-    public async Task Roles_limit_decisions_and_escalations_go_to_seniors_only()
+    public async Task Roles_limit_decisions_and_escalation_goes_one_step_up_from_triage_to_moderators_then_seniors()
     {
         await using var s = await MigratedAsync();
         var item = (await ReviewSeed.InReviewAsync(s.Database, 1, options: s.Options)).Single();
@@ -183,13 +185,38 @@ public abstract class ReviewQueueContract(DatabaseProvider provider)
         var badReason = () => s.Decisions.DecideAsync(Tess, item, lease!.Kind, ReviewAction.Escalate, "spam-scam", null, null, CancellationToken.None);
         (await badReason.Should().ThrowAsync<Refusal>()).Which.Field.Should().Be("reasonCode");
 
+        // Triage passes it to moderators: they can do what triage cannot (restrict it).
         await s.Decisions.DecideAsync(Tess, item, lease!.Kind, ReviewAction.Escalate, "unsure", null, null, CancellationToken.None);
-        (await s.Queue.ClaimNextAsync(Alice, null, CancellationToken.None)).Should().BeNull("escalated items wait for a senior");
+        (await s.Queue.ClaimNextAsync(Tess, null, CancellationToken.None)).Should().BeNull("triage does not get back what it escalated");
+        var moderator = await s.Queue.ClaimNextAsync(Alice, null, CancellationToken.None);
+        moderator!.UploadId.Should().Be(item, "a triage escalation reaches the moderators");
+        ReviewAction.AllowedFor(Alice.Roles, moderator.Kind, ReviewRoles.Moderator).Should().Contain([ReviewAction.Remove, ReviewAction.Escalate]);
+
+        // A moderator's escalation goes to seniors only.
+        await s.Decisions.DecideAsync(Alice, item, moderator.Kind, ReviewAction.Escalate, "needs-policy-call", null, null, CancellationToken.None);
+        (await s.Queue.ClaimNextAsync(Bob, null, CancellationToken.None)).Should().BeNull("escalated by a moderator: seniors only");
         var senior = await s.Queue.ClaimNextAsync(Sam, null, CancellationToken.None);
         senior!.UploadId.Should().Be(item);
         var again = () => s.Decisions.DecideAsync(Sam, item, senior.Kind, ReviewAction.Escalate, "unsure", null, null, CancellationToken.None);
         (await again.Should().ThrowAsync<Refusal>()).Which.Kind.Should().Be(RefusalKind.Forbidden, "seniors are the top of the path");
         await s.Decisions.DecideAsync(Sam, item, senior.Kind, ReviewAction.Remove, "hate-speech", null, null, CancellationToken.None);
+
+        var escalations = (await AuditLog.ReadAsync(s.Database, 0, 100, CancellationToken.None)).Where(e => e.Action == "review.escalated").ToList();
+        escalations.Select(e => JsonDocument.Parse(e.AfterState!).RootElement.GetProperty("requiredRole").GetString())
+            .Should().Equal(ReviewRoles.Moderator, ReviewRoles.Senior);
+    }
+
+    [Fact]
+    public async Task Triage_cannot_take_appeals_or_quality_samples_it_could_not_decide()
+    {
+        await using var s = await MigratedAsync(o => o.QualitySampleRate = 1.0);
+        var item = (await ReviewSeed.InReviewAsync(s.Database, 1, options: s.Options)).Single();
+        var lease = await s.Queue.ClaimNextAsync(Alice, null, CancellationToken.None);
+        await s.Decisions.DecideAsync(Alice, item, lease!.Kind, ReviewAction.Remove, "spam-scam", null, null, CancellationToken.None);
+        await s.Decisions.SubmitAppealAsync("key-1", item, "please look again", CancellationToken.None);
+
+        (await s.Queue.ClaimNextAsync(Tess, null, CancellationToken.None)).Should().BeNull("an appeal and a quality sample wait, neither for triage");
+        (await s.Queue.ClaimNextAsync(Bob, null, CancellationToken.None)).Should().NotBeNull();
     }
 
     [Fact]
@@ -358,7 +385,7 @@ public abstract class ReviewQueueContract(DatabaseProvider provider)
     public async Task Past_the_exposure_cap_graphic_items_go_to_others()
     {
         await using var s = await MigratedAsync(o => o.ExposureCapPerDay = 1);
-        var graphic = await ReviewSeed.InReviewAsync(s.Database, 2, "harm", score: 0.8, options: s.Options);
+        var graphic = await ReviewSeed.InReviewAsync(s.Database, 2, "harm", score: 0.8, options: s.Options, withMedia: true);
         var plain = (await ReviewSeed.InReviewAsync(s.Database, 1, "misinformation", score: 0.6, options: s.Options)).Single();
 
         var first = await s.Queue.ClaimNextAsync(Alice, null, CancellationToken.None);
@@ -368,6 +395,43 @@ public abstract class ReviewQueueContract(DatabaseProvider provider)
 
         (await s.Queue.ClaimNextAsync(Alice, null, CancellationToken.None))!.UploadId.Should().Be(plain, "alice reached her cap for today");
         (await s.Queue.ClaimNextAsync(Bob, null, CancellationToken.None))!.UploadId.Should().Be(graphic.Single(g => g != first.UploadId));
+    }
+
+    [Fact]
+    public async Task A_text_only_item_in_a_graphic_category_is_not_graphic_and_never_counts_toward_the_cap()
+    {
+        await using var s = await MigratedAsync(o => { o.ExposureCapPerDay = 1; o.QualitySampleRate = 1.0; });
+        var pictured = (await ReviewSeed.InReviewAsync(s.Database, 1, "harm", score: 0.9, options: s.Options, withMedia: true)).Single();
+        var texts = await ReviewSeed.InReviewAsync(s.Database, 2, "harm", score: 0.8, options: s.Options);
+        await using (var connection = await s.Database.OpenAsync())
+        {
+            (await connection.ExecuteScalarAsync<long>(s.Database.Sql(SelectGraphic), new { Id = pictured, Kind = ReviewTaskKind.Review })).Should().Be(1);
+            foreach (var text in texts)
+                (await connection.ExecuteScalarAsync<long>(s.Database.Sql(SelectGraphic), new { Id = text, Kind = ReviewTaskKind.Review }))
+                    .Should().Be(0, "a caption in a graphic category is not graphic to look at");
+        }
+
+        // Alice is at her cap: text-only harm items still come to her, the pictured one goes to others.
+        var first = await s.Queue.ClaimAsync(Alice, pictured, ReviewTaskKind.Review, CancellationToken.None);
+        await s.Queue.RecordExposureAsync(Alice, first!.UploadId, CancellationToken.None);
+        await s.Decisions.DecideAsync(Alice, pictured, first.Kind, ReviewAction.Remove, "graphic-violence", null, null, CancellationToken.None);
+        foreach (var _ in texts)
+        {
+            var next = await s.Queue.ClaimNextAsync(Alice, null, CancellationToken.None);
+            texts.Should().Contain(next!.UploadId);
+            await s.Decisions.DecideAsync(Alice, next.UploadId, next.Kind, ReviewAction.Remove, "graphic-violence", null, null, CancellationToken.None);
+        }
+        (await s.Queue.ExposureTodayAsync(Alice.Id, CancellationToken.None)).Should().Be(1);
+
+        // Their quality samples (and appeals) follow the same rule.
+        await using (var connection = await s.Database.OpenAsync())
+        {
+            (await connection.ExecuteScalarAsync<long>(s.Database.Sql(SelectGraphic), new { Id = pictured, Kind = ReviewTaskKind.Quality })).Should().Be(1);
+            (await connection.ExecuteScalarAsync<long>(s.Database.Sql(SelectGraphic), new { Id = texts[0], Kind = ReviewTaskKind.Quality })).Should().Be(0);
+        }
+        await s.Decisions.SubmitAppealAsync("key-1", texts[1], "it is news", CancellationToken.None);
+        await using (var connection = await s.Database.OpenAsync())
+            (await connection.ExecuteScalarAsync<long>(s.Database.Sql(SelectGraphic), new { Id = texts[1], Kind = ReviewTaskKind.Appeal })).Should().Be(0);
     }
 
     [Fact]

@@ -17,20 +17,26 @@ public static class ReviewSeed
         VALUES (@Id, @ExternalId, @CreatorId, @Caption, '[]', NULL, '[]', 'en', 'in_review', 'test-policy', @Now, @Now, @Now, @Now)
         """);
 
+    private static readonly DialectSql InsertMedia = DialectSql.Portable("""
+        INSERT INTO media (upload_id, ordinal, kind, file_name, content_type, size_bytes, sha256)
+        VALUES (@UploadId, 0, 'image', 'seeded.png', 'image/png', 1024, @Sha256)
+        """);
+
     private static readonly DialectSql InsertRoute = DialectSql.Portable("""
         INSERT INTO routing_decisions (upload_id, category, policy_version, outcome, score, model_version, reason, review_threshold, action_threshold, decided_at_ms)
         VALUES (@UploadId, @Category, 'test-policy', 'review', @Score, 'test-model', 'seeded', 0.5, 0.9, @Now)
         """);
 
     /// <param name="options">The review options the task is planned with (the defaults when null).</param>
+    /// <param name="withMedia">Give each upload one image (a media row of its own; no file is stored).</param>
     public static async Task<List<string>> InReviewAsync(ModerationDatabase database, int count, string category = "misinformation",
-        string? caption = null, double score = 0.7, long? routedAtMs = null, ReviewOptions? options = null)
+        string? caption = null, double score = 0.7, long? routedAtMs = null, ReviewOptions? options = null, bool withMedia = false)
     {
         var now = routedAtMs ?? DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
         var tasks = new ReviewTasks(database, Options.Create(options ?? new ReviewOptions()), TimeProvider.System);
         return await database.InTransactionAsync(async (connection, transaction) =>
         {
-            var ids = await InsertAsync(database, connection, transaction, count, category, caption, score, now);
+            var ids = await InsertAsync(database, connection, transaction, count, category, caption, score, now, withMedia);
             await tasks.OpenForReviewAsync(connection, transaction, ids, TaskOrigin.Routed, now, CancellationToken.None);
             return ids;
         }, CancellationToken.None);
@@ -76,13 +82,13 @@ public static class ReviewSeed
 
     /// <summary>Uploads routed to review by a version from before tasks opened at routing: in review, with no task.</summary>
     public static Task<List<string>> InReviewWithoutTaskAsync(ModerationDatabase database, int count, string category = "misinformation",
-        string? caption = null, double score = 0.7, long? routedAtMs = null) =>
+        string? caption = null, double score = 0.7, long? routedAtMs = null, bool withMedia = false) =>
         database.InTransactionAsync((connection, transaction) =>
-            InsertAsync(database, connection, transaction, count, category, caption, score, routedAtMs ?? DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()),
+            InsertAsync(database, connection, transaction, count, category, caption, score, routedAtMs ?? DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), withMedia),
             CancellationToken.None);
 
     private static async Task<List<string>> InsertAsync(ModerationDatabase database, System.Data.Common.DbConnection connection,
-        System.Data.Common.DbTransaction transaction, int count, string category, string? caption, double score, long now)
+        System.Data.Common.DbTransaction transaction, int count, string category, string? caption, double score, long now, bool withMedia)
     {
         var ids = new List<string>();
         for (var i = 0; i < count; i++)
@@ -93,6 +99,8 @@ public static class ReviewSeed
                 Id = id, ExternalId = "seed-" + id, CreatorId = "creator-1", Caption = caption ?? $"seeded item {id}", Now = now,
             }, transaction);
             await connection.ExecuteAsync(database.Sql(InsertRoute), new { UploadId = id, Category = category, Score = score, Now = now }, transaction);
+            if (withMedia)
+                await connection.ExecuteAsync(database.Sql(InsertMedia), new { UploadId = id, Sha256 = Convert.ToHexStringLower(Guid.NewGuid().ToByteArray()) + new string('0', 32) }, transaction);
             ids.Add(id);
         }
         return ids;

@@ -20,7 +20,9 @@ public sealed class ReviewTaskRuleTests
     private const long Now = 1_000_000_000;
 
     private static TaskSubject Subject(params RoutedCategory[] routes) =>
-        new("u1", "Buy followers now at cheap-followers dot example", null, 1000, 3, Now - 5_000, routes);
+        new("u1", "Buy followers now at cheap-followers dot example", MediaSha, 1000, 3, Now - 5_000, routes);
+
+    private static readonly string MediaSha = new('a', 64);
 
     [Fact]
     public void A_routed_item_goes_to_its_highest_scored_review_category_with_that_queues_sla_from_routing()
@@ -37,9 +39,9 @@ public sealed class ReviewTaskRuleTests
         task.EnteredAtMs.Should().Be(Now - 5_000, "the SLA clock starts when the policy routed it");
         task.DueAtMs.Should().Be(Now - 5_000 + (long)TimeSpan.FromHours(1).TotalMilliseconds, "harm's SLA covers harm.violence");
         task.Graphic.Should().Be(1);
-        task.ClusterKey.Should().Be(ReviewTasks.ClusterKey(null, "buy followers now at  cheap-followers dot example"));
+        task.ClusterKey.Should().Be(ReviewTasks.ClusterKey(MediaSha, null));
         task.ExcludedUser.Should().BeNull();
-        task.RequiredRole.Should().Be(ReviewRoles.Moderator);
+        task.RequiredRole.Should().Be(ReviewRoles.Triage, "everyone who decides may take it until someone escalates it");
     }
 
     [Fact]
@@ -60,13 +62,24 @@ public sealed class ReviewTaskRuleTests
     [Fact]
     public void Appeals_and_quality_samples_keep_the_decisions_queue_and_are_kept_from_the_first_decider()
     {
-        var appeal = ReviewTasks.Plan(TaskOrigin.Appealed, "u1", Now, Options, queue: "harm", excludedUser: "u-alice");
+        var appeal = ReviewTasks.Plan(TaskOrigin.Appealed, "u1", Now, Options, queue: "harm", excludedUser: "u-alice", hasMedia: true);
         appeal.Should().Be(new PlannedTask("u1", ReviewTaskKind.Appeal, "harm", ReviewTasks.AppealPriority, null, ReviewRoles.Moderator, null, 1,
             "u-alice", Now, Now + (long)TimeSpan.FromHours(1).TotalMilliseconds));
 
-        var sample = ReviewTasks.Plan(TaskOrigin.QualitySample, "u1", Now, Options, queue: "misinformation", categories: ["misinformation", "harm"], excludedUser: "u-bob");
+        var sample = ReviewTasks.Plan(TaskOrigin.QualitySample, "u1", Now, Options, queue: "misinformation", categories: ["misinformation", "harm"], excludedUser: "u-bob", hasMedia: true);
         sample.Should().Be(new PlannedTask("u1", ReviewTaskKind.Quality, "misinformation", ReviewTasks.QualitySamplePriority, null, ReviewRoles.Moderator,
             null, 1, "u-bob", Now, Now + (long)ReviewTasks.QualitySampleSla.TotalMilliseconds));
+    }
+
+    [Fact]
+    public void An_upload_without_media_is_never_graphic_whatever_its_category()
+    {
+        var textOnly = Subject(new RoutedCategory("harm.violence", RouteOutcome.Review, 0.7)) with { FirstMediaSha256 = null };
+        ReviewTasks.Plan(TaskOrigin.Routed, "u1", Now, Options, textOnly).Graphic.Should().Be(0);
+        ReviewTasks.Plan(TaskOrigin.Reported, "u1", Now, Options, textOnly).Graphic.Should().Be(0);
+        ReviewTasks.Plan(TaskOrigin.Routed, "u1", Now, Options, textOnly with { FirstMediaSha256 = MediaSha }).Graphic.Should().Be(1);
+        ReviewTasks.Plan(TaskOrigin.Appealed, "u1", Now, Options, queue: "harm", excludedUser: "u-alice").Graphic.Should().Be(0);
+        ReviewTasks.Plan(TaskOrigin.QualitySample, "u1", Now, Options, queue: "harm", categories: ["harm"], excludedUser: "u-bob").Graphic.Should().Be(0);
     }
 }
 
@@ -137,7 +150,7 @@ public abstract class ReviewTasksContract(DatabaseProvider provider)
         task.Queue.Should().Be("harm");
         task.BaseScore.Should().Be(0.7);
         task.Priority.Should().Be(QueuePriority.Compute(0.7, 0, 0, options.Priority).Total);
-        task.Graphic.Should().Be(1);
+        task.Graphic.Should().Be(0, "harm is a graphic category, but a text-only upload shows nothing graphic");
         task.ClusterKey.Should().Be(ReviewTasks.ClusterKey(null, caption));
         task.EnteredAtMs.Should().Be(task.RoutedAtMs!.Value, "the task is written with the routing, stamped with its time");
         task.DueAtMs.Should().Be(task.RoutedAtMs.Value + (long)options.DefaultSla.TotalMilliseconds);
@@ -155,7 +168,7 @@ public abstract class ReviewTasksContract(DatabaseProvider provider)
         var queue = new ReviewQueue(database, wrapped, TimeProvider.System);
         var tasks = new ReviewTasks(database, wrapped, TimeProvider.System);
         var routedAt = DateTimeOffset.UtcNow.AddMinutes(-3).ToUnixTimeMilliseconds();
-        var legacy = await ReviewSeed.InReviewWithoutTaskAsync(database, 3, "harm", score: 0.8, routedAtMs: routedAt);
+        var legacy = await ReviewSeed.InReviewWithoutTaskAsync(database, 3, "harm", score: 0.8, routedAtMs: routedAt, withMedia: true);
 
         (await queue.SummaryAsync(CancellationToken.None)).Should().BeEmpty();
         (await queue.ListAsync(null, null, false, QueueSort.Due, 50, CancellationToken.None)).Should().BeEmpty();

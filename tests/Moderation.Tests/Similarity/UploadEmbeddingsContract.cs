@@ -277,6 +277,46 @@ public abstract class UploadEmbeddingsContract(DatabaseProvider provider)
             "SELECT after_state FROM audit_events WHERE action = 'review.decided' AND subject_id = @Id")), new { Id = ids[2] })).Single();
         audit.Should().Contain($"\"bulkAnchor\":\"{ids[1]}\"").And.Contain("\"bulkBasis\":\"image embedding (resnet18) cosine");
     }
+    [Fact]
+    public async Task An_exact_caption_twin_with_a_standing_decision_is_the_suggestion_and_after_an_overturned_appeal_it_is_allow()
+    {
+        await using var test = await MigratedAsync();
+        var database = test.Database;
+        var search = Search(database, new UploadEmbeddings(database, TimeProvider.System));
+        var options = Options.Create(new ReviewOptions { QualitySampleRate = 0 });
+        var queue = new ReviewQueue(database, options, TimeProvider.System);
+        var decisions = new ReviewDecisions(database, options, new ReviewTasks(database, options, TimeProvider.System), TimeProvider.System, search);
+        var similarity = new ReviewSimilarity(database, search);
+        // The same caption up to case and spacing, no vectors and no frames: only the exact cluster joins them.
+        var first = (await ReviewSeed.InReviewAsync(database, 1, caption: "Win a FREE phone,  click the link in bio")).Single();
+        var twin = (await ReviewSeed.InReviewAsync(database, 1, caption: "win a free phone, click the link in bio")).Single();
+        var alice = new Reviewer("u-alice", "alice", [ReviewRoles.Moderator]);
+        var bob = new Reviewer("u-bob", "bob", [ReviewRoles.Moderator]);
+
+        (await similarity.ForItemAsync(twin, CancellationToken.None)).Decided.Should().BeEmpty("nothing is decided yet");
+        (await queue.ClaimAsync(alice, first, ReviewTaskKind.Review, CancellationToken.None)).Should().NotBeNull();
+        await decisions.DecideAsync(alice, first, ReviewTaskKind.Review, ReviewAction.Remove, "spam-scam", null, null, CancellationToken.None);
+
+        var suggestion = (await similarity.ForItemAsync(twin, CancellationToken.None)).Decided.Should().ContainSingle().Subject;
+        suggestion.UploadId.Should().Be(first);
+        suggestion.Action.Should().Be(ReviewAction.Remove);
+        suggestion.ReasonCode.Should().Be("spam-scam");
+        suggestion.Similarity.Should().Be(1.0);
+        suggestion.Basis.Should().Be("same caption (normalised)");
+        suggestion.ViaAppeal.Should().BeFalse();
+
+        await decisions.SubmitAppealAsync("key-1", first, "it is a real giveaway", CancellationToken.None);
+        var appeal = await queue.ClaimNextAsync(bob, null, CancellationToken.None);
+        appeal!.Kind.Should().Be(ReviewTaskKind.Appeal);
+        await decisions.DecideAsync(bob, first, appeal.Kind, ReviewAction.Overturn, "misapplied-policy", null, null, CancellationToken.None);
+
+        var standing = (await similarity.ForItemAsync(twin, CancellationToken.None)).Decided.Should().ContainSingle().Subject;
+        standing.Action.Should().Be(ReviewAction.Allow, "the overturn is the decision that stands");
+        standing.ViaAppeal.Should().BeTrue();
+        standing.Overturned.Should().Be(ReviewAction.Remove);
+        standing.ReasonCode.Should().Be("misapplied-policy");
+        standing.DecidedByName.Should().Be("bob");
+    }
 }
 
 public sealed class SqliteUploadEmbeddingsContract() : UploadEmbeddingsContract(DatabaseProvider.Sqlite);
