@@ -61,7 +61,7 @@ public static class ReviewSeed
         var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
         var ids = await database.InTransactionAsync(async (connection, transaction) =>
         {
-            var ids = await InsertAsync(database, connection, transaction, count, category, null, score, now);
+            var ids = await InsertAsync(database, connection, transaction, count, category, null, score, now, withMedia: false);
             foreach (var id in ids)
             {
                 await connection.ExecuteAsync(database.Sql(MarkActioned), new { Id = id }, transaction);
