@@ -20,6 +20,8 @@ public sealed record BenchOptions
     public int Seed { get; init; } = 42;
     /// <summary>Claim-and-decide operations of the claim benchmark.</summary>
     public int Claims { get; init; } = 3200;
+    /// <summary>Hangfire workers of the pipeline benchmark's host (1: one job at a time).</summary>
+    public int Workers { get; init; } = 1;
     /// <summary>Bits per substring of the hash index (hashmatch): 16 or 8.</summary>
     public int ChunkBits { get; init; } = 16;
 
@@ -39,6 +41,7 @@ public sealed record BenchOptions
                 "--call-us" => options with { CallMicros = Next() },
                 "--batch" => options with { Batch = Next() },
                 "--claims" => options with { Claims = Next() },
+                "--workers" => options with { Workers = Next() },
                 "--chunk-bits" => options with { ChunkBits = Next() },
                 "--keep" => options with { Keep = true },
                 "--text" => options with { Text = true },

@@ -93,7 +93,7 @@ public static class PipelineBenchmark
     {
         await using var host = await BenchHost.StartAsync(o, new Dictionary<string, string>
             {
-                ["Moderation:Worker:WorkerCount"] = "1",
+                ["Moderation:Worker:WorkerCount"] = o.Workers.ToString(System.Globalization.CultureInfo.InvariantCulture),
                 ["Moderation:Worker:QueuePollInterval"] = "00:00:00.050",
                 ["Moderation:Scoring:Text:Enabled"] = o.Text ? "true" : "false",
             },
