@@ -60,8 +60,11 @@ public static class ModerationServices
         services.AddOptions<PolicyVersionOptions>().Bind(configuration.GetSection(PolicyVersionOptions.Section));
         services.AddSingleton<PolicyVersions>();
         services.AddSingleton<PolicyBacktest>();
+        services.AddOptions<AuditSampleOptions>().Bind(configuration.GetSection(AuditSampleOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton(sp => new AuditSampler(sp.GetRequiredService<IOptions<AuditSampleOptions>>().Value));
         services.AddSingleton<IRoutingPolicySource>(sp => sp.GetRequiredService<PolicyVersions>());
-        services.AddSingleton<ScoringOutcomeWriter>();
+        services.AddSingleton(sp => new ScoringOutcomeWriter(sp.GetRequiredService<ModerationDatabase>(), sp.GetRequiredService<ReviewTasks>(),
+            sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<AuditSampler>()));
         services.AddOptions<SimilarityOptions>().Bind(configuration.GetSection(SimilarityOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<UploadEmbeddings>();
         // Loads nothing until a reviewer asks: workers that never search hold no index.

@@ -8,7 +8,8 @@ namespace Moderation.Core.Policies;
 /// <summary>
 /// The audit sample's design (<c>Moderation:AuditSample</c>): a share of every routing outcome, stratified by score, goes to
 /// a blind audit, so that prevalence, precision and recall can be estimated without the bias of labelling only what a
-/// policy sent to people. Each stratum is an outcome (<c>allow</c>, <c>review</c>, <c>action</c>) and a score band
+/// policy sent to people. Each stratum is an outcome (<c>allow</c> or <c>action</c>: every upload routed to review is
+/// reviewed, probability 1) and a score band
 /// (the upload's highest score): its rate is the inclusion probability every upload in it has, and is stored with the
 /// sampled upload, so an estimate weighs each label by the inverse.
 /// </summary>
@@ -16,12 +17,26 @@ public sealed class AuditSampleOptions : IValidatableObject
 {
     public const string Section = "Moderation:AuditSample";
 
-    /// <summary>Per outcome, the bands: a rate for uploads whose highest score is below <see cref="AuditBand.Below"/> (the last band's bound is 1).</summary>
-    public Dictionary<string, List<AuditBand>> Rates { get; set; } = new(StringComparer.Ordinal)
+    /// <summary>
+    /// Draw the sample at routing. Off by default: a sampled upload the policy allowed or actioned goes to a person's
+    /// queue (blind, as any routed item), which a deployment should size against its reviewers first.
+    /// </summary>
+    public bool Enabled { get; set; }
+
+    /// <summary>
+    /// Per outcome, the bands: a rate for uploads whose highest score is below <see cref="AuditBand.Below"/> (make the last
+    /// band's bound above 1). Empty: <see cref="DefaultRates"/>; any outcome set here replaces them all (an outcome left
+    /// out is not sampled).
+    /// </summary>
+    public Dictionary<string, List<AuditBand>> Rates { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>The rates in force.</summary>
+    public IReadOnlyDictionary<string, List<AuditBand>> EffectiveRates => Rates.Count > 0 ? Rates : DefaultRates;
+
+    public static readonly IReadOnlyDictionary<string, List<AuditBand>> DefaultRates = new Dictionary<string, List<AuditBand>>(StringComparer.Ordinal)
     {
         // Most traffic is allowed with low scores: a small share of it still finds what the models miss.
         [RouteOutcome.Allow] = [new(0.2, 0.002), new(0.5, 0.01), new(1.01, 0.05)],
-        [RouteOutcome.Review] = [new(1.01, 0.02)],
         // Automatic actions are never seen by a person otherwise: audit a larger share.
         [RouteOutcome.Action] = [new(1.01, 0.05)],
     };
@@ -31,15 +46,15 @@ public sealed class AuditSampleOptions : IValidatableObject
 
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
-        foreach (var (outcome, bands) in Rates)
+        foreach (var (outcome, bands) in EffectiveRates)
         {
-            if (outcome is not (RouteOutcome.Allow or RouteOutcome.Review or RouteOutcome.Action))
-                yield return new ValidationResult($"Moderation:Audit:Rates: '{outcome}' is not an outcome (allow, review, action).", [nameof(Rates)]);
+            if (outcome is not (RouteOutcome.Allow or RouteOutcome.Action))
+                yield return new ValidationResult($"Moderation:AuditSample:Rates: '{outcome}' is not sampled: only allow and action are (every upload the policy sends to review is reviewed).", [nameof(Rates)]);
             double previous = 0;
             foreach (var band in bands)
             {
-                if (band.Rate is < 0 or > 1) yield return new ValidationResult($"Moderation:Audit:Rates:{outcome}: a rate must be between 0 and 1 (got {band.Rate}).", [nameof(Rates)]);
-                if (band.Below <= previous) yield return new ValidationResult($"Moderation:Audit:Rates:{outcome}: bands must rise (got Below={band.Below} after {previous}).", [nameof(Rates)]);
+                if (band.Rate is < 0 or > 1) yield return new ValidationResult($"Moderation:AuditSample:Rates:{outcome}: a rate must be between 0 and 1 (got {band.Rate}).", [nameof(Rates)]);
+                if (band.Below <= previous) yield return new ValidationResult($"Moderation:AuditSample:Rates:{outcome}: bands must rise (got Below={band.Below} after {previous}).", [nameof(Rates)]);
                 previous = band.Below;
             }
         }
@@ -47,9 +62,18 @@ public sealed class AuditSampleOptions : IValidatableObject
 }
 
 /// <summary>Uploads whose highest score is below <see cref="Below"/> (and not below the previous band's bound) are sampled at <see cref="Rate"/>.</summary>
-public sealed record AuditBand(double Below, double Rate)
+public sealed class AuditBand
 {
-    public AuditBand() : this(1.01, 0) { }
+    public AuditBand() { }
+
+    public AuditBand(double below, double rate)
+    {
+        Below = below;
+        Rate = rate;
+    }
+
+    public double Below { get; set; } = 1.01;
+    public double Rate { get; set; }
 }
 
 /// <summary>Whether an upload is in the audit sample, and with what probability it was going to be.</summary>
@@ -62,9 +86,11 @@ public sealed record AuditDraw(string Stratum, double InclusionProbability, bool
 /// </summary>
 public sealed class AuditSampler(AuditSampleOptions options)
 {
+    public bool Enabled => options.Enabled;
+
     public AuditDraw Draw(string uploadId, string outcome, double highestScore)
     {
-        var bands = options.Rates.GetValueOrDefault(outcome) ?? [];
+        var bands = options.EffectiveRates.GetValueOrDefault(outcome) ?? [];
         var index = bands.FindIndex(b => highestScore < b.Below);
         if (index < 0) return new AuditDraw($"{outcome}:none", 0, false);
         var band = bands[index];
@@ -101,6 +127,16 @@ public sealed class AuditEstimator
         sumW += w;
         sumW2 += w * w;
         units.Add((w, 1 - inclusionProbability, yes));
+    }
+
+    /// <summary>Adds another estimator's units (of disjoint uploads).</summary>
+    public void Add(AuditEstimator other)
+    {
+        numerator += other.numerator;
+        denominator += other.denominator;
+        sumW += other.sumW;
+        sumW2 += other.sumW2;
+        units.AddRange(other.units);
     }
 
     public Estimate Estimate()

@@ -101,7 +101,10 @@ public sealed class PolicyBacktest(ModerationDatabase database, PolicyVersions p
     private static readonly DialectSql SelectUploads = DialectSql.Portable("""
         SELECT u.id, u.external_id, u.locale, u.received_at_ms, u.status,
                CASE WHEN EXISTS (SELECT 1 FROM review_decisions d WHERE d.upload_id = u.id AND d.kind IN ('review', 'appeal') AND d.action <> 'escalate')
-                    THEN 1 ELSE 0 END AS decided
+                    THEN 1 ELSE 0 END AS decided,
+               CASE WHEN EXISTS (SELECT 1 FROM routing_decisions r WHERE r.upload_id = u.id AND r.outcome = 'review')
+                    THEN 1 ELSE 0 END AS review_routed,
+               (SELECT a.inclusion_probability FROM audit_samples a WHERE a.upload_id = u.id) AS audit_probability
         FROM uploads u
         WHERE u.received_at_ms >= @From AND u.received_at_ms < @To AND u.status NOT IN ('queued', 'failed')
         """);
@@ -203,7 +206,7 @@ public sealed class PolicyBacktest(ModerationDatabase database, PolicyVersions p
     /// <summary>The counts and label sums a backtest adds up, one upload at a time.</summary>
     private sealed class Tally(string? changesAfter, int changesLimit)
     {
-        private long uploads, labelled, changedUploads;
+        private long uploads, labelled, audited, changedUploads;
 
         public long Uploads => uploads;
         private OutcomeCounts candidateUploads = new(0, 0, 0), againstUploads = new(0, 0, 0);
@@ -218,6 +221,7 @@ public sealed class PolicyBacktest(ModerationDatabase database, PolicyVersions p
         {
             uploads += other.uploads;
             labelled += other.labelled;
+            audited += other.audited;
             changedUploads += other.changedUploads;
             candidateUploads += other.candidateUploads;
             againstUploads += other.againstUploads;
@@ -242,16 +246,18 @@ public sealed class PolicyBacktest(ModerationDatabase database, PolicyVersions p
         {
             uploads++;
             bool? violating = upload.Decided == 1 ? upload.Status == UploadStatus.Actioned : null;
+            var design = upload.DesignProbability;
             if (violating is not null) labelled++;
+            if (violating is not null && upload.AuditProbability is not null) audited++;
             candidateUploads += Count(OutcomeOf(candidate.Status));
             againstUploads += Count(OutcomeOf(against.Status));
             if (candidate.Status != against.Status) changedUploads++;
             if (violating == true)
             {
-                candidateActionRecall.Add(candidate.Status == UploadStatus.Actioned);
-                againstActionRecall.Add(against.Status == UploadStatus.Actioned);
-                candidateRecall.Add(candidate.Status is UploadStatus.Actioned or UploadStatus.InReview);
-                againstRecall.Add(against.Status is UploadStatus.Actioned or UploadStatus.InReview);
+                candidateActionRecall.Add(candidate.Status == UploadStatus.Actioned, design);
+                againstActionRecall.Add(against.Status == UploadStatus.Actioned, design);
+                candidateRecall.Add(candidate.Status is UploadStatus.Actioned or UploadStatus.InReview, design);
+                againstRecall.Add(against.Status is UploadStatus.Actioned or UploadStatus.InReview, design);
             }
 
             var day = DateTimeOffset.FromUnixTimeMilliseconds(upload.ReceivedAtMs).UtcDateTime.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
@@ -265,10 +271,10 @@ public sealed class PolicyBacktest(ModerationDatabase database, PolicyVersions p
                 c.Against += Count(beforeOutcome);
                 if (violating is { } v)
                 {
-                    if (route.Outcome == RouteOutcome.Action) c.CandidateAction.Add(v);
-                    if (beforeOutcome == RouteOutcome.Action) c.AgainstAction.Add(v);
-                    if (route.Outcome == RouteOutcome.Review) c.CandidateReview.Add(v);
-                    if (beforeOutcome == RouteOutcome.Review) c.AgainstReview.Add(v);
+                    if (route.Outcome == RouteOutcome.Action) c.CandidateAction.Add(v, design);
+                    if (beforeOutcome == RouteOutcome.Action) c.AgainstAction.Add(v, design);
+                    if (route.Outcome == RouteOutcome.Review) c.CandidateReview.Add(v, design);
+                    if (beforeOutcome == RouteOutcome.Review) c.AgainstReview.Add(v, design);
                 }
                 var key = (day, route.Category);
                 var counts = days.GetValueOrDefault(key, (new OutcomeCounts(0, 0, 0), new OutcomeCounts(0, 0, 0)));
@@ -293,16 +299,25 @@ public sealed class PolicyBacktest(ModerationDatabase database, PolicyVersions p
             return Build(candidate, against, from, to, page, nextAfter);
         }
 
-        private BacktestResult Build(string candidate, string against, DateTimeOffset from, DateTimeOffset to, List<BacktestChange> page, string? nextAfter) => new(
+        private BacktestResult Build(string candidate, string against, DateTimeOffset from, DateTimeOffset to, List<BacktestChange> page, string? nextAfter)
+        {
+            // With audited labels in the window, estimate from the audit design (inverse-probability weighted); without,
+            // from every label, and say that they are biased to what people were sent.
+            var useDesign = audited > 0;
+            Estimate E(Proportion p) => useDesign ? p.Design() : p.Estimate();
+            return new(
             candidate, against, from, to, uploads, labelled, candidateUploads, againstUploads, changedUploads,
-            candidateActionRecall.Estimate(), againstActionRecall.Estimate(), candidateRecall.Estimate(), againstRecall.Estimate(),
-            SelectionBiased: true,
-            LabelSource: "standing human decisions on uploads that a policy, a report or an appeal sent to people (no audit sample yet): every label weighs 1",
+            E(candidateActionRecall), E(againstActionRecall), E(candidateRecall), E(againstRecall),
+            SelectionBiased: !useDesign,
+            LabelSource: useDesign
+                ? $"the audit design: decisions on uploads the policy sent to review (weight 1) and on the {audited} audited uploads it allowed or actioned (weight 1 / inclusion probability); reports and appeals left out"
+                : "standing human decisions on uploads that a policy, a report or an appeal sent to people (no audit sample in this window): every label weighs 1",
             categories.OrderBy(c => c.Key, StringComparer.Ordinal).Select(c => new CategoryBacktest(c.Key, c.Value.Candidate, c.Value.Against, c.Value.Changed,
-                c.Value.CandidateAction.Estimate(), c.Value.AgainstAction.Estimate(), c.Value.CandidateReview.Estimate(), c.Value.AgainstReview.Estimate())).ToList(),
+                E(c.Value.CandidateAction), E(c.Value.AgainstAction), E(c.Value.CandidateReview), E(c.Value.AgainstReview))).ToList(),
             days.OrderBy(d => d.Key.Day, StringComparer.Ordinal).ThenBy(d => d.Key.Category, StringComparer.Ordinal)
                 .Select(d => new DayCounts(d.Key.Day, d.Key.Category, d.Value.Candidate, d.Value.Against)).ToList(),
             page, nextAfter);
+        }
 
         private static string OutcomeOf(string status) => status switch
         {
@@ -337,19 +352,26 @@ public sealed class PolicyBacktest(ModerationDatabase database, PolicyVersions p
         }
     }
 
-    /// <summary>A weighted proportion's sums (every weight 1 until labels carry inclusion probabilities).</summary>
+    /// <summary>
+    /// A proportion two ways: over every label, each weighing 1 (biased to what people were sent), and over the audit
+    /// design's labels, each weighing the inverse of its inclusion probability (<see cref="AuditEstimator"/>).
+    /// </summary>
     private sealed class Proportion
     {
         private double yes, sum, squares;
         private long count;
+        private readonly AuditEstimator design = new();
 
-        public void Add(bool outcome, double weight = 1.0)
+        public void Add(bool outcome, double? designProbability)
         {
             count++;
-            sum += weight;
-            squares += weight * weight;
-            if (outcome) yes += weight;
+            sum += 1;
+            squares += 1;
+            if (outcome) yes += 1;
+            if (designProbability is { } p) design.Add(outcome, p);
         }
+
+        public Estimate Design() => design.Estimate();
 
         public void Add(Proportion other)
         {
@@ -357,6 +379,7 @@ public sealed class PolicyBacktest(ModerationDatabase database, PolicyVersions p
             sum += other.sum;
             squares += other.squares;
             count += other.count;
+            design.Add(other.design);
         }
 
         public Estimate Estimate() => Policies.Estimate.From(yes, sum, squares, count);
@@ -370,6 +393,14 @@ public sealed class PolicyBacktest(ModerationDatabase database, PolicyVersions p
         public long ReceivedAtMs { get; init; }
         public string Status { get; init; } = "";
         public long Decided { get; init; }
+        public long ReviewRouted { get; init; }
+        public double? AuditProbability { get; init; }
+
+        /// <summary>
+        /// In the audit design: the probability the upload was going to be labelled by design (1 when the policy sent it to
+        /// review, its draw's when the audit sample picked it); null when only a report or an appeal brought it to people.
+        /// </summary>
+        public double? DesignProbability => AuditProbability ?? (ReviewRouted == 1 ? 1.0 : null);
     }
 
     private sealed class ScoreRow

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Dapper;
 using Moderation.Core.Audit;
+using Moderation.Core.Policies;
 using Moderation.Core.Review;
 using Moderation.Core.Signals;
 using Moderation.Core.Storage;
@@ -15,7 +16,7 @@ namespace Moderation.Core.Scoring;
 /// per upload and one risk signal per scored category. The state change (<see cref="UploadLifecycle"/>) is guarded on
 /// <c>status = 'queued'</c>: an upload that another run already routed is left untouched.
 /// </summary>
-public sealed class ScoringOutcomeWriter(ModerationDatabase database, ReviewTasks reviewTasks, TimeProvider time)
+public sealed class ScoringOutcomeWriter(ModerationDatabase database, ReviewTasks reviewTasks, TimeProvider time, AuditSampler? audit = null)
 {
     public const string Actor = AuditActors.Scoring;
 
@@ -39,10 +40,41 @@ public sealed class ScoringOutcomeWriter(ModerationDatabase database, ReviewTask
     private static readonly DialectSql InsertRoute =
         DialectSql.InsertIfAbsent("routing_decisions", RouteColumns, RouteValues, ["upload_id", "category", "policy_version"]);
 
-    /// <summary>Writes the batch; returns the uploads this run routed (not those another run had already routed).</summary>
+    private static readonly DialectSql InsertAuditSample = DialectSql.InsertIfAbsent("audit_samples",
+        "upload_id, policy_version, outcome, stratum, highest_score, inclusion_probability, sampled_at_ms",
+        "@UploadId, @PolicyVersion, @Outcome, @Stratum, @HighestScore, @InclusionProbability, @Now", ["upload_id"]);
+
+    /// <summary>
+    /// Writes the batch; returns the uploads this run routed (not those another run had already routed). With the audit
+    /// sample on (<see cref="AuditSampleOptions"/>), an upload the policy allowed or actioned that the draw picks goes
+    /// to review instead, blind (its task is a review task like any other), keeping the policy's routing rows and
+    /// signals (an action stands until a person decides); the draw and its probability are kept in <c>audit_samples</c>.
+    /// </summary>
     public async Task<IReadOnlyList<ScoredUpload>> WriteAsync(IReadOnlyList<ScoredUpload> batch, CancellationToken ct)
     {
         var now = time.GetUtcNow().ToUnixTimeMilliseconds();
+        var draws = new Dictionary<string, (AuditDraw Draw, string Outcome, double Highest)>(StringComparer.Ordinal);
+        if (audit is { Enabled: true })
+        {
+            var sampled = new List<ScoredUpload>(batch.Count);
+            foreach (var upload in batch)
+            {
+                var outcome = upload.Decision.Status switch
+                {
+                    UploadStatus.Allowed => RouteOutcome.Allow,
+                    UploadStatus.Actioned => RouteOutcome.Action,
+                    _ => null,
+                };
+                var highest = upload.Scores.Where(a => !a.Score.Shadow).Select(a => a.Score.Score).DefaultIfEmpty(0).Max();
+                if (outcome is not null && upload.Scores.Count > 0 && audit.Draw(upload.Content.Id, outcome, highest) is { Included: true } draw)
+                {
+                    draws[upload.Content.Id] = (draw, outcome, highest);
+                    sampled.Add(upload with { Decision = upload.Decision with { Status = UploadStatus.InReview } });
+                }
+                else sampled.Add(upload);
+            }
+            batch = sampled;
+        }
         return await database.InTransactionAsync<IReadOnlyList<ScoredUpload>>(async (connection, transaction) =>
         {
             // The append lock first: every writer that appends takes it before touching rows, so none can deadlock.
@@ -77,6 +109,16 @@ public sealed class ScoringOutcomeWriter(ModerationDatabase database, ReviewTask
                 c.ReviewThreshold, c.ActionThreshold, Now = now,
             })), transaction, cancellationToken: ct));
 
+            await connection.ExecuteAsync(new CommandDefinition(database.Sql(InsertAuditSample), routed.Where(u => draws.ContainsKey(u.Content.Id)).Select(u =>
+            {
+                var (draw, outcome, highest) = draws[u.Content.Id];
+                return new
+                {
+                    UploadId = u.Content.Id, u.Decision.PolicyVersion, Outcome = outcome, draw.Stratum, HighestScore = highest,
+                    draw.InclusionProbability, Now = now,
+                };
+            }), transaction, cancellationToken: ct));
+
             // Routed to review means a task in a queue, in this transaction: no reader has to take it in later.
             await reviewTasks.OpenForReviewAsync(connection, transaction,
                 routed.Where(u => u.Decision.Status == UploadStatus.InReview).Select(u => u.Content.Id).ToList(), TaskOrigin.Routed, now, ct);
@@ -94,6 +136,8 @@ public sealed class ScoringOutcomeWriter(ModerationDatabase database, ReviewTask
                 {
                     status = u.Decision.Status,
                     policyVersion = u.Decision.PolicyVersion,
+                    auditSample = draws.TryGetValue(u.Content.Id, out var sample)
+                        ? new { sample.Draw.Stratum, sample.Draw.InclusionProbability, policyOutcome = sample.Outcome } : null,
                     categories = u.Decision.Categories.Select(c => new { c.Category, c.Outcome, c.Score, c.ModelVersion }),
                 }))), now, ct);
             return routed;

@@ -283,3 +283,70 @@ public sealed class SqlitePolicyBacktestTests(SqliteApiFixture fixture) : Policy
 
 [Collection(HostCollection.Name)]
 public sealed class PostgresPolicyBacktestTests(PostgresApiFixture fixture) : PolicyBacktestContract<PostgresApiFixture>(fixture), IClassFixture<PostgresApiFixture>;
+
+/// <summary>A host drawing the audit sample: every actioned upload and none of the allowed ones (rates 1 and 0).</summary>
+public sealed class AuditSampleApiFixture() : ApiFixture(Moderation.Core.Storage.DatabaseProvider.Sqlite)
+{
+    protected override IDictionary<string, string?> HostSettings => new Dictionary<string, string?>(Settings)
+    {
+        ["Moderation:AuditSample:Enabled"] = "true",
+        ["Moderation:AuditSample:Salt"] = "test",
+        ["Moderation:AuditSample:Rates:action:0:Below"] = "1.01",
+        ["Moderation:AuditSample:Rates:action:0:Rate"] = "1",
+        ["Moderation:AuditSample:Rates:allow:0:Below"] = "1.01",
+        ["Moderation:AuditSample:Rates:allow:0:Rate"] = "0",
+    };
+}
+
+/// <summary>The audit sample end to end: drawn at routing, reviewed blind, and the backtest's estimates weighted by it.</summary>
+[Collection(HostCollection.Name)]
+public sealed class AuditSampleEndToEndTests(AuditSampleApiFixture fixture) : IClassFixture<AuditSampleApiFixture>
+{
+    [Fact]
+    public async Task Audited_automatic_actions_go_to_review_blind_and_the_backtest_estimates_their_precision_without_selection_bias()
+    {
+        var api = fixture.Api;
+        var run = Guid.NewGuid().ToString("N")[..8];
+        var actioned = new List<string>();
+        for (var i = 0; i < 6; i++)
+            actioned.Add((await api.PostUploadAsync(new { externalId = $"audit-{run}-a{i}", caption = "[harm=0.95] over the line" })).GetProperty("id").GetString()!);
+        var allowed = (await api.PostUploadAsync(new { externalId = $"audit-{run}-ok", caption = "fine" })).GetProperty("id").GetString()!;
+        foreach (var id in actioned)
+            (await api.WaitUntilRoutedAsync(id)).GetProperty("status").GetString().Should().Be("in_review", "the audit sample takes every actioned upload here");
+        (await api.WaitUntilRoutedAsync(allowed)).GetProperty("status").GetString().Should().Be("allowed", "and no allowed one");
+
+        await using (var connection = await api.Database.OpenAsync())
+        {
+            var rows = (await connection.QueryAsync<(string UploadId, string Outcome, double InclusionProbability)>(
+                "SELECT upload_id AS UploadId, outcome AS Outcome, inclusion_probability AS InclusionProbability FROM audit_samples")).ToList();
+            rows.Select(r => r.UploadId).Should().BeEquivalentTo(actioned);
+            rows.Should().OnlyContain(r => r.Outcome == "action" && r.InclusionProbability == 1.0);
+            (await connection.QueryAsync<string>("SELECT outcome FROM routing_decisions WHERE upload_id = @Id AND category = 'harm'", new { Id = actioned[0] }))
+                .Should().Equal(["action"], "the policy's own routing is kept");
+        }
+        var signals = await api.ReadAllSignalsAsync();
+        signals.Should().Contain(s => s.GetProperty("uploadId").GetString() == actioned[0] && s.GetProperty("action").GetString() == "ineligible",
+            "the action stands while the audit waits");
+
+        // Blind: a plain review task, decided as any other; half were right.
+        var queue = api.Services.GetRequiredService<ReviewQueue>();
+        var decisions = api.Services.GetRequiredService<ReviewDecisions>();
+        var moderator = new Reviewer("u-auditor", "auditor", [ReviewRoles.Moderator]);
+        for (var i = 0; i < actioned.Count; i++)
+        {
+            var lease = await queue.ClaimAsync(moderator, actioned[i], "review", CancellationToken.None);
+            lease.Should().NotBeNull();
+            lease!.Kind.Should().Be("review");
+            await decisions.DecideAsync(moderator, actioned[i], "review", i % 2 == 0 ? "remove" : "allow", i % 2 == 0 ? "harassment" : "no-violation", null, null, CancellationToken.None);
+        }
+
+        using var writer = api.CreateClient(await api.CreateKeyAsync(ApiScopes.PolicyWrite));
+        await PolicyVersionEndpointTests.JsonAsync(await writer.PostAsJsonAsync("/v1/policies", new { name = $"same-{run}", basedOn = "config-default" }), HttpStatusCode.Created);
+        var result = await PolicyVersionEndpointTests.JsonAsync(await writer.PostAsJsonAsync($"/v1/policies/same-{run}/backtest", new { }), HttpStatusCode.OK);
+        result.GetProperty("selectionBiased").GetBoolean().Should().BeFalse();
+        result.GetProperty("labelSource").GetString().Should().Contain("6 audited");
+        var precision = result.GetProperty("categories").EnumerateArray().Single(c => c.GetProperty("category").GetString() == "harm").GetProperty("againstActionPrecision");
+        precision.GetProperty("value").GetDouble().Should().Be(0.5);
+        precision.GetProperty("labels").GetInt64().Should().Be(6);
+    }
+}
