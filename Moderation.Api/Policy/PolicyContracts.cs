@@ -148,3 +148,22 @@ public sealed record PolicyBacktestRequest
     /// <summary>Changed items to list, 0 to 1,000; default 100.</summary>
     public int? ChangesLimit { get; init; }
 }
+
+/// <summary>The body of <c>POST /v1/policies/explore</c>.</summary>
+public sealed record ThresholdExploreRequest
+{
+    /// <summary>The category to explore (required).</summary>
+    public string? Category { get; init; }
+
+    /// <summary>The window; default the 7 days before <see cref="To"/> (default now).</summary>
+    public DateTimeOffset? From { get; init; }
+    public DateTimeOffset? To { get; init; }
+
+    /// <summary>The thresholds to size the review load for; default the live version's for the category.</summary>
+    public double? Review { get; init; }
+    public double? Action { get; init; }
+
+    /// <summary>Reviewers on the queue (default 10) and hours each works a day (default 8).</summary>
+    public int? Reviewers { get; init; }
+    public double? HoursPerDay { get; init; }
+}

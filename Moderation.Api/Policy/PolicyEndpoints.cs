@@ -113,6 +113,13 @@ public static class PolicyEndpoints
             .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status409Conflict)
             .ProducesProblem(StatusCodes.Status403Forbidden);
+        policies.MapPost("/explore", PostExplore)
+            .RequireAuthorization(ApiScopes.PolicyRead)
+            .WithName("ExploreThresholds")
+            .WithSummary("One category's scores, for choosing its thresholds")
+            .WithDescription("Over the uploads scored for `category` in `[from, to)` (default: the last 7 days): the score histogram (20 bins), the precision and recall of 'at or above t' for t = 0.05 … 0.95 against human labels with 95% intervals (weighted by the audit sample when the window has audited labels), and the review volume a pair of thresholds (default: the live version's) would send against `reviewers` × measured decisions per reviewer-hour × `hoursPerDay`: whether the queue would keep up, and its SLA.")
+            .AcceptsJson<ThresholdExploreRequest>()
+            .Produces<ExplorerResult>();
         policies.MapPost("/{id}/backtest", PostPolicyBacktest)
             .RequireAuthorization(ApiScopes.PolicyRead)
             .WithName("BacktestPolicy")
@@ -193,6 +200,14 @@ public static class PolicyEndpoints
         var to = body.To ?? time.GetUtcNow();
         var from = body.From ?? to.AddDays(-7);
         return TypedResults.Ok(await backtest.RunAsync(id, body.Against, from, to, body.ChangesAfter, body.ChangesLimit ?? 100, ct));
+    }
+
+    internal static async Task<IResult> PostExplore(HttpRequest request, ThresholdExplorer explorer, TimeProvider time, CancellationToken ct)
+    {
+        var body = await JsonBody.ReadAsync<ThresholdExploreRequest>(request, MaxBodyBytes, ct);
+        var to = body.To ?? time.GetUtcNow();
+        var from = body.From ?? to.AddDays(-7);
+        return TypedResults.Ok(await explorer.ExploreAsync(body.Category ?? "", from, to, body.Review, body.Action, body.Reviewers ?? 10, body.HoursPerDay ?? 8, ct));
     }
 
     internal static async Task<IResult> PostPolicyRollback(HttpRequest request, PolicyVersions policies, CancellationToken ct)

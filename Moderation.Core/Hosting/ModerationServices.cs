@@ -60,6 +60,7 @@ public static class ModerationServices
         services.AddOptions<PolicyVersionOptions>().Bind(configuration.GetSection(PolicyVersionOptions.Section));
         services.AddSingleton<PolicyVersions>();
         services.AddSingleton<PolicyBacktest>();
+        services.AddSingleton<ThresholdExplorer>();
         services.AddOptions<AuditSampleOptions>().Bind(configuration.GetSection(AuditSampleOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton(sp => new AuditSampler(sp.GetRequiredService<IOptions<AuditSampleOptions>>().Value));
         services.AddSingleton<IRoutingPolicySource>(sp => sp.GetRequiredService<PolicyVersions>());

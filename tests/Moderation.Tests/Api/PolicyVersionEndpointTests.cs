@@ -272,6 +272,39 @@ public abstract class PolicyBacktestContract<TFixture>(TFixture fixture) where T
             new { from = "2001-01-01T00:00:00Z", to = "2001-01-02T00:00:00Z" }), HttpStatusCode.BadRequest);
         empty.GetProperty("errors").GetProperty("from")[0].GetString().Should().Contain("nothing to backtest");
         await PolicyVersionEndpointTests.JsonAsync(await writer.PostAsJsonAsync("/v1/policies/no-such-version/backtest", new { }), HttpStatusCode.NotFound);
+
+        // The threshold explorer over the same window, for harm.
+        var explored = await PolicyVersionEndpointTests.JsonAsync(await writer.PostAsJsonAsync("/v1/policies/explore", new { category = "harm", reviewers = 2 }), HttpStatusCode.OK);
+        explored.GetProperty("uploads").GetInt64().Should().Be(40);
+        explored.GetProperty("labelled").GetInt64().Should().Be(20);
+        explored.GetProperty("selectionBiased").GetBoolean().Should().BeTrue();
+        var bins = explored.GetProperty("histogram").EnumerateArray().ToList();
+        bins.Should().HaveCount(20);
+        bins.Sum(b => b.GetProperty("uploads").GetInt64()).Should().Be(40);
+        bins[1].GetProperty("uploads").GetInt64().Should().Be(10, "the fine ones score 0.05");
+        bins[14].GetProperty("uploads").GetInt64().Should().Be(10, "0.7");
+        bins[19].GetProperty("uploads").GetInt64().Should().Be(10, "0.95");
+        JsonElement At(double t) => explored.GetProperty("curve").EnumerateArray().Single(p => Math.Abs(p.GetProperty("threshold").GetDouble() - t) < 1e-9);
+        At(0.6).GetProperty("uploads").GetInt64().Should().Be(20);
+        At(0.6).GetProperty("precision").GetProperty("value").GetDouble().Should().Be(1.0);
+        At(0.6).GetProperty("recall").GetProperty("value").GetDouble().Should().Be(1.0);
+        At(0.5).GetProperty("precision").GetProperty("value").GetDouble().Should().Be(0.5);
+        At(0.75).GetProperty("recall").GetProperty("value").GetDouble().Should().Be(0.0);
+        var load = explored.GetProperty("load");
+        load.GetProperty("review").GetDouble().Should().Be(0.5, "the live version's thresholds by default");
+        load.GetProperty("reviewPerDay").GetDouble().Should().BeApproximately(20 / 7.0, 0.01);
+        load.GetProperty("actionPerDay").GetDouble().Should().BeApproximately(10 / 7.0, 0.01);
+        load.GetProperty("decisionsMeasured").GetInt64().Should().Be(20);
+        load.GetProperty("keepsUp").GetBoolean().Should().BeTrue();
+        var tight = await PolicyVersionEndpointTests.JsonAsync(await writer.PostAsJsonAsync("/v1/policies/explore",
+            new { category = "harm", review = 0.01, action = 0.99, reviewers = 0 }), HttpStatusCode.OK);
+        tight.GetProperty("load").GetProperty("keepsUp").GetBoolean().Should().BeFalse("no reviewers cannot keep up with 40 items a week");
+        (await PolicyVersionEndpointTests.JsonAsync(await writer.PostAsJsonAsync("/v1/policies/explore", new { category = "harm", review = 0.9, action = 0.5 }), HttpStatusCode.BadRequest))
+            .GetProperty("errors").GetProperty("review").EnumerateArray().Should().NotBeEmpty();
+        (await PolicyVersionEndpointTests.JsonAsync(await writer.PostAsJsonAsync("/v1/policies/explore", new { }), HttpStatusCode.BadRequest))
+            .GetProperty("errors").GetProperty("category").EnumerateArray().Should().NotBeEmpty();
+        (await PolicyVersionEndpointTests.JsonAsync(await writer.PostAsJsonAsync("/v1/policies/explore", new { category = "no.such.category" }), HttpStatusCode.BadRequest))
+            .GetProperty("errors").GetProperty("from").EnumerateArray().Should().NotBeEmpty();
     }
 
     private static (long Allow, long Review, long Action) Counts(JsonElement counts) =>
