@@ -131,6 +131,7 @@ public static class ModerationApi
 
         app.MapUploads();
         app.MapSignals();
+        app.MapVerdicts();
         app.MapPolicy();
         app.MapFeedDemo();
         app.MapHashBanks();

@@ -37,26 +37,9 @@ internal static class SafetyEvaluator
         string? topic = null;
         double topicScore = -1;
 
-        // The signal in force per category: human over hash match over model, then the latest. Items carry a
-        // handful of signals, so a list scan beats a dictionary here (this runs for every candidate on a cold cache).
-        var effective = new List<RiskSignal>(signals?.Count ?? 0);
-        foreach (var s in signals ?? [])
-        {
-            if (s.ExpiresAt is { } e)
-            {
-                if (e <= now) continue;
-                if (e < validUntil) validUntil = e;
-            }
-            var index = effective.FindIndex(x => x.Category == s.Category);
-            if (index < 0) effective.Add(s);
-            else
-            {
-                var current = effective[index];
-                if (SignalSources.Precedence(s.Source) > SignalSources.Precedence(current.Source)
-                    || (SignalSources.Precedence(s.Source) == SignalSources.Precedence(current.Source) && s.Seq > current.Seq))
-                    effective[index] = s;
-            }
-        }
+        // The signal in force per category: human over hash match over model, then the latest.
+        var effective = SignalsInForce.Effective(signals, now, out var expires);
+        if (expires < validUntil) validUntil = expires;
 
         foreach (var s in effective)
         {

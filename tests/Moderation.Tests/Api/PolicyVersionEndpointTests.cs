@@ -383,3 +383,63 @@ public sealed class AuditSampleEndToEndTests(AuditSampleApiFixture fixture) : IC
         precision.GetProperty("labels").GetInt64().Should().Be(6);
     }
 }
+
+/// <summary><c>GET /v1/verdicts</c>: the signal feed folded per upload, on each database.</summary>
+public abstract class VerdictFeedContract<TFixture>(TFixture fixture) where TFixture : ApiFixture
+{
+    [Fact]
+    public async Task Verdicts_fold_each_uploads_signals_and_a_decision_brings_the_upload_back_with_its_new_verdict()
+    {
+        var api = fixture.Api;
+        var run = Guid.NewGuid().ToString("N")[..8];
+        var start = (await api.ReadAllSignalsAsync()).Select(s => s.GetProperty("seq").GetInt64()).DefaultIfEmpty(0).Max();
+        string Id(JsonElement e) => e.GetProperty("id").GetString()!;
+        var removed = Id(await api.PostUploadAsync(new { externalId = $"v-{run}-x", creatorId = "creator-v", caption = "[bias=0.95] over the line" }));
+        var borderline = Id(await api.PostUploadAsync(new { externalId = $"v-{run}-b", caption = "[harm=0.7] borderline" }));
+        var fine = Id(await api.PostUploadAsync(new { externalId = $"v-{run}-f", caption = "fine" }));
+        foreach (var id in new[] { removed, borderline, fine }) await api.WaitUntilRoutedAsync(id);
+
+        var page = await PolicyVersionEndpointTests.JsonAsync(await api.Client.GetAsync($"/v1/verdicts?after={start}&limit=1000"), HttpStatusCode.OK);
+        var verdicts = page.GetProperty("verdicts").EnumerateArray().ToDictionary(v => v.GetProperty("uploadId").GetString()!);
+        verdicts.Should().ContainKeys(removed, borderline, fine);
+        verdicts[removed].GetProperty("action").GetString().Should().Be("ineligible");
+        verdicts[removed].GetProperty("multiplier").GetDouble().Should().Be(0);
+        verdicts[removed].GetProperty("creatorId").GetString().Should().Be("creator-v");
+        verdicts[removed].GetProperty("policyVersion").GetString().Should().Be("config-default");
+        verdicts[removed].GetProperty("categories").EnumerateArray().Select(c => c.GetProperty("category").GetString()).Should().Contain(["bias", "harm", "misinformation"]);
+        verdicts[borderline].GetProperty("action").GetString().Should().Be("demote");
+        verdicts[borderline].GetProperty("multiplier").GetDouble().Should().BeApproximately(1 - 0.8 * (0.7 - 0.5) / (0.9 - 0.5), 1e-6, "the provisional demotion of a 0.7 between 0.5 and 0.9");
+        verdicts[fine].GetProperty("action").GetString().Should().Be("none");
+        verdicts[fine].GetProperty("multiplier").GetDouble().Should().Be(1);
+        var cursor = page.GetProperty("nextCursor").GetString();
+
+        // A moderator allows the borderline one: it comes back, cleared, and only it.
+        var queue = api.Services.GetRequiredService<ReviewQueue>();
+        var moderator = new Reviewer("u-verdict", "verdicts", [ReviewRoles.Moderator]);
+        (await queue.ClaimAsync(moderator, borderline, "review", CancellationToken.None)).Should().NotBeNull();
+        await api.Services.GetRequiredService<ReviewDecisions>().DecideAsync(moderator, borderline, "review", "allow", "no-violation", null, null, CancellationToken.None);
+        var next = await PolicyVersionEndpointTests.JsonAsync(await api.Client.GetAsync($"/v1/verdicts?after={cursor}"), HttpStatusCode.OK);
+        var again = next.GetProperty("verdicts").EnumerateArray().ToList();
+        again.Select(v => v.GetProperty("uploadId").GetString()).Should().Equal([borderline]);
+        again[0].GetProperty("action").GetString().Should().Be("none");
+        again[0].GetProperty("multiplier").GetDouble().Should().Be(1);
+        again[0].GetProperty("categories").EnumerateArray().Single(c => c.GetProperty("category").GetString() == "harm")
+            .GetProperty("source").GetString().Should().Be("human");
+        var empty = await PolicyVersionEndpointTests.JsonAsync(await api.Client.GetAsync($"/v1/verdicts?after={next.GetProperty("nextCursor").GetString()}"), HttpStatusCode.OK);
+        empty.GetProperty("verdicts").GetArrayLength().Should().Be(0);
+        empty.GetProperty("nextCursor").GetString().Should().Be(next.GetProperty("nextCursor").GetString());
+
+        (await PolicyVersionEndpointTests.JsonAsync(await api.Client.GetAsync("/v1/verdicts?after=-1"), HttpStatusCode.BadRequest))
+            .GetProperty("errors").GetProperty("after").EnumerateArray().Should().NotBeEmpty();
+        (await PolicyVersionEndpointTests.JsonAsync(await api.Client.GetAsync("/v1/verdicts?limit=5000"), HttpStatusCode.BadRequest))
+            .GetProperty("errors").GetProperty("limit").EnumerateArray().Should().NotBeEmpty();
+        using var anonymous = api.CreateClient(null);
+        (await anonymous.GetAsync("/v1/verdicts")).StatusCode.Should().Be(HttpStatusCode.Unauthorized);
+    }
+}
+
+[Collection(HostCollection.Name)]
+public sealed class SqliteVerdictFeedTests(SqliteApiFixture fixture) : VerdictFeedContract<SqliteApiFixture>(fixture), IClassFixture<SqliteApiFixture>;
+
+[Collection(HostCollection.Name)]
+public sealed class PostgresVerdictFeedTests(PostgresApiFixture fixture) : VerdictFeedContract<PostgresApiFixture>(fixture), IClassFixture<PostgresApiFixture>;
