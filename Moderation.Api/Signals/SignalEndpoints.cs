@@ -27,8 +27,8 @@ public static class SignalEndpoints
         return group;
     }
 
-    internal static async Task<Ok<SignalPageResponse>> GetSignals(
-        ModerationDatabase database, string? after, string? limit, CancellationToken ct)
+    /// <summary>A feed's paging query (<c>after</c> a cursor it returned, <c>limit</c> 1 to <see cref="MaxLimit"/>), refused naming the field.</summary>
+    internal static (long After, int Limit) Page(string? after, string? limit)
     {
         long cursor = 0;
         if (!string.IsNullOrEmpty(after) && (!long.TryParse(after, NumberStyles.None, CultureInfo.InvariantCulture, out cursor) || cursor < 0))
@@ -36,7 +36,13 @@ public static class SignalEndpoints
         var size = DefaultLimit;
         if (!string.IsNullOrEmpty(limit) && (!int.TryParse(limit, NumberStyles.None, CultureInfo.InvariantCulture, out size) || size is < 1 or > MaxLimit))
             throw Refusal.Invalid("limit", $"must be an integer from 1 to {MaxLimit}");
+        return (cursor, size);
+    }
 
+    internal static async Task<Ok<SignalPageResponse>> GetSignals(
+        ModerationDatabase database, string? after, string? limit, CancellationToken ct)
+    {
+        var (cursor, size) = Page(after, limit);
         var page = await SignalFeed.ReadAsync(database, cursor, size, ct);
         return TypedResults.Ok(new SignalPageResponse(page.Signals, page.NextCursor.ToString(CultureInfo.InvariantCulture)));
     }

@@ -3,7 +3,9 @@ using Dapper;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Moderation.Core.Access;
 using Moderation.Core.Refusals;
+using Moderation.Core.Signals;
 using Moderation.Core.Storage;
+using RiskSignal = Recommender.Core.Signals.RiskSignal;
 using Recommender.Core.Signals;
 
 namespace Moderation.Api.Signals;
@@ -40,12 +42,6 @@ public static class VerdictEndpoints
         postgres: "SELECT upload_id AS UploadId, MAX(seq) AS Last FROM risk_signals WHERE seq > @After GROUP BY upload_id ORDER BY Last LIMIT @Limit",
         sqlServer: "SELECT TOP (@Limit) upload_id AS UploadId, MAX(seq) AS Last FROM risk_signals WHERE seq > @After GROUP BY upload_id ORDER BY Last");
 
-    private static readonly DialectSql SelectSignals = DialectSql.WithList("""
-        SELECT seq, upload_id, external_id, category, score, action, demotion_multiplier, source, model_version, policy_version,
-               created_at_ms, expires_at_ms, retracts_seq
-        FROM risk_signals WHERE upload_id IN @Ids ORDER BY seq
-        """);
-
     private static readonly DialectSql SelectUploads = DialectSql.WithList("""
         SELECT id AS Id, external_id AS ExternalId, creator_id AS CreatorId, policy_version AS PolicyVersion FROM uploads WHERE id IN @Ids
         """);
@@ -64,20 +60,18 @@ public static class VerdictEndpoints
 
     internal static async Task<Ok<VerdictPageResponse>> GetVerdicts(ModerationDatabase database, TimeProvider time, string? after, string? limit, CancellationToken ct)
     {
-        long cursor = 0;
-        if (!string.IsNullOrEmpty(after) && (!long.TryParse(after, NumberStyles.None, CultureInfo.InvariantCulture, out cursor) || cursor < 0))
-            throw Refusal.Invalid("after", "must be a cursor returned by this feed (a non-negative integer)");
-        var size = SignalEndpoints.DefaultLimit;
-        if (!string.IsNullOrEmpty(limit) && (!int.TryParse(limit, NumberStyles.None, CultureInfo.InvariantCulture, out size) || size is < 1 or > SignalEndpoints.MaxLimit))
-            throw Refusal.Invalid("limit", $"must be an integer from 1 to {SignalEndpoints.MaxLimit}");
+        var (cursor, size) = SignalEndpoints.Page(after, limit);
 
         await using var connection = await database.OpenAsync(ct);
         var changed = (await connection.QueryAsync<(string UploadId, long Last)>(new CommandDefinition(database.Sql(SelectChanged),
             new { After = cursor, Limit = size }, cancellationToken: ct))).ToList();
         if (changed.Count == 0) return TypedResults.Ok(new VerdictPageResponse([], cursor.ToString(CultureInfo.InvariantCulture)));
         var ids = changed.Select(c => c.UploadId).ToArray();
-        var signals = (await connection.QueryAsync<SignalRow>(new CommandDefinition(database.Sql(SelectSignals), new { Ids = ids }, cancellationToken: ct)))
-            .Select(r => r.ToSignal()).ToLookup(s => s.UploadId);
+        // The service's signals as the recommender library reads them (the feed's JSON contract, field for field).
+        var signals = (await SignalFeed.ForUploadsAsync(connection, database.Dialect, ids, ct))
+            .Select(s => new RiskSignal(s.Seq, s.UploadId, s.ExternalId, s.Category, s.Score, s.Action, s.DemotionMultiplier, s.Source,
+                s.ModelVersion, s.PolicyVersion, s.CreatedAt, s.ExpiresAt, s.Retracts))
+            .ToLookup(s => s.UploadId);
         var uploads = (await connection.QueryAsync<UploadRow>(new CommandDefinition(database.Sql(SelectUploads), new { Ids = ids }, cancellationToken: ct)))
             .ToDictionary(u => u.Id, StringComparer.Ordinal);
 
@@ -97,26 +91,6 @@ public static class VerdictEndpoints
                 c.Last);
         }).ToList();
         return TypedResults.Ok(new VerdictPageResponse(verdicts, changed[^1].Last.ToString(CultureInfo.InvariantCulture)));
-    }
-
-    private sealed class SignalRow
-    {
-        public long Seq { get; init; }
-        public string UploadId { get; init; } = "";
-        public string ExternalId { get; init; } = "";
-        public string Category { get; init; } = "";
-        public double Score { get; init; }
-        public string Action { get; init; } = "";
-        public double DemotionMultiplier { get; init; }
-        public string Source { get; init; } = "";
-        public string? ModelVersion { get; init; }
-        public string? PolicyVersion { get; init; }
-        public long CreatedAtMs { get; init; }
-        public long? ExpiresAtMs { get; init; }
-        public long? RetractsSeq { get; init; }
-
-        public RiskSignal ToSignal() => new(Seq, UploadId, ExternalId, Category, Score, Action, DemotionMultiplier, Source, ModelVersion, PolicyVersion,
-            DateTimeOffset.FromUnixTimeMilliseconds(CreatedAtMs), ExpiresAtMs is { } e ? DateTimeOffset.FromUnixTimeMilliseconds(e) : null, RetractsSeq);
     }
 
     private sealed class UploadRow

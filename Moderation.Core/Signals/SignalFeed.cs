@@ -77,11 +77,19 @@ public static class SignalFeed
         await using var connection = await database.OpenAsync(ct);
         var rows = (await connection.QueryAsync<Row>(new CommandDefinition(database.Sql(SelectPage),
             new { After = after, Limit = limit }, cancellationToken: ct))).ToList();
-        var signals = rows.Select(r => new RiskSignal(r.Seq, r.UploadId, r.ExternalId, r.Category, r.Score, r.Action,
-            r.DemotionMultiplier, r.Source, r.ModelVersion, r.PolicyVersion,
-            DateTimeOffset.FromUnixTimeMilliseconds(r.CreatedAtMs),
-            r.ExpiresAtMs is { } e ? DateTimeOffset.FromUnixTimeMilliseconds(e) : null, r.RetractsSeq)).ToList();
+        var signals = rows.Select(r => r.ToSignal()).ToList();
         return new SignalPage(signals, signals.Count > 0 ? signals[^1].Seq : after);
+    }
+
+    private static readonly DialectSql SelectForUploads = DialectSql.WithList(
+        $"SELECT {ReadColumns} FROM risk_signals WHERE upload_id IN @Ids ORDER BY seq");
+
+    /// <summary>Every signal of these uploads, retractions included, in sequence order.</summary>
+    public static async Task<IReadOnlyList<RiskSignal>> ForUploadsAsync(DbConnection connection, SqlDialect dialect, IReadOnlyCollection<string> uploadIds, CancellationToken ct)
+    {
+        if (uploadIds.Count == 0) return [];
+        var rows = await connection.QueryAsync<Row>(new CommandDefinition(dialect.Sql(SelectForUploads), new { Ids = uploadIds.ToArray() }, cancellationToken: ct));
+        return rows.Select(r => r.ToSignal()).ToList();
     }
 
     private sealed class Row
@@ -99,5 +107,8 @@ public static class SignalFeed
         public long CreatedAtMs { get; init; }
         public long? ExpiresAtMs { get; init; }
         public long? RetractsSeq { get; init; }
+
+        public RiskSignal ToSignal() => new(Seq, UploadId, ExternalId, Category, Score, Action, DemotionMultiplier, Source, ModelVersion, PolicyVersion,
+            DateTimeOffset.FromUnixTimeMilliseconds(CreatedAtMs), ExpiresAtMs is { } e ? DateTimeOffset.FromUnixTimeMilliseconds(e) : null, RetractsSeq);
     }
 }

@@ -34,7 +34,7 @@ internal static class BacktestBenchmark
                 continue;
             }
             var count = provider == DatabaseProvider.Postgres ? uploads * 10 : uploads;
-            var (database, drop) = await CreateAsync(provider, admin);
+            var (database, drop) = await BenchDatabase.CreateAsync(provider, admin, timeoutSeconds: 600);
             try
             {
                 var seedStarted = Stopwatch.GetTimestamp();
@@ -145,33 +145,5 @@ internal static class BacktestBenchmark
             await using var connection = await database.OpenAsync();
             await connection.ExecuteAsync("ANALYZE uploads; ANALYZE scores; ANALYZE review_decisions;", commandTimeout: 600);
         }
-    }
-
-    private static async Task<(ModerationDatabase Database, Func<Task> Drop)> CreateAsync(DatabaseProvider provider, string? admin)
-    {
-        var directory = Path.Combine(Path.GetTempPath(), "moderation-bench", Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(directory);
-        ModerationDatabase database;
-        Func<Task> drop;
-        if (provider == DatabaseProvider.Sqlite)
-        {
-            database = new ModerationDatabase(SqlDialect.For(provider), $"Data Source={Path.Combine(directory, "moderation.db")};Pooling=True;Default Timeout=600");
-            drop = () => { SqliteConnection.ClearAllPools(); Directory.Delete(directory, true); return Task.CompletedTask; };
-        }
-        else
-        {
-            var name = "modbench_" + Guid.NewGuid().ToString("N")[..12];
-            await using (var connection = new NpgsqlConnection(admin)) await connection.ExecuteAsync($"CREATE DATABASE {name}");
-            database = new ModerationDatabase(SqlDialect.For(provider), new NpgsqlConnectionStringBuilder(admin) { Database = name, CommandTimeout = 600 }.ConnectionString);
-            drop = async () =>
-            {
-                NpgsqlConnection.ClearAllPools();
-                await using var connection = new NpgsqlConnection(admin);
-                await connection.ExecuteAsync($"DROP DATABASE IF EXISTS {name} WITH (FORCE)");
-                Directory.Delete(directory, true);
-            };
-        }
-        await new DatabaseMigrator(database, NullLogger<DatabaseMigrator>.Instance).MigrateAsync();
-        return (database, drop);
     }
 }

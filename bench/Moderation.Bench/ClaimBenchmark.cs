@@ -42,7 +42,7 @@ internal static class ClaimBenchmark
                 parts.Add("postgres=skipped");
                 continue;
             }
-            var (database, drop) = await CreateAsync(provider, admin);
+            var (database, drop) = await BenchDatabase.CreateAsync(provider, admin);
             try
             {
                 var result = await RunOneAsync(database, queueSize, claims, options.Clients);
@@ -194,33 +194,5 @@ internal static class ClaimBenchmark
         var sorted = values.Order().ToArray();
         if (sorted.Length == 0) return double.NaN;
         return sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(p * sorted.Length) - 1)];
-    }
-
-    private static async Task<(ModerationDatabase Database, Func<Task> Drop)> CreateAsync(DatabaseProvider provider, string? admin)
-    {
-        var directory = Path.Combine(Path.GetTempPath(), "moderation-bench", Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(directory);
-        ModerationDatabase database;
-        Func<Task> drop;
-        if (provider == DatabaseProvider.Sqlite)
-        {
-            database = new ModerationDatabase(SqlDialect.For(provider), $"Data Source={Path.Combine(directory, "moderation.db")};Pooling=True;Default Timeout=60");
-            drop = () => { SqliteConnection.ClearAllPools(); Directory.Delete(directory, true); return Task.CompletedTask; };
-        }
-        else
-        {
-            var name = "modbench_" + Guid.NewGuid().ToString("N")[..12];
-            await using (var connection = new NpgsqlConnection(admin)) await connection.ExecuteAsync($"CREATE DATABASE {name}");
-            database = new ModerationDatabase(SqlDialect.For(provider), new NpgsqlConnectionStringBuilder(admin) { Database = name, MaxPoolSize = 100 }.ConnectionString);
-            drop = async () =>
-            {
-                NpgsqlConnection.ClearAllPools();
-                await using var connection = new NpgsqlConnection(admin);
-                await connection.ExecuteAsync($"DROP DATABASE IF EXISTS {name} WITH (FORCE)");
-                Directory.Delete(directory, true);
-            };
-        }
-        await new DatabaseMigrator(database, NullLogger<DatabaseMigrator>.Instance).MigrateAsync();
-        return (database, drop);
     }
 }
