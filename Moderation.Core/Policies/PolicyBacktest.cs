@@ -99,13 +99,9 @@ public sealed class PolicyBacktest(ModerationDatabase database, PolicyVersions p
     public const int MaxChanges = 1000;
     public static readonly TimeSpan MaxWindow = TimeSpan.FromDays(400);
 
-    private static readonly DialectSql SelectUploads = DialectSql.Portable("""
+    private static readonly DialectSql SelectUploads = DialectSql.Portable($"""
         SELECT u.id, u.external_id, u.locale, u.received_at_ms, u.status,
-               CASE WHEN EXISTS (SELECT 1 FROM review_decisions d WHERE d.upload_id = u.id AND d.kind IN ('review', 'appeal') AND d.action <> 'escalate')
-                    THEN 1 ELSE 0 END AS decided,
-               CASE WHEN EXISTS (SELECT 1 FROM routing_decisions r WHERE r.upload_id = u.id AND r.outcome = 'review')
-                    THEN 1 ELSE 0 END AS review_routed,
-               (SELECT a.inclusion_probability FROM audit_samples a WHERE a.upload_id = u.id) AS audit_probability
+               {HumanLabels.Columns}
         FROM uploads u
         WHERE u.received_at_ms >= @From AND u.received_at_ms < @To AND u.status NOT IN ('queued', 'failed')
         """);
@@ -429,7 +425,7 @@ public sealed class PolicyBacktest(ModerationDatabase database, PolicyVersions p
         /// In the audit design: the probability the upload was going to be labelled by design (1 when the policy sent it to
         /// review, its draw's when the audit sample picked it); null when only a report or an appeal brought it to people.
         /// </summary>
-        public double? DesignProbability => AuditProbability ?? (ReviewRouted == 1 ? 1.0 : null);
+        public double? DesignProbability => HumanLabels.DesignProbability(ReviewRouted, AuditProbability);
     }
 
     private sealed class ScoreRow

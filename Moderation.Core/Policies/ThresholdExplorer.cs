@@ -55,13 +55,9 @@ public sealed class ThresholdExplorer(ModerationDatabase database, PolicyVersion
     public const int Bins = 20;
 
     // An upload's highest score of the category, its standing human label and its place in the audit design.
-    private static readonly DialectSql SelectScores = DialectSql.Portable("""
+    private static readonly DialectSql SelectScores = DialectSql.Portable($"""
         SELECT u.id, MAX(s.score) AS score, u.status,
-               CASE WHEN EXISTS (SELECT 1 FROM review_decisions d WHERE d.upload_id = u.id AND d.kind IN ('review', 'appeal') AND d.action <> 'escalate')
-                    THEN 1 ELSE 0 END AS decided,
-               CASE WHEN EXISTS (SELECT 1 FROM routing_decisions r WHERE r.upload_id = u.id AND r.outcome = 'review')
-                    THEN 1 ELSE 0 END AS review_routed,
-               (SELECT a.inclusion_probability FROM audit_samples a WHERE a.upload_id = u.id) AS audit_probability
+               {HumanLabels.Columns}
         FROM scores s JOIN uploads u ON u.id = s.upload_id
         WHERE u.received_at_ms >= @From AND u.received_at_ms < @To AND u.status NOT IN ('queued', 'failed')
           AND s.category = @Category AND s.shadow = @NotShadow
@@ -165,6 +161,6 @@ public sealed class ThresholdExplorer(ModerationDatabase database, PolicyVersion
         public long Decided { get; init; }
         public long ReviewRouted { get; init; }
         public double? AuditProbability { get; init; }
-        public double? DesignProbability => AuditProbability ?? (ReviewRouted == 1 ? 1.0 : null);
+        public double? DesignProbability => HumanLabels.DesignProbability(ReviewRouted, AuditProbability);
     }
 }
