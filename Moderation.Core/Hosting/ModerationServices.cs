@@ -61,6 +61,9 @@ public static class ModerationServices
         services.AddSingleton<PolicyVersions>();
         services.AddSingleton<PolicyBacktest>();
         services.AddSingleton<ThresholdExplorer>();
+        services.AddOptions<Signals.SignalHealthOptions>().Bind(configuration.GetSection(Signals.SignalHealthOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton<Signals.SignalQuarantines>();
+        services.AddSingleton<Signals.SignalHealth>();
         services.AddOptions<AuditSampleOptions>().Bind(configuration.GetSection(AuditSampleOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton(sp => new AuditSampler(sp.GetRequiredService<IOptions<AuditSampleOptions>>().Value));
         services.AddSingleton<IRoutingPolicySource>(sp => sp.GetRequiredService<PolicyVersions>());

@@ -41,7 +41,8 @@ public sealed class ScoringJob(
     ScoringOutcomeWriter writer,
     TimeProvider time,
     ILogger<ScoringJob> logger,
-    Media.ImageTextReader? imageText = null)
+    Media.ImageTextReader? imageText = null,
+    Signals.SignalQuarantines? quarantines = null)
 {
     public const string NoScorersDetail = "unscored: no scorers configured";
 
@@ -169,11 +170,14 @@ public sealed class ScoringJob(
         if (scored.Count == 0) return;
         // One policy version routes the whole batch: the one live now (a version going live meanwhile routes the next).
         var policy = await policies.LiveAsync(ct);
+        // The sources in quarantine, read once per batch: their scores are stored but do not route (SignalQuarantines).
+        IReadOnlySet<string> quarantined = quarantines is null ? new HashSet<string>() : await quarantines.CurrentAsync(ct);
         var decisions = scored.Select(b =>
         {
             var uploadScores = output.Scores.GetValueOrDefault(b.Id) ?? [];
             var declined = output.Abstentions.GetValueOrDefault(b.Id) ?? [];
-            return new ScoredUpload(b, uploadScores, policy.Route(uploadScores.Select(a => a.Score).ToList(), declined, b.Locale),
+            var routing = uploadScores.Select(a => a.Score).Where(s => !Signals.SignalSourceId.Quarantined(s, quarantined)).ToList();
+            return new ScoredUpload(b, uploadScores, policy.Route(routing, declined, b.Locale),
                 output.Embeddings.GetValueOrDefault(b.Id), declined);
         }).ToList();
         var storing = Stopwatch.GetTimestamp();

@@ -76,13 +76,23 @@ public sealed class RegistryTextHeads(ModelRegistry registry, IOptions<TextScori
     }
 }
 
-/// <summary>The claim bank's active misinformation claims, embedded once each, refreshed like <see cref="RegistryTextHeads"/>.</summary>
-public sealed class ClaimBankSource(ClaimBank bank, TextEmbedder embedder, IOptions<TextScoringOptions> options, TimeProvider time) : IClaimSource
+/// <summary>
+/// The claim bank's active misinformation claims, embedded once each, refreshed like <see cref="RegistryTextHeads"/>.
+/// A claim in quarantine (<see cref="Signals.SignalQuarantines"/>, read on every call: once per scoring batch) is left out.
+/// </summary>
+public sealed class ClaimBankSource(ClaimBank bank, TextEmbedder embedder, IOptions<TextScoringOptions> options, TimeProvider time,
+    Signals.SignalQuarantines? quarantines = null) : IClaimSource
 {
     private readonly Dictionary<string, KnownClaim> embedded = new(StringComparer.Ordinal);
     private readonly StampedCache<IReadOnlyList<KnownClaim>> cache = new(time, () => options.Value.RefreshInterval);
 
-    public ValueTask<IReadOnlyList<KnownClaim>> CurrentAsync(CancellationToken ct) => cache.GetAsync(bank.ChangeStampAsync, LoadAsync, ct);
+    public async ValueTask<IReadOnlyList<KnownClaim>> CurrentAsync(CancellationToken ct)
+    {
+        var claims = await cache.GetAsync(bank.ChangeStampAsync, LoadAsync, ct);
+        if (quarantines is null || claims.Count == 0) return claims;
+        var quarantined = await quarantines.CurrentAsync(ct);
+        return quarantined.Count == 0 ? claims : claims.Where(c => !quarantined.Contains(Signals.SignalSourceId.Claim(c.Id).Name)).ToList();
+    }
 
     private async Task<IReadOnlyList<KnownClaim>> LoadAsync(CancellationToken ct)
     {
