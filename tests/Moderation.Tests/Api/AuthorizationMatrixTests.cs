@@ -33,6 +33,10 @@ public sealed class AuthorizationMatrixTests(SqliteApiFixture fixture) : IClassF
         Row("GET", "/v1/claims", no, forbidden, forbidden, ok, ok, ok);
         Row("POST", "/v1/claims", no, forbidden, forbidden, forbidden, created, created);
         Row("POST", "/v1/claims/{unknown}/retire", no, forbidden, forbidden, forbidden, notFound, notFound);
+        Row("GET", "/v1/signal-health", no, forbidden, forbidden, ok, ok, ok);
+        Row("GET", "/v1/signal-health/quarantined", no, forbidden, forbidden, ok, ok, ok);
+        Row("POST", "/v1/signal-health/{unknown}/quarantine", no, forbidden, forbidden, forbidden, notFound, notFound);
+        Row("POST", "/v1/signal-health/{unknown}/release", no, forbidden, forbidden, forbidden, notFound, notFound);
         Row("GET", "/v1/models", no, forbidden, forbidden, ok, ok, ok);
         Row("POST", "/v1/models/harm/{unknown}/state", no, forbidden, forbidden, forbidden, notFound, notFound);
         Row("GET", "/v1/feed/matrix-user", no, forbidden, forbidden, forbidden, forbidden, ok);
@@ -91,6 +95,7 @@ public sealed class AuthorizationMatrixTests(SqliteApiFixture fixture) : IClassF
             "/v1/reach" => new { items = new[] { new { uploadId = $"unknown-{Guid.NewGuid():N}", views = 1 } } },
             _ when path.EndsWith("/reports", StringComparison.Ordinal) => new { reporterId = "matrix", reason = "spam" },
             _ when path.EndsWith("/retire", StringComparison.Ordinal) || path.EndsWith("/release", StringComparison.Ordinal)
+                || path.EndsWith("/quarantine", StringComparison.Ordinal)
                 || path.EndsWith("/revoke", StringComparison.Ordinal) => new { reason = "matrix" },
             _ => new { state = "live" },
         };
