@@ -123,11 +123,11 @@ public sealed class SignalQuarantines(ModerationDatabase database, TimeProvider 
         Refusal.NotFound($"No signal source is named '{name}': use model:{{category}}:{{version}}, hash-bank:{{bank}} or claim:{{id}}, as GET /v1/signal-health lists them.", "source");
 
     /// <summary>Quarantines a source and retracts its acting signals, in one audited change.</summary>
-    /// <exception cref="Refusal">Not found: no such source; invalid: no reason; conflict: already quarantined.</exception>
+    /// <exception cref="Refusal">Invalid: no reason (checked first); not found: no such source; conflict: already quarantined.</exception>
     public async Task<QuarantineResult> QuarantineAsync(string name, string actor, string? reason, CancellationToken ct)
     {
-        var source = Parse(name);
         reason = CheckReason(reason, "quarantined");
+        var source = Parse(name);
         return await AuditedChange.RunAsync(database, time, actor, async change =>
         {
             var connection = change.Connection;
@@ -160,11 +160,11 @@ public sealed class SignalQuarantines(ModerationDatabase database, TimeProvider 
     }
 
     /// <summary>Lets a quarantined source act on new uploads again, audited; the signals its quarantine retracted stay retracted.</summary>
-    /// <exception cref="Refusal">Not found: no such source; invalid: no reason; conflict: not quarantined.</exception>
+    /// <exception cref="Refusal">Invalid: no reason (checked first); not found: no such source; conflict: not quarantined.</exception>
     public async Task<SourceQuarantine> ReleaseAsync(string name, string actor, string? reason, CancellationToken ct)
     {
-        var source = Parse(name);
         reason = CheckReason(reason, "released");
+        var source = Parse(name);
         return await AuditedChange.RunAsync(database, time, actor, async change =>
         {
             if (!await KnownAsync(change.Connection, change.Transaction, source, ct)) throw NotFound(name);

@@ -25,6 +25,8 @@ public static class ReviewPolicies
     public const string Quality = "review:quality";
     /// <summary>The audit trail: verify and export.</summary>
     public const string Audit = "review:audit";
+    /// <summary>Signal health: per-source volume, precision, drift; quarantine and release of a source.</summary>
+    public const string SignalHealth = "review:signal-health";
     /// <summary>Users and roles.</summary>
     public const string Users = "review:users";
     /// <summary>API keys: make, list, revoke.</summary>
@@ -38,6 +40,7 @@ public static class ReviewPolicies
         [Decide] = [ReviewRoles.Triage, ReviewRoles.Moderator, ReviewRoles.Senior, ReviewRoles.Admin],
         [Quality] = [ReviewRoles.Senior, ReviewRoles.Policy, ReviewRoles.Admin],
         [Audit] = [ReviewRoles.Policy, ReviewRoles.Admin],
+        [SignalHealth] = [ReviewRoles.Policy, ReviewRoles.Admin],
         [Users] = [ReviewRoles.Admin],
         [ApiKeys] = [ReviewRoles.Admin],
         [Jobs] = [ReviewRoles.Admin],

@@ -35,6 +35,9 @@ public sealed class ReviewAuthorizationMatrixTests(ReviewHostFixture fixture) : 
         Row("GET", "/review/audit", s, no, no, no, ok, ok);
         Row("GET", "/review/audit?handler=Export&format=csv", s, no, no, no, ok, ok);
         Row("POST", "/review/audit?handler=Verify", s, no, no, no, ok, ok);
+        Row("GET", "/review/signalhealth", s, no, no, no, ok, ok);
+        Row("POST", "/review/signalhealth?handler=Quarantine", s, no, no, no, ok, ok);
+        Row("POST", "/review/signalhealth?handler=Release", s, no, no, no, ok, ok);
         Row("GET", "/review/users", s, no, no, no, no, ok);
         Row("POST", "/review/users?handler=Create", s, no, no, no, no, ok);
         Row("GET", "/review/apikeys", s, no, no, no, no, ok);
