@@ -3,6 +3,8 @@ using FluentAssertions;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Moderation.Core.Audit;
+using Moderation.Core.Claims;
+using Moderation.Core.Scoring.Text;
 using Moderation.Core.Policies;
 using Moderation.Core.Refusals;
 using Moderation.Core.Signals;
@@ -278,6 +280,25 @@ public abstract class SignalHealthContract(DatabaseProvider provider)
         events[0].Reason.Should().Be("floods harm.sexual with false positives");
         events[0].AfterState.Should().Contain("retractedSignals");
         events[3].Reason.Should().Be("the flood was a bad import, fixed");
+    }
+
+    [Fact]
+    public async Task A_quarantined_claim_is_left_out_of_the_claims_the_text_scorer_matches_until_it_is_released()
+    {
+        var (test, _, quarantines) = await StartAsync();
+        await using var _ = test;
+        var bank = new ClaimBank(test.Database, TimeProvider.System);
+        var moon = await bank.AddAsync("The moon landing was filmed in a studio.", "https://factcheck.example.org/moon", null, "user:policy", Ct);
+        var water = await bank.AddAsync("Drinking bleach cures the flu.", "https://factcheck.example.org/bleach", null, "user:policy", Ct);
+        using var embedder = new TextEmbedder();
+        var source = new ClaimBankSource(bank, embedder, Options.Create(new TextScoringOptions()), TimeProvider.System, quarantines);
+        (await source.CurrentAsync(Ct)).Select(c => c.Id).Should().BeEquivalentTo([moon.Id, water.Id]);
+
+        await quarantines.QuarantineAsync($"claim:{moon.Id}", "user:policy", "matches too many posts about films", Ct);
+        (await source.CurrentAsync(Ct)).Select(c => c.Id).Should().Equal([water.Id], "the quarantine applies on the next batch, not after a refresh");
+
+        await quarantines.ReleaseAsync($"claim:{moon.Id}", "user:policy", "threshold raised", Ct);
+        (await source.CurrentAsync(Ct)).Select(c => c.Id).Should().BeEquivalentTo([moon.Id, water.Id]);
     }
 }
 
