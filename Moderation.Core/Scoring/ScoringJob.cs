@@ -177,7 +177,15 @@ public sealed class ScoringJob(
             var uploadScores = output.Scores.GetValueOrDefault(b.Id) ?? [];
             var declined = output.Abstentions.GetValueOrDefault(b.Id) ?? [];
             var routing = uploadScores.Select(a => a.Score).Where(s => !Signals.SignalSourceId.Quarantined(s, quarantined)).ToList();
-            return new ScoredUpload(b, uploadScores, policy.Route(routing, declined, b.Locale),
+            var decision = policy.Route(routing, declined, b.Locale);
+            if (routing.Count < uploadScores.Count)
+            {
+                // Say so where a person reads the routing (the upload's status detail and its audit event).
+                var ignored = uploadScores.Select(a => a.Score).Where(s => Signals.SignalSourceId.Quarantined(s, quarantined))
+                    .Select(s => FormattableString.Invariant($"{s.Category} {s.Score:0.00} by {s.ModelVersion}"));
+                decision = decision with { Reason = $"{decision.Reason}; ignored, its source quarantined: {string.Join(", ", ignored)}" };
+            }
+            return new ScoredUpload(b, uploadScores, decision,
                 output.Embeddings.GetValueOrDefault(b.Id), declined);
         }).ToList();
         var storing = Stopwatch.GetTimestamp();

@@ -53,6 +53,7 @@ public abstract class SignalQuarantineContract<TFixture>(TFixture fixture) where
         duringStatus.Should().Be("allowed");
         (await HarmSignalsOfAsync(during)).Should().BeEmpty("a quarantined source sends no signal");
         var upload = await Api.GetUploadAsync(during);
+        upload.GetProperty("statusDetail").GetString().Should().Contain($"ignored, its source quarantined: harm 0.97 by {MarkupScorer.ModelVersion}");
         upload.GetProperty("scores").EnumerateArray().Should().Contain(s => s.GetProperty("category").GetString() == "harm",
             "the score is still stored, so signal health keeps measuring the source");
 
