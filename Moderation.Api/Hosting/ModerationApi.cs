@@ -103,6 +103,7 @@ public static class ModerationApi
             return Task.CompletedTask;
         }));
 
+        services.AddFeedSigning(configuration);
         services.AddFeedDemo(configuration);
         services.AddModerationReview(configuration);
         services.AddModerationTelemetry(configuration, "moderation-api");
