@@ -35,7 +35,8 @@ public static class SignedPages
     /// <summary>The feed's signing keys (<c>Moderation:Signals:Signing</c>); the key is loaded, or generated, when the host starts.</summary>
     public static IServiceCollection AddFeedSigning(this IServiceCollection services, IConfiguration configuration)
     {
-        services.AddOptions<FeedSigningOptions>().Bind(configuration.GetSection(FeedSigningOptions.Section));
+        services.AddOptions<FeedSigningOptions>().Bind(configuration.GetSection(FeedSigningOptions.Section)).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<FeedSigningOptions>, FeedSigningOptionsValidator>();
         services.AddSingleton<FeedSigningKeys>();
         services.AddHostedService<FeedSigningKeyLoader>();
         return services;

@@ -34,6 +34,33 @@ public sealed class PreviousFeedSigningKey
     public DateTimeOffset? NotAfter { get; set; }
 }
 
+/// <summary>Checks at start-up, before any hosted service runs, that the configured key files hold P-256 keys (the signing one a private key).</summary>
+public sealed class FeedSigningOptionsValidator : IValidateOptions<FeedSigningOptions>
+{
+    public ValidateOptionsResult Validate(string? name, FeedSigningOptions options)
+    {
+        var failures = new List<string>();
+        void Check(string setting, string path, bool privateKey)
+        {
+            try
+            {
+                using var _ = SigningKeys.ReadPem(path, privateKey);
+            }
+            catch (Exception e) when (e is IOException or InvalidDataException or UnauthorizedAccessException or ArgumentException)
+            {
+                failures.Add($"{FeedSigningOptions.Section}:{setting}: {e.Message}");
+            }
+        }
+        if (!string.IsNullOrWhiteSpace(options.KeyPath)) Check("KeyPath", options.KeyPath, privateKey: true);
+        for (var i = 0; i < options.PreviousKeys.Count; i++)
+        {
+            if (string.IsNullOrWhiteSpace(options.PreviousKeys[i].Path)) failures.Add($"{FeedSigningOptions.Section}:PreviousKeys:{i}:Path is required.");
+            else Check($"PreviousKeys:{i}:Path", options.PreviousKeys[i].Path, privateKey: false);
+        }
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+}
+
 /// <summary>A public key the service publishes: id, algorithm, PEM and JWK coordinates, whether it signs now, and its end.</summary>
 public sealed record FeedSigningPublicKey(string KeyId, string Pem, string X, string Y, bool Current, DateTimeOffset? NotAfter);
 
