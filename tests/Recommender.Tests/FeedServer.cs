@@ -65,6 +65,9 @@ internal sealed class FeedServer : IAsyncDisposable
         return old;
     }
 
+    /// <summary>Names the signing key by this id in signatures and in the key set instead of its own (a mislabelled key).</summary>
+    public string? KeyIdOverride { get; set; }
+
     /// <summary>Signs with this (old) key again, as a host not yet rotated would.</summary>
     public ECDsa? SignWith { get; set; }
     public Uri BaseAddress { get; }
@@ -153,7 +156,7 @@ internal sealed class FeedServer : IAsyncDisposable
         var query = Signing == PageSigning.OtherRequest ? $"?after=0&limit={request.Query["limit"]}" : request.QueryString.Value ?? "";
         var message = new FeedMessage(request.Method, request.Path.ToUriComponent(), query, 200);
         var key = Signing == PageSigning.UnknownKey ? ECDsa.Create(ECCurve.NamedCurves.nistP256) : SignWith ?? SigningKey;
-        var headers = FeedSignature.Sign(key, FeedKeys.KeyIdOf(key), message, body, DateTimeOffset.UtcNow);
+        var headers = FeedSignature.Sign(key, KeyIdOverride ?? FeedKeys.KeyIdOf(key), message, body, DateTimeOffset.UtcNow);
         if (Signing != PageSigning.Unsigned)
         {
             context.Response.Headers[FeedSignature.ContentDigestHeader] = headers.ContentDigest;
@@ -169,7 +172,8 @@ internal sealed class FeedServer : IAsyncDisposable
     {
         Interlocked.Increment(ref KeyRequests);
         var keys = new[] { (Key: SigningKey, Current: true) }.Concat(previous.Where(p => p.Published).Select(p => (p.Key, Current: false)))
-            .Select(k => new FeedPublicKey(FeedKeys.KeyIdOf(k.Key), FeedSignature.Algorithm, PublicPem(k.Key), null, k.Current, null))
+            .Select(k => new FeedPublicKey(k.Current && KeyIdOverride is not null ? KeyIdOverride : FeedKeys.KeyIdOf(k.Key), FeedSignature.Algorithm,
+                PublicPem(k.Key), null, k.Current, null))
             .ToList();
         context.Response.ContentType = "application/json";
         await context.Response.WriteAsync(JsonSerializer.Serialize(new FeedKeySet(keys), JsonSerializerOptions.Web));

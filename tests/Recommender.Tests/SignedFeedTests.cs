@@ -175,6 +175,23 @@ public sealed class SignedFeedTests
     }
 
     [Fact]
+    public async Task A_key_published_under_an_id_that_is_not_its_own_is_not_trusted()
+    {
+        await using var server = await FeedServer.StartAsync();
+        server.Append(1, "item-1");
+        server.KeyIdOverride = "00000000000000ff";
+        var store = new SignalStore();
+        var follower = Follower(server, store);
+
+        var result = await follower.PollAsync();
+
+        result.Error.Should().Contain("key 00000000000000ff, which is not a trusted key");
+        store.Cursor.Should().Be(0);
+        server.KeyIdOverride = null;
+        (await follower.PollAsync()).Applied.Should().Be(1, "the same key under its own id is trusted");
+    }
+
+    [Fact]
     public async Task A_follower_pinned_to_another_key_refuses_the_page()
     {
         await using var server = await FeedServer.StartAsync();
