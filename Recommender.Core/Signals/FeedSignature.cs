@@ -98,7 +98,9 @@ public static class FeedSignature
         var digest = ContentDigest(body);
         var parameters = SignatureParams(Components, created.ToUnixTimeSeconds(), keyId, Algorithm);
         var signatureBase = SignatureBase(message, digest, Components, parameters)!;
-        var signature = key.SignData(Encoding.UTF8.GetBytes(signatureBase), HashAlgorithmName.SHA256, DSASignatureFormat.IeeeP1363FixedFieldConcatenation);
+        byte[] signature;
+        lock (key) // one key object serves concurrent requests; its instance methods are not documented thread-safe
+            signature = key.SignData(Encoding.UTF8.GetBytes(signatureBase), HashAlgorithmName.SHA256, DSASignatureFormat.IeeeP1363FixedFieldConcatenation);
         return new FeedSignatureHeaders(digest, $"{Label}={parameters}", $"{Label}=:{Convert.ToBase64String(signature)}:");
     }
 
@@ -208,8 +210,10 @@ public static class FeedSignature
         if (key is null) return new FeedSignatureCheck(false, input.KeyId, true, $"it is signed by key {input.KeyId}, which is not a trusted key");
         var signatureBase = SignatureBase(message, headers.ContentDigest, input.Components, input.Params);
         if (signatureBase is null) return FeedSignatureCheck.Refused(input.KeyId, "its signature covers a component this verifier does not know");
-        var valid = signature.Length == 64
-            && key.VerifyData(Encoding.UTF8.GetBytes(signatureBase), signature, HashAlgorithmName.SHA256, DSASignatureFormat.IeeeP1363FixedFieldConcatenation);
+        bool valid;
+        lock (key)
+            valid = signature.Length == 64
+                && key.VerifyData(Encoding.UTF8.GetBytes(signatureBase), signature, HashAlgorithmName.SHA256, DSASignatureFormat.IeeeP1363FixedFieldConcatenation);
         return valid
             ? new FeedSignatureCheck(true, input.KeyId, false, null)
             : FeedSignatureCheck.Refused(input.KeyId, $"its signature by key {input.KeyId} does not verify (the page, its status or its request was altered)");

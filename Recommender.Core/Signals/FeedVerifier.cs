@@ -153,6 +153,7 @@ public sealed class FeedVerifier
         check = FeedSignature.Check(message, body, headers, Lookup);
         lock (unknown)
         {
+            foreach (var stale in unknown.Where(u => now - u.Value >= Options.UnknownKeyRetryInterval).Select(u => u.Key).ToList()) unknown.Remove(stale);
             if (check.UnknownKey) unknown[check.KeyId!] = now;
             else unknown.Remove(check.KeyId!);
         }
