@@ -46,6 +46,7 @@ public static class ModerationApi
 
     public static IServiceCollection AddModerationApi(this IServiceCollection services, IConfiguration configuration)
     {
+        services.AddFeedSigning(configuration); // first: its key is read (or made) before the job server starts
         services.AddModerationCore(configuration, bootstrapAccess: true);
         if (configuration.GetValue("Moderation:Worker:InProcess", true))
             services.AddModerationJobServer();

@@ -22,8 +22,14 @@ public static class SignalEndpoints
             .RequireAuthorization(ApiScopes.SignalsRead)
             .WithName("GetSignals")
             .WithSummary("The risk-signal feed in sequence order")
-            .WithDescription("Every score and decision as a signal for the recommender. Pass the previous page's nextCursor as `after`; a consumer that resumes from its stored cursor sees every signal exactly once.")
-            .ProducesValidationProblem();
+            .WithDescription("Every score and decision as a signal for the recommender. Pass the previous page's nextCursor as `after`; a consumer that resumes from its stored cursor sees every signal exactly once. Every page is signed (headers Content-Digest, Signature-Input, Signature: RFC 9421 with ecdsa-p256-sha256 over the status, the body's SHA-256 and the request's method, path and query); verify it with a key from GET /v1/signals/keys.")
+            .ProducesValidationProblem()
+            .Signed();
+        group.MapGet("/keys", SignedPages.GetKeys)
+            .RequireAuthorization(ApiScopes.SignalsRead)
+            .WithName("GetSignalKeys")
+            .WithSummary("The public keys that verify signal and verdict pages")
+            .WithDescription("The current signing key and the previous keys still published during a rotation: key id (the Signature-Input keyid), algorithm, PEM and JWK, whether it is current, and when it stops being published (notAfter, if set).");
         return group;
     }
 

@@ -53,8 +53,9 @@ public static class VerdictEndpoints
             .RequireAuthorization(ApiScopes.SignalsRead)
             .WithName("GetVerdicts")
             .WithSummary("One verdict per upload whose signals changed after the cursor")
-            .WithDescription("The signal feed folded per upload: the most severe action in force, the multiplier, the labelled categories, the creator and the policy version, and each category's signal in force (human over hash match over model, then the latest; retractions and expiry applied). Uploads come in the order of their latest signal; resume with `after=nextCursor`. A later change to an upload brings it back with its new verdict.")
-            .ProducesValidationProblem();
+            .WithDescription("The signal feed folded per upload: the most severe action in force, the multiplier, the labelled categories, the creator and the policy version, and each category's signal in force (human over hash match over model, then the latest; retractions and expiry applied). Uploads come in the order of their latest signal; resume with `after=nextCursor`. A later change to an upload brings it back with its new verdict. Every page is signed like a signal page (see GET /v1/signals).")
+            .ProducesValidationProblem()
+            .Signed();
         return group;
     }
 

@@ -117,7 +117,7 @@ public sealed class AuditCheckpoints
     /// <summary>The key that verifies checkpoints here, or null when none is configured.</summary>
     public string? KeyId { get; }
 
-    public static string KeyIdOf(ECDsa key) => Convert.ToHexStringLower(SHA256.HashData(key.ExportSubjectPublicKeyInfo()))[..16];
+    public static string KeyIdOf(ECDsa key) => SigningKeys.KeyIdOf(key);
 
     /// <summary>The bytes a checkpoint's signature covers: the tag, seq, the hash and the time, in the audit hash's framing.</summary>
     public static byte[] SignedBytes(long seq, string hash, long atMs)

@@ -34,7 +34,10 @@ public sealed record SignalPollResult(int Applied, int Repeats, int Rejected, in
 /// Follows the risk-signal feed from the store's cursor. Each signal is applied once: repeats (a feed that
 /// serves a page again, or a retried request) fall at or below the cursor and are ignored; an outage or a
 /// malformed page stops the poll without moving the cursor, and the next poll resumes where the last one
-/// applied. Signal signatures are not verified yet: the feed does not sign them.
+/// applied. Pages from the HTTP feed are verified before they are read (<see cref="HttpSignalSource"/>,
+/// <see cref="FeedVerifier"/>): a page whose signature is missing, invalid or by a key that is not trusted is refused
+/// like a malformed page (nothing of it applied, the cursor kept, <see cref="LastError"/> says why) and counted in
+/// <see cref="RefusedPages"/>.
 /// </summary>
 public sealed class SignalFollower
 {
@@ -61,6 +64,9 @@ public sealed class SignalFollower
     /// <summary>Consecutive polls that ended in an error.</summary>
     public int ConsecutiveFailures { get; private set; }
 
+    /// <summary>Pages refused because their signature did not verify, since the follower was created.</summary>
+    public int RefusedPages { get; private set; }
+
     /// <summary>The last poll's error, or null after a good poll.</summary>
     public string? LastError { get; private set; }
 
@@ -82,6 +88,12 @@ public sealed class SignalFollower
                 try
                 {
                     page = await source.ReadAsync(after, Options.PageSize, ct);
+                }
+                catch (FeedSignatureException e)
+                {
+                    RefusedPages++;
+                    error = e.Message;
+                    break;
                 }
                 catch (SignalFeedException e)
                 {

@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Net.Http.Json;
 using System.Text.Json;
 
 namespace Recommender.Core.Signals;
@@ -16,14 +15,20 @@ public interface ISignalSource
 }
 
 /// <summary>The feed could not be read, or answered something that breaks its contract.</summary>
-public sealed class SignalFeedException(string message, Exception? inner = null) : Exception(message, inner);
+public class SignalFeedException(string message, Exception? inner = null) : Exception(message, inner);
 
 /// <summary>
-/// Reads <c>GET /v1/signals?after=&amp;limit=</c>. Give it an <see cref="HttpClient"/> whose base address is the
-/// service and which sends an API key with the <c>signals:read</c> scope (header <c>X-Api-Key</c>).
+/// Reads <c>GET /v1/signals?after=&amp;limit=</c> and verifies each page's signature before it is parsed. Give it an
+/// <see cref="HttpClient"/> whose base address is the service and which sends an API key with the <c>signals:read</c>
+/// scope (header <c>X-Api-Key</c>), and optionally a <see cref="FeedVerifier"/> (pinned keys); by default the keys the
+/// service publishes at <c>GET /v1/signals/keys</c> are trusted. A page that does not verify throws
+/// <see cref="FeedSignatureException"/>.
 /// </summary>
-public sealed class HttpSignalSource(HttpClient client) : ISignalSource
+public sealed class HttpSignalSource(HttpClient client, FeedVerifier? verifier = null) : ISignalSource
 {
+    /// <summary>The verifier every page passes before it is read.</summary>
+    public FeedVerifier Verifier { get; } = verifier ?? new FeedVerifier(client);
+
     /// <summary>The largest page the service serves.</summary>
     public const int MaxLimit = 1000;
 
@@ -53,7 +58,8 @@ public sealed class HttpSignalSource(HttpClient client) : ISignalSource
                 throw new SignalFeedException($"The signal feed answered {(int)response.StatusCode} {response.ReasonPhrase}.");
             try
             {
-                var page = await response.Content.ReadFromJsonAsync<SignalPage>(Json, ct);
+                var body = await Verifier.ReadVerifiedAsync(response, ct);
+                var page = JsonSerializer.Deserialize<SignalPage>(body, Json);
                 return page?.Signals is null || page.NextCursor is null
                     ? throw new SignalFeedException("The signal feed answered a page without signals or nextCursor.")
                     : page;

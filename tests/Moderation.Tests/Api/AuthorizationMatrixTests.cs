@@ -30,6 +30,8 @@ public sealed class AuthorizationMatrixTests(SqliteApiFixture fixture) : IClassF
         Row("POST", "/v1/uploads", no, accepted, forbidden, forbidden, forbidden, accepted);
         Row("GET", "/v1/uploads/{known}", no, ok, forbidden, forbidden, forbidden, ok);
         Row("GET", "/v1/signals", no, forbidden, ok, forbidden, forbidden, ok);
+        Row("GET", "/v1/signals/keys", no, forbidden, ok, forbidden, forbidden, ok);
+        Row("GET", "/v1/verdicts", no, forbidden, ok, forbidden, forbidden, ok);
         Row("GET", "/v1/claims", no, forbidden, forbidden, ok, ok, ok);
         Row("POST", "/v1/claims", no, forbidden, forbidden, forbidden, created, created);
         Row("POST", "/v1/claims/{unknown}/retire", no, forbidden, forbidden, forbidden, notFound, notFound);
