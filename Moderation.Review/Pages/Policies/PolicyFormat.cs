@@ -23,11 +23,12 @@ public static class PolicyFormat
         : $"{Percent(e.Value)} ({Percent(e.Low).TrimEnd('%')}–{Percent(e.High)})";
 
     /// <summary>"20 labels" or "20 labels, 12.5 effective" when weighting makes them count for less.</summary>
-    public static string Labels(Estimate e) => e.Labels == 0
-        ? ""
-        : Math.Abs(e.EffectiveLabels - e.Labels) < 0.005
-            ? $"{Count(e.Labels)} labels"
-            : $"{Count(e.Labels)} labels, {Decimal(e.EffectiveLabels)} effective";
+    public static string Labels(Estimate e)
+    {
+        if (e.Labels == 0) return "";
+        var labels = e.Labels == 1 ? "1 label" : $"{Count(e.Labels)} labels";
+        return Math.Abs(e.EffectiveLabels - e.Labels) < 0.005 ? labels : $"{labels}, {Decimal(e.EffectiveLabels)} effective";
+    }
 
     public static string Day(DateTimeOffset at) => at.UtcDateTime.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
 

@@ -104,6 +104,13 @@ public sealed partial class PolicyPagesBrowserTests(PolicyPagesHostFixture fixtu
             (await page.Locator($"#changes tr[data-upload='{id}'] a").GetAttributeAsync("href")).Should().Be($"/review/item/{id}");
         await page.Locator("#category-outcomes").ScrollIntoViewIfNeededAsync();
         await ScreenshotAsync(page, "policy-3-backtest.png");
+        // The category's chart per day: its review volume under each version, and the changed items below it.
+        await page.ClickAsync($"{walk} a");
+        await page.WaitForURLAsync("**chart=walk**");
+        (await page.Locator("#day-chart rect.bar").CountAsync()).Should().Be(4, "one day, review and action under each version");
+        (await page.Locator("#day-chart rect.bar title").AllTextContentsAsync()).Should().Contain(t => t.EndsWith($"review · {live}: 3", StringComparison.Ordinal));
+        await page.Locator("#day-chart").ScrollIntoViewIfNeededAsync();
+        await ScreenshotAsync(page, "policy-4-backtest-chart.png");
 
         // 3. Shadow, then a request to go live that waits for a second policy user.
         await page.GotoAsync($"/review/policies/version/{name}");
@@ -113,7 +120,7 @@ public sealed partial class PolicyPagesBrowserTests(PolicyPagesHostFixture fixtu
         await page.WaitForURLAsync($"**/review/policies/version/{name}?message=*");
         (await page.Locator("#policy-state").InnerTextAsync()).Should().Be("shadow");
         (await page.Locator("#save-draft").CountAsync()).Should().Be(0, "a shadow version is frozen");
-        await ScreenshotAsync(page, "policy-4-shadow.png");
+        await ScreenshotAsync(page, "policy-5-shadow.png");
         await page.SelectOptionAsync("#next-state", "live");
         await page.FillAsync("#state-reason", "the backtest looks right");
         await page.ClickAsync("#move");
@@ -122,7 +129,7 @@ public sealed partial class PolicyPagesBrowserTests(PolicyPagesHostFixture fixtu
         (await page.Locator("#pending-approval").InnerTextAsync()).Should().Contain("user:policy1");
         (await page.Locator("#waiting-for-approver").CountAsync()).Should().Be(1);
         (await page.Locator("#approve").CountAsync()).Should().Be(0, "the requester cannot approve");
-        await ScreenshotAsync(page, "policy-5-live-requested.png");
+        await ScreenshotAsync(page, "policy-6-live-requested.png");
 
         // 4. The second policy user approves: live.
         var (second, secondViolations) = await PolicyPageAsync("policy2");
@@ -131,7 +138,7 @@ public sealed partial class PolicyPagesBrowserTests(PolicyPagesHostFixture fixtu
         await second.ClickAsync("#approve");
         await second.WaitForURLAsync($"**/review/policies/version/{name}?message=*");
         (await second.Locator("#policy-state").InnerTextAsync()).Should().Be("live");
-        await ScreenshotAsync(second, "policy-6-approved-live.png");
+        await ScreenshotAsync(second, "policy-7-approved-live.png");
 
         // 5. A new upload is routed by the new version: allowed, and its routing names the version.
         var after = await fixture.Api.PostUploadAsync(new { externalId = "walk-after-" + name, creatorId = "creator-ui", caption = "after going live [walk=0.6]" });
@@ -140,7 +147,7 @@ public sealed partial class PolicyPagesBrowserTests(PolicyPagesHostFixture fixtu
         routed.GetProperty("routing").GetProperty("policyVersion").GetString().Should().Be(name);
         await second.GotoAsync($"/review/item/{routed.GetProperty("id").GetString()}");
         (await second.Locator("h3", new PageLocatorOptions { HasTextString = "Routing (policy" }).InnerTextAsync()).Should().Be($"Routing (policy {name})");
-        await ScreenshotAsync(second, "policy-7-routed-by-new-version.png");
+        await ScreenshotAsync(second, "policy-8-routed-by-new-version.png");
 
         // 6. Rollback: the previous version is live again, and routes the next upload.
         await page.GotoAsync("/review/policies");
@@ -149,7 +156,7 @@ public sealed partial class PolicyPagesBrowserTests(PolicyPagesHostFixture fixtu
         await page.WaitForURLAsync("**/review/policies?message=*");
         (await page.Locator("#policy-message").InnerTextAsync()).Should().Be($"Rolled back: {live} is live again.");
         (await page.Locator($"#policy-versions tr[data-version='{name}'] span.state").InnerTextAsync()).Should().Be("retired");
-        await ScreenshotAsync(page, "policy-8-rolled-back.png");
+        await ScreenshotAsync(page, "policy-9-rolled-back.png");
         var again = await fixture.UploadForReviewAsync("after the rollback [walk=0.6]");
         (await fixture.UploadAsync(again)).GetProperty("routing").GetProperty("policyVersion").GetString().Should().Be(live);
 
@@ -223,7 +230,7 @@ public sealed partial class PolicyPagesBrowserTests(PolicyPagesHostFixture fixtu
         (await page.Locator("#pr-curve circle.point").CountAsync()).Should().BeGreaterThan(0);
         (await page.Locator("#curve tr[data-threshold='0.80'] td.estimate").First.InnerTextAsync()).Should().Contain("100.0%").And.Contain("few labels");
         (await page.Locator("#load-verdict").InnerTextAsync()).Should().StartWith("Keeps up");
-        await ScreenshotAsync(page, "policy-9-explorer.png");
+        await ScreenshotAsync(page, "policy-10-explorer.png");
 
         await page.FillAsync("#explore-form input[name=reviewers]", "0");
         await page.ClickAsync("#explore");
@@ -274,7 +281,7 @@ public sealed partial class PolicyPagesBrowserTests(PolicyPagesHostFixture fixtu
         cells[4].Should().StartWith("50.0%").And.Contain("few labels", "the action's precision: one of two");
         (await page.Locator("#audit-biased").CountAsync()).Should().Be(0, "the window has audited labels");
         await page.Locator("#audit-estimates").ScrollIntoViewIfNeededAsync();
-        await ScreenshotAsync(page, "policy-10-audit-sample.png");
+        await ScreenshotAsync(page, "policy-11-audit-sample.png");
         violations.Should().BeEmpty();
         await page.Context.CloseAsync();
     }
