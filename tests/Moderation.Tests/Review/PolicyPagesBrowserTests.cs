@@ -198,12 +198,29 @@ public sealed partial class PolicyPagesBrowserTests(PolicyPagesHostFixture fixtu
 
         (await policies.FindAsync(name, CancellationToken.None))!.Document.Categories.Should().NotContainKey("harm.hate", "nothing was saved");
 
-        // Fixed, it saves.
-        await page.Locator("#categories tr[data-row='harm.hate'] input[name$='.Review']").FillAsync("0.4");
+        // Fixed, with the rest of what a category and a locale hold, it saves.
+        var hate = page.Locator("#categories tr[data-row='harm.hate']");
+        await hate.Locator("input[name$='.Review']").FillAsync("0.4");
+        await hate.Locator("select[name$='.OnAction']").SelectOptionAsync("Label");
+        await hate.Locator("select[name$='.OnReview']").SelectOptionAsync("None");
+        await hate.Locator("input[name$='.DemotionFloor']").FillAsync("0.1");
+        var locale = page.Locator("#locales tbody tr").First;
+        await locale.Locator("input[name$='.Locale']").FillAsync("pt-BR");
+        await locale.Locator("input[name$='.Name']").FillAsync("harm");
+        await locale.Locator("input[name$='.Review']").FillAsync("0.45");
+        await locale.Locator("input[name$='.Action']").FillAsync("0.85");
+        await locale.Locator("select[name$='.OnAction']").SelectOptionAsync("Interstitial");
+        await page.FillAsync("input[name='Form.DemotionFloor']", "0.25");
         await page.ClickAsync("#save-draft");
         await page.WaitForURLAsync($"**/review/policies/version/{name}?message=saved");
-        var saved = (await policies.FindAsync(name, CancellationToken.None))!.Document.Categories["harm.hate"];
-        (saved.Review, saved.Action).Should().Be((0.4, 0.8));
+        var document = (await policies.FindAsync(name, CancellationToken.None))!.Document;
+        var saved = document.Categories["harm.hate"];
+        (saved.Review, saved.Action, saved.OnAction, saved.OnReview, saved.DemotionFloor)
+            .Should().Be((0.4, 0.8, SignalActionSetting.Label, ReviewBandSetting.None, (double?)0.1));
+        var inLocale = document.Locales["pt-BR"]["harm"];
+        (inLocale.Review, inLocale.Action, inLocale.OnAction).Should().Be((0.45, 0.85, SignalActionSetting.Interstitial));
+        document.DemotionFloor.Should().Be(0.25);
+        (await page.Locator("#locales tr[data-row='harm'] input[name$='.Locale']").InputValueAsync()).Should().Be("pt-BR", "the saved locale row is shown again");
         violations.Should().BeEmpty();
         await page.Context.CloseAsync();
     }
@@ -316,6 +333,10 @@ public sealed partial class PolicyPagesBrowserTests(PolicyPagesHostFixture fixtu
             HandlerAttribute().Matches(html).Should().BeEmpty($"{url} has no event handler attribute");
             html.Should().NotContain("javascript:", url);
         }
+        (await client.GetStringAsync("/review/queues")).Should().Contain("id=\"nav-policy\"", "policy users see the Policy section");
+        var (moderator, _) = await fixture.SignedInClientAsync("moderator1");
+        using var _moderator = moderator;
+        (await moderator.GetStringAsync("/review/queues")).Should().NotContain("nav-policy", "a moderator does not");
         // The pages with charts do draw them (inline SVG, which the CSP allows).
         (await client.GetStringAsync($"/review/policies/backtest/{name}?from={Day}&to={Day}")).Should().Contain("<svg").And.Contain("id=\"day-chart\"");
     }
