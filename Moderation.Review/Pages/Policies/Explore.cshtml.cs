@@ -2,6 +2,7 @@ using System.Globalization;
 using Microsoft.AspNetCore.Html;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.RazorPages;
+using Moderation.Core.Models;
 using Moderation.Core.Policies;
 using Moderation.Core.Refusals;
 using Moderation.Review.Edge;
@@ -13,7 +14,7 @@ namespace Moderation.Review.Pages.Policies;
 /// window, the score histogram with the thresholds marked, the precision/recall curve with 95% intervals, and the review
 /// volume a pair of thresholds would send against the reviewers' measured capacity and the queue's SLA.
 /// </summary>
-public sealed class ThresholdExplorerModel(ThresholdExplorer explorer, PolicyVersions policies, TimeProvider time) : PageModel, IShowsRefusals
+public sealed class ThresholdExplorerModel(ThresholdExplorer explorer, PolicyVersions policies, ModelRegistry models, TimeProvider time) : PageModel, IShowsRefusals
 {
     public ExplorerResult? Result { get; private set; }
     public IReadOnlyList<string> Categories { get; private set; } = [];
@@ -51,12 +52,13 @@ public sealed class ThresholdExplorerModel(ThresholdExplorer explorer, PolicyVer
         : double.TryParse(value.Trim(), NumberStyles.Float, CultureInfo.InvariantCulture, out var number) ? number
         : throw Refusal.Invalid(field, $"'{value}' is not a number (use a dot for decimals: 0.75)");
 
-    /// <summary>The categories the live version names, to pick from (any other may be typed).</summary>
+    /// <summary>The categories registered models score and the live version names, to pick from (any other may be typed).</summary>
     private async Task LoadAsync(CancellationToken ct)
     {
         var live = await policies.LiveVersionAsync(ct);
-        Categories = live is null ? [] : live.Document.Categories.Keys.Concat(live.Document.Locales.Values.SelectMany(l => l.Keys))
-            .Append("harm").Append("misinformation").Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
+        var named = live is null ? [] : live.Document.Categories.Keys.Concat(live.Document.Locales.Values.SelectMany(l => l.Keys));
+        Categories = (await models.ListAsync(null, ct)).Select(m => m.Category).Concat(named)
+            .Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
     }
 
     public Task<IActionResult> ShowRefusalAsync(Refusal refusal, CancellationToken ct)
