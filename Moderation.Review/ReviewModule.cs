@@ -85,6 +85,7 @@ public static class ReviewModule
                 options.Conventions.AuthorizePage("/ApiKeys", ReviewPolicies.ApiKeys);
                 options.Conventions.AuthorizePage("/Quality", ReviewPolicies.Quality);
                 options.Conventions.AuthorizePage("/SignalHealth", ReviewPolicies.SignalHealth);
+                options.Conventions.AuthorizeFolder("/Policies", ReviewPolicies.Policies);
                 options.Conventions.ConfigureFilter(new SecurityHeadersPageFilter());
                 options.Conventions.ConfigureFilter(new RefusalPageFilter());
             })

@@ -120,6 +120,13 @@ public static class PolicyEndpoints
             .WithDescription("Over the uploads scored for `category` in `[from, to)` (default: the last 7 days): the score histogram (20 bins), the precision and recall of 'at or above t' for t = 0.05 … 0.95 against human labels with 95% intervals (weighted by the audit sample when the window has audited labels), and the review volume a pair of thresholds (default: the live version's) would send against `reviewers` × measured decisions per reviewer-hour × `hoursPerDay`: whether the queue would keep up, and its SLA.")
             .AcceptsJson<ThresholdExploreRequest>()
             .Produces<ExplorerResult>();
+        policies.MapGet("/audit-sample", GetAuditSample)
+            .RequireAuthorization(ApiScopes.PolicyRead)
+            .WithName("GetAuditSample")
+            .WithSummary("The audit sample of a window, and what it estimates")
+            .WithDescription("Over the uploads received in `[from, to)` (default: the last 7 days): per stratum the uploads the audit sample drew, how many a person has decided and how many still wait (the items stay blind in the queues), and per category the prevalence of violating uploads, the precision of the automatic action and of review routing and the recall, each from the design's labels weighted by the inverse inclusion probability, with 95% intervals. `selectionBiased` is true when no audited label stands behind them.")
+            .Produces<AuditSampleSummary>()
+            .ProducesValidationProblem();
         policies.MapPost("/{id}/backtest", PostPolicyBacktest)
             .RequireAuthorization(ApiScopes.PolicyRead)
             .WithName("BacktestPolicy")
@@ -208,6 +215,12 @@ public static class PolicyEndpoints
         var to = body.To ?? time.GetUtcNow();
         var from = body.From ?? to.AddDays(-7);
         return TypedResults.Ok(await explorer.ExploreAsync(body.Category ?? "", from, to, body.Review, body.Action, body.Reviewers ?? 10, body.HoursPerDay ?? 8, ct));
+    }
+
+    internal static async Task<IResult> GetAuditSample(AuditSampleReport report, TimeProvider time, string? from, string? to, CancellationToken ct)
+    {
+        var end = Query.Time("to", to) ?? time.GetUtcNow();
+        return TypedResults.Ok(await report.ReportAsync(Query.Time("from", from) ?? end.AddDays(-7), end, ct));
     }
 
     internal static async Task<IResult> PostPolicyRollback(HttpRequest request, PolicyVersions policies, CancellationToken ct)

@@ -64,6 +64,7 @@ public static class ModerationServices
         services.AddOptions<Signals.SignalHealthOptions>().Bind(configuration.GetSection(Signals.SignalHealthOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<Signals.SignalQuarantines>();
         services.AddSingleton<Signals.SignalHealth>();
+        services.AddSingleton<AuditSampleReport>();
         services.AddOptions<AuditSampleOptions>().Bind(configuration.GetSection(AuditSampleOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton(sp => new AuditSampler(sp.GetRequiredService<IOptions<AuditSampleOptions>>().Value));
         services.AddSingleton<IRoutingPolicySource>(sp => sp.GetRequiredService<PolicyVersions>());

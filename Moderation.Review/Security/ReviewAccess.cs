@@ -33,6 +33,8 @@ public static class ReviewPolicies
     public const string ApiKeys = "review:apikeys";
     /// <summary>The jobs dashboard (<c>/hangfire</c>): requeue, delete and trigger background jobs.</summary>
     public const string Jobs = "review:jobs";
+    /// <summary>The policy pages (<c>/review/policies</c>): versions, drafts and their states, backtests, the threshold explorer, the audit sample.</summary>
+    public const string Policies = "review:policies";
 
     public static readonly IReadOnlyDictionary<string, string[]> Roles = new Dictionary<string, string[]>
     {
@@ -44,6 +46,7 @@ public static class ReviewPolicies
         [Users] = [ReviewRoles.Admin],
         [ApiKeys] = [ReviewRoles.Admin],
         [Jobs] = [ReviewRoles.Admin],
+        [Policies] = [ReviewRoles.Policy, ReviewRoles.Admin],
     };
 
     public static void AddReviewPolicies(this AuthorizationOptions options)

@@ -45,6 +45,7 @@ public sealed class AuthorizationMatrixTests(SqliteApiFixture fixture) : IClassF
         Row("POST", "/v1/interactions", no, forbidden, forbidden, forbidden, forbidden, HttpStatusCode.BadRequest);
         Row("GET", "/v1/feed/matrix-user/controls", no, forbidden, forbidden, forbidden, forbidden, ok);
         Row("POST", "/v1/feed/matrix-user/not-interested", no, forbidden, forbidden, forbidden, forbidden, HttpStatusCode.BadRequest);
+        Row("GET", "/v1/policies/audit-sample", no, forbidden, forbidden, ok, ok, ok);
         Row("GET", "/v1/hashbanks", no, forbidden, forbidden, ok, ok, ok);
         Row("POST", "/v1/hashbanks", no, forbidden, forbidden, forbidden, created, created);
         Row("GET", "/v1/hashbanks/{unknown}", no, forbidden, forbidden, notFound, notFound, notFound);

@@ -38,6 +38,15 @@ public sealed class ReviewAuthorizationMatrixTests(ReviewHostFixture fixture) : 
         Row("GET", "/review/signalhealth", s, no, no, no, ok, ok);
         Row("POST", "/review/signalhealth?handler=Quarantine", s, no, no, no, ok, ok);
         Row("POST", "/review/signalhealth?handler=Release", s, no, no, no, ok, ok);
+        Row("GET", "/review/policies", s, no, no, no, ok, ok);
+        Row("GET", "/review/policies/version/config-default", s, no, no, no, ok, ok);
+        Row("GET", "/review/policies/backtest/config-default", s, no, no, no, ok, ok);
+        Row("GET", "/review/policies/explore", s, no, no, no, ok, ok);
+        Row("GET", "/review/policies/auditsample", s, no, no, no, ok, ok);
+        Row("POST", "/review/policies?handler=Create", s, no, no, no, ok, ok);
+        Row("POST", "/review/policies?handler=Rollback", s, no, no, no, ok, ok);
+        Row("POST", "/review/policies/version/config-default?handler=Save", s, no, no, no, ok, ok);
+        Row("POST", "/review/policies/version/config-default?handler=State", s, no, no, no, ok, ok);
         Row("GET", "/review/users", s, no, no, no, no, ok);
         Row("POST", "/review/users?handler=Create", s, no, no, no, no, ok);
         Row("GET", "/review/apikeys", s, no, no, no, no, ok);

@@ -26,7 +26,7 @@ public partial class ReviewHostFixture : IAsyncLifetime
 
     public TestApi Api { get; private set; } = null!;
 
-    /// <summary>User names by role: <c>triage1</c>, <c>moderator1</c>, <c>moderator2</c>, <c>senior1</c>, <c>policy1</c>, <c>admin1</c>.</summary>
+    /// <summary>User names by role: <c>triage1</c>, <c>moderator1</c>, <c>moderator2</c>, <c>senior1</c>, <c>policy1</c>, <c>policy2</c>, <c>admin1</c>.</summary>
     public static readonly IReadOnlyDictionary<string, string> UserFor = new Dictionary<string, string>
     {
         [ReviewRoles.Triage] = "triage1",
@@ -49,6 +49,7 @@ public partial class ReviewHostFixture : IAsyncLifetime
         foreach (var (role, name) in UserFor)
             await users.CreateAsync("test", name, Password, [role], CancellationToken.None);
         await users.CreateAsync("test", "moderator2", Password, [ReviewRoles.Moderator], CancellationToken.None);
+        await users.CreateAsync("test", "policy2", Password, [ReviewRoles.Policy], CancellationToken.None);
     }
 
     public async Task<IBrowser> BrowserAsync()
