@@ -61,6 +61,7 @@ public static class ModerationServices
         services.AddSingleton<PolicyVersions>();
         services.AddSingleton<PolicyBacktest>();
         services.AddSingleton<ThresholdExplorer>();
+        services.AddSingleton<ShadowDiff>();
         services.AddOptions<AuditSampleOptions>().Bind(configuration.GetSection(AuditSampleOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton(sp => new AuditSampler(sp.GetRequiredService<IOptions<AuditSampleOptions>>().Value));
         services.AddSingleton<IRoutingPolicySource>(sp => sp.GetRequiredService<PolicyVersions>());

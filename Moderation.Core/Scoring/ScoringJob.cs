@@ -168,13 +168,17 @@ public sealed class ScoringJob(
         var scored = batch.Where(b => !failed.Contains(b.Id)).ToList();
         if (scored.Count == 0) return;
         // One policy version routes the whole batch: the one live now (a version going live meanwhile routes the next).
-        var policy = await policies.LiveAsync(ct);
+        // The versions in shadow at the same moment are evaluated on the same scores, only to be stored beside it.
+        var current = await policies.CurrentAsync(ct);
+        var policy = current.Live;
         var decisions = scored.Select(b =>
         {
             var uploadScores = output.Scores.GetValueOrDefault(b.Id) ?? [];
             var declined = output.Abstentions.GetValueOrDefault(b.Id) ?? [];
-            return new ScoredUpload(b, uploadScores, policy.Route(uploadScores.Select(a => a.Score).ToList(), declined, b.Locale),
-                output.Embeddings.GetValueOrDefault(b.Id), declined);
+            var categoryScores = uploadScores.Select(a => a.Score).ToList();
+            return new ScoredUpload(b, uploadScores, policy.Route(categoryScores, declined, b.Locale),
+                output.Embeddings.GetValueOrDefault(b.Id), declined,
+                current.Shadows.Select(shadow => shadow.Route(categoryScores, declined, b.Locale)).ToList());
         }).ToList();
         var storing = Stopwatch.GetTimestamp();
         var routed = await writer.WriteAsync(decisions, ct);
@@ -369,5 +373,8 @@ public sealed record AttributedAbstention(string Scorer, Abstention Abstention);
 /// An upload with its scores, the routing they led to, the vectors the scorers computed for near-duplicate search,
 /// and what the scorers declined to score.
 /// </summary>
+/// <see cref="Shadows"/>: the same scores routed by each policy version in shadow, stored beside the decision and never
+/// acted on (<see cref="ShadowRouting"/>).
 public sealed record ScoredUpload(UploadContent Content, IReadOnlyList<AttributedScore> Scores, RoutingDecision Decision,
-    IReadOnlyList<UploadEmbedding>? Embeddings = null, IReadOnlyList<AttributedAbstention>? Abstentions = null);
+    IReadOnlyList<UploadEmbedding>? Embeddings = null, IReadOnlyList<AttributedAbstention>? Abstentions = null,
+    IReadOnlyList<RoutingDecision>? Shadows = null);
