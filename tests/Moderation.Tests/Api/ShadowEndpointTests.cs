@@ -112,7 +112,16 @@ public abstract class ShadowEndpointContract<TFixture>(TFixture fixture) where T
         (await PolicyVersionEndpointTests.JsonAsync(await reader.GetAsync($"/v1/policies/{name}/shadow/changes?after=garbage"), HttpStatusCode.BadRequest))
             .GetProperty("errors").GetProperty("after").EnumerateArray().Should().NotBeEmpty();
         using (var anonymous = api.CreateClient(null))
+        {
             (await anonymous.GetAsync($"/v1/policies/{name}/shadow")).StatusCode.Should().Be(HttpStatusCode.Unauthorized);
+            var openApi = JsonDocument.Parse(await anonymous.GetStringAsync("/openapi/v1.json")).RootElement.GetProperty("paths");
+            openApi.GetProperty("/v1/policies/{id}/shadow").GetProperty("get").GetProperty("responses").EnumerateObject().Select(r => r.Name)
+                .Should().Contain(["200", "400", "404", "409"]);
+            openApi.GetProperty("/v1/policies/{id}/shadow/changes").GetProperty("get").GetProperty("parameters").EnumerateArray()
+                .Select(p => p.GetProperty("name").GetString()).Should().Contain(["from", "to", "category", "after", "limit"]);
+        }
+        using (var signalsReader = api.CreateClient(await api.CreateKeyAsync(ApiScopes.SignalsRead)))
+            (await signalsReader.GetAsync($"/v1/policies/{name}/shadow")).StatusCode.Should().Be(HttpStatusCode.Forbidden);
         using (var uploader = api.CreateClient(await api.CreateKeyAsync(ApiScopes.UploadsWrite)))
             (await uploader.GetAsync($"/v1/policies/{name}/shadow/changes")).StatusCode.Should().Be(HttpStatusCode.Forbidden);
 
