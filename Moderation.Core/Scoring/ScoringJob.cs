@@ -371,10 +371,9 @@ public sealed record AttributedAbstention(string Scorer, Abstention Abstention);
 
 /// <summary>
 /// An upload with its scores, the routing they led to, the vectors the scorers computed for near-duplicate search,
-/// and what the scorers declined to score.
+/// and what the scorers declined to score; <see cref="Shadows"/>: the same scores routed by each policy version in
+/// shadow, stored beside the decision and never acted on (<see cref="ShadowRouting"/>).
 /// </summary>
-/// <see cref="Shadows"/>: the same scores routed by each policy version in shadow, stored beside the decision and never
-/// acted on (<see cref="ShadowRouting"/>).
 public sealed record ScoredUpload(UploadContent Content, IReadOnlyList<AttributedScore> Scores, RoutingDecision Decision,
     IReadOnlyList<UploadEmbedding>? Embeddings = null, IReadOnlyList<AttributedAbstention>? Abstentions = null,
     IReadOnlyList<RoutingDecision>? Shadows = null);

@@ -11,8 +11,9 @@ namespace Moderation.Core.Scoring;
 
 /// <summary>
 /// Stores what a scoring job decided, for a whole batch in one transaction: scores, the scorers' vectors (for
-/// near-duplicate search, insert-if-absent like the scores), what the scorers declined to score, per-category routing (and beside it, never acted on, the outcomes of the versions in shadow: <see cref="ShadowRouting"/>),
-/// the upload's new state, the review task of each upload routed to review (<see cref="ReviewTasks"/>), one audit event
+/// near-duplicate search, insert-if-absent like the scores), what the scorers declined to score, per-category routing
+/// (and beside it, never acted on, the outcomes of the versions in shadow: <see cref="ShadowRouting"/>), the upload's
+/// new state, the review task of each upload routed to review (<see cref="ReviewTasks"/>), one audit event
 /// per upload and one risk signal per scored category. The state change (<see cref="UploadLifecycle"/>) is guarded on
 /// <c>status = 'queued'</c>: an upload that another run already routed is left untouched.
 /// </summary>
