@@ -135,6 +135,7 @@ public static class ModerationApi
         app.MapVerdicts();
         app.MapPolicy();
         app.MapSignalHealth();
+        app.MapShadowDiff();
         app.MapFeedDemo();
         app.MapHashBanks();
         app.MapAppeals();

@@ -65,6 +65,7 @@ public static class ModerationServices
         services.AddSingleton<Signals.SignalQuarantines>();
         services.AddSingleton<Signals.SignalHealth>();
         services.AddSingleton<AuditSampleReport>();
+        services.AddSingleton<ShadowDiff>();
         services.AddOptions<AuditSampleOptions>().Bind(configuration.GetSection(AuditSampleOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton(sp => new AuditSampler(sp.GetRequiredService<IOptions<AuditSampleOptions>>().Value));
         services.AddSingleton<IRoutingPolicySource>(sp => sp.GetRequiredService<PolicyVersions>());

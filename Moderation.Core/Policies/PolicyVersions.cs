@@ -64,8 +64,8 @@ public sealed record PolicyVersion(
 /// version. The configuration's <c>Moderation:Policy</c> only seeds the first version of an empty database
 /// (<see cref="SeedAsync"/>). Every change is one audited change (<see cref="AuditedChange"/>): who, when, why.
 /// <para>
-/// Routing reads the live version once per scoring batch (<see cref="LiveAsync"/>), so a batch is routed by exactly one
-/// version and every routing row names it; going live is one transaction that retires the previous live version, and
+/// Routing reads the live version once per scoring batch (<see cref="CurrentAsync"/>, with the versions in shadow), so
+/// a batch is routed by exactly one version and every routing row names it; going live is one transaction that retires the previous live version, and
 /// the next batch routes by the new one. Documents of versions past draft never change, so a version name always means
 /// the same thresholds.
 /// </para>

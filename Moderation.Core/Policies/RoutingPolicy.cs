@@ -229,4 +229,14 @@ public sealed class RoutingPolicy(RoutingPolicyOptions options) : IRoutingPolicy
 public interface IRoutingPolicySource
 {
     Task<RoutingPolicy> LiveAsync(CancellationToken ct);
+
+    /// <summary>
+    /// The live version and the versions in shadow, read together once per scoring batch: the live one routes, the
+    /// shadows are only evaluated on the same scores and stored beside it (<see cref="ShadowRouting"/>). A source
+    /// without versions has no shadows.
+    /// </summary>
+    async Task<RoutingPolicies> CurrentAsync(CancellationToken ct) => new(await LiveAsync(ct), []);
 }
+
+/// <summary>The live policy and the shadow policies of one moment.</summary>
+public sealed record RoutingPolicies(RoutingPolicy Live, IReadOnlyList<RoutingPolicy> Shadows);

@@ -169,7 +169,9 @@ public sealed class ScoringJob(
         var scored = batch.Where(b => !failed.Contains(b.Id)).ToList();
         if (scored.Count == 0) return;
         // One policy version routes the whole batch: the one live now (a version going live meanwhile routes the next).
-        var policy = await policies.LiveAsync(ct);
+        // The versions in shadow at the same moment are evaluated on the same scores, only to be stored beside it.
+        var current = await policies.CurrentAsync(ct);
+        var policy = current.Live;
         // The sources in quarantine, read once per batch: their scores are stored but do not route (SignalQuarantines).
         IReadOnlySet<string> quarantined = quarantines is null ? new HashSet<string>() : await quarantines.CurrentAsync(ct);
         var decisions = scored.Select(b =>
@@ -185,8 +187,8 @@ public sealed class ScoringJob(
                     .Select(s => FormattableString.Invariant($"{s.Category} {s.Score:0.00} by {s.ModelVersion}"));
                 decision = decision with { Reason = $"{decision.Reason}; ignored, its source quarantined: {string.Join(", ", ignored)}" };
             }
-            return new ScoredUpload(b, uploadScores, decision,
-                output.Embeddings.GetValueOrDefault(b.Id), declined);
+            return new ScoredUpload(b, uploadScores, decision, output.Embeddings.GetValueOrDefault(b.Id), declined,
+                current.Shadows.Select(shadow => shadow.Route(routing, declined, b.Locale)).ToList());
         }).ToList();
         var storing = Stopwatch.GetTimestamp();
         var routed = await writer.WriteAsync(decisions, ct);
@@ -379,7 +381,9 @@ public sealed record AttributedAbstention(string Scorer, Abstention Abstention);
 
 /// <summary>
 /// An upload with its scores, the routing they led to, the vectors the scorers computed for near-duplicate search,
-/// and what the scorers declined to score.
+/// and what the scorers declined to score; <see cref="Shadows"/>: the same scores routed by each policy version in
+/// shadow, stored beside the decision and never acted on (<see cref="ShadowRouting"/>).
 /// </summary>
 public sealed record ScoredUpload(UploadContent Content, IReadOnlyList<AttributedScore> Scores, RoutingDecision Decision,
-    IReadOnlyList<UploadEmbedding>? Embeddings = null, IReadOnlyList<AttributedAbstention>? Abstentions = null);
+    IReadOnlyList<UploadEmbedding>? Embeddings = null, IReadOnlyList<AttributedAbstention>? Abstentions = null,
+    IReadOnlyList<RoutingDecision>? Shadows = null);

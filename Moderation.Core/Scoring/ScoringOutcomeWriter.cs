@@ -11,8 +11,9 @@ namespace Moderation.Core.Scoring;
 
 /// <summary>
 /// Stores what a scoring job decided, for a whole batch in one transaction: scores, the scorers' vectors (for
-/// near-duplicate search, insert-if-absent like the scores), what the scorers declined to score, per-category routing,
-/// the upload's new state, the review task of each upload routed to review (<see cref="ReviewTasks"/>), one audit event
+/// near-duplicate search, insert-if-absent like the scores), what the scorers declined to score, per-category routing
+/// (and beside it, never acted on, the outcomes of the versions in shadow: <see cref="ShadowRouting"/>), the upload's
+/// new state, the review task of each upload routed to review (<see cref="ReviewTasks"/>), one audit event
 /// per upload and one risk signal per scored category. The state change (<see cref="UploadLifecycle"/>) is guarded on
 /// <c>status = 'queued'</c>: an upload that another run already routed is left untouched.
 /// </summary>
@@ -108,6 +109,11 @@ public sealed class ScoringOutcomeWriter(ModerationDatabase database, ReviewTask
                 UploadId = u.Content.Id, c.Category, u.Decision.PolicyVersion, c.Outcome, c.Score, c.ModelVersion, c.Reason,
                 c.ReviewThreshold, c.ActionThreshold, Now = now,
             })), transaction, cancellationToken: ct));
+
+            // What each shadow version would have done, beside the live rows: nothing below reads it (no status, task,
+            // signal or audit draw comes from a shadow).
+            await ShadowRouting.WriteAsync(connection, transaction, database.Dialect,
+                routed.Where(u => u.Shadows is { Count: > 0 }).Select(u => (u.Content.Id, u.Decision, u.Shadows!)), now, ct);
 
             await connection.ExecuteAsync(new CommandDefinition(database.Sql(InsertAuditSample), routed.Where(u => draws.ContainsKey(u.Content.Id)).Select(u =>
             {

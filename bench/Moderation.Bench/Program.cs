@@ -16,6 +16,7 @@ var benchmarks = new Dictionary<string, (string Description, Func<BenchOptions, 
     ["hashmatch"] = ("perceptual-hash matching: the multi-index hash index against a linear scan of a 1,000,000-hash bank", HashMatchBenchmark.RunAsync),
     ["images"] = ("image scoring: the image scorer (read, decode, resize, ResNet18, three heads) against the raw ResNet18 sessions on decoded tensors", ImagesBenchmark.RunAsync),
     ["similar"] = ("near-duplicate search for review: the in-memory vector index against reading and comparing every vector from the database per query", SimilarBenchmark.RunAsync),
+    ["golive"] = ("a version going live: from the call to each worker's first batch routed by it, several worker hosts on one database (SQLite, and PostgreSQL when configured), while uploads stream in", GoLiveBenchmark.RunAsync),
     ["textvectors"] = ("the text scorer with its per-upload vector against the same scorer's scores alone, uploads with comments", TextVectorsBenchmark.RunAsync),
 };
 
