@@ -84,6 +84,7 @@ public static class ReviewModule
                 options.Conventions.AuthorizePage("/Users", ReviewPolicies.Users);
                 options.Conventions.AuthorizePage("/ApiKeys", ReviewPolicies.ApiKeys);
                 options.Conventions.AuthorizePage("/Quality", ReviewPolicies.Quality);
+                options.Conventions.AuthorizePage("/Fairness", ReviewPolicies.Fairness);
                 options.Conventions.ConfigureFilter(new SecurityHeadersPageFilter());
                 options.Conventions.ConfigureFilter(new RefusalPageFilter());
             })

@@ -133,6 +133,7 @@ public static class ModerationApi
         app.MapSignals();
         app.MapVerdicts();
         app.MapPolicy();
+        app.MapFairness();
         app.MapFeedDemo();
         app.MapHashBanks();
         app.MapAppeals();

@@ -13,6 +13,7 @@ using Moderation.Core.Access;
 using Moderation.Core.Audit;
 using Moderation.Core.Claims;
 using Moderation.Core.Media;
+using Moderation.Core.Fairness;
 using Moderation.Core.Models;
 using Moderation.Core.Policies;
 using Moderation.Core.Review;
@@ -61,6 +62,7 @@ public static class ModerationServices
         services.AddSingleton<PolicyVersions>();
         services.AddSingleton<PolicyBacktest>();
         services.AddSingleton<ThresholdExplorer>();
+        services.AddFairness(configuration);
         services.AddOptions<AuditSampleOptions>().Bind(configuration.GetSection(AuditSampleOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton(sp => new AuditSampler(sp.GetRequiredService<IOptions<AuditSampleOptions>>().Value));
         services.AddSingleton<IRoutingPolicySource>(sp => sp.GetRequiredService<PolicyVersions>());

@@ -29,6 +29,8 @@ public static class ReviewPolicies
     public const string Users = "review:users";
     /// <summary>API keys: make, list, revoke.</summary>
     public const string ApiKeys = "review:apikeys";
+    /// <summary>The fairness report of model versions.</summary>
+    public const string Fairness = "review:fairness";
     /// <summary>The jobs dashboard (<c>/hangfire</c>): requeue, delete and trigger background jobs.</summary>
     public const string Jobs = "review:jobs";
 
@@ -41,6 +43,7 @@ public static class ReviewPolicies
         [Users] = [ReviewRoles.Admin],
         [ApiKeys] = [ReviewRoles.Admin],
         [Jobs] = [ReviewRoles.Admin],
+        [Fairness] = [ReviewRoles.Policy, ReviewRoles.Admin],
     };
 
     public static void AddReviewPolicies(this AuthorizationOptions options)

@@ -35,6 +35,7 @@ public sealed class ReviewAuthorizationMatrixTests(ReviewHostFixture fixture) : 
         Row("GET", "/review/audit", s, no, no, no, ok, ok);
         Row("GET", "/review/audit?handler=Export&format=csv", s, no, no, no, ok, ok);
         Row("POST", "/review/audit?handler=Verify", s, no, no, no, ok, ok);
+        Row("GET", "/review/fairness", s, no, no, no, ok, ok);
         Row("GET", "/review/users", s, no, no, no, no, ok);
         Row("POST", "/review/users?handler=Create", s, no, no, no, no, ok);
         Row("GET", "/review/apikeys", s, no, no, no, no, ok);
