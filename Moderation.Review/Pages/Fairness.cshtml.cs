@@ -26,10 +26,13 @@ public sealed class FairnessModel(ModelRegistry registry, FairnessReports report
     public async Task OnGetAsync(string? model, string? from, string? to, CancellationToken ct)
     {
         Versions = await registry.ListAsync(null, ct);
-        var end = Date(to, "to")?.AddDays(1) ?? DateTimeOffset.UtcNow;
+        // A day typed as "to" counts whole; with none the window ends now (and today is shown as its last day).
+        var now = DateTimeOffset.UtcNow;
+        var lastDay = Date(to, "to");
+        var end = lastDay?.AddDays(1) ?? now;
         var start = Date(from, "from") ?? end - reports.Options.DefaultWindow;
         From = start.UtcDateTime.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
-        To = end.AddDays(-1).UtcDateTime.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
+        To = (lastDay ?? now).UtcDateTime.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
         var chosen = model is { Length: > 0 } && model.IndexOf('@') is var at and > 0
             ? Versions.FirstOrDefault(v => v.Category == model[..at] && v.Version == model[(at + 1)..])
             : Versions.FirstOrDefault(v => v.State == ModelStates.Live && v.Scorer == Core.Scoring.Text.TextScorer.ScorerName) ?? Versions.FirstOrDefault();
@@ -45,6 +48,10 @@ public sealed class FairnessModel(ModelRegistry registry, FairnessReports report
             : throw Core.Refusals.Refusal.Invalid(field, $"'{value}' is not a date (yyyy-MM-dd).");
 
     public static string F(double? value) => value is { } v ? v.ToString("0.000", CultureInfo.InvariantCulture) : "n/a";
+
+    /// <summary>A rate with its interval, or n/a when nothing stands behind it.</summary>
+    public static string Rate(Core.Policies.Estimate rate) =>
+        rate.Value is null ? "n/a" : $"{P(rate.Value)} [{P(rate.Low)} – {P(rate.High)}]{(rate.FewLabels ? " few" : "")}";
 
     public static string P(double? value) => value is { } v ? v.ToString("0.0%", CultureInfo.InvariantCulture) : "n/a";
 
