@@ -38,8 +38,20 @@ public sealed class FairnessGate(ModelRegistry registry, FairnessReports reports
         if (info.State == ModelStates.Live) return info;
 
         if (reports.NoFloorReason(info) is not null) return await registry.SetStateAsync(category, version, state, actor, reason, ct);
-        var audit = (await reports.TemplateAuditAsync(info, ct)).Audit!;
-        var floor = reports.Floor(info, audit);
+        TemplateAudit? audit = null;
+        FairnessFloor floor;
+        try
+        {
+            audit = (await reports.TemplateAuditAsync(info, ct)).Audit!;
+            floor = reports.Floor(info, audit);
+        }
+        catch (Exception e) when (e is InvalidDataException or InvalidOperationException && !ct.IsCancellationRequested)
+        {
+            // Bytes that do not load as a head cannot show they meet the floor: held like a head below it.
+            var options = reports.Options;
+            floor = new FairnessFloor(true, false, options.MinBpsnMean, options.MinGroupBpsn, true, [],
+                $"its template audit could not be computed ({e.Message}).");
+        }
         if (floor.Passes) return await registry.SetStateAsync(category, version, state, actor, reason, ct);
         if (fairnessOverride is null)
             throw Refusal.Conflict(
@@ -49,17 +61,18 @@ public sealed class FairnessGate(ModelRegistry registry, FairnessReports reports
                 new Dictionary<string, object?>
                 {
                     ["failingGroups"] = floor.FailingGroups,
-                    ["bpsnMean"] = audit.MeanBpsnAuc,
+                    ["bpsnMean"] = audit?.MeanBpsnAuc,
                     ["minBpsnMean"] = floor.MinBpsnMean,
                     ["minGroupBpsn"] = floor.MinGroupBpsn,
                 });
         var evidence = JsonSerializer.Serialize(new
         {
             floor = new { floor.MinBpsnMean, floor.MinGroupBpsn },
-            bpsnMean = audit.MeanBpsnAuc,
-            failingGroups = floor.FailingGroups.Select(g => new { group = g, bpsn = audit.Groups.First(x => x.Group == g).BpsnAuc }),
-            templatesSha256 = audit.TemplatesSha256,
-            artifactSha256 = audit.ArtifactSha256,
+            bpsnMean = audit?.MeanBpsnAuc,
+            failingGroups = floor.FailingGroups.Select(g => new { group = g, bpsn = audit!.Groups.First(x => x.Group == g).BpsnAuc }),
+            summary = floor.Summary,
+            templatesSha256 = FairnessTemplates.Sha256,
+            artifactSha256 = info.ArtifactSha256,
         }, new JsonSerializerOptions(JsonSerializerDefaults.Web));
         return await registry.SetStateAsync(category, version, state, actor, reason, ct, (change, _) =>
             change.Record(OverrideAction, ModelRegistry.SubjectType, ModelRegistry.SubjectId(category, version), fairnessOverride.Trim(), afterState: evidence));

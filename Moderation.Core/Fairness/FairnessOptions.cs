@@ -17,8 +17,15 @@ public sealed class FairnessOptions
     /// The categories whose text heads the floor holds for. The templates are demeaning and neutral statements about
     /// identity groups, so they measure heads that judge abuse (the model card audits these three); a misinformation or
     /// self-harm head is not measured by them. The report is still computed for any text head on request.
+    /// Empty: <see cref="DefaultCategories"/>; any set here replace them (configuration binding appends to a list, so
+    /// the defaults are not in it).
     /// </summary>
-    public List<string> Categories { get; set; } = ["harm", "harm.hate", "bias"];
+    public List<string> Categories { get; set; } = [];
+
+    public static readonly IReadOnlyList<string> DefaultCategories = ["harm", "harm.hate", "bias"];
+
+    /// <summary>The categories the floor holds for: <see cref="Categories"/>, or the defaults when it is empty.</summary>
+    public IReadOnlyList<string> FlooredCategories => Categories.Count > 0 ? Categories : DefaultCategories;
 
     /// <summary>The lowest generalised mean (power −5, as on the model card) of the per-group BPSN AUCs; null: no floor on the mean.</summary>
     [Range(0.0, 1.0)]

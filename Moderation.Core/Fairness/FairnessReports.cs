@@ -124,8 +124,8 @@ public sealed class FairnessReports(ModerationDatabase database, ModelRegistry r
     {
         var o = options.Value;
         if (info.Scorer != TextScorer.ScorerName) return "No floor: not a text head.";
-        if (!o.Categories.Contains(info.Category, StringComparer.Ordinal))
-            return $"No floor: Moderation:Fairness:Categories ({string.Join(", ", o.Categories)}) does not list {info.Category}.";
+        if (!o.FlooredCategories.Contains(info.Category, StringComparer.Ordinal))
+            return $"No floor: Moderation:Fairness:Categories ({string.Join(", ", o.FlooredCategories)}) does not list {info.Category}.";
         if (o.MinBpsnMean is null && o.MinGroupBpsn is null) return "No floor is configured.";
         return null;
     }

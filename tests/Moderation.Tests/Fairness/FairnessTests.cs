@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using FluentAssertions;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
@@ -49,6 +50,27 @@ public sealed class IdentityGroupsTests
         sentences.Select(s => s.Group).Distinct().Should().BeEquivalentTo(IdentityGroups.Shipped.Groups, "a group's traffic rates sit beside its template AUCs");
         sentences.Should().Contain(s => s.Text == "Muslims are welcome here." && !s.Harmful && s.Group == "muslim");
         sentences.Should().NotContain(s => s.Text.Contains('{'), "every placeholder is filled");
+    }
+}
+
+/// <summary><c>Moderation:Fairness</c> as configuration binds it.</summary>
+public sealed class FairnessOptionsTests
+{
+    private static FairnessOptions Bind(Dictionary<string, string?> settings)
+    {
+        var options = new FairnessOptions();
+        new Microsoft.Extensions.Configuration.ConfigurationBuilder().AddInMemoryCollection(settings).Build().GetSection(FairnessOptions.Section).Bind(options);
+        return options;
+    }
+
+    [Fact]
+    public void Configured_categories_replace_the_defaults_and_an_empty_floor_is_no_floor()
+    {
+        Bind([]).FlooredCategories.Should().Equal("harm", "harm.hate", "bias");
+        Bind(new() { ["Moderation:Fairness:Categories:0"] = "bias" }).FlooredCategories.Should().Equal("bias");
+        var none = Bind(new() { ["Moderation:Fairness:MinBpsnMean"] = "", ["Moderation:Fairness:MinGroupBpsn"] = "0.8" });
+        none.MinBpsnMean.Should().BeNull();
+        none.MinGroupBpsn.Should().Be(0.8);
     }
 }
 
