@@ -84,8 +84,9 @@ public static class ReviewModule
                 options.Conventions.AuthorizePage("/Users", ReviewPolicies.Users);
                 options.Conventions.AuthorizePage("/ApiKeys", ReviewPolicies.ApiKeys);
                 options.Conventions.AuthorizePage("/Quality", ReviewPolicies.Quality);
-                options.Conventions.AuthorizePage("/SignalHealth", ReviewPolicies.SignalHealth);
+                options.Conventions.AuthorizePage("/SignalHealth", ReviewPolicies.Policies);
                 options.Conventions.AuthorizeFolder("/Policies", ReviewPolicies.Policies);
+                options.Conventions.AuthorizePage("/Fairness", ReviewPolicies.Policies);
                 options.Conventions.ConfigureFilter(new SecurityHeadersPageFilter());
                 options.Conventions.ConfigureFilter(new RefusalPageFilter());
             })

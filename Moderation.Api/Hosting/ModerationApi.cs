@@ -136,6 +136,7 @@ public static class ModerationApi
         app.MapPolicy();
         app.MapSignalHealth();
         app.MapShadowDiff();
+        app.MapFairness();
         app.MapFeedDemo();
         app.MapHashBanks();
         app.MapAppeals();

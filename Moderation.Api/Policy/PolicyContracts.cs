@@ -32,6 +32,12 @@ public sealed record ModelStateRequest
 
     /// <summary>Why; recorded in the audit trail.</summary>
     public string? Reason { get; init; }
+
+    /// <summary>
+    /// Going live below the fairness floor: why it should go live anyway. Without it such a promotion is refused; with it
+    /// the override is an audit event of its own (<c>model.fairness_override</c>).
+    /// </summary>
+    public string? FairnessOverride { get; init; }
 }
 
 public sealed record ClaimListResponse(IReadOnlyList<Claim> Claims);

@@ -66,10 +66,11 @@ public static class PolicyEndpoints
             .RequireAuthorization(ApiScopes.PolicyWrite)
             .WithName("SetModelState")
             .WithSummary("Make a model version live, shadow or retired")
-            .WithDescription("Promoting to live retires the previous live version of the same category and scorer (text, image, image-onnx) in the same transaction; retiring the live version leaves the category without one of that kind. Setting the state a version already has changes nothing.")
+            .WithDescription("Promoting to live retires the previous live version of the same category and scorer (text, image, image-onnx) in the same transaction; retiring the live version leaves the category without one of that kind. Setting the state a version already has changes nothing. A text head in a category under the fairness floor (`Moderation:Fairness`) whose template audit is below it is refused (409 naming the failing groups) unless `fairnessOverride` gives the reason to make it live anyway, which is audited (`model.fairness_override`).")
             .AcceptsJson<ModelStateRequest>()
             .Produces<ModelVersionResponse>()
-            .ProducesProblem(StatusCodes.Status404NotFound);
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status409Conflict);
         var policies = routes.MapGroup("/v1/policies").WithTags("Policies");
         policies.MapGet("/", GetPolicies)
             .RequireAuthorization(ApiScopes.PolicyRead)
@@ -256,12 +257,12 @@ public static class PolicyEndpoints
         return TypedResults.Ok(new ModelListResponse(list.Select(ModelVersionResponse.From).ToList()));
     }
 
-    internal static async Task<IResult> PostModelState(HttpRequest request, string category, string version, ModelRegistry registry, CancellationToken ct)
+    internal static async Task<IResult> PostModelState(HttpRequest request, string category, string version, Moderation.Core.Fairness.FairnessGate gate, CancellationToken ct)
     {
         var body = await JsonBody.ReadAsync<ModelStateRequest>(request, MaxBodyBytes, ct);
         if (string.IsNullOrEmpty(body.State)) throw Refusal.Invalid("state", $"is required: one of {string.Join(", ", ModelStates.All)}");
         if (!ModelStates.IsKnown(body.State)) throw Refusal.Invalid("state", $"'{body.State}' is not a model state; use one of {string.Join(", ", ModelStates.All)}");
-        var updated = await registry.SetStateAsync(category, version, body.State, Caller.Actor(request.HttpContext.User), body.Reason, ct);
+        var updated = await gate.SetStateAsync(category, version, body.State, Caller.Actor(request.HttpContext.User), body.Reason, body.FairnessOverride, ct);
         return TypedResults.Ok(ModelVersionResponse.From(updated));
     }
 }

@@ -13,6 +13,7 @@ using Moderation.Core.Access;
 using Moderation.Core.Audit;
 using Moderation.Core.Claims;
 using Moderation.Core.Media;
+using Moderation.Core.Fairness;
 using Moderation.Core.Models;
 using Moderation.Core.Policies;
 using Moderation.Core.Review;
@@ -66,6 +67,7 @@ public static class ModerationServices
         services.AddSingleton<Signals.SignalHealth>();
         services.AddSingleton<AuditSampleReport>();
         services.AddSingleton<ShadowDiff>();
+        services.AddFairness(configuration);
         services.AddOptions<AuditSampleOptions>().Bind(configuration.GetSection(AuditSampleOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton(sp => new AuditSampler(sp.GetRequiredService<IOptions<AuditSampleOptions>>().Value));
         services.AddSingleton<IRoutingPolicySource>(sp => sp.GetRequiredService<PolicyVersions>());

@@ -173,8 +173,10 @@ public sealed class ModelRegistry(ModerationDatabase database, TimeProvider time
     /// the previous live version of the same category and scorer in the same transaction; retiring the live version leaves the category
     /// without one. Setting the state a version already has changes nothing and appends no event.
     /// </summary>
+    /// <param name="alsoRecord">Further events of the same change (e.g. a fairness override), recorded only when the state changes.</param>
     /// <exception cref="Refusal">Not found: the version is not registered; invalid: the state, actor or reason is not acceptable.</exception>
-    public async Task<ModelVersionInfo> SetStateAsync(string category, string version, string state, string actor, string? reason, CancellationToken ct)
+    public async Task<ModelVersionInfo> SetStateAsync(string category, string version, string state, string actor, string? reason, CancellationToken ct,
+        Action<AuditedChange, ModelVersionInfo>? alsoRecord = null)
     {
         CheckState(state);
         if (reason is not null)
@@ -195,6 +197,7 @@ public sealed class ModelRegistry(ModerationDatabase database, TimeProvider time
             await change.Connection.ExecuteAsync(new CommandDefinition(database.Sql(UpdateState),
                 new { Category = category, Version = version, State = state, Now = change.NowMs }, change.Transaction, cancellationToken: ct));
             RecordStateChange(change, category, version, current.State, state, reason);
+            alsoRecord?.Invoke(change, current);
             return current with { State = state, StateChangedAt = change.Now };
         }, ct);
     }

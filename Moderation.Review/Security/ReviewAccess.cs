@@ -25,15 +25,13 @@ public static class ReviewPolicies
     public const string Quality = "review:quality";
     /// <summary>The audit trail: verify and export.</summary>
     public const string Audit = "review:audit";
-    /// <summary>Signal health: per-source volume, precision, drift; quarantine and release of a source.</summary>
-    public const string SignalHealth = "review:signal-health";
     /// <summary>Users and roles.</summary>
     public const string Users = "review:users";
     /// <summary>API keys: make, list, revoke.</summary>
     public const string ApiKeys = "review:apikeys";
     /// <summary>The jobs dashboard (<c>/hangfire</c>): requeue, delete and trigger background jobs.</summary>
     public const string Jobs = "review:jobs";
-    /// <summary>The policy pages (<c>/review/policies</c>): versions, drafts and their states, backtests, the threshold explorer, the audit sample.</summary>
+    /// <summary>The policy pages (<c>/review/policies</c>): versions, drafts and their states, backtests, the threshold explorer, the audit sample, signal health and the fairness report.</summary>
     public const string Policies = "review:policies";
 
     public static readonly IReadOnlyDictionary<string, string[]> Roles = new Dictionary<string, string[]>
@@ -42,7 +40,6 @@ public static class ReviewPolicies
         [Decide] = [ReviewRoles.Triage, ReviewRoles.Moderator, ReviewRoles.Senior, ReviewRoles.Admin],
         [Quality] = [ReviewRoles.Senior, ReviewRoles.Policy, ReviewRoles.Admin],
         [Audit] = [ReviewRoles.Policy, ReviewRoles.Admin],
-        [SignalHealth] = [ReviewRoles.Policy, ReviewRoles.Admin],
         [Users] = [ReviewRoles.Admin],
         [ApiKeys] = [ReviewRoles.Admin],
         [Jobs] = [ReviewRoles.Admin],

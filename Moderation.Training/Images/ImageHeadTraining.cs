@@ -5,7 +5,7 @@ using CsvHelper.Configuration;
 using Moderation.Core.Media;
 using Moderation.Core.Scoring;
 using Moderation.Core.Scoring.Text;
-using Moderation.Training.Evaluation;
+using Moderation.Core.Evaluation;
 using Moderation.Training.Text;
 
 namespace Moderation.Training.Images;

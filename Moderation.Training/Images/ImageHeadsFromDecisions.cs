@@ -3,7 +3,7 @@ using System.Security.Cryptography;
 using System.Text;
 using Moderation.Core.Media;
 using Moderation.Core.Scoring.Text;
-using Moderation.Training.Evaluation;
+using Moderation.Core.Evaluation;
 using Moderation.Training.Text;
 
 namespace Moderation.Training.Images;

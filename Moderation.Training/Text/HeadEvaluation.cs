@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text;
 using Moderation.Core.Scoring.Text;
-using Moderation.Training.Evaluation;
+using Moderation.Core.Evaluation;
 
 namespace Moderation.Training.Text;
 

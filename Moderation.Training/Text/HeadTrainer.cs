@@ -1,6 +1,6 @@
 using Microsoft.ML;
 using Moderation.Core.Scoring.Text;
-using Moderation.Training.Evaluation;
+using Moderation.Core.Evaluation;
 
 namespace Moderation.Training.Text;
 

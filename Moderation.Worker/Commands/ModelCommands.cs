@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using Microsoft.Extensions.DependencyInjection;
 using Moderation.Core.Media;
+using Moderation.Core.Fairness;
 using Moderation.Core.Models;
 using Moderation.Core.Scoring;
 using Moderation.Core.Scoring.Text;
@@ -50,12 +51,14 @@ internal static class ModelCommands
         var models = new Option<DirectoryInfo>("--models") { Required = true, Description = "Model directory holding <category>.zip and <category>.json (what train or train-images writes)." };
         var category = CategoryOption(required: true);
         var state = new Option<string>("--state") { DefaultValueFactory = _ => ModelStates.Shadow, Description = "shadow (default) or live; live retires the category's previous live version." };
+        var overrideFairness = OverrideFairnessOption();
         var command = new Command("register", "Store a trained head (its zip, card and validation metrics) in the registry, as shadow or live.")
         {
-            models, category, state,
+            models, category, state, overrideFairness,
         };
-        return WithRegistry(command, async (parse, registry, ct) =>
+        return WithGate(command, async (parse, gate, ct) =>
         {
+            var registry = gate.Registry;
             var name = parse.GetValue(category)!;
             var target = parse.GetValue(state)!;
             if (target is not (ModelStates.Shadow or ModelStates.Live))
@@ -69,7 +72,17 @@ internal static class ModelCommands
                 using var stream = new MemoryStream(artifact, writable: false);
                 ImageHead.Load(stream);
             }
-            var created = await registry.RegisterAsync(name, card.ModelVersion, scorer, cardJson, metrics, artifact, target, AuditActors.Cli(), ct);
+            // A text head goes live through the fairness floor: registered as shadow first, then promoted (or refused, staying shadow).
+            var throughGate = target == ModelStates.Live && scorer == TextScorer.ScorerName;
+            var created = await registry.RegisterAsync(name, card.ModelVersion, scorer, cardJson, metrics, artifact,
+                throughGate ? ModelStates.Shadow : target, AuditActors.Cli(), ct);
+            if (throughGate)
+            {
+                if (created) Console.WriteLine($"registered {name}@{card.ModelVersion} as shadow ({artifact.Length} bytes)");
+                await gate.SetStateAsync(name, card.ModelVersion, ModelStates.Live, AuditActors.Cli(), "registered as live", parse.GetValue(overrideFairness), ct);
+                Console.WriteLine($"{name}@{card.ModelVersion} is live");
+                return 0;
+            }
             Console.WriteLine(created
                 ? $"registered {name}@{card.ModelVersion} as {target} ({artifact.Length} bytes)"
                 : $"{name}@{card.ModelVersion} is already registered with these bytes; nothing changed (use set-state to change its state)");
@@ -155,22 +168,36 @@ internal static class ModelCommands
         var version = new Option<string>("--version") { Required = true, Description = "The model version (models list shows them)." };
         var state = new Option<string>("--state") { Required = true, Description = "live, shadow or retired." };
         var reason = new Option<string?>("--reason") { Description = "Why; recorded in the audit trail." };
+        var overrideFairness = OverrideFairnessOption();
         var command = new Command("set-state", "Make a version live (retiring the previous live one), shadow or retired.")
         {
-            category, version, state, reason,
+            category, version, state, reason, overrideFairness,
         };
-        return WithRegistry(command, async (parse, registry, ct) =>
+        return WithGate(command, async (parse, gate, ct) =>
         {
             var name = parse.GetValue(category)!;
             var v = parse.GetValue(version)!;
-            var before = (await registry.FindAsync(name, v, ct))?.State;
-            var after = await registry.SetStateAsync(name, v, parse.GetValue(state)!, AuditActors.Cli(), parse.GetValue(reason), ct);
+            var before = (await gate.Registry.FindAsync(name, v, ct))?.State;
+            var after = await gate.SetStateAsync(name, v, parse.GetValue(state)!, AuditActors.Cli(), parse.GetValue(reason), parse.GetValue(overrideFairness), ct);
             Console.WriteLine(before == after.State
                 ? $"{name}@{v} is already {after.State}; nothing changed"
                 : $"{name}@{v}: {before} -> {after.State}");
             return 0;
         });
     }
+
+    private static Option<string?> OverrideFairnessOption() => new("--override-fairness")
+    {
+        Description = "Make a text head live although its fairness report is below the floor (Moderation:Fairness): the reason, recorded as an audit event of its own.",
+    };
+
+    private static Command WithGate(Command command, Func<ParseResult, FairnessGate, CancellationToken, Task<int>> action) =>
+        WorkerHost.WithService(command, action, e =>
+            e switch
+            {
+                FileNotFoundException or DirectoryNotFoundException or InvalidDataException => $"error: {e.Message}",
+                _ => null,
+            });
 
     private static Option<string> CategoryOption(bool required)
     {

@@ -41,6 +41,7 @@ public sealed class AuthorizationMatrixTests(SqliteApiFixture fixture) : IClassF
         Row("POST", "/v1/signal-health/{unknown}/release", no, forbidden, forbidden, forbidden, notFound, notFound);
         Row("GET", "/v1/models", no, forbidden, forbidden, ok, ok, ok);
         Row("POST", "/v1/models/harm/{unknown}/state", no, forbidden, forbidden, forbidden, notFound, notFound);
+        Row("GET", "/v1/models/harm/{unknown}/fairness", no, forbidden, forbidden, notFound, notFound, notFound);
         Row("GET", "/v1/feed/matrix-user", no, forbidden, forbidden, forbidden, forbidden, ok);
         Row("POST", "/v1/interactions", no, forbidden, forbidden, forbidden, forbidden, HttpStatusCode.BadRequest);
         Row("GET", "/v1/feed/matrix-user/controls", no, forbidden, forbidden, forbidden, forbidden, ok);

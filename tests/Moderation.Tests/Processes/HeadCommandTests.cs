@@ -124,7 +124,7 @@ public sealed class HeadCommandTests : IDisposable
         eval.ExitCode.Should().Be(0, eval.Output);
 
         var rows = Moderation.Training.Text.TrainingCorpus.Read("scored", scored).Where(r => r["misinformation"] != "").ToList();
-        var auc = Moderation.Training.Evaluation.ClassificationMetrics.RocAuc(
+        var auc = Moderation.Core.Evaluation.ClassificationMetrics.RocAuc(
             rows.Select(r => double.Parse(r["misinformation"], System.Globalization.CultureInfo.InvariantCulture)).ToList(),
             rows.Select(r => r["label"] == "1").ToList());
         var reported = System.Text.RegularExpressions.Regex.Match(eval.Output, @"roc_auc=([0-9.]+)").Groups[1].Value;

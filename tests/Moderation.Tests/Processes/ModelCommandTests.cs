@@ -2,6 +2,7 @@ using System.IO.Compression;
 using System.Text.Json;
 using FluentAssertions;
 using Moderation.Core.Audit;
+using Moderation.Core.Fairness;
 using Moderation.Core.Models;
 using Moderation.Core.Scoring.Text;
 using Moderation.Core.Storage;
@@ -44,9 +45,13 @@ public sealed class ModelCommandTests : IDisposable
         var v1 = WriteHead("one", "harm", "harm-20260101-aaaa", "first");
         var v2 = WriteHead("two", "harm", "harm-20260201-bbbb", "second");
 
-        var registered = await RunAsync(database, "models", "register", "--models", v1, "--category", "harm", "--state", "live");
+        // These heads are bytes, not models: the fairness floor (harm is floored) cannot audit them, so going live needs an override.
+        var held = await RunAsync(database, "models", "register", "--models", v1, "--category", "harm", "--state", "live");
+        held.ExitCode.Should().Be(2, held.Output);
+        held.Output.Should().Contain("registered harm@harm-20260101-aaaa as shadow").And.Contain("below the fairness floor").And.Contain("could not be computed");
+        var registered = await RunAsync(database, "models", "register", "--models", v1, "--category", "harm", "--state", "live", "--override-fairness", "a test head");
         registered.ExitCode.Should().Be(0, registered.Output);
-        registered.Output.Should().Contain("registered harm@harm-20260101-aaaa as live");
+        registered.Output.Should().Contain("harm@harm-20260101-aaaa is live");
         var again = await RunAsync(database, "models", "register", "--models", v1, "--category", "harm");
         again.ExitCode.Should().Be(0, again.Output);
         again.Output.Should().Contain("already registered with these bytes");
@@ -56,7 +61,8 @@ public sealed class ModelCommandTests : IDisposable
         list.ExitCode.Should().Be(0, list.Output);
         list.Output.Should().MatchRegex(@"harm\s+harm-20260101-aaaa\s+live").And.MatchRegex(@"harm\s+harm-20260201-bbbb\s+shadow");
 
-        var promoted = await RunAsync(database, "models", "set-state", "--category", "harm", "--version", "harm-20260201-bbbb", "--state", "live", "--reason", "better PR-AUC");
+        var promoted = await RunAsync(database, "models", "set-state", "--category", "harm", "--version", "harm-20260201-bbbb", "--state", "live", "--reason", "better PR-AUC",
+            "--override-fairness", "a test head too");
         promoted.ExitCode.Should().Be(0, promoted.Output);
         promoted.Output.Should().Contain("shadow -> live");
 
@@ -69,7 +75,8 @@ public sealed class ModelCommandTests : IDisposable
         (await registry.ArtifactAsync("harm", live.Version, CancellationToken.None)).Should().Equal(File.ReadAllBytes(HeadFiles.ModelPath(v2, "harm")));
         var events = await AuditLog.ReadAsync(database.Database, 0, 100, CancellationToken.None);
         events.Should().OnlyContain(e => e.Actor.StartsWith("cli:"));
-        events.Last().Reason.Should().Be("better PR-AUC");
+        events.Last(e => e.Action == "model.state_changed").Reason.Should().Be("better PR-AUC");
+        events.Where(e => e.Action == FairnessGate.OverrideAction).Select(e => e.Reason).Should().Equal("a test head", "a test head too");
         (await RunAsync(database, "verify-audit")).ExitCode.Should().Be(0);
     }
 

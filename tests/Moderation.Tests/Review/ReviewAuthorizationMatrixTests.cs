@@ -47,6 +47,7 @@ public sealed class ReviewAuthorizationMatrixTests(ReviewHostFixture fixture) : 
         Row("POST", "/review/policies?handler=Rollback", s, no, no, no, ok, ok);
         Row("POST", "/review/policies/version/config-default?handler=Save", s, no, no, no, ok, ok);
         Row("POST", "/review/policies/version/config-default?handler=State", s, no, no, no, ok, ok);
+        Row("GET", "/review/fairness", s, no, no, no, ok, ok);
         Row("GET", "/review/users", s, no, no, no, no, ok);
         Row("POST", "/review/users?handler=Create", s, no, no, no, no, ok);
         Row("GET", "/review/apikeys", s, no, no, no, no, ok);

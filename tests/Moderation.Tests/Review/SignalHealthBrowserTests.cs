@@ -23,7 +23,8 @@ public sealed class SignalHealthBrowserTests(ReviewHostFixture fixture) : IClass
         var errors = new List<string>();
         page.Console += (_, message) => { if (message.Type == "error") errors.Add(message.Text); };
 
-        await page.ClickAsync("header nav a[href='/review/signalhealth']");
+        await page.ClickAsync("#nav-policy");
+        await page.ClickAsync("#policy-nav a[href='/review/signalhealth']");
         await page.WaitForURLAsync("**/review/signalhealth");
         var row = page.Locator($"#sources tr[data-source='{Source}']");
         (await row.GetAttributeAsync("data-state")).Should().Be("active");

@@ -1,5 +1,5 @@
 using FluentAssertions;
-using Moderation.Training.Evaluation;
+using Moderation.Core.Evaluation;
 using Moderation.Training.Text;
 
 namespace Moderation.Tests.Scoring;

@@ -1,6 +1,6 @@
 using FluentAssertions;
 using Moderation.Core.Scoring.Text;
-using Moderation.Training.Evaluation;
+using Moderation.Core.Evaluation;
 using Moderation.Training.Text;
 
 namespace Moderation.Tests.Scoring;

@@ -1,4 +1,4 @@
-namespace Moderation.Training.Evaluation;
+namespace Moderation.Core.Evaluation;
 
 /// <summary>The unintended-bias metrics of one identity group (Jigsaw Unintended Bias in Toxicity Classification).</summary>
 /// <param name="SubgroupAuc">AUC among texts that mention the group: can the model tell toxic from not within it?</param>

@@ -1,4 +1,4 @@
-namespace Moderation.Training.Evaluation;
+namespace Moderation.Core.Evaluation;
 
 /// <summary>Quality of a binary classifier's calibrated scores against 0/1 labels.</summary>
 public static class ClassificationMetrics
