@@ -47,8 +47,11 @@ public static class SigningKeys
 
     /// <summary>
     /// The private key in <paramref name="path"/>, generated there first if the file does not exist: a new P-256 key
-    /// written as PKCS#8 PEM to a 0600 file (its directory 0700) and moved into place without replacing a file another
-    /// host or thread created meanwhile, so every host sharing the directory signs with the same key.
+    /// written as PKCS#8 PEM to a 0600 file (its directory 0700). The file is created exclusively (<c>O_EXCL</c>), so of
+    /// hosts or threads that find no key at once exactly one writes it and every other reads that one: all sign with the
+    /// same key. (A write-then-rename would not do: <see cref="File.Move(string, string, bool)"/> without overwrite
+    /// checks and renames in two steps on Unix, so two creators could each install, and use, their own key.) A reader
+    /// that finds the file before its few hundred bytes are written waits for them, up to two seconds.
     /// </summary>
     public static ECDsa LoadOrCreate(string path)
     {
@@ -57,20 +60,31 @@ public static class SigningKeys
         {
             PrivateFiles.EnsureDirectory(Path.GetDirectoryName(full)!);
             using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-            var temporary = full + "." + Guid.NewGuid().ToString("N") + ".tmp";
-            var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
+            var pem = key.ExportPkcs8PrivateKeyPem();
+            var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, Share = FileShare.Read };
             if (!OperatingSystem.IsWindows()) options.UnixCreateMode = PrivateFiles.FileMode;
-            using (var writer = new StreamWriter(new FileStream(temporary, options)))
-                writer.Write(key.ExportPkcs8PrivateKeyPem());
             try
             {
-                File.Move(temporary, full, overwrite: false);
+                using var stream = new FileStream(full, options);
+                stream.Write(System.Text.Encoding.ASCII.GetBytes(pem));
+                stream.Flush(flushToDisk: true);
+                return ReadPem(full, privateKey: true);
             }
             catch (IOException) when (File.Exists(full))
             {
-                File.Delete(temporary); // another host made the key first: use theirs
+                // Another host or thread created it first: use theirs, once it is whole.
             }
         }
-        return ReadPem(full, privateKey: true);
+        for (var attempt = 0; ; attempt++)
+        {
+            try
+            {
+                return ReadPem(full, privateKey: true);
+            }
+            catch (InvalidDataException) when (attempt < 40)
+            {
+                Thread.Sleep(50); // still being written by its creator (a file that stays unreadable is reported after 2 s)
+            }
+        }
     }
 }

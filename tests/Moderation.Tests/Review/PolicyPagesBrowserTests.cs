@@ -121,6 +121,19 @@ public sealed partial class PolicyPagesBrowserTests(PolicyPagesHostFixture fixtu
         (await page.Locator("#policy-state").InnerTextAsync()).Should().Be("shadow");
         (await page.Locator("#save-draft").CountAsync()).Should().Be(0, "a shadow version is frozen");
         await ScreenshotAsync(page, "policy-5-shadow.png");
+        // In shadow it routes every new upload beside live, acting on nothing: live sends this one to review, the shadow would allow it.
+        var inShadow = await fixture.UploadForReviewAsync("while in shadow [walk=0.6]");
+        await page.ClickAsync("#shadow-link");
+        await page.WaitForURLAsync($"**/review/policies/shadow/{name}");
+        const string shadowWalk = "#shadow-categories tr[data-category='walk']";
+        (await CellAsync(page, shadowWalk, "live-review")).Should().Be("1");
+        (await CellAsync(page, shadowWalk, "shadow-allow")).Should().Be("1");
+        (await CellAsync(page, shadowWalk, "changed")).Should().Be("1");
+        (await page.Locator($"#shadow-changes tr[data-upload='{inShadow}'] a").GetAttributeAsync("href")).Should().Be($"/review/item/{inShadow}");
+        (await page.Locator("#shadow-day-chart rect.bar").CountAsync()).Should().BeGreaterThan(0, "the per-day chart is drawn");
+        (await fixture.UploadAsync(inShadow)).GetProperty("status").GetString().Should().Be("in_review", "a shadow version acts on nothing");
+        await ScreenshotAsync(page, "policy-5b-shadow-diff.png");
+        await page.GotoAsync($"/review/policies/version/{name}");
         await page.SelectOptionAsync("#next-state", "live");
         await page.FillAsync("#state-reason", "the backtest looks right");
         await page.ClickAsync("#move");
@@ -314,12 +327,16 @@ public sealed partial class PolicyPagesBrowserTests(PolicyPagesHostFixture fixtu
         {
             ["cspcat"] = new System.Text.Json.Nodes.JsonObject { ["review"] = 0.8, ["action"] = 0.9 },
         } }, null, "user:policy1", CancellationToken.None);
+        var shadow = name + "-shadow";
+        await policies.CreateDraftAsync(shadow, live, new System.Text.Json.Nodes.JsonObject(), null, "user:policy1", CancellationToken.None);
+        await policies.SetStateAsync(shadow, PolicyStates.Shadow, "user:policy1", "csp probe", CancellationToken.None);
         var (client, _) = await fixture.SignedInClientAsync("policy1");
         using var _client = client;
         foreach (var url in new[]
         {
             "/review/policies", $"/review/policies/version/{name}", $"/review/policies/version/{live}",
             $"/review/policies/backtest/{name}?from={Day}&to={Day}", "/review/policies/explore?category=cspcat", "/review/policies/auditsample",
+            $"/review/policies/shadow/{shadow}", "/review/signalhealth",
         })
         {
             using var response = await client.GetAsync(url);
@@ -339,6 +356,7 @@ public sealed partial class PolicyPagesBrowserTests(PolicyPagesHostFixture fixtu
         (await moderator.GetStringAsync("/review/queues")).Should().NotContain("nav-policy", "a moderator does not");
         // The pages with charts do draw them (inline SVG, which the CSP allows).
         (await client.GetStringAsync($"/review/policies/backtest/{name}?from={Day}&to={Day}")).Should().Contain("<svg").And.Contain("id=\"day-chart\"");
+        await policies.SetStateAsync(shadow, PolicyStates.Retired, "user:policy1", "csp probe done", CancellationToken.None);
     }
 
     /// <summary>A script element without a src (an inline script).</summary>
