@@ -24,15 +24,8 @@ internal static class BacktestBenchmark
         var uploads = options.Uploads == 2000 ? 100_000 : options.Uploads; // 2000 is the shared default; this one wants 100k
         var parts = new List<string>();
         var failed = false;
-        foreach (var provider in new[] { DatabaseProvider.Sqlite, DatabaseProvider.Postgres })
+        foreach (var (provider, admin) in BenchDatabase.Providers(parts))
         {
-            var admin = Environment.GetEnvironmentVariable(ClaimBenchmark.PostgresVariable);
-            if (provider == DatabaseProvider.Postgres && string.IsNullOrEmpty(admin))
-            {
-                Console.WriteLine($"postgres: skipped (set {ClaimBenchmark.PostgresVariable} to an admin connection string)");
-                parts.Add("postgres=skipped");
-                continue;
-            }
             var count = provider == DatabaseProvider.Postgres ? uploads * 10 : uploads;
             var (database, drop) = await BenchDatabase.CreateAsync(provider, admin, timeoutSeconds: 600);
             try

@@ -9,6 +9,22 @@ namespace Moderation.Bench;
 /// <summary>A migrated, throwaway database for one benchmark run: a SQLite file, or a PostgreSQL database made from an admin connection string.</summary>
 internal static class BenchDatabase
 {
+    /// <summary>
+    /// The databases a benchmark runs on, each with its admin connection string: SQLite always, PostgreSQL where
+    /// <see cref="ClaimBenchmark.PostgresVariable"/> names a server (otherwise it says so and adds <c>postgres=skipped</c> to <paramref name="parts"/>).
+    /// </summary>
+    public static IEnumerable<(DatabaseProvider Provider, string? Admin)> Providers(List<string> parts)
+    {
+        yield return (DatabaseProvider.Sqlite, null);
+        var admin = Environment.GetEnvironmentVariable(ClaimBenchmark.PostgresVariable);
+        if (string.IsNullOrEmpty(admin))
+        {
+            Console.WriteLine($"postgres: skipped (set {ClaimBenchmark.PostgresVariable} to an admin connection string)");
+            parts.Add("postgres=skipped");
+        }
+        else yield return (DatabaseProvider.Postgres, admin);
+    }
+
     /// <param name="timeoutSeconds">Command timeout (seeding a million rows takes minutes).</param>
     public static async Task<(ModerationDatabase Database, Func<Task> Drop)> CreateAsync(DatabaseProvider provider, string? admin, int timeoutSeconds = 60)
     {

@@ -33,15 +33,8 @@ internal static class ClaimBenchmark
         var parts = new List<string>();
         var failed = false;
 
-        foreach (var provider in new[] { DatabaseProvider.Sqlite, DatabaseProvider.Postgres })
+        foreach (var (provider, admin) in BenchDatabase.Providers(parts))
         {
-            var admin = Environment.GetEnvironmentVariable(PostgresVariable);
-            if (provider == DatabaseProvider.Postgres && string.IsNullOrEmpty(admin))
-            {
-                Console.WriteLine($"postgres: skipped (set {PostgresVariable} to an admin connection string)");
-                parts.Add("postgres=skipped");
-                continue;
-            }
             var (database, drop) = await BenchDatabase.CreateAsync(provider, admin);
             try
             {

@@ -47,15 +47,8 @@ internal static class GoLiveBenchmark
         Console.WriteLine($"{"database",-9} {"flips",5} {"workers",7} {"p50 ms",7} {"p95 ms",7} {"max ms",7} {"commit p50 ms",13} {"stale",5} {"batches",7}");
         var parts = new List<string>();
         var failed = false;
-        foreach (var provider in new[] { DatabaseProvider.Sqlite, DatabaseProvider.Postgres })
+        foreach (var (provider, admin) in BenchDatabase.Providers(parts))
         {
-            var admin = Environment.GetEnvironmentVariable(ClaimBenchmark.PostgresVariable);
-            if (provider == DatabaseProvider.Postgres && string.IsNullOrEmpty(admin))
-            {
-                Console.WriteLine($"postgres: skipped (set {ClaimBenchmark.PostgresVariable} to an admin connection string)");
-                parts.Add("postgres=skipped");
-                continue;
-            }
             var r = await MeasureAsync(options, provider, admin, workers, flips);
             var name = provider == DatabaseProvider.Sqlite ? "sqlite" : "postgres";
             Console.WriteLine($"{name,-9} {flips,5} {workers,7} {P(r.Latencies, 50),7} {P(r.Latencies, 95),7} {Measure.F(r.Latencies.Max(), "0"),7} {P(r.Commits, 50),13} {r.Stale,5} {r.Batches,7}");
