@@ -106,11 +106,13 @@ public sealed class PolicyBacktest(ModerationDatabase database, PolicyVersions p
         WHERE u.received_at_ms >= @From AND u.received_at_ms < @To AND u.status NOT IN ('queued', 'failed')
         """);
 
+    // Grouped by upload (the reader routes an upload when the next one starts). Ordered by arrival first: SQLite then walks
+    // ix_uploads_received in order and sorts only the uploads of one millisecond, not all 800,000 rows of a week by id.
     private static readonly DialectSql SelectScores = DialectSql.Portable("""
         SELECT s.upload_id, s.category, s.model_version, s.score, s.match_source, s.match_action, s.review_only
         FROM scores s JOIN uploads u ON u.id = s.upload_id
         WHERE u.received_at_ms >= @From AND u.received_at_ms < @To AND u.status NOT IN ('queued', 'failed') AND s.shadow = @NotShadow
-        ORDER BY s.upload_id
+        ORDER BY u.received_at_ms, s.upload_id
         """);
 
     private static readonly DialectSql SelectAbstentions = DialectSql.Portable("""
