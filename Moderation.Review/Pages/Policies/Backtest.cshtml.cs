@@ -74,15 +74,9 @@ public sealed class PolicyBacktestModel(PolicyBacktest backtest, PolicyVersions 
         var result = Result!;
         var rows = result.Days.Where(d => Chart is null || d.Category == Chart)
             .GroupBy(d => d.Day, StringComparer.Ordinal).OrderBy(g => g.Key, StringComparer.Ordinal)
-            .Select(g => (Day: g.Key, Candidate: g.Select(d => d.Candidate).Aggregate((a, b) => a + b), Against: g.Select(d => d.Against).Aggregate((a, b) => a + b)))
+            .Select(g => (g.Key, g.Select(d => d.Against).Aggregate((a, b) => a + b), g.Select(d => d.Candidate).Aggregate((a, b) => a + b)))
             .ToList();
-        var labels = rows.Select(r => r.Day[5..]).ToList();
-        return Charts.Bars("day-chart", $"Review and action per day ({Chart ?? "all categories"}), {result.Against} against {result.Candidate}", labels,
-        [
-            new Charts.Series($"review · {result.Against}", "live-review", rows.Select(r => (double)r.Against.Review).ToList()),
-            new Charts.Series($"review · {result.Candidate}", "draft-review", rows.Select(r => (double)r.Candidate.Review).ToList()),
-            new Charts.Series($"action · {result.Against}", "live-action", rows.Select(r => (double)r.Against.Action).ToList()),
-            new Charts.Series($"action · {result.Candidate}", "draft-action", rows.Select(r => (double)r.Candidate.Action).ToList()),
-        ]);
+        return Charts.ReviewAndActionPerDay("day-chart", $"Review and action per day ({Chart ?? "all categories"}), {result.Against} against {result.Candidate}",
+            result.Against, result.Candidate, rows);
     }
 }

@@ -61,6 +61,20 @@ public static class Charts
         return Html(svg, series.Select(s => (s.Name, s.CssClass)));
     }
 
+    /// <summary>
+    /// Per day, the uploads two versions sent to review and actioned, side by side (the backtest's and the shadow diff's
+    /// chart): <paramref name="rows"/> hold each day (<c>yyyy-MM-dd</c>) with the outcomes under the first and the second.
+    /// </summary>
+    public static IHtmlContent ReviewAndActionPerDay(string id, string title, string first, string second,
+        IReadOnlyList<(string Day, Moderation.Core.Policies.OutcomeCounts First, Moderation.Core.Policies.OutcomeCounts Second)> rows) =>
+        Bars(id, title, rows.Select(r => r.Day[5..]).ToList(),
+        [
+            new Series($"review · {first}", "live-review", rows.Select(r => (double)r.First.Review).ToList()),
+            new Series($"review · {second}", "draft-review", rows.Select(r => (double)r.Second.Review).ToList()),
+            new Series($"action · {first}", "live-action", rows.Select(r => (double)r.First.Action).ToList()),
+            new Series($"action · {second}", "draft-action", rows.Select(r => (double)r.Second.Action).ToList()),
+        ]);
+
     /// <summary>Lines in the unit square (precision and recall, say), with axes from 0 to 1.</summary>
     public static IHtmlContent Lines(string id, string title, string xLabel, string yLabel, IReadOnlyList<Line> lines)
     {

@@ -65,15 +65,9 @@ public sealed class PolicyShadowModel(ShadowDiff diff, PolicyVersions policies, 
         var summary = Summary!;
         var rows = summary.Days.Where(d => Chart is null || d.Category == Chart)
             .GroupBy(d => d.Day, StringComparer.Ordinal).OrderBy(g => g.Key, StringComparer.Ordinal)
-            .Select(g => (Day: g.Key, Live: g.Select(d => d.Live).Aggregate((a, b) => a + b), Shadow: g.Select(d => d.Shadow).Aggregate((a, b) => a + b)))
+            .Select(g => (g.Key, g.Select(d => d.Live).Aggregate((a, b) => a + b), g.Select(d => d.Shadow).Aggregate((a, b) => a + b)))
             .ToList();
-        return Charts.Bars("shadow-day-chart", $"Review and action per day ({Chart ?? "all categories"}), live against {summary.Version}",
-            rows.Select(r => r.Day[5..]).ToList(),
-        [
-            new Charts.Series("review · live", "live-review", rows.Select(r => (double)r.Live.Review).ToList()),
-            new Charts.Series($"review · {summary.Version}", "draft-review", rows.Select(r => (double)r.Shadow.Review).ToList()),
-            new Charts.Series("action · live", "live-action", rows.Select(r => (double)r.Live.Action).ToList()),
-            new Charts.Series($"action · {summary.Version}", "draft-action", rows.Select(r => (double)r.Shadow.Action).ToList()),
-        ]);
+        return Charts.ReviewAndActionPerDay("shadow-day-chart", $"Review and action per day ({Chart ?? "all categories"}), live against {summary.Version}",
+            "live", summary.Version, rows);
     }
 }
