@@ -38,7 +38,11 @@ public sealed class DefaultHeadsRun(TrainingCorpus corpus, TextEmbedder embedder
         Directory.CreateDirectory(output);
         var card = new StringBuilder(CardHeader);
         var shipped = new List<LoadedHead>();
-        var version = DateTime.UtcNow.ToString("yyyyMMdd", CultureInfo.InvariantCulture);
+        var trainedSections = new Dictionary<string, string>(StringComparer.Ordinal);
+        // The minute the run started (UTC): two runs of one day make two versions. The registry refuses a version name
+        // with other bytes, and a host skips a shipped head whose version it holds, so a name reused for new bytes
+        // would leave every existing deployment on the old head.
+        var version = DateTime.UtcNow.ToString("yyyyMMdd-HHmm", CultureInfo.InvariantCulture);
         foreach (var recipe in recipes)
         {
             ct.ThrowIfCancellationRequested();
@@ -93,6 +97,7 @@ public sealed class DefaultHeadsRun(TrainingCorpus corpus, TextEmbedder embedder
             if (options.LeaveOneSourceOut && recipe.LeaveOneOut is { Count: > 0 } groups)
                 section.AppendLine(await LeaveOneOutAsync(recipe, groups, trained.L2, ct));
             card.Append(section);
+            trainedSections[recipe.Category] = section.ToString();
             HeadFiles.Save(output, trained.Head, headCard with
             {
                 ValidationRocAuc = all.RocAuc, ValidationPrAuc = all.PrAuc, ValidationCalibrationError = all.Ece,
@@ -101,6 +106,28 @@ public sealed class DefaultHeadsRun(TrainingCorpus corpus, TextEmbedder embedder
             progress($"{recipe.Category}: held-back ROC-AUC {F(all.RocAuc)}, ECE {F(all.Ece)}");
         }
 
+        // Retraining some heads (--category) into a directory that holds the others keeps the card whole: the other
+        // heads' sections are kept as their run wrote them, and the functional suite runs with every head, as shipped.
+        var sections = new List<string> { card.ToString() };
+        if (options.Categories is not null)
+        {
+            var previous = Path.Combine(output, "MODEL_CARD.md");
+            var kept = File.Exists(previous) ? HeadSections(File.ReadAllText(previous)) : new Dictionary<string, string>();
+            sections = [CardHeader];
+            foreach (var recipe in DefaultHeads.Recipes())
+            {
+                if (options.Categories.Contains(recipe.Category))
+                    sections.Add(trainedSections[recipe.Category]);
+                else if (File.Exists(HeadFiles.ModelPath(output, recipe.Category)))
+                {
+                    var (head, headCard) = HeadFiles.Load(output, recipe.Category);
+                    shipped.Add(new LoadedHead(headCard, head));
+                    sections.Add(kept.TryGetValue(recipe.Category, out var section) ? section
+                        : $"## `{recipe.Category}` ({headCard.ModelVersion})\n\nNot retrained by this run; its figures are not in this card.\n\n");
+                }
+            }
+            card = new StringBuilder(string.Concat(sections));
+        }
         var results = await FunctionalSuite.RunAsync(new TextScorer(embedder, new FixedHeadSource(shipped)), functionalCases, ct);
         card.AppendLine("## Functional suite").AppendLine();
         card.AppendLine("`training/functional/cases.csv`: ordinary and adversarial posts with the outcome a platform wants, written by another " +
@@ -109,6 +136,27 @@ public sealed class DefaultHeadsRun(TrainingCorpus corpus, TextEmbedder embedder
         card.Append(CardFooter);
         File.WriteAllText(Path.Combine(output, "MODEL_CARD.md"), card.ToString());
         return card.ToString();
+    }
+
+    /// <summary>
+    /// The sections of a card this run wrote, by category: from its heading (<c>## `category` (version)</c>) to the next
+    /// heading of the same level.
+    /// </summary>
+    public static Dictionary<string, string> HeadSections(string card)
+    {
+        var sections = new Dictionary<string, string>(StringComparer.Ordinal);
+        var lines = card.Split('\n');
+        for (var i = 0; i < lines.Length; i++)
+        {
+            if (!lines[i].StartsWith("## `", StringComparison.Ordinal)) continue;
+            var end = lines[i].IndexOf('`', 4);
+            if (end < 0) continue;
+            var next = i + 1;
+            while (next < lines.Length && !lines[next].StartsWith("## ", StringComparison.Ordinal)) next++;
+            sections[lines[i][4..end]] = string.Join('\n', lines[i..next]) + "\n";
+            i = next - 1;
+        }
+        return sections;
     }
 
     /// <summary>Passage sizes measured for every head (0: every sentence alone).</summary>
@@ -280,8 +328,10 @@ public sealed class DefaultHeadsRun(TrainingCorpus corpus, TextEmbedder embedder
         foreach (var group in groups)
         {
             ct.ThrowIfCancellationRequested();
-            var rows = recipe.Sources.Where(s => s.GroupName == group).SelectMany(s => corpus.Rows(s.File).Select(r => (r.Text, Label: s.Label(r))))
-                .Where(r => r.Label is not null).ToList();
+            // Every labelled row of the source, once (a file split into groups labels each row in one of them).
+            var rows = HeadTrainer.SourcesOf(recipe, group)
+                .SelectMany(s => corpus.Rows(s.File).Select(r => (r.Text, Label: s.Label(r))))
+                .Where(r => r.Label is not null).DistinctBy(r => r.Text, StringComparer.Ordinal).ToList();
             var trained = trainer.Train(recipe, without: group, l2: l2, ct: ct);
             var card = new HeadCard(recipe.Category, $"{recipe.Category}-without-{group}", embedder.Name + "-layers", DateTimeOffset.UtcNow, "", "", 0, 0,
                 double.NaN, double.NaN, double.NaN);

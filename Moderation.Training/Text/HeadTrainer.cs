@@ -65,13 +65,24 @@ public sealed class HeadTrainer(TrainingCorpus corpus, TextEmbedder embedder, He
     /// <summary>How much lower another method's held-out log loss must be to replace the highest passage.</summary>
     public const double AggregationMargin = 0.01;
 
-    /// <summary>The recipe's training and held-back examples, without the sources of <paramref name="without"/>.</summary>
+    /// <summary>
+    /// The sources of a recipe that leaving out the group <paramref name="group"/> removes: the group's own, and every
+    /// other source reading one of its files (a data set split into groups by label or class is left out whole).
+    /// </summary>
+    public static IReadOnlyList<HeadSource> SourcesOf(HeadRecipe recipe, string group)
+    {
+        var files = recipe.Sources.Where(s => s.GroupName == group).Select(s => s.File).ToHashSet(StringComparer.Ordinal);
+        return recipe.Sources.Where(s => s.GroupName == group || files.Contains(s.File)).ToList();
+    }
+
+    /// <summary>The recipe's training and held-back examples, without the sources of <paramref name="without"/> (<see cref="SourcesOf"/>).</summary>
     public (List<Example> Train, List<Example> Held, List<string> SourceLines) Examples(HeadRecipe recipe, string? without = null)
     {
         var train = new List<(CorpusRow Row, bool Label, HeadSource Source)>();
         var held = new List<(CorpusRow Row, bool Label, HeadSource Source)>();
         var lines = new List<string>();
-        foreach (var source in recipe.Sources.Where(s => s.GroupName != without))
+        var leftOut = without is null ? [] : SourcesOf(recipe, without);
+        foreach (var source in recipe.Sources.Where(s => !leftOut.Contains(s)))
         {
             var labelled = corpus.Rows(source.File).Select(r => (Row: r, Label: source.Label(r)))
                 .Where(r => r.Label is not null && !string.IsNullOrWhiteSpace(r.Row.Text))
