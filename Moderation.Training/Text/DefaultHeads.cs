@@ -105,6 +105,7 @@ public static class DefaultHeads
             new("data/climate_fever.csv", NoneStated, "climate claims: refuted = 1, supported = 0", Label),
             new("seed/claims.csv", Seed, "false claims stated as fact = 1; true statements, debunks, opinions = 0 (health, vaccines, elections, climate, science)", Label, Group: "claims", Weight: 3),
             new("seed/claims_more.csv", Seed, "more of the same: false claims = 1; true health and science statements, debunks = 0", Label, Group: "claims", Weight: 3),
+            new("seed/claims_plain.csv", Seed, "plainly worded true facts and debunks = 0, false claims in the same words = 1 (health, food safety, first aid, vaccines, elections, climate, science)", Label, Group: "claims", Weight: 3),
             .. captions,
             new("seed/harm_seed.csv", Seed, "every seed post: negatives (abuse is not a false claim)", Negative, Weight: 0.5),
             new("data/davidson_train.csv", Mit, "tweets (every 4th): negatives", Negative, Group: "social posts", Every: 4),
