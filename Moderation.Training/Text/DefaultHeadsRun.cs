@@ -108,12 +108,11 @@ public sealed class DefaultHeadsRun(TrainingCorpus corpus, TextEmbedder embedder
 
         // Retraining some heads (--category) into a directory that holds the others keeps the card whole: the other
         // heads' sections are kept as their run wrote them, and the functional suite runs with every head, as shipped.
-        var sections = new List<string> { card.ToString() };
         if (options.Categories is not null)
         {
             var previous = Path.Combine(output, "MODEL_CARD.md");
             var kept = File.Exists(previous) ? HeadSections(File.ReadAllText(previous)) : new Dictionary<string, string>();
-            sections = [CardHeader];
+            List<string> sections = [CardHeader];
             foreach (var recipe in DefaultHeads.Recipes())
             {
                 if (options.Categories.Contains(recipe.Category))
