@@ -392,6 +392,10 @@ public sealed class DefaultHeadsRun(TrainingCorpus corpus, TextEmbedder embedder
         - `misinformation` learns how false claims are written and which topics they are about; it cannot check facts.
           Claims about events after 2021 rely on the claim bank (`/v1/claims`), which starts empty; a post that denies a
           bank claim is recognised by its wording (`ClaimStance`), not by understanding it.
+        - Every head reads the pooled states of a frozen encoder trained for sentence similarity (no .NET library can
+          fine-tune it on these machines). Such a head tells topics and styles apart better than meanings: a negated
+          statement scores close to the statement ("X are not Y" against "X are Y"), and a true statement on a topic that
+          false claims are made about can score as one (the functional suite's `negation` and `health_true` rows above).
         - LIAR's ratings need context the text lacks: text-only figures on it stay low.
         - Sarcasm, and hateful posts that quote counter-speech, remain hard.
         """;
