@@ -44,7 +44,8 @@ public sealed record MediaItem(int Ordinal, string Kind, string FileName, string
 /// </param>
 /// <param name="ReviewOnly">
 /// From a model that may send an upload to review but not act on it by itself (a shipped model whose errors on this
-/// platform nobody has measured), until the policy lists it in <c>ActOnModels</c>.
+/// platform nobody has measured; a text head's <c>misinformation</c> score, unless the text repeats a claim of the claim
+/// bank), until the policy lists it in <c>ActOnModels</c>.
 /// </param>
 public sealed record CategoryScore(string Category, double Score, string ModelVersion, IReadOnlyList<string> Explanations, bool Shadow = false,
     MatchVerdict? Match = null, bool ReviewOnly = false);

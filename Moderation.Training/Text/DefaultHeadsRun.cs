@@ -389,9 +389,11 @@ public sealed class DefaultHeadsRun(TrainingCorpus corpus, TextEmbedder embedder
           own moderators' labels (`train`) before acting on them automatically.
         - Davidson's labels over-flag African-American English (Sap et al. 2019); balancing and the counterfactual copies
           soften, not remove, what a head learns from them.
-        - `misinformation` learns how false claims are written and which topics they are about; it cannot check facts.
-          Claims about events after 2021 rely on the claim bank (`/v1/claims`), which starts empty; a post that denies a
-          bank claim is recognised by its wording (`ClaimStance`), not by understanding it.
+        - `misinformation` learns how false claims are written and which topics they are about; it cannot check facts, so
+          its score alone sends an upload to review, never to automatic action (unless the policy lists it in
+          `ActOnModels`); acting takes a claim of the claim bank (`/v1/claims`) that the text repeats. Claims about events
+          after 2021 rely on that bank, which starts empty; a post that denies a bank claim is recognised by its wording
+          (`ClaimStance`), not by understanding it.
         - Every head reads the pooled states of a frozen encoder trained for sentence similarity (no .NET library can
           fine-tune it on these machines). Such a head tells topics and styles apart better than meanings: a negated
           statement scores close to the statement ("X are not Y" against "X are Y"), and a true statement on a topic that

@@ -23,6 +23,11 @@ public sealed record TextVerdict(IReadOnlyList<CategoryScore> Scores, Abstention
 ///   it was trained) makes one probability of them; the explanation quotes the highest passage.</item>
 /// <item>Known false claims (the claim bank) raise <c>misinformation</c> for a passage that asserts one, and not for
 ///   one that denies or debunks it (<see cref="ClaimStance"/>); the explanation names the claim either way.</item>
+/// <item>A head's <c>misinformation</c> score is <see cref="CategoryScore.ReviewOnly"/> unless the text asserts a claim
+///   of the bank. A text model learns how false claims are worded and what they are about; it cannot check a fact,
+///   and it scores some true statements about those topics as high as the claims (the model card's functional suite).
+///   So by itself it may send an upload to a person, not act on it: acting takes a refuted claim the post repeats, or
+///   a policy that lists the head in <c>ActOnModels</c> (<c>misinformation-*</c>).</item>
 /// </list>
 /// All passages of a batch go through the encoder in one call.
 /// </summary>
@@ -137,7 +142,8 @@ public sealed partial class TextScorer(TextEmbedder embedder, ITextHeadSource he
                     reasons.Insert(0, claim.Reason);
                     if (claim.Asserts) score = Math.Max(score, claim.Score);
                 }
-                verdicts[i].Scores.Add(new CategoryScore(card.Category, score, card.ModelVersion, reasons, shadow));
+                var reviewOnly = card.Category == Misinformation && claimMatches[i] is not { Asserts: true };
+                verdicts[i].Scores.Add(new CategoryScore(card.Category, score, card.ModelVersion, reasons, shadow, ReviewOnly: reviewOnly));
             }
         }
         // With claims but no live misinformation head, the claim bank still speaks for the category.

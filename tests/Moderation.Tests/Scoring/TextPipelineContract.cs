@@ -143,6 +143,47 @@ public abstract class TextPipelineContract<TFixture>(TFixture fixture) where TFi
     }
 
     [Fact]
+    public async Task A_misinformation_score_from_the_head_alone_sends_to_review_and_a_repeated_bank_claim_acts()
+    {
+        static JsonElement Route(JsonElement upload) => upload.GetProperty("routing").GetProperty("categories").EnumerateArray()
+            .Single(c => c.GetProperty("category").GetString() == "misinformation");
+        const string caption = "the covid vaccine contains microchips so the government can track you";
+
+        // The head is sure, above the default action threshold (0.9), but cannot check a fact: a person decides.
+        var alone = await ScoreAsync(caption);
+        Score(alone, "misinformation").GetProperty("score").GetDouble().Should().BeGreaterThanOrEqualTo(0.9);
+        alone.GetProperty("status").GetString().Should().Be("in_review");
+        Route(alone).GetProperty("outcome").GetString().Should().Be("review");
+        Route(alone).GetProperty("reason").GetString().Should().Contain("review only").And.Contain("ActOnModels");
+
+        // Once the claim is in the bank with its fact-check, a post that repeats it is actioned.
+        var post = await Api.Client.PostAsJsonAsync("/v1/claims", new
+        {
+            text = "COVID-19 vaccines contain microchips to track people",
+            sourceUrl = "https://www.reuters.com/article/factcheck-coronavirus-vaccine-microchip",
+        });
+        post.StatusCode.Should().Be(HttpStatusCode.Created);
+        var claimId = (await post.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!;
+        try
+        {
+            await Task.Delay(300); // the scorer re-reads the bank every 100 ms here
+            var repeated = await ScoreAsync(caption);
+            Score(repeated, "misinformation").GetProperty("explanations")[0].GetString().Should().StartWith("matches").And.Contain(claimId);
+            repeated.GetProperty("status").GetString().Should().Be("actioned");
+            Route(repeated).GetProperty("outcome").GetString().Should().Be("action");
+
+            // A post that debunks the same claim gets nothing from it, and its head score acts on nothing either.
+            var debunk = await ScoreAsync("No, the covid vaccine does not contain microchips. That claim is false, there is nothing in it that can track you.");
+            Score(debunk, "misinformation").GetProperty("explanations")[0].GetString().Should().StartWith("debunks");
+            debunk.GetProperty("status").GetString().Should().NotBe("actioned");
+        }
+        finally
+        {
+            (await Api.Client.PostAsJsonAsync($"/v1/claims/{claimId}/retire", new { reason = "test over" })).StatusCode.Should().Be(HttpStatusCode.OK);
+        }
+    }
+
+    [Fact]
     public async Task A_shadow_model_is_scored_and_stored_but_not_routed_on_until_it_is_promoted()
     {
         var registry = Api.Services.GetRequiredService<ModelRegistry>();

@@ -39,6 +39,7 @@ public sealed class TextScorerTests(EmbedderFixture fixture) : IClassFixture<Emb
         var threat = result.Single(r => r.UploadId == "threat").Scores.Single();
         calm.Category.Should().Be("harm.violence");
         calm.ModelVersion.Should().Be("harm.violence-test-1");
+        threat.ReviewOnly.Should().BeFalse("only misinformation waits for a fact-check");
         threat.Score.Should().BeGreaterThan(calm.Score + 0.3);
         threat.Explanations.Single().Should().StartWith("scored the whole text (").And.NotContain("hurt you", "a short text is scored whole; its words are not repeated");
     }
@@ -164,6 +165,14 @@ public sealed class TextScorerTests(EmbedderFixture fixture) : IClassFixture<Emb
         var debunk = (await withHead.ScoreTextsAsync(["Please never drink bleach, it does not cure covid"]))[0].Scores.Single();
         debunk.Explanations[0].Should().StartWith("debunks known false claim claim-1").And.Contain("does not raise");
         debunk.Score.Should().BeLessThan(0.6);
+
+        // The head's score alone may send an upload to review, not act; a text that repeats a claim of the bank may act.
+        var scores = (await withHead.ScoreTextsAsync(["secret cure found: this game heals every disease overnight", "Drinking bleach will cure covid, try it"]))
+            .Select(r => r.Scores.Single()).ToList();
+        debunk.ReviewOnly.Should().BeTrue();
+        scores[0].ReviewOnly.Should().BeTrue("no claim of the bank backs it");
+        scores[1].Explanations[0].Should().StartWith("matches known false claim claim-1");
+        scores[1].ReviewOnly.Should().BeFalse("it repeats a claim a fact-check refutes");
     }
 
     [Fact]
@@ -178,6 +187,7 @@ public sealed class TextScorerTests(EmbedderFixture fixture) : IClassFixture<Emb
         matched.ModelVersion.Should().Be(TextScorer.ClaimBankVersion);
         matched.Score.Should().BeInRange(0.6, 1.0);
         matched.Explanations.Single().Should().Contain("claim-1").And.Contain("https://example.org/fact-check");
+        matched.ReviewOnly.Should().BeFalse();
         result[1].Scores.Should().BeEmpty();
     }
 
