@@ -18,7 +18,7 @@ public sealed class AccessPageTests(ReviewHostFixture fixture) : IClassFixture<R
     {
         var page = await fixture.SignedInPageAsync("admin1");
         await page.ClickAsync("header nav a[href='/review/apikeys']");
-        await page.WaitForURLAsync("**/review/apikeys");
+        await page.WaitForPageAsync("**/review/apikeys");
         var name = $"page key {Guid.NewGuid():N}"[..20];
         await page.FillAsync("#create-key input[name=name]", name);
         await page.CheckAsync("#create-key input[name=scopes][value='signals:read']");
@@ -39,7 +39,7 @@ public sealed class AccessPageTests(ReviewHostFixture fixture) : IClassFixture<R
         await page.GotoAsync("/review/apikeys");
         (await page.ContentAsync()).Should().NotContain(secret);
         await page.Locator($"#apikeys tr[data-name='{name}'] form.revoke button").ClickAsync();
-        await page.WaitForURLAsync("**/review/apikeys?message=*");
+        await page.WaitForPageAsync("**/review/apikeys?message=*");
         (await page.Locator($"#apikeys tr[data-name='{name}']").GetAttributeAsync("data-state")).Should().Be("revoked");
         (await client.GetAsync("/v1/signals")).StatusCode.Should().Be(HttpStatusCode.Unauthorized, "a revoked key stops working");
 
@@ -70,7 +70,7 @@ public sealed class AccessPageTests(ReviewHostFixture fixture) : IClassFixture<R
         // The owner signs in on their browser and signs out: the browser keeps its device cookie.
         var owner = await fixture.SignedInPageAsync(name);
         await owner.ClickAsync("header form.signout button[type=submit]");
-        await owner.WaitForURLAsync("**/review/");
+        await owner.WaitForPageAsync("**/review/");
 
         var guesser = await (await fixture.BrowserAsync()).NewPageAsync(new BrowserNewPageOptions { BaseURL = fixture.Api.BaseAddress.ToString().TrimEnd('/') });
         guesser.SetDefaultTimeout(ReviewHostFixture.BrowserWaitMs);
@@ -93,7 +93,7 @@ public sealed class AccessPageTests(ReviewHostFixture fixture) : IClassFixture<R
         await owner.FillAsync("input[name=userName]", name);
         await owner.FillAsync("input[name=password]", ReviewHostFixture.Password);
         await owner.ClickAsync("#signin button[type=submit]");
-        await owner.WaitForURLAsync("**/review/queues");
+        await owner.WaitForPageAsync("**/review/queues");
         await owner.Context.CloseAsync();
     }
 }

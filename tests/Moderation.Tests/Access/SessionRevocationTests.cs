@@ -43,7 +43,7 @@ public sealed class SessionRevocationTests(ReviewHostFixture fixture) : IClassFi
         (await thief.GetAsync("/review/queues")).StatusCode.Should().Be(HttpStatusCode.OK, "the copied cookie works while the session lives");
 
         await page.ClickAsync("header form.signout button[type=submit]");
-        await page.WaitForURLAsync("**/review/");
+        await page.WaitForPageAsync("**/review/");
         (await page.Locator("#signin").CountAsync()).Should().Be(1);
 
         SentToSignIn(await thief.GetAsync("/review/queues")).Should().BeTrue("sign-out ends the session on the server, not only in the browser");

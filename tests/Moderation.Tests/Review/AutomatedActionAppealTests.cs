@@ -135,13 +135,13 @@ public sealed class AutomatedActionAppealTests(ReviewHostFixture fixture) : ICla
         await page.GotoAsync($"/review/item/{id}?kind=appeal");
         (await page.Locator("#appeal-statement").InnerTextAsync()).Should().Be("My own <b>artwork</b>.");
         await page.ClickAsync("#claim");
-        await page.WaitForURLAsync($"**/review/item/{id}?kind=appeal");
+        await page.WaitForPageAsync($"**/review/item/{id}?kind=appeal");
         (await page.Locator("input[name=action]").EvaluateAllAsync<string[]>("inputs => inputs.map(i => i.value)"))
             .Should().Equal("uphold", "overturn");
         await page.Locator("body").ClickAsync(new LocatorClickOptions { Position = new Position { X = 5, Y = 5 } });
         await page.Keyboard.PressAsync("o");
         await page.ClickAsync("#decide");
-        await page.WaitForURLAsync("**/review/queues?message=decided*");
+        await page.WaitForPageAsync("**/review/queues?message=decided*");
 
         await page.GotoAsync($"/review/item/{id}");
         (await page.Locator("#item-status").InnerTextAsync()).Should().Be("allowed");

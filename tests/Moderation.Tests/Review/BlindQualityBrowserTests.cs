@@ -24,17 +24,17 @@ public sealed class BlindQualityBrowserTests(SampledReviewHostFixture fixture) :
         var first = await fixture.SignedInPageAsync("moderator1");
         await first.GotoAsync("/review/queues?queue=blindcase");
         await first.ClickAsync("#next-item");
-        await first.WaitForURLAsync($"**/review/item/{id}?kind=review");
+        await first.WaitForPageAsync($"**/review/item/{id}?kind=review");
         await first.Locator("body").ClickAsync(new LocatorClickOptions { Position = new Position { X = 5, Y = 5 } });
         await first.Keyboard.PressAsync("a");
         await first.ClickAsync("#decide");
-        await first.WaitForURLAsync("**/review/queues?message=decided");
+        await first.WaitForPageAsync("**/review/queues?message=decided");
         (await fixture.UploadAsync(id)).GetProperty("status").GetString().Should().Be("allowed");
 
         var second = await fixture.SignedInPageAsync("moderator2");
         await second.GotoAsync($"/review/item/{id}?kind=quality");
         await second.ClickAsync("#claim");
-        await second.WaitForURLAsync($"**/review/item/{id}?kind=quality");
+        await second.WaitForPageAsync($"**/review/item/{id}?kind=quality");
         (await second.Locator("#decide-form").CountAsync()).Should().Be(1);
         var head = await second.Locator(".item-head").InnerTextAsync();
         head.Should().NotContain("allowed", "the item's status is the first decision").And.NotContain("actioned");
@@ -46,7 +46,7 @@ public sealed class BlindQualityBrowserTests(SampledReviewHostFixture fixture) :
         await second.Locator("body").ClickAsync(new LocatorClickOptions { Position = new Position { X = 5, Y = 5 } });
         await second.Keyboard.PressAsync("a");
         await second.ClickAsync("#decide");
-        await second.WaitForURLAsync("**/review/queues?message=decided");
+        await second.WaitForPageAsync("**/review/queues?message=decided");
         await second.GotoAsync($"/review/item/{id}");
         (await second.Locator("#item-status").InnerTextAsync()).Should().Be("allowed");
         await first.Context.CloseAsync();

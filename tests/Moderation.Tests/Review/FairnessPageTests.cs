@@ -52,11 +52,11 @@ public sealed class FairnessPageTests(FairnessReviewHostFixture fixture) : IClas
         page.Console += (_, message) => { if (message.Text.Contains("Content Security Policy", StringComparison.Ordinal)) violations.Add(message.Text); };
         await page.ClickAsync("#nav-policy");
         await page.ClickAsync("#policy-nav a[href='/review/fairness']");
-        await page.WaitForURLAsync("**/review/fairness");
+        await page.WaitForPageAsync("**/review/fairness");
 
         await page.SelectOptionAsync("#model", $"harm@{harm}");
         await page.ClickAsync("#show");
-        await page.WaitForURLAsync("**/review/fairness?model=*");
+        await page.WaitForPageAsync("**/review/fairness?model=*");
         (await page.Locator("#audit-source").InnerTextAsync()).Should().Contain("Scored now").And.Contain("3300 of 3300");
         (await page.Locator("#bpsn-mean").InnerTextAsync()).Should().StartWith("0.98");
         (await page.Locator("#floor").GetAttributeAsync("class")).Should().Be("error");
@@ -69,7 +69,7 @@ public sealed class FairnessPageTests(FairnessReviewHostFixture fixture) : IClas
 
         await page.SelectOptionAsync("#model", $"harm@{Moderation.TestScorers.MarkupScorer.ModelVersion}");
         await page.ClickAsync("#show");
-        await page.WaitForURLAsync($"**/review/fairness?model=harm%40{Moderation.TestScorers.MarkupScorer.ModelVersion}*");
+        await page.WaitForPageAsync($"**/review/fairness?model=harm%40{Moderation.TestScorers.MarkupScorer.ModelVersion}*");
         (await page.Locator("#audit-source").InnerTextAsync()).Should().Contain("reads no text");
         var refugee = page.Locator("#traffic tr[data-group='refugee'] td");
         (await refugee.Nth(1).InnerTextAsync()).Should().Be("3");

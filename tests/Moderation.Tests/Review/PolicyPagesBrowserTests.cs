@@ -68,7 +68,7 @@ public sealed partial class PolicyPagesBrowserTests(PolicyPagesHostFixture fixtu
 
         var (page, violations) = await PolicyPageAsync("policy1");
         await page.ClickAsync("#nav-policy");
-        await page.WaitForURLAsync("**/review/policies");
+        await page.WaitForPageAsync("**/review/policies");
         (await page.Locator("#two-person-rule").CountAsync()).Should().Be(1);
         (await page.Locator($"#policy-versions tr[data-version='{live}'] span.state").InnerTextAsync()).Should().Be("live");
 
@@ -78,20 +78,20 @@ public sealed partial class PolicyPagesBrowserTests(PolicyPagesHostFixture fixtu
         await page.FillAsync("#create-draft input[name=note]", "walk: review from 0.7");
         await ScreenshotAsync(page, "policy-1-versions.png");
         await page.ClickAsync("#create-draft button[type=submit]");
-        await page.WaitForURLAsync($"**/review/policies/version/{name}?message=created");
+        await page.WaitForPageAsync($"**/review/policies/version/{name}?message=created");
         (await page.Locator("#policy-state").InnerTextAsync()).Should().Be("draft");
         var row = page.Locator("#categories tbody tr").Nth(1); // after the default row: the first blank one
         await row.Locator("input[name$='.Name']").FillAsync("walk");
         await row.Locator("input[name$='.Review']").FillAsync("0.7");
         await row.Locator("input[name$='.Action']").FillAsync("0.9");
         await page.ClickAsync("#save-draft");
-        await page.WaitForURLAsync($"**/review/policies/version/{name}?message=saved");
+        await page.WaitForPageAsync($"**/review/policies/version/{name}?message=saved");
         (await page.Locator("#categories tr[data-row='walk'] input[name$='.Review']").InputValueAsync()).Should().Be("0.7");
         await ScreenshotAsync(page, "policy-2-draft.png");
 
         // 2. The backtest: the three leave review.
         await page.ClickAsync("#backtest-link");
-        await page.WaitForURLAsync($"**/review/policies/backtest/{name}");
+        await page.WaitForPageAsync($"**/review/policies/backtest/{name}");
         await page.ClickAsync("#run-backtest");
         await page.WaitForSelectorAsync("#category-outcomes");
         const string walk = "#category-outcomes tr[data-category='walk']";
@@ -106,7 +106,7 @@ public sealed partial class PolicyPagesBrowserTests(PolicyPagesHostFixture fixtu
         await ScreenshotAsync(page, "policy-3-backtest.png");
         // The category's chart per day: its review volume under each version, and the changed items below it.
         await page.ClickAsync($"{walk} a");
-        await page.WaitForURLAsync("**chart=walk**");
+        await page.WaitForPageAsync("**chart=walk**");
         (await page.Locator("#day-chart rect.bar").CountAsync()).Should().Be(4, "one day, review and action under each version");
         (await page.Locator("#day-chart rect.bar title").AllTextContentsAsync()).Should().Contain(t => t.EndsWith($"review · {live}: 3", StringComparison.Ordinal));
         await page.Locator("#day-chart").ScrollIntoViewIfNeededAsync();
@@ -117,14 +117,14 @@ public sealed partial class PolicyPagesBrowserTests(PolicyPagesHostFixture fixtu
         await page.SelectOptionAsync("#next-state", "shadow");
         await page.FillAsync("#state-reason", "compare beside live");
         await page.ClickAsync("#move");
-        await page.WaitForURLAsync($"**/review/policies/version/{name}?message=*");
+        await page.WaitForPageAsync($"**/review/policies/version/{name}?message=*");
         (await page.Locator("#policy-state").InnerTextAsync()).Should().Be("shadow");
         (await page.Locator("#save-draft").CountAsync()).Should().Be(0, "a shadow version is frozen");
         await ScreenshotAsync(page, "policy-5-shadow.png");
         // In shadow it routes every new upload beside live, acting on nothing: live sends this one to review, the shadow would allow it.
         var inShadow = await fixture.UploadForReviewAsync("while in shadow [walk=0.6]");
         await page.ClickAsync("#shadow-link");
-        await page.WaitForURLAsync($"**/review/policies/shadow/{name}");
+        await page.WaitForPageAsync($"**/review/policies/shadow/{name}");
         const string shadowWalk = "#shadow-categories tr[data-category='walk']";
         (await CellAsync(page, shadowWalk, "live-review")).Should().Be("1");
         (await CellAsync(page, shadowWalk, "shadow-allow")).Should().Be("1");
@@ -137,7 +137,7 @@ public sealed partial class PolicyPagesBrowserTests(PolicyPagesHostFixture fixtu
         await page.SelectOptionAsync("#next-state", "live");
         await page.FillAsync("#state-reason", "the backtest looks right");
         await page.ClickAsync("#move");
-        await page.WaitForURLAsync($"**/review/policies/version/{name}?message=*");
+        await page.WaitForPageAsync($"**/review/policies/version/{name}?message=*");
         (await page.Locator("#policy-state").InnerTextAsync()).Should().Be("shadow", "the two-person rule holds it");
         (await page.Locator("#pending-approval").InnerTextAsync()).Should().Contain("user:policy1");
         (await page.Locator("#waiting-for-approver").CountAsync()).Should().Be(1);
@@ -149,7 +149,7 @@ public sealed partial class PolicyPagesBrowserTests(PolicyPagesHostFixture fixtu
         await second.GotoAsync($"/review/policies/version/{name}");
         await second.FillAsync("#approve-form input[name=reason]", "second pair of eyes");
         await second.ClickAsync("#approve");
-        await second.WaitForURLAsync($"**/review/policies/version/{name}?message=*");
+        await second.WaitForPageAsync($"**/review/policies/version/{name}?message=*");
         (await second.Locator("#policy-state").InnerTextAsync()).Should().Be("live");
         await ScreenshotAsync(second, "policy-7-approved-live.png");
 
@@ -166,7 +166,7 @@ public sealed partial class PolicyPagesBrowserTests(PolicyPagesHostFixture fixtu
         await page.GotoAsync("/review/policies");
         await page.FillAsync("#rollback input[name=reason]", "walk-through done");
         await page.ClickAsync("#rollback button[type=submit]");
-        await page.WaitForURLAsync("**/review/policies?message=*");
+        await page.WaitForPageAsync("**/review/policies?message=*");
         (await page.Locator("#policy-message").InnerTextAsync()).Should().Be($"Rolled back: {live} is live again.");
         (await page.Locator($"#policy-versions tr[data-version='{name}'] span.state").InnerTextAsync()).Should().Be("retired");
         await ScreenshotAsync(page, "policy-9-rolled-back.png");
@@ -225,7 +225,7 @@ public sealed partial class PolicyPagesBrowserTests(PolicyPagesHostFixture fixtu
         await locale.Locator("select[name$='.OnAction']").SelectOptionAsync("Interstitial");
         await page.FillAsync("input[name='Form.DemotionFloor']", "0.25");
         await page.ClickAsync("#save-draft");
-        await page.WaitForURLAsync($"**/review/policies/version/{name}?message=saved");
+        await page.WaitForPageAsync($"**/review/policies/version/{name}?message=saved");
         var document = (await policies.FindAsync(name, CancellationToken.None))!.Document;
         var saved = document.Categories["harm.hate"];
         (saved.Review, saved.Action, saved.OnAction, saved.OnReview, saved.DemotionFloor)
@@ -264,7 +264,7 @@ public sealed partial class PolicyPagesBrowserTests(PolicyPagesHostFixture fixtu
 
         await page.FillAsync("#explore-form input[name=reviewers]", "0");
         await page.ClickAsync("#explore");
-        await page.WaitForURLAsync("**reviewers=0**");
+        await page.WaitForPageAsync("**reviewers=0**");
         (await page.Locator("#load-verdict").InnerTextAsync()).Should().StartWith("Would fall behind");
 
         await page.FillAsync("#explore-form input[name=review]", "0.9");

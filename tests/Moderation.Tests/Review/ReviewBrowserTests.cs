@@ -44,7 +44,7 @@ public sealed class ReviewBrowserTests(ReviewHostFixture fixture) : IClassFixtur
         await page.ScreenshotAsync(new PageScreenshotOptions { Path = ReviewHostFixture.ScreenshotPath("queues.png"), FullPage = true });
 
         await page.ClickAsync("#next-item");
-        await page.WaitForURLAsync($"**/review/item/{id}?kind=review");
+        await page.WaitForPageAsync($"**/review/item/{id}?kind=review");
         (await page.Locator("#caption").InnerTextAsync()).Should().Contain("<script>alert(1)</script> <img src=x onerror=alert(2)>");
         (await page.Locator("#comments").InnerTextAsync()).Should().Contain("<img src=x onerror=alert(3)>");
         (await page.Locator("img[src='x']").CountAsync()).Should().Be(0, "no hostile element reached the DOM");
@@ -62,10 +62,10 @@ public sealed class ReviewBrowserTests(ReviewHostFixture fixture) : IClassFixtur
 
         // A reviewer may choose, for their own account, to see media unblurred by default; and undo it.
         await page.ClickAsync("#reveal-preference button");
-        await page.WaitForURLAsync($"**/review/item/{id}?kind=review");
+        await page.WaitForPageAsync($"**/review/item/{id}?kind=review");
         (await page.Locator("figure[data-media]").First.GetAttributeAsync("class")).Should().NotContain("veiled");
         await page.ClickAsync("#reveal-preference button");
-        await page.WaitForURLAsync($"**/review/item/{id}?kind=review");
+        await page.WaitForPageAsync($"**/review/item/{id}?kind=review");
         (await page.Locator("figure[data-media]").First.GetAttributeAsync("class")).Should().Contain("veiled");
 
         // The media endpoint forces a safe type and nosniff whatever the client called the file.
@@ -82,7 +82,7 @@ public sealed class ReviewBrowserTests(ReviewHostFixture fixture) : IClassFixtur
         await page.Keyboard.PressAsync("2");
         (await page.InputValueAsync("#reason-code")).Should().Be("hate-speech");
         await page.Keyboard.PressAsync("Enter");
-        await page.WaitForURLAsync("**/review/queues?message=empty*");
+        await page.WaitForPageAsync("**/review/queues?message=empty*");
 
         (await fixture.UploadAsync(id)).GetProperty("status").GetString().Should().Be("actioned");
         var signals = await fixture.Api.ReadAllSignalsAsync();
@@ -119,7 +119,7 @@ public sealed class ReviewBrowserTests(ReviewHostFixture fixture) : IClassFixtur
 
         await winner.Keyboard.PressAsync("a");
         await winner.Keyboard.PressAsync("Enter");
-        await winner.WaitForURLAsync("**/review/queues?message=empty*");
+        await winner.WaitForPageAsync("**/review/queues?message=empty*");
         (await fixture.UploadAsync(id)).GetProperty("status").GetString().Should().Be("allowed");
         await first.Context.CloseAsync();
         await second.Context.CloseAsync();
@@ -132,10 +132,10 @@ public sealed class ReviewBrowserTests(ReviewHostFixture fixture) : IClassFixtur
         var decider = await fixture.SignedInPageAsync("moderator1");
         await decider.GotoAsync("/review/queues?queue=appealcase");
         await decider.ClickAsync("#next-item");
-        await decider.WaitForURLAsync($"**/review/item/{id}*");
+        await decider.WaitForPageAsync($"**/review/item/{id}*");
         await decider.Keyboard.PressAsync("r");
         await decider.Keyboard.PressAsync("Enter");
-        await decider.WaitForURLAsync("**/review/queues?message=empty*");
+        await decider.WaitForPageAsync("**/review/queues?message=empty*");
 
         var appeal = await fixture.Api.Client.PostAsJsonAsync("/v1/appeals", new { uploadId = id, statement = "It is satire: <script>alert('appeal')</script>" });
         appeal.StatusCode.Should().Be(System.Net.HttpStatusCode.Created, await appeal.Content.ReadAsStringAsync());
@@ -144,16 +144,16 @@ public sealed class ReviewBrowserTests(ReviewHostFixture fixture) : IClassFixtur
 
         await decider.GotoAsync("/review/queues?queue=appealcase");
         await decider.ClickAsync("#next-item");
-        await decider.WaitForURLAsync("**/review/queues?message=empty*");
+        await decider.WaitForPageAsync("**/review/queues?message=empty*");
 
         var senior = await fixture.SignedInPageAsync("senior1");
         await senior.GotoAsync("/review/queues?queue=appealcase&kind=appeal");
         await senior.ClickAsync("#next-item");
-        await senior.WaitForURLAsync($"**/review/item/{id}?kind=appeal");
+        await senior.WaitForPageAsync($"**/review/item/{id}?kind=appeal");
         (await senior.Locator("#appeal-statement").InnerTextAsync()).Should().Contain("<script>alert('appeal')</script>");
         await senior.Keyboard.PressAsync("o");
         await senior.Keyboard.PressAsync("Enter");
-        await senior.WaitForURLAsync("**/review/queues?message=empty*");
+        await senior.WaitForPageAsync("**/review/queues?message=empty*");
 
         (await fixture.UploadAsync(id)).GetProperty("status").GetString().Should().Be("allowed");
         var signals = (await fixture.Api.ReadAllSignalsAsync()).Where(s => s.GetProperty("uploadId").GetString() == id && s.GetProperty("source").GetString() == "human").ToList();
@@ -174,7 +174,7 @@ public sealed class ReviewBrowserTests(ReviewHostFixture fixture) : IClassFixtur
         var page = await fixture.SignedInPageAsync("moderator2");
         await page.GotoAsync("/review/queues?queue=bulkcase");
         await page.ClickAsync("#next-item");
-        await page.WaitForURLAsync("**/review/item/**");
+        await page.WaitForPageAsync("**/review/item/**");
         (await page.Locator(".bulk-member").CountAsync()).Should().Be(2);
         await page.CheckAsync("#bulk-all");
         await page.ScreenshotAsync(new PageScreenshotOptions { Path = ReviewHostFixture.ScreenshotPath("bulk.png"), FullPage = true });
@@ -182,7 +182,7 @@ public sealed class ReviewBrowserTests(ReviewHostFixture fixture) : IClassFixtur
         await page.Keyboard.PressAsync("r");
         await page.SelectOptionAsync("#reason-code", "spam-scam");
         await page.ClickAsync("#decide-next");
-        await page.WaitForURLAsync("**/review/queues?message=empty*");
+        await page.WaitForPageAsync("**/review/queues?message=empty*");
 
         foreach (var id in ids) (await fixture.UploadAsync(id)).GetProperty("status").GetString().Should().Be("actioned");
         await using var connection = await fixture.Api.Database.OpenAsync();
@@ -241,7 +241,7 @@ public sealed class ReviewBrowserTests(ReviewHostFixture fixture) : IClassFixtur
         await page.FillAsync("#create-user input[name=password]", ReviewHostFixture.Password);
         await page.CheckAsync("#create-user input[name=roles][value=triage]");
         await page.ClickAsync("#create-user button[type=submit]");
-        await page.WaitForURLAsync("**/review/users?message=*");
+        await page.WaitForPageAsync("**/review/users?message=*");
         (await page.Locator("tr[data-user=newtriage]").CountAsync()).Should().Be(1);
         await page.ScreenshotAsync(new PageScreenshotOptions { Path = ReviewHostFixture.ScreenshotPath("users.png"), FullPage = true });
 

@@ -85,7 +85,7 @@ public partial class ReviewHostFixture : IAsyncLifetime
         await page.FillAsync("input[name=userName]", userName);
         await page.FillAsync("input[name=password]", Password);
         await page.ClickAsync("#signin button[type=submit]");
-        await page.WaitForURLAsync("**/review/queues");
+        await page.WaitForPageAsync("**/review/queues");
         return page;
     }
 

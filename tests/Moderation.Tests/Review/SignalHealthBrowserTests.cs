@@ -25,7 +25,7 @@ public sealed class SignalHealthBrowserTests(ReviewHostFixture fixture) : IClass
 
         await page.ClickAsync("#nav-policy");
         await page.ClickAsync("#policy-nav a[href='/review/signalhealth']");
-        await page.WaitForURLAsync("**/review/signalhealth");
+        await page.WaitForPageAsync("**/review/signalhealth");
         var row = page.Locator($"#sources tr[data-source='{Source}']");
         (await row.GetAttributeAsync("data-state")).Should().Be("active");
         (await row.Locator("td").Nth(2).InnerTextAsync()).Trim().Should().NotBe("0");

@@ -37,7 +37,7 @@ public sealed class WorkbenchTrialBrowserTests(TrialReviewHostFixture fixture) :
         await page.Keyboard.PressAsync(key);
         if (reason is not null) await page.SelectOptionAsync("#reason-code", reason);
         await page.ClickAsync("#decide");
-        await page.WaitForURLAsync("**/review/queues?message=decided");
+        await page.WaitForPageAsync("**/review/queues?message=decided");
     }
 
     [Fact]
@@ -48,13 +48,13 @@ public sealed class WorkbenchTrialBrowserTests(TrialReviewHostFixture fixture) :
         var page = await fixture.SignedInPageAsync("moderator1");
         await page.GotoAsync("/review/queues?queue=flowa");
         await page.ClickAsync("#next-item");
-        await page.WaitForURLAsync($"**/review/item/{a}?kind=review");
+        await page.WaitForPageAsync($"**/review/item/{a}?kind=review");
 
         // flowa is now empty: Enter brings the next item from the queue that has work, and says so.
         await FocusPageAsync(page);
         await page.Keyboard.PressAsync("a");
         await page.Keyboard.PressAsync("Enter");
-        await page.WaitForURLAsync($"**/review/item/{b}?kind=review&emptied=flowa");
+        await page.WaitForPageAsync($"**/review/item/{b}?kind=review&emptied=flowa");
         (await page.Locator("#queue-emptied").InnerTextAsync()).Should().Be("Nothing more for you in flowa: this item is from flowb.");
         (await page.Locator("#decide-form").CountAsync()).Should().Be(1);
 
@@ -62,7 +62,7 @@ public sealed class WorkbenchTrialBrowserTests(TrialReviewHostFixture fixture) :
         await FocusPageAsync(page);
         await page.Keyboard.PressAsync("a");
         await page.Keyboard.PressAsync("Enter");
-        await page.WaitForURLAsync("**/review/queues?message=empty");
+        await page.WaitForPageAsync("**/review/queues?message=empty");
         (await page.Locator("p.notice").InnerTextAsync()).Should().Be("Nothing you can take is waiting in any queue.");
         (await page.Locator("#next-form input[name=queue]").InputValueAsync()).Should().BeEmpty();
         (await page.Locator("#next-item").InnerTextAsync()).Should().Be("Next item");
@@ -73,7 +73,7 @@ public sealed class WorkbenchTrialBrowserTests(TrialReviewHostFixture fixture) :
         (await page.Locator("#queue-items").InnerTextAsync()).Should().Contain("No items match");
         await FocusPageAsync(page);
         await page.Keyboard.PressAsync("n");
-        await page.WaitForURLAsync($"**/review/item/{c}?kind=review&emptied=flowa");
+        await page.WaitForPageAsync($"**/review/item/{c}?kind=review&emptied=flowa");
         await DecideAsync(page, "a");
         foreach (var id in new[] { a, b, c }) (await fixture.UploadAsync(id)).GetProperty("status").GetString().Should().Be("allowed");
         await page.Context.CloseAsync();
@@ -86,7 +86,7 @@ public sealed class WorkbenchTrialBrowserTests(TrialReviewHostFixture fixture) :
         var triage = await fixture.SignedInPageAsync("triage1");
         await triage.GotoAsync($"/review/item/{id}");
         await triage.ClickAsync("#claim");
-        await triage.WaitForURLAsync($"**/review/item/{id}?kind=review");
+        await triage.WaitForPageAsync($"**/review/item/{id}?kind=review");
         (await triage.Locator("input[name=action][value=remove]").CountAsync()).Should().Be(0, "triage cannot restrict");
         await DecideAsync(triage, "e", "unsure");
 
@@ -100,7 +100,7 @@ public sealed class WorkbenchTrialBrowserTests(TrialReviewHostFixture fixture) :
         (await triage.Locator("#claim").CountAsync()).Should().Be(0);
         (await triage.Locator("#held-by-other").InnerTextAsync()).Should().Contain("Your roles do not allow");
         await moderator.ClickAsync("#claim");
-        await moderator.WaitForURLAsync($"**/review/item/{id}?kind=review");
+        await moderator.WaitForPageAsync($"**/review/item/{id}?kind=review");
         (await moderator.Locator("input[name=action][value=remove]").CountAsync()).Should().Be(1);
         await DecideAsync(moderator, "e", "needs-policy-call");
 
@@ -112,7 +112,7 @@ public sealed class WorkbenchTrialBrowserTests(TrialReviewHostFixture fixture) :
         var senior = await fixture.SignedInPageAsync("senior1");
         await senior.GotoAsync($"/review/item/{id}");
         await senior.ClickAsync("#claim");
-        await senior.WaitForURLAsync($"**/review/item/{id}?kind=review");
+        await senior.WaitForPageAsync($"**/review/item/{id}?kind=review");
         await DecideAsync(senior, "r", "harassment");
         (await fixture.UploadAsync(id)).GetProperty("status").GetString().Should().Be("actioned");
         foreach (var p in new[] { triage, moderator, other, senior }) await p.Context.CloseAsync();
@@ -126,21 +126,21 @@ public sealed class WorkbenchTrialBrowserTests(TrialReviewHostFixture fixture) :
         var first = await fixture.SignedInPageAsync("moderator1");
         await first.GotoAsync($"/review/item/{decided}");
         await first.ClickAsync("#claim");
-        await first.WaitForURLAsync($"**/review/item/{decided}?kind=review");
+        await first.WaitForPageAsync($"**/review/item/{decided}?kind=review");
         await DecideAsync(first, "r", "spam-scam");
 
         // The twin (same caption once normalised, no embeddings here) offers the twin's decision.
         var second = await fixture.SignedInPageAsync("moderator2");
         await second.GotoAsync($"/review/item/{twin}");
         await second.ClickAsync("#claim");
-        await second.WaitForURLAsync($"**/review/item/{twin}?kind=review");
+        await second.WaitForPageAsync($"**/review/item/{twin}?kind=review");
         var suggestion = await second.Locator("#suggestion").InnerTextAsync();
         suggestion.Should().Contain("Suggested: Remove (spam-scam)").And.Contain("same caption (normalised)").And.Contain("moderator1");
         await second.ClickAsync("#use-suggestion");
         (await second.IsCheckedAsync("input[name=action][value=remove]")).Should().BeTrue();
         (await second.InputValueAsync("#reason-code")).Should().Be("spam-scam");
         await second.ClickAsync("#release");
-        await second.WaitForURLAsync("**/review/queues?message=released");
+        await second.WaitForPageAsync("**/review/queues?message=released");
 
         // The creator appeals; a senior overturns it: the twin's standing decision is now allow.
         var appeal = await fixture.Api.Client.PostAsJsonAsync("/v1/appeals", new { uploadId = decided, statement = "It was a joke account." });
@@ -148,12 +148,12 @@ public sealed class WorkbenchTrialBrowserTests(TrialReviewHostFixture fixture) :
         var senior = await fixture.SignedInPageAsync("senior1");
         await senior.GotoAsync($"/review/item/{decided}?kind=appeal");
         await senior.ClickAsync("#claim");
-        await senior.WaitForURLAsync($"**/review/item/{decided}?kind=appeal");
+        await senior.WaitForPageAsync($"**/review/item/{decided}?kind=appeal");
         await DecideAsync(senior, "o", "misapplied-policy");
 
         await second.GotoAsync($"/review/item/{twin}");
         await second.ClickAsync("#claim");
-        await second.WaitForURLAsync($"**/review/item/{twin}?kind=review");
+        await second.WaitForPageAsync($"**/review/item/{twin}?kind=review");
         suggestion = await second.Locator("#suggestion").InnerTextAsync();
         suggestion.Should().Contain("Suggested: Allow (Remove overturned on appeal: misapplied-policy)").And.Contain("senior1")
             .And.NotContain("Allow (misapplied-policy)");
@@ -163,7 +163,7 @@ public sealed class WorkbenchTrialBrowserTests(TrialReviewHostFixture fixture) :
         fixture.Api.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<Moderation.Core.Review.ReviewOptions>>().Value
             .ReasonCodesFor("allow").Should().Contain(await second.InputValueAsync("#reason-code"), "the reason is an allow reason, not the appeal's");
         await second.ClickAsync("#decide");
-        await second.WaitForURLAsync("**/review/queues?message=decided");
+        await second.WaitForPageAsync("**/review/queues?message=decided");
         (await fixture.UploadAsync(twin)).GetProperty("status").GetString().Should().Be("allowed");
         foreach (var p in new[] { first, second, senior }) await p.Context.CloseAsync();
     }
@@ -175,7 +175,7 @@ public sealed class WorkbenchTrialBrowserTests(TrialReviewHostFixture fixture) :
         var moderator = await fixture.SignedInPageAsync("moderator2");
         await moderator.GotoAsync($"/review/item/{id}");
         await moderator.ClickAsync("#claim");
-        await moderator.WaitForURLAsync($"**/review/item/{id}?kind=review");
+        await moderator.WaitForPageAsync($"**/review/item/{id}?kind=review");
         await DecideAsync(moderator, "a");
         await moderator.Context.CloseAsync();
 
@@ -190,7 +190,7 @@ public sealed class WorkbenchTrialBrowserTests(TrialReviewHostFixture fixture) :
         await page.FillAsync("#audit-filters input[name=actor]", "user:moderator2");
         await page.FillAsync("#audit-filters input[name=action]", "review.decided");
         await page.ClickAsync("#audit-filters button[type=submit]");
-        await page.WaitForURLAsync("**/review/audit?*actor=user%3Amoderator2*");
+        await page.WaitForPageAsync("**/review/audit?*actor=user%3Amoderator2*");
         var rows = await page.Locator("#audit-events tbody tr").AllInnerTextsAsync();
         rows.Should().NotBeEmpty().And.OnlyContain(r => r.Contains("user:moderator2") && r.Contains("review.decided"));
         rows.Should().Contain(r => r.Contains(id));
@@ -205,15 +205,15 @@ public sealed class WorkbenchTrialBrowserTests(TrialReviewHostFixture fixture) :
         var anHourAgo = DateTime.UtcNow.AddHours(-1).ToString("yyyy-MM-ddTHH:mm", System.Globalization.CultureInfo.InvariantCulture);
         await page.FillAsync("#audit-filters input[name=from]", inAnHour);
         await page.ClickAsync("#audit-filters button[type=submit]");
-        await page.WaitForURLAsync("**/review/audit?*from=*");
+        await page.WaitForPageAsync("**/review/audit?*from=*");
         (await page.Locator("#audit-events tbody").InnerTextAsync()).Should().Contain("No events match");
         await page.FillAsync("#audit-filters input[name=from]", anHourAgo);
         await page.ClickAsync("#audit-filters button[type=submit]");
-        await page.WaitForURLAsync($"**/review/audit?*from={Uri.EscapeDataString(anHourAgo)}*");
+        await page.WaitForPageAsync($"**/review/audit?*from={Uri.EscapeDataString(anHourAgo)}*");
         (await SeqsAsync(page)).Should().HaveCount(2);
 
         await page.Locator($"#audit-events td.subject a[href='/review/item/{id}']").First.ClickAsync();
-        await page.WaitForURLAsync($"**/review/item/{id}");
+        await page.WaitForPageAsync($"**/review/item/{id}");
         (await page.Locator("#item-status").InnerTextAsync()).Should().Be("allowed");
         await page.Context.CloseAsync();
     }

@@ -58,19 +58,19 @@ public sealed class NearDuplicateBrowserTests(ScoringReviewHostFixture fixture) 
         // The first item taken is removed on its own.
         await page.GotoAsync("/review/queues?queue=nearui");
         await page.ClickAsync("#next-item");
-        await page.WaitForURLAsync("**/review/item/**");
+        await page.WaitForPageAsync("**/review/item/**");
         var first = ids.Single(id => page.Url.Contains(id, StringComparison.Ordinal));
         await page.Locator("body").ClickAsync(new LocatorClickOptions { Position = new Position { X = 5, Y = 5 } });
         await page.Keyboard.PressAsync("r");
         await page.SelectOptionAsync("#reason-code", "spam-scam");
         await page.ClickAsync("#decide");
-        await page.WaitForURLAsync("**/review/queues?message=decided*");
+        await page.WaitForPageAsync("**/review/queues?message=decided*");
 
         // The next one shows the first as a similar decided item, its decision as the suggestion, and the third
         // in its cluster by text embedding.
         await page.GotoAsync("/review/queues?queue=nearui");
         await page.ClickAsync("#next-item");
-        await page.WaitForURLAsync("**/review/item/**");
+        await page.WaitForPageAsync("**/review/item/**");
         var second = ids.Single(id => page.Url.Contains(id, StringComparison.Ordinal));
         var third = ids.Single(id => id != first && id != second);
         (await page.Locator("#suggestion").InnerTextAsync()).Should().Contain("Suggested: Remove").And.Contain("spam-scam").And.Contain("text embedding (all-MiniLM-L6-v2-int8) cosine");
@@ -86,7 +86,7 @@ public sealed class NearDuplicateBrowserTests(ScoringReviewHostFixture fixture) 
         await page.CheckAsync("#bulk-all");
         await page.ClickAsync("#decide-next");
         // The queue is empty now: "decide and next" moves on to another queue's item, or says every queue is empty.
-        await page.WaitForURLAsync(url => !url.Contains($"/review/item/{second}", StringComparison.Ordinal));
+        await page.WaitForPageAsync(url => !url.Contains($"/review/item/{second}", StringComparison.Ordinal));
 
         foreach (var id in ids) (await fixture.UploadAsync(id)).GetProperty("status").GetString().Should().Be("actioned");
         await using var connection = await fixture.Api.Database.OpenAsync();
