@@ -47,6 +47,10 @@ public static class DefaultHeads
         var news = new[] { "constraint_train", "liar_train", "coaid_train", "covid_rumor_train", "climate_fever" }.Select(News).ToList();
         var neutralAboutGroups = new HeadSource("seed/bias_seed.csv", Seed, "neutral statements about groups (label 0 rows) as negatives", r => r["label"] == "0" ? false : null, Weight: 0.3);
         var identityBalance = new HeadSource("seed/identity_balance.csv", Seed, "neutral and demeaning template sentences about 77 identity groups", Label, Weight: 0.5);
+        // "Politicians are all lying clowns" is opinion about what people do, not hate about who they are.
+        var nonProtected = new HeadSource("seed/nonprotected_groups.csv", Seed,
+            "generalisations, insults and criticism of groups that are not protected classes (politicians, referees, landlords, a team's fans): negatives",
+            Negative, Group: "non-protected groups");
 
         List<HeadRecipe> recipes =
         [
@@ -65,7 +69,7 @@ public static class DefaultHeads
                 // Stereotyping and demeaning a group is harm too (implicit hate is mostly that), not only bias.
                 new("seed/bias_seed.csv", Seed, "stereotyping, demeaning or excluding statements = 1; neutral statements about the same groups = 0", Label, Weight: 0.5, Augment: true),
                 new("data/redditbias_train.csv", Mit, "Reddit comments about five groups: biased = 1 (one noisy annotation each)", Label, Weight: 0.3, Augment: true),
-                identityBalance, .. captions, claimsAsNegatives, moreClaimsAsNegatives, .. news,
+                identityBalance, nonProtected, .. captions, claimsAsNegatives, moreClaimsAsNegatives, .. news,
             ], LeaveOneOut: HarmSources),
             new("harm.hate",
             [
@@ -78,7 +82,7 @@ public static class DefaultHeads
                 new("data/toxigen_prompts.csv", "CDLA-Permissive-2.0", "statements about 16 groups: hateful = 1", Label, Weight: 0.3, Augment: true),
                 new("seed/harm_seed.csv", Seed, "hate = 1, every other category = 0", r => r["category"] == "hate", Weight: 0.5, Augment: true),
                 new("seed/harm_more.csv", Seed, "hate = 1, every other category = 0", r => r["category"] == "hate", Augment: true),
-                neutralAboutGroups, identityBalance, .. captions, claimsAsNegatives, moreClaimsAsNegatives, .. news,
+                neutralAboutGroups, identityBalance, nonProtected, .. captions, claimsAsNegatives, moreClaimsAsNegatives, .. news,
             ]),
         ];
         foreach (var sub in new[] { "harassment", "violence", "self_harm", "sexual" })
@@ -115,7 +119,7 @@ public static class DefaultHeads
         recipes.Add(new("bias",
         [
             new("seed/bias_seed.csv", Seed, "stereotyping, demeaning or excluding statements = 1; neutral statements about the same groups = 0", Label, Augment: true),
-            identityBalance,
+            identityBalance, nonProtected,
             new("seed/harm_seed.csv", Seed, "hate = 1; harassment, violence, self-harm, sexual and none = 0 (insults and profanity without a group are not bias)", r => r["category"] == "hate", Weight: 0.5, Augment: true),
             new("seed/harm_more.csv", Seed, "hate = 1; every other category = 0", r => r["category"] == "hate", Weight: 0.5, Augment: true),
             new("data/redditbias_train.csv", Mit, "Reddit comments about five groups: biased = 1 (one noisy annotation each)", Label, Weight: 0.5, Augment: true),
